@@ -1,0 +1,50 @@
+"""Finding the external tools the suite drives (terraform, checkov, the schema linter).
+
+A developer without a tool gets a skip that says what is missing; CI sets
+POST_SCAN_REQUIRE_TOOLS=1 so that a missing tool fails the run instead of hiding tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_TOOLS = os.environ.get("POST_SCAN_REQUIRE_TOOLS", "") == "1"
+
+
+def missing_tool(reason: str) -> None:
+    """Skip the current test, or fail it when CI requires every tool."""
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{reason} (POST_SCAN_REQUIRE_TOOLS=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def terraform_binary() -> str | None:
+    """The terraform binary (never tofu: the module is tested with Terraform)."""
+    return os.environ.get("TERRAFORM_BINARY") or shutil.which("terraform")
+
+
+def require_terraform() -> str:
+    binary = terraform_binary()
+    if binary is None:
+        missing_tool("terraform binary not found on PATH (set TERRAFORM_BINARY to override)")
+    return binary
+
+
+def checkov_binary() -> str | None:
+    candidate = os.environ.get("CHECKOV") or str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov")
+    return candidate if Path(candidate).is_file() else shutil.which("checkov")
+
+
+def tfschema_lint_script() -> Path | None:
+    configured = os.environ.get("TFSCHEMA_LINT")
+    candidate = (
+        Path(configured)
+        if configured
+        else REPO_ROOT.parent / "shared" / "tools" / "tfschema" / "tf_schema_lint.py"
+    )
+    return candidate if candidate.is_file() else None
