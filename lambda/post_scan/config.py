@@ -1,0 +1,155 @@
+"""Runtime configuration from environment variables, validated once at cold start."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+VERDICTS = ("malicious", "clean", "incomplete", "failed")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
+# and be up to 255 long, so accept the union.
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
+_TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}")
+
+
+class ConfigError(ValueError):
+    """A configuration variable has a value the function cannot run with."""
+
+
+@dataclass(frozen=True)
+class Config:
+    # None means "*": any bucket. An empty set refuses every bucket.
+    allowed_buckets: frozenset[str] | None = frozenset()
+    # Empty means any topic.
+    allowed_topic_arns: frozenset[str] = frozenset()
+    delete_malicious: bool = False
+    extract_file_id: bool = False
+    file_id_tag_key: str = "file_id"
+    file_id_table: str | None = None
+    file_id_table_key: str = "file_id"
+    record_verdicts: frozenset[str] = frozenset({"malicious", "incomplete", "failed"})
+    dry_run: bool = False
+    log_level: str = "INFO"
+    file_id_table_upsert: bool = True
+    metrics_namespace: str = "FSSPostScan"
+    function_name: str = "local"
+
+    def bucket_allowed(self, bucket: str) -> bool:
+        return self.allowed_buckets is None or bucket in self.allowed_buckets
+
+    def topic_allowed(self, topic_arn: str) -> bool:
+        return not self.allowed_topic_arns or topic_arn in self.allowed_topic_arns
+
+    def warnings(self) -> list[str]:
+        """Settings that are valid but probably not what the operator meant."""
+        found = []
+        if self.allowed_buckets is not None and not self.allowed_buckets:
+            found.append("ALLOWED_BUCKETS is empty: every scan result will be rejected")
+        if self.file_id_table and not self.extract_file_id:
+            found.append("FILE_ID_TABLE is set but EXTRACT_FILE_ID is false: the table is ignored")
+        return found
+
+
+def _raw(environ: Mapping[str, str], name: str) -> str:
+    return (environ.get(name) or "").strip()
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _raw(environ, name).lower()
+    if not value:
+        return default
+    if value in ("true", "false"):
+        return value == "true"
+    raise ConfigError(f"{name} must be true or false, got {environ[name]!r}")
+
+
+def _items(environ: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in _raw(environ, name).split(",") if item.strip()]
+
+
+def _allowed_buckets(environ: Mapping[str, str]) -> frozenset[str] | None:
+    items = _items(environ, "ALLOWED_BUCKETS")
+    if items == ["*"]:
+        return None
+    for item in items:
+        if not _BUCKET.fullmatch(item):
+            raise ConfigError(
+                f"ALLOWED_BUCKETS: {item!r} is not a bucket name ('*' alone means any bucket)"
+            )
+    return frozenset(items)
+
+
+def _allowed_topics(environ: Mapping[str, str]) -> frozenset[str]:
+    items = _items(environ, "ALLOWED_TOPIC_ARNS")
+    for item in items:
+        if not _TOPIC_ARN.fullmatch(item):
+            raise ConfigError(f"ALLOWED_TOPIC_ARNS: {item!r} is not an SNS topic ARN")
+    return frozenset(items)
+
+
+def _record_verdicts(environ: Mapping[str, str]) -> frozenset[str]:
+    if "RECORD_VERDICTS" not in environ:
+        return Config.record_verdicts
+    items = [item.lower() for item in _items(environ, "RECORD_VERDICTS")]
+    for item in items:
+        if item not in VERDICTS:
+            raise ConfigError(f"RECORD_VERDICTS: {item!r} is not one of {', '.join(VERDICTS)}")
+    return frozenset(items)
+
+
+def _non_empty(environ: Mapping[str, str], name: str, default: str, max_len: int) -> str:
+    if name not in environ:
+        return default
+    value = _raw(environ, name)
+    if not value:
+        raise ConfigError(f"{name} must not be empty")
+    if len(value) > max_len:
+        raise ConfigError(f"{name} must be at most {max_len} characters, got {len(value)}")
+    return value
+
+
+def _table(environ: Mapping[str, str]) -> str | None:
+    value = _raw(environ, "FILE_ID_TABLE")
+    if not value:
+        return None
+    if not (_TABLE_NAME.fullmatch(value) or _TABLE_ARN.fullmatch(value)):
+        raise ConfigError(f"FILE_ID_TABLE: {value!r} is not a DynamoDB table name or table ARN")
+    return value
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    value = _raw(environ, "LOG_LEVEL").upper() or "INFO"
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value
+
+
+def _namespace(environ: Mapping[str, str]) -> str:
+    value = _raw(environ, "METRICS_NAMESPACE") or Config.metrics_namespace
+    if len(value) > 255 or ":" in value:
+        raise ConfigError(f"METRICS_NAMESPACE must be 1-255 characters without ':', got {value!r}")
+    return value
+
+
+def load_config(environ: Mapping[str, str]) -> Config:
+    """Build the Config from environment variables; ConfigError names the bad variable."""
+    return Config(
+        allowed_buckets=_allowed_buckets(environ),
+        allowed_topic_arns=_allowed_topics(environ),
+        delete_malicious=_bool(environ, "DELETE_MALICIOUS", False),
+        extract_file_id=_bool(environ, "EXTRACT_FILE_ID", False),
+        file_id_tag_key=_non_empty(environ, "FILE_ID_TAG_KEY", "file_id", 128),
+        file_id_table=_table(environ),
+        file_id_table_key=_non_empty(environ, "FILE_ID_TABLE_KEY", "file_id", 255),
+        record_verdicts=_record_verdicts(environ),
+        dry_run=_bool(environ, "DRY_RUN", False),
+        log_level=_log_level(environ),
+        file_id_table_upsert=_bool(environ, "FILE_ID_TABLE_UPSERT", True),
+        metrics_namespace=_namespace(environ),
+        function_name=_raw(environ, "AWS_LAMBDA_FUNCTION_NAME") or "local",
+    )

@@ -1,0 +1,91 @@
+"""One JSON log line per record, with CloudWatch Embedded Metric Format (EMF) counters in it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from post_scan.pipeline import (
+    ERROR,
+    OBJECT_GONE,
+    REJECTED,
+    ROW_MISSING,
+    STALE_VERDICT,
+    SUPERSEDED,
+    Outcome,
+)
+
+
+def counters(outcome: Outcome) -> dict[str, int]:
+    """0/1 per action and notable outcome (CloudWatch sums them over time)."""
+    return {
+        "ObjectsDeleted": int("delete" in outcome.actions),
+        "VerdictsRecorded": int("record" in outcome.actions),
+        "Rejected": int(outcome.outcome == REJECTED),
+        "Superseded": int(outcome.outcome == SUPERSEDED),
+        "ObjectGone": int(outcome.outcome == OBJECT_GONE),
+        "StaleVerdicts": int(outcome.outcome == STALE_VERDICT),
+        "RowsMissing": int(outcome.outcome == ROW_MISSING),
+        "FileIdMissing": int(outcome.file_id_missing),
+        "AmbiguousLocations": int(bool(outcome.ambiguous)),
+        "Errors": int(outcome.outcome == ERROR),
+    }
+
+
+def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> dict[str, Any]:
+    scan = outcome.scan
+    line: dict[str, Any] = {
+        "message_id": scan.message_id if scan else None,
+        "message_id_source": scan.message_id_source if scan else None,
+        "sns_message_id": outcome.sns_message_id,
+        "topic_arn": outcome.topic_arn,
+        "bucket": scan.bucket if scan else None,
+        "key": scan.key if scan else None,
+        "version_id": outcome.version_id,
+        "etag": scan.etag if scan else None,
+        "verdict": scan.verdict if scan else None,
+        "scanner_status": scan.scanner_status if scan else None,
+        "findings": [{"malware": f.malware, "type": f.type} for f in scan.findings] if scan else [],
+        "codes": list(scan.codes) if scan else [],
+        "scan_timestamp": float(scan.timestamp) if scan else None,
+        "file_id": outcome.file_id,
+        "actions": outcome.actions,
+        "dry_run": outcome.dry_run,
+        "outcome": outcome.outcome,
+        "reason": outcome.reason,
+        "duration_ms": outcome.duration_ms,
+    }
+    if outcome.ambiguous is not None:
+        line["ambiguous"] = outcome.ambiguous
+    if outcome.error is not None:
+        line["error"] = {"type": type(outcome.error).__name__, "message": str(outcome.error)}
+    metrics = counters(outcome)
+    line.update(
+        {
+            "FunctionName": function_name,
+            "Verdict": scan.verdict if scan else "unparsed",
+            "ScanResults": 1,
+            **metrics,
+            "_aws": {
+                "Timestamp": now_ms,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": namespace,
+                        "Dimensions": [["FunctionName", "Verdict"]],
+                        "Metrics": [{"Name": "ScanResults", "Unit": "Count"}],
+                    },
+                    {
+                        "Namespace": namespace,
+                        "Dimensions": [["FunctionName"]],
+                        "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
+                    },
+                ],
+            },
+        }
+    )
+    return line
+
+
+def render(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> str:
+    # ASCII-only JSON: a key with unpaired surrogates or odd bytes can never break the line.
+    return json.dumps(build(outcome, namespace, function_name, now_ms), separators=(",", ":"))

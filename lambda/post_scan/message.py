@@ -1,0 +1,300 @@
+"""Pure parsing: SNS record -> Envelope, scan-result JSON -> ScanResult, S3 URL -> bucket/key.
+
+Every problem with the input raises ScanMessageError and nothing else: a message that is not a
+well-formed scan result must fail loudly, never be mistaken for a clean file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import unquote_plus
+
+MALICIOUS = "malicious"
+CLEAN = "clean"
+INCOMPLETE = "incomplete"
+FAILED = "failed"
+
+# Latest instant accepted as a scan time (year 10000): keeps conversions to datetime in range.
+_MAX_EPOCH = Decimal(253402300800)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NUMERIC = re.compile(r"\d+(\.\d+)?")
+_INTEGER = re.compile(r"-?\d{1,10}")
+_MAX_KEY_BYTES = 1024
+
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+_ENDPOINT = (
+    r"s3(?:"
+    r"-external-1"
+    r"|-accelerate(?:\.dualstack)?"
+    rf"|[.-]{_REGION}"
+    rf"|-fips(?:\.dualstack)?\.{_REGION}"
+    rf"|\.dualstack\.{_REGION}"
+    r")?\.amazonaws\.com(?:\.cn)?"
+)
+# Greedy bucket part: no valid endpoint is a dot-suffix of another one, so the longest bucket
+# that leaves a valid endpoint is the only parse (bucket names may contain dots).
+_S3_HOST = re.compile(r"(?:(?P<bucket>.+)\.)?" + _ENDPOINT)
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/]*)(?P<path>/.*)?", re.S)
+_AUTHORITY = re.compile(r"(?P<host>[^:@]*)(?::\d*)?")
+_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_ANY_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
+
+
+class ScanMessageError(ValueError):
+    """The record or message is not a usable scan result."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    message: str
+    topic_arn: str
+    sns_message_id: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    malware: str
+    type: str | None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    message_id: str
+    message_id_source: str  # "sqs_message_id" or "sns_message_id"
+    timestamp: Decimal  # epoch seconds, full precision
+    bucket: str
+    key: str
+    verdict: str
+    scanner_status: int
+    findings: tuple[Finding, ...]
+    codes: tuple[int, ...]
+    etag: str | None  # without surrounding quotes
+    size: int | None
+
+
+def parse_envelope(record: Any) -> Envelope:
+    """One entry of event["Records"] as Lambda receives it from SNS."""
+    sns = record.get("Sns") if isinstance(record, dict) else None
+    if not isinstance(sns, dict):
+        raise ScanMessageError("record has no Sns object")
+    message, topic, message_id = sns.get("Message"), sns.get("TopicArn"), sns.get("MessageId")
+    if not isinstance(message, str):
+        raise ScanMessageError("Sns.Message is missing or not a string")
+    if not isinstance(topic, str) or not topic:
+        raise ScanMessageError("Sns.TopicArn is missing")
+    if not isinstance(message_id, str) or not message_id:
+        raise ScanMessageError("Sns.MessageId is missing")
+    return Envelope(message=message, topic_arn=topic, sns_message_id=message_id)
+
+
+def parse_scan_result(message: str, sns_message_id: str) -> ScanResult:
+    """Validate the JSON scan result published by File Storage Security."""
+    data = _load_json(message)
+    result = data.get("scanning_result")
+    if not isinstance(result, dict):
+        raise ScanMessageError("not a scan result: no scanning_result object")
+    findings = _findings(result.get("Findings"))
+    codes = _codes(result.get("Codes"))
+    status = _status(data.get("scanner_status"))
+    bucket, key = parse_location(data.get("file_url"), data.get("bucket"))
+    message_id, id_source = sns_message_id, "sns_message_id"
+    if isinstance(data.get("sqs_message_id"), str) and data["sqs_message_id"]:
+        message_id, id_source = _text(data["sqs_message_id"], "sqs_message_id"), "sqs_message_id"
+    return ScanResult(
+        message_id=message_id,
+        message_id_source=id_source,
+        timestamp=parse_timestamp(data.get("timestamp")),
+        bucket=bucket,
+        key=key,
+        verdict=_verdict(findings, status, codes),
+        scanner_status=status,
+        findings=findings,
+        codes=codes,
+        etag=_etag(data.get("file_attributes")),
+        size=_size(result.get("TotalBytesOfFile")),
+    )
+
+
+def _load_json(message: str) -> dict[str, Any]:
+    try:
+        data = json.loads(message, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ScanMessageError(f"message is not JSON: {_short(message)}") from exc
+    if not isinstance(data, dict):
+        raise ScanMessageError(f"message is not a JSON object: {_short(message)}")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _verdict(findings: tuple[Finding, ...], status: int, codes: tuple[int, ...]) -> str:
+    if findings:
+        return MALICIOUS
+    if status != 0:
+        return FAILED
+    return INCOMPLETE if codes else CLEAN
+
+
+def _findings(value: Any) -> tuple[Finding, ...]:
+    if not isinstance(value, list):
+        raise ScanMessageError("not a scan result: scanning_result.Findings is not a list")
+    findings = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("malware"), str):
+            raise ScanMessageError("scanning_result.Findings item has no string 'malware'")
+        kind = item.get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise ScanMessageError("scanning_result.Findings item has a non-string 'type'")
+        findings.append(
+            Finding(
+                malware=_text(item["malware"], "malware"),
+                type=None if kind is None else _text(kind, "type"),
+            )
+        )
+    return tuple(findings)
+
+
+def _codes(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(_is_int(code) for code in value):
+        raise ScanMessageError("scanning_result.Codes is not a list of integers")
+    return tuple(value)
+
+
+def _status(value: Any) -> int:
+    if _is_int(value):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    raise ScanMessageError(f"scanner_status is missing or not an integer: {_short(value)}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _etag(value: Any) -> str | None:
+    etag = value.get("etag") if isinstance(value, dict) else None
+    if isinstance(etag, str) and etag.strip('"'):
+        return _text(etag.strip('"'), "etag")
+    return None
+
+
+def _size(value: Any) -> int | None:
+    return value if _is_int(value) and value >= 0 else None
+
+
+def _text(value: str, what: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ScanMessageError(f"{what} is not valid Unicode") from exc
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def parse_timestamp(value: Any) -> Decimal:
+    """Epoch seconds (number or numeric string) or an ISO-8601 string (naive = UTC)."""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        seconds = Decimal(value)
+    elif isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
+        seconds = Decimal(value.strip())
+    elif isinstance(value, str):
+        seconds = _iso_seconds(value.strip())
+    else:
+        raise ScanMessageError(f"timestamp is missing or not a time: {_short(value)}")
+    if not (seconds.is_finite() and 0 < seconds < _MAX_EPOCH):
+        raise ScanMessageError(f"timestamp is out of range: {_short(value)}")
+    return seconds
+
+
+def _iso_seconds(value: str) -> Decimal:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ScanMessageError(f"timestamp is not a time: {_short(value)}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return epoch_seconds(moment)
+
+
+def epoch_seconds(moment: datetime) -> Decimal:
+    """Exact epoch seconds of an aware datetime (no float rounding)."""
+    delta = moment - _EPOCH
+    whole = Decimal(delta.days * 86400 + delta.seconds)
+    return whole + Decimal(delta.microseconds) / Decimal(1_000_000) if delta.microseconds else whole
+
+
+def parse_location(file_url: Any, bucket_field: Any = None) -> tuple[str, str]:
+    """Bucket and decoded key from `file_url`, preferring the message's `bucket` field."""
+    bucket = bucket_field if isinstance(bucket_field, str) and bucket_field else None
+    if bucket is not None and not _ANY_BUCKET.fullmatch(bucket):
+        raise ScanMessageError(f"bucket is not a bucket name: {_short(bucket)}")
+    if not isinstance(file_url, str) or not file_url:
+        raise ScanMessageError("no usable location: file_url is missing")
+    match = _URL.fullmatch(file_url)
+    if not match:
+        raise ScanMessageError(f"no usable location: file_url is not a URL: {_short(file_url)}")
+    scheme = match["scheme"].lower()
+    path = match["path"] or ""
+    if scheme == "s3":
+        url_bucket, raw_key = match["authority"], path[1:]
+    elif scheme in ("http", "https"):
+        url_bucket, raw_key = _http_location(match["authority"], path, bucket, file_url)
+    else:
+        raise ScanMessageError(f"no usable location: unsupported URL scheme {scheme!r}")
+    if bucket is not None and url_bucket is not None and url_bucket != bucket:
+        raise ScanMessageError(
+            f"inconsistent message: bucket {bucket!r} but file_url names {url_bucket!r}"
+        )
+    bucket = bucket or url_bucket
+    if bucket is None or not _ANY_BUCKET.fullmatch(bucket):
+        raise ScanMessageError(f"no usable location: no bucket in {_short(file_url)}")
+    return bucket, _decode_key(raw_key)
+
+
+def _http_location(
+    authority: str, path: str, bucket: str | None, file_url: str
+) -> tuple[str | None, str]:
+    authority_match = _AUTHORITY.fullmatch(authority)
+    if not authority_match:
+        raise ScanMessageError(f"no usable location: bad host in {_short(file_url)}")
+    host = _S3_HOST.fullmatch(authority_match["host"].lower())
+    if host is not None and host["bucket"] is not None:
+        if not _DNS_BUCKET.fullmatch(host["bucket"]):
+            raise ScanMessageError(f"no usable location: bad bucket in {_short(file_url)}")
+        return host["bucket"], path[1:]
+    if host is not None:  # path-style: /<bucket>/<key>
+        url_bucket, _, raw_key = path[1:].partition("/")
+        return url_bucket, raw_key
+    if bucket is None:
+        raise ScanMessageError(f"no usable location: not an S3 URL: {_short(file_url)}")
+    # Unknown host (custom endpoint): trust the bucket field, accept an optional /<bucket>/.
+    prefix = f"/{bucket}/"
+    return None, path[len(prefix) :] if path.startswith(prefix) else path[1:]
+
+
+def _decode_key(raw_key: str) -> str:
+    """Decode the way S3 event notifications encode keys ('+' is a space, %2B a plus)."""
+    try:
+        key = unquote_plus(raw_key, errors="strict")
+        size = len(key.encode("utf-8"))
+    except UnicodeError as exc:
+        raise ScanMessageError("no usable location: key is not valid UTF-8") from exc
+    if not key:
+        raise ScanMessageError("no usable location: file_url has no object key")
+    if size > _MAX_KEY_BYTES:
+        raise ScanMessageError("no usable location: key is longer than 1024 bytes")
+    return key

@@ -1,0 +1,241 @@
+"""The ordered pipeline for one SNS record. No boto3 here: S3 and DynamoDB come in as ports.
+
+envelope -> topic guard -> parse -> bucket guard -> [locate] -> [read file_id] -> [record]
+-> [delete]. The verdict is recorded before anything is deleted, and a recording error stops the
+record before the delete, so a retry still finds the file and its tag.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from post_scan.config import Config
+from post_scan.locate import FOUND, GONE, Location, locate
+from post_scan.message import (
+    MALICIOUS,
+    ScanMessageError,
+    ScanResult,
+    parse_envelope,
+    parse_scan_result,
+)
+from post_scan.objects import (
+    ALREADY_GONE,
+    DELETED,
+    PRECONDITION_FAILED,
+    Head,
+    ObjectGone,
+    ObjectVersion,
+)
+from post_scan.record import RECORDED, VerdictRow, build_update
+
+PROCESSED = "processed"
+REJECTED = "rejected"
+OBJECT_GONE = "object_gone"
+SUPERSEDED = "superseded"
+STALE_VERDICT = "stale_verdict"
+ROW_MISSING = "row_missing"
+ERROR = "error"
+
+
+class S3Store(Protocol):
+    def head(self, bucket: str, key: str) -> Head: ...
+
+    def tags(self, bucket: str, key: str, version_id: str | None) -> dict[str, str]: ...
+
+    def versions(self, bucket: str, key: str) -> list[ObjectVersion]: ...
+
+    def delete_version(self, bucket: str, key: str, version_id: str) -> str: ...
+
+    def delete_if_match(self, bucket: str, key: str, etag: str) -> str: ...
+
+
+# Sends an UpdateItem request; returns RECORDED, STALE_VERDICT or ROW_MISSING, raises otherwise.
+UpdateSender = Callable[[dict[str, Any]], str]
+
+
+@dataclass
+class Outcome:
+    """Everything the log line reports about one record."""
+
+    dry_run: bool
+    sns_message_id: str | None = None
+    topic_arn: str | None = None
+    scan: ScanResult | None = None
+    version_id: str | None = None
+    file_id: str | None = None
+    file_id_missing: bool = False
+    actions: list[str] = field(default_factory=list)
+    outcome: str = PROCESSED
+    notes: list[str] = field(default_factory=list)
+    ambiguous: bool | None = None
+    error: Exception | None = None
+    duration_ms: float = 0.0
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.notes)
+
+
+class _Reader:
+    """S3Reader for one bucket/key that lists each S3 read in the outcome's actions."""
+
+    def __init__(self, store: S3Store, bucket: str, key: str, actions: list[str]) -> None:
+        self._store, self._bucket, self._key, self._actions = store, bucket, key, actions
+
+    def head(self) -> Head:
+        self._actions.append("head")
+        return self._store.head(self._bucket, self._key)
+
+    def tags(self, version_id: str | None) -> dict[str, str]:
+        self._actions.append("read_tags")
+        return self._store.tags(self._bucket, self._key, version_id)
+
+    def versions(self) -> list[ObjectVersion]:
+        self._actions.append("list_versions")
+        return self._store.versions(self._bucket, self._key)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        s3: S3Store,
+        send_update: UpdateSender,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.config = config
+        self._s3 = s3
+        self._send_update = send_update
+        self._clock = clock
+
+    def process(self, record: Any) -> Outcome:
+        """Handle one record; never raises (errors are reported in the Outcome)."""
+        outcome = Outcome(dry_run=self.config.dry_run)
+        started = self._clock()
+        try:
+            self._process(record, outcome)
+        except Exception as exc:  # reported per record; the handler fails the invocation
+            outcome.outcome, outcome.error = ERROR, exc
+            outcome.notes.append(f"{type(exc).__name__}: {exc}")
+        outcome.duration_ms = round((self._clock() - started) * 1000, 3)
+        return outcome
+
+    def _process(self, record: Any, out: Outcome) -> None:
+        config = self.config
+        envelope = parse_envelope(record)
+        out.sns_message_id, out.topic_arn = envelope.sns_message_id, envelope.topic_arn
+        if not config.topic_allowed(envelope.topic_arn):
+            out.outcome = REJECTED
+            out.notes.append("topic not in ALLOWED_TOPIC_ARNS")
+            return
+        scan = parse_scan_result(envelope.message, envelope.sns_message_id)
+        out.scan = scan
+        if not config.bucket_allowed(scan.bucket):
+            out.outcome = REJECTED
+            out.notes.append("bucket not in ALLOWED_BUCKETS")
+            return
+
+        wants_record = config.extract_file_id and scan.verdict in config.record_verdicts
+        wants_delete = config.delete_malicious and scan.verdict == MALICIOUS
+        if not (wants_record or wants_delete):
+            out.notes.append(f"no action configured for verdict {scan.verdict}")
+            return
+        reader = _Reader(self._s3, scan.bucket, scan.key, out.actions)
+        try:
+            location = locate(scan, reader)
+            out.notes.append(location.reason)
+            if location.status != FOUND:
+                out.outcome = OBJECT_GONE if location.status == GONE else SUPERSEDED
+                return
+            out.ambiguous = location.ambiguous
+            if location.versioned:
+                out.version_id = location.targets[0].version_id
+            if wants_record:
+                self._record(scan, location, reader, out, wants_delete)
+            if wants_delete:
+                self._delete(scan, location, out)
+        except ObjectGone as exc:
+            out.outcome = OBJECT_GONE
+            out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
+
+    def _record(
+        self,
+        scan: ScanResult,
+        location: Location,
+        reader: _Reader,
+        out: Outcome,
+        will_delete: bool,
+    ) -> None:
+        config = self.config
+        tags = location.tags
+        if tags is None:
+            tags = reader.tags(out.version_id)
+        out.file_id = tags.get(config.file_id_tag_key) or None
+        if out.file_id is None:
+            out.file_id_missing = True
+            out.notes.append(f"no {config.file_id_tag_key} tag on the object: nothing recorded")
+            return
+        if config.file_id_table is None:
+            out.notes.append("FILE_ID_TABLE not set: verdict logged only")
+            return
+        request = build_update(
+            VerdictRow(
+                table=config.file_id_table,
+                key_name=config.file_id_table_key,
+                file_id=out.file_id,
+                scan=scan,
+                action="delete" if will_delete else "none",
+                version_id=out.version_id,
+                upsert=config.file_id_table_upsert,
+            )
+        )
+        if config.dry_run:
+            out.actions.append("would_record")
+            out.notes.append(f"dry run: would record {scan.verdict} for file_id {out.file_id}")
+            return
+        result = self._send_update(request)
+        if result == RECORDED:
+            out.actions.append("record")
+        else:
+            out.outcome = result
+            out.notes.append(
+                "a newer verdict is already recorded"
+                if result == STALE_VERDICT
+                else "no row with this file_id and FILE_ID_TABLE_UPSERT is false"
+            )
+
+    def _delete(self, scan: ScanResult, location: Location, out: Outcome) -> None:
+        if self.config.dry_run:
+            out.actions.append("would_delete")
+            out.notes.append("dry run: would delete " + _describe(location))
+            return
+        results = []
+        for target in location.targets:
+            if location.versioned:
+                assert target.version_id is not None
+                result = self._s3.delete_version(scan.bucket, scan.key, target.version_id)
+            else:
+                result = self._s3.delete_if_match(scan.bucket, scan.key, target.etag)
+            results.append(result)
+        if DELETED in results:
+            out.actions.append("delete")
+            out.notes.append("deleted " + _describe(location))
+        if PRECONDITION_FAILED in results:
+            out.outcome = SUPERSEDED
+            out.notes.append("key now holds a different upload (ETag changed): left it alone")
+        elif all(result == ALREADY_GONE for result in results):
+            out.outcome = OBJECT_GONE
+            out.notes.append("already deleted by an earlier delivery")
+
+
+def _describe(location: Location) -> str:
+    if location.versioned:
+        return "version(s) " + ", ".join(str(t.version_id) for t in location.targets)
+    return f"the object with ETag {location.targets[0].etag}"
+
+
+def is_bad_message(exc: Exception | None) -> bool:
+    return isinstance(exc, ScanMessageError)
