@@ -1,0 +1,112 @@
+locals {
+  bucket_arns        = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}"]
+  bucket_object_arns = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
+
+  reads_objects = var.extract_file_id || var.delete_malicious
+
+  # Every statement the function may need; only the enabled ones reach the policy. Sids are stable
+  # (tests and users' reviews rely on them); actions are sorted.
+  candidate_statements = [
+    {
+      enabled  = true
+      Sid      = "WriteOwnLogs"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${local.log_group_arn}:*"]
+    },
+    {
+      enabled  = true
+      Sid      = "SendFailedEventsToDeadLetterQueue"
+      Action   = ["sqs:SendMessage"]
+      Resource = [aws_sqs_queue.this.arn]
+    },
+    {
+      enabled  = var.dead_letter_queue_kms_key_arn != null
+      Sid      = "UseDeadLetterQueueKey"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = [var.dead_letter_queue_kms_key_arn]
+    },
+    {
+      # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes.
+      enabled  = local.reads_objects
+      Sid      = "ReadScannedObjects"
+      Action   = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"]
+      Resource = local.bucket_object_arns
+    },
+    {
+      # Without s3:ListBucket a missing object reads as 403 instead of 404.
+      enabled  = local.reads_objects
+      Sid      = "ListScannedBuckets"
+      Action   = ["s3:ListBucket", "s3:ListBucketVersions"]
+      Resource = local.bucket_arns
+    },
+    {
+      enabled  = var.delete_malicious
+      Sid      = "DeleteMaliciousObjects"
+      Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      Resource = local.bucket_object_arns
+    },
+    {
+      enabled  = var.extract_file_id && local.use_table
+      Sid      = "RecordVerdicts"
+      Action   = ["dynamodb:UpdateItem"]
+      Resource = [local.table_arn]
+    },
+    {
+      enabled  = length(var.kms_key_arns) > 0
+      Sid      = "DecryptWithListedKeys"
+      Action   = ["kms:Decrypt"]
+      Resource = var.kms_key_arns
+    },
+    {
+      enabled  = var.tracing_mode == "Active"
+      Sid      = "WriteTraces"
+      Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      Resource = ["*"]
+    },
+    {
+      # The actions of AWSLambdaVPCAccessExecutionRole without its account-wide logs permissions.
+      enabled = local.vpc_enabled
+      Sid     = "ManageVpcNetworkInterfaces"
+      Action = [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      Resource = ["*"]
+    },
+  ]
+
+  policy_statements = [
+    for s in local.candidate_statements : {
+      Sid      = s.Sid
+      Effect   = "Allow"
+      Action   = s.Action
+      Resource = s.Resource
+    } if s.enabled
+  ]
+}
+
+resource "aws_iam_role" "this" {
+  name_prefix          = "${substr(var.name, 0, 37)}-"
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary_arn
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.name}-post-scan"
+  role   = aws_iam_role.this.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
+}

@@ -1,0 +1,250 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.id
+  account_id = data.aws_caller_identity.current.account_id
+
+  log_group_name = "/aws/lambda/${var.name}"
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+
+  topic_arns = sort(values(var.scan_result_topic_arns))
+
+  use_existing_table = var.file_id_table_name != null
+  use_table          = var.create_file_id_table || local.use_existing_table
+  table_name = (
+    var.create_file_id_table ? aws_dynamodb_table.this[0].name :
+    local.use_existing_table ? var.file_id_table_name : ""
+  )
+  # An existing table may be given by ARN (e.g. in another account) or by name (this account and region).
+  table_arn = (
+    var.create_file_id_table ? aws_dynamodb_table.this[0].arn :
+    !local.use_existing_table ? null :
+    startswith(var.file_id_table_name, "arn:") ? var.file_id_table_name :
+    "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${var.file_id_table_name}"
+  )
+
+  vpc_enabled = length(var.vpc_subnet_ids) > 0
+
+  # The runtime contract of post_scan.handler (see the engine's config.py): every variable is set explicitly.
+  environment = {
+    ALLOWED_BUCKETS      = join(",", var.bucket_names)
+    ALLOWED_TOPIC_ARNS   = join(",", local.topic_arns)
+    DELETE_MALICIOUS     = tostring(var.delete_malicious)
+    EXTRACT_FILE_ID      = tostring(var.extract_file_id)
+    DRY_RUN              = tostring(var.dry_run)
+    FILE_ID_TAG_KEY      = var.file_id_tag_key
+    FILE_ID_TABLE        = local.table_name
+    FILE_ID_TABLE_KEY    = var.file_id_table_key
+    FILE_ID_TABLE_UPSERT = tostring(var.file_id_table_upsert)
+    RECORD_VERDICTS      = join(",", var.record_verdicts)
+    LOG_LEVEL            = var.log_level
+    METRICS_NAMESPACE    = var.metrics_namespace
+  }
+}
+
+################################################################################
+# Package
+################################################################################
+
+data "archive_file" "this" {
+  type             = "zip"
+  source_dir       = "${path.module}/lambda"
+  output_path      = "${path.module}/builds/${var.name}-post-scan.zip"
+  output_file_mode = "0644"
+  excludes = [
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/tests",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/.DS_Store",
+  ]
+}
+
+################################################################################
+# Function
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:KMS encryption is optional (cloudwatch_logs_kms_key_arn); CloudWatch Logs always encrypts at rest.
+  name              = local.log_group_name
+  retention_in_days = var.cloudwatch_logs_retention_in_days
+  kms_key_id        = var.cloudwatch_logs_kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is optional (tracing_mode).
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is optional (reserved_concurrent_executions); reserving it takes from the account pool.
+  #checkov:skip=CKV_AWS_116:Failed async events reach the module's SQS queue through the on-failure destination (aws_lambda_function_event_invoke_config); a dead_letter_config on the same queue would deliver every failure twice.
+  #checkov:skip=CKV_AWS_117:Running in a VPC is optional (vpc_subnet_ids); the function only calls AWS APIs.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (bucket names, flags, table name); Lambda encrypts it at rest with an AWS managed key.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the caller owns; the package is built from this module's own source at plan time.
+  function_name = var.name
+  description   = "Acts on Trend Micro File Storage Security scan results (module fss-post-scan)."
+  role          = aws_iam_role.this.arn
+  handler       = "post_scan.handler.lambda_handler"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+
+  filename         = data.archive_file.this.output_path
+  source_code_hash = data.archive_file.this.output_base64sha256
+
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+
+  environment {
+    variables = local.environment
+  }
+
+  dynamic "tracing_config" {
+    for_each = var.tracing_mode == null ? [] : [var.tracing_mode]
+    content {
+      mode = tracing_config.value
+    }
+  }
+
+  dynamic "vpc_config" {
+    for_each = local.vpc_enabled ? [1] : []
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = !(var.create_file_id_table && var.file_id_table_name != null)
+      error_message = "Set either create_file_id_table = true or file_id_table_name, not both."
+    }
+    precondition {
+      condition     = var.extract_file_id || !(var.create_file_id_table || var.file_id_table_name != null)
+      error_message = "A file id table (create_file_id_table or file_id_table_name) is only used with extract_file_id = true."
+    }
+    precondition {
+      condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
+      error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
+    }
+  }
+
+  # The log group must exist before the first invocation (else Lambda creates an unmanaged one), and the
+  # role must hold its permissions (VPC ENIs are checked at creation).
+  depends_on = [
+    aws_cloudwatch_log_group.this,
+    aws_iam_role_policy.this,
+  ]
+}
+
+################################################################################
+# Failure handling: async retries, then the dead-letter queue
+################################################################################
+
+resource "aws_sqs_queue" "this" {
+  name_prefix               = "${var.name}-dlq-"
+  message_retention_seconds = var.dead_letter_queue_message_retention_seconds
+  kms_master_key_id         = var.dead_letter_queue_kms_key_arn
+  sqs_managed_sse_enabled   = var.dead_letter_queue_kms_key_arn == null ? true : null
+
+  tags = var.tags
+}
+
+# Lets SNS move messages it could not deliver to the function (subscription redrive policy).
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = aws_sqs_queue.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AllowScanResultTopicsRedrive"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.this.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
+    }]
+  })
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.this.arn
+    }
+  }
+}
+
+################################################################################
+# Subscriptions (one permission and one subscription per topic)
+################################################################################
+
+resource "aws_lambda_permission" "this" {
+  for_each = var.scan_result_topic_arns
+
+  statement_id  = "AllowSNS-${each.key}"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "sns.amazonaws.com"
+  source_arn    = each.value
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  for_each = var.scan_result_topic_arns
+
+  topic_arn           = each.value
+  protocol            = "lambda"
+  endpoint            = aws_lambda_function.this.arn
+  filter_policy       = var.subscription_filter_policy
+  filter_policy_scope = var.subscription_filter_policy == null ? null : var.subscription_filter_policy_scope
+  redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.this.arn })
+
+  lifecycle {
+    precondition {
+      condition     = split(":", each.value)[3] == local.region
+      error_message = "Topic ${each.key} (${each.value}) is not in the provider's region ${local.region}; subscribe with a provider of the topic's region."
+    }
+  }
+
+  depends_on = [
+    aws_lambda_permission.this,
+    aws_sqs_queue_policy.this,
+  ]
+}
+
+################################################################################
+# Optional verdict table
+################################################################################
+
+resource "aws_dynamodb_table" "this" {
+  count = var.create_file_id_table ? 1 : 0
+
+  name                        = "${var.name}-file-ids"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = var.file_id_table_key
+  deletion_protection_enabled = var.file_id_table_deletion_protection
+
+  attribute {
+    name = var.file_id_table_key
+    type = "S"
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.file_id_table_kms_key_arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  tags = var.tags
+}

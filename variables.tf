@@ -1,0 +1,420 @@
+################################################################################
+# Naming and subscriptions
+################################################################################
+
+variable "name" {
+  description = "Name of the Lambda function; also the prefix of every other resource name (log group, role, queue, table)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,48}$", var.name))
+    error_message = "The name must be 1-48 characters of letters, digits, hyphens and underscores."
+  }
+}
+
+variable "scan_result_topic_arns" {
+  description = "File Storage Security scan-result SNS topics to subscribe to, keyed by a static label (for example one per storage stack). The topics must be in the provider's region; they may belong to another account."
+  type        = map(string)
+
+  validation {
+    condition     = length(var.scan_result_topic_arns) > 0
+    error_message = "Give at least one scan-result topic ARN in scan_result_topic_arns."
+  }
+
+  validation {
+    condition     = alltrue([for k in keys(var.scan_result_topic_arns) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
+    error_message = "Each scan_result_topic_arns key must be 1-64 characters of letters, digits, hyphens and underscores (it becomes part of a Lambda permission statement id)."
+  }
+
+  validation {
+    condition = alltrue([
+      for arn in values(var.scan_result_topic_arns) :
+      can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", arn))
+    ])
+    error_message = "Each scan_result_topic_arns value must be an SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>."
+  }
+
+  validation {
+    condition     = alltrue([for arn in values(var.scan_result_topic_arns) : !endswith(arn, ".fifo")])
+    error_message = "FIFO topics (*.fifo) cannot deliver to a Lambda function; File Storage Security publishes to a standard topic."
+  }
+
+  validation {
+    condition     = length(distinct(values(var.scan_result_topic_arns))) == length(var.scan_result_topic_arns)
+    error_message = "Each topic ARN may appear only once in scan_result_topic_arns."
+  }
+}
+
+variable "bucket_names" {
+  description = "Names of the scanned S3 buckets. The function acts only on objects in these buckets and its IAM policy is scoped to them."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.bucket_names) > 0
+    error_message = "Give at least one bucket name in bucket_names."
+  }
+
+  validation {
+    condition = alltrue([
+      for b in var.bucket_names : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b)) && !strcontains(b, "..")
+    ])
+    error_message = "Each bucket_names item must be a plain S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-'; no wildcards, ARNs or '..')."
+  }
+
+  validation {
+    condition     = length(distinct(var.bucket_names)) == length(var.bucket_names)
+    error_message = "Each bucket may appear only once in bucket_names."
+  }
+}
+
+variable "subscription_filter_policy" {
+  description = "Optional SNS subscription filter policy (a JSON string) applied to every subscription, for example to receive only malicious verdicts."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.subscription_filter_policy == null || can(jsondecode(var.subscription_filter_policy))
+    error_message = "subscription_filter_policy must be valid JSON."
+  }
+}
+
+variable "subscription_filter_policy_scope" {
+  description = "What the filter policy applies to: MessageBody or MessageAttributes. Used only when subscription_filter_policy is set."
+  type        = string
+  default     = "MessageBody"
+
+  validation {
+    condition     = contains(["MessageBody", "MessageAttributes"], var.subscription_filter_policy_scope)
+    error_message = "subscription_filter_policy_scope must be MessageBody or MessageAttributes."
+  }
+}
+
+################################################################################
+# Feature flags (all off by default: a bare module only logs verdicts)
+################################################################################
+
+variable "delete_malicious" {
+  description = "Delete objects whose scan found malware (only the scanned version in a versioned bucket; a newer upload is left alone)."
+  type        = bool
+  default     = false
+}
+
+variable "extract_file_id" {
+  description = "Read the file id from the scanned object's tag file_id_tag_key and, when a table is configured, record the verdict in DynamoDB."
+  type        = bool
+  default     = false
+}
+
+variable "file_id_tag_key" {
+  description = "S3 object tag key that holds the application's file id."
+  type        = string
+  default     = "file_id"
+
+  validation {
+    condition     = length(var.file_id_tag_key) >= 1 && length(var.file_id_tag_key) <= 128
+    error_message = "file_id_tag_key must be 1-128 characters (an S3 tag key)."
+  }
+}
+
+variable "create_file_id_table" {
+  description = "Create a DynamoDB table (on-demand, encrypted, point-in-time recovery) for the verdicts. Needs extract_file_id; cannot be combined with file_id_table_name."
+  type        = bool
+  default     = false
+}
+
+variable "file_id_table_name" {
+  description = "Name (or ARN) of an existing DynamoDB table to record verdicts in. Needs extract_file_id; cannot be combined with create_file_id_table."
+  type        = string
+  default     = null
+
+  validation {
+    condition = var.file_id_table_name == null || can(regex(
+      "^([a-zA-Z0-9_.-]{3,255}|arn:aws[a-zA-Z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255})$",
+      var.file_id_table_name
+    ))
+    error_message = "file_id_table_name must be a DynamoDB table name (3-255 characters of a-z, A-Z, 0-9, '_', '-', '.') or a table ARN."
+  }
+}
+
+variable "file_id_table_key" {
+  description = "Partition key (type S) of the file id table: the attribute that holds the file id."
+  type        = string
+  default     = "file_id"
+
+  validation {
+    condition     = length(var.file_id_table_key) >= 1 && length(var.file_id_table_key) <= 255
+    error_message = "file_id_table_key must be 1-255 characters."
+  }
+}
+
+variable "file_id_table_upsert" {
+  description = "true: create the row when the file id is not in the table yet; false: only update existing rows."
+  type        = bool
+  default     = true
+}
+
+variable "file_id_table_kms_key_arn" {
+  description = "Customer managed KMS key ARN for the created table (null: the AWS managed key aws/dynamodb). List the key in kms_key_arns as well so the function may use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.file_id_table_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.file_id_table_kms_key_arn))
+    error_message = "file_id_table_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "file_id_table_deletion_protection" {
+  description = "Turn on deletion protection for the created table (recommended in production; it must be turned off before the module can be destroyed)."
+  type        = bool
+  default     = false
+}
+
+variable "record_verdicts" {
+  description = "Verdicts recorded in the table: any of malicious, clean, incomplete, failed."
+  type        = list(string)
+  default     = ["malicious", "incomplete", "failed"]
+
+  validation {
+    condition     = alltrue([for v in var.record_verdicts : contains(["malicious", "clean", "incomplete", "failed"], v)])
+    error_message = "record_verdicts may only contain malicious, clean, incomplete and failed."
+  }
+
+  validation {
+    condition     = length(distinct(var.record_verdicts)) == length(var.record_verdicts)
+    error_message = "Each verdict may appear only once in record_verdicts."
+  }
+}
+
+variable "dry_run" {
+  description = "Read and decide, but neither delete objects nor write to the table; the log line says what would have been done."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Function
+################################################################################
+
+variable "log_level" {
+  description = "Log level of the function: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's embedded-metric-format metrics."
+  type        = string
+  default     = "FSSPostScan"
+
+  validation {
+    condition     = length(var.metrics_namespace) >= 1 && length(var.metrics_namespace) <= 255 && !strcontains(var.metrics_namespace, ":") && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters, without ':' and not starting with AWS/."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "KMS key ARNs the function may decrypt with (kms:Decrypt): keys of SSE-KMS scanned objects and of a customer-managed file id table."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
+    error_message = "Each kms_key_arns item must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+}
+
+variable "runtime" {
+  description = "Python runtime of the function."
+  type        = string
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13", "python3.14"], var.runtime)
+    error_message = "runtime must be one of python3.11, python3.12, python3.13, python3.14."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set architecture of the function: arm64 or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB (128-10240)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout of the function in seconds (1-900)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds between 1 and 900."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the function (null: unreserved; 0 stops all invocations)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "reserved_concurrent_executions must be null or a whole number >= 0."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode: null (no tracing config), Active or PassThrough."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tracing_mode == null || contains(["Active", "PassThrough"], coalesce(var.tracing_mode, "-"))
+    error_message = "tracing_mode must be null, Active or PassThrough."
+  }
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets to run the function in (with vpc_security_group_ids). They need a route to S3, DynamoDB, SQS and CloudWatch Logs (NAT or VPC endpoints)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.vpc_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "Each vpc_subnet_ids item must be a subnet id (subnet-0123456789abcdef0)."
+  }
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of the function when it runs in vpc_subnet_ids."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.vpc_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", s))])
+    error_message = "Each vpc_security_group_ids item must be a security group id (sg-0123456789abcdef0)."
+  }
+}
+
+################################################################################
+# Logs, dead-letter queue, retries
+################################################################################
+
+variable "cloudwatch_logs_retention_in_days" {
+  description = "Retention of the function's log group in days (a value CloudWatch Logs accepts; 0 keeps logs forever)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.cloudwatch_logs_retention_in_days)
+    error_message = "cloudwatch_logs_retention_in_days must be one of 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "cloudwatch_logs_kms_key_arn" {
+  description = "KMS key ARN to encrypt the log group with (null: CloudWatch Logs' default encryption). The key policy must allow logs.<region>.amazonaws.com."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cloudwatch_logs_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.cloudwatch_logs_kms_key_arn))
+    error_message = "cloudwatch_logs_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "dead_letter_queue_kms_key_arn" {
+  description = "KMS key ARN for the dead-letter queue (null: SQS-managed encryption). The key policy must allow sns.amazonaws.com to use it for SNS redrive."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dead_letter_queue_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.dead_letter_queue_kms_key_arn))
+    error_message = "dead_letter_queue_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "dead_letter_queue_message_retention_seconds" {
+  description = "How long the dead-letter queue keeps messages, in seconds (60-1209600)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dead_letter_queue_message_retention_seconds >= 60 && var.dead_letter_queue_message_retention_seconds <= 1209600 && floor(var.dead_letter_queue_message_retention_seconds) == var.dead_letter_queue_message_retention_seconds
+    error_message = "dead_letter_queue_message_retention_seconds must be a whole number between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "maximum_retry_attempts" {
+  description = "How many times Lambda retries a failed asynchronous invocation (0-2) before sending the event to the dead-letter queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.maximum_retry_attempts)
+    error_message = "maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "maximum_event_age_in_seconds" {
+  description = "Maximum age of an asynchronous event in seconds (60-21600) before it goes to the dead-letter queue unprocessed."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.maximum_event_age_in_seconds >= 60 && var.maximum_event_age_in_seconds <= 21600 && floor(var.maximum_event_age_in_seconds) == var.maximum_event_age_in_seconds
+    error_message = "maximum_event_age_in_seconds must be a whole number between 60 and 21600."
+  }
+}
+
+################################################################################
+# IAM and tags
+################################################################################
+
+variable "role_path" {
+  description = "Path of the function's IAM role."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7E]{1,510}/)?$", var.role_path))
+    error_message = "role_path must start and end with '/' (for example / or /service/), at most 512 characters."
+  }
+}
+
+variable "role_permissions_boundary_arn" {
+  description = "ARN of the managed policy used as the role's permissions boundary (null: none)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary_arn == null || can(regex("^arn:aws[a-zA-Z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary_arn))
+    error_message = "role_permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource the module creates."
+  type        = map(string)
+  default     = {}
+}
