@@ -14,7 +14,7 @@ from typing import Any
 from post_scan import aws, logline, record
 from post_scan.config import Config, load_config
 from post_scan.message import ScanMessageError
-from post_scan.pipeline import ERROR, Outcome, Pipeline
+from post_scan.pipeline import ERROR, Outcome, Pipeline, S3Store, UpdateSender
 
 logger = logging.getLogger("post_scan")
 
@@ -27,11 +27,14 @@ class BotocoreTooOld(RuntimeError):
     """The runtime's botocore cannot send conditional deletes (DeleteObject IfMatch)."""
 
 
-def build_pipeline(config: Config) -> Pipeline:
+def build_pipeline(
+    config: Config, s3: S3Store | None = None, send_update: UpdateSender | None = None
+) -> Pipeline:
+    """The pipeline wired to boto3; tests may pass their own S3 store or update sender."""
     return Pipeline(
         config,
-        aws.S3Objects(),
-        lambda request: record.send_update(aws.dynamodb_client(), request),
+        s3 or aws.S3Objects(),
+        send_update or (lambda request: record.send_update(aws.dynamodb_client(), request)),
     )
 
 

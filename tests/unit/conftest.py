@@ -1,0 +1,137 @@
+"""Fixtures for the engine's unit tests: moto in-process, a pinned S3 clock, an engine runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import moto.s3.models
+import pytest
+from engine_kit import REGION, T0
+from moto import mock_aws
+
+from post_scan import aws, handler
+from post_scan.config import load_config
+from post_scan.pipeline import Pipeline
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and region; never a real AWS endpoint or profile."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    aws.reset_clients()
+    yield
+    aws.reset_clients()
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+class Clock:
+    """moto stamps LastModified with its utcnow(); tests move this clock instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = T0.replace(tzinfo=None)
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def set(self, seconds_after_t0: float) -> None:
+        self.now = T0.replace(tzinfo=None) + timedelta(seconds=seconds_after_t0)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    pinned = Clock()
+    monkeypatch.setattr(moto.s3.models, "utcnow", pinned)
+    return pinned
+
+
+@pytest.fixture
+def s3(moto_aws: None, clock: Clock) -> Any:
+    return boto3.client("s3", region_name=REGION)
+
+
+@pytest.fixture
+def dynamodb(moto_aws: None) -> Any:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = "uploads-bucket"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def versioned_bucket(s3: Any) -> str:
+    name = "versioned.uploads.bucket"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@pytest.fixture
+def table(dynamodb: Any) -> str:
+    name = "app-files"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "file_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "file_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+@dataclass
+class Run:
+    lines: list[dict[str, Any]]
+    error: Exception | None = None
+    result: Any = None
+    raw: list[str] = field(default_factory=list)
+
+    @property
+    def line(self) -> dict[str, Any]:
+        assert len(self.lines) == 1, self.lines
+        return self.lines[0]
+
+
+class Engine:
+    """Runs events through handler.handle_event with a pipeline built from an env mapping."""
+
+    def __init__(self, pipeline: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+        self.pipeline = pipeline
+        self._capsys = capsys
+
+    def __call__(self, event: dict[str, Any]) -> Run:
+        self._capsys.readouterr()
+        error = result = None
+        try:
+            result = handler.handle_event(self.pipeline, event)
+        except Exception as exc:
+            error = exc
+        raw = [line for line in self._capsys.readouterr().out.splitlines() if line.strip()]
+        return Run(lines=[json.loads(line) for line in raw], error=error, result=result, raw=raw)
+
+
+@pytest.fixture
+def make_engine(capsys: pytest.CaptureFixture[str]) -> Any:
+    """make_engine(s3_store=None, send_update=None, **ENV_VARS) -> Engine."""
+
+    def make(s3_store: Any = None, send_update: Any = None, **env: str) -> Engine:
+        return Engine(handler.build_pipeline(load_config(env), s3_store, send_update), capsys)
+
+    return make

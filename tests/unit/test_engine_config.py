@@ -1,0 +1,244 @@
+"""Runtime contract: every environment variable, its default, and the cold-start failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from post_scan import aws, handler
+from post_scan.config import Config, ConfigError, load_config
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:fss-ScanResultTopic-ABC"
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    config = load_config({})
+    assert config == Config(
+        allowed_buckets=frozenset(),
+        allowed_topic_arns=frozenset(),
+        delete_malicious=False,
+        extract_file_id=False,
+        file_id_tag_key="file_id",
+        file_id_table=None,
+        file_id_table_key="file_id",
+        record_verdicts=frozenset({"malicious", "incomplete", "failed"}),
+        dry_run=False,
+        log_level="INFO",
+        file_id_table_upsert=True,
+        metrics_namespace="FSSPostScan",
+        function_name="local",
+    )
+    assert not config.bucket_allowed("any-bucket")
+    assert config.topic_allowed(TOPIC)
+
+
+BOOLEANS = {
+    "DELETE_MALICIOUS": "delete_malicious",
+    "EXTRACT_FILE_ID": "extract_file_id",
+    "DRY_RUN": "dry_run",
+    "FILE_ID_TABLE_UPSERT": "file_id_table_upsert",
+}
+
+
+@pytest.mark.parametrize("name", BOOLEANS)
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), (" TRUE ", True), ("False", False), ("false", False)]
+)
+def test_booleans_accept_true_false_any_case(name: str, raw: str, expected: bool) -> None:
+    assert getattr(load_config({name: raw}), BOOLEANS[name]) is expected
+
+
+@pytest.mark.parametrize("name", BOOLEANS)
+@pytest.mark.parametrize("raw", ["", "   "])
+def test_empty_boolean_means_default(name: str, raw: str) -> None:
+    assert getattr(load_config({name: raw}), BOOLEANS[name]) == getattr(Config(), BOOLEANS[name])
+
+
+@pytest.mark.parametrize("name", BOOLEANS)
+@pytest.mark.parametrize("raw", ["yes please", "1", "yes", "on", "truee"])
+def test_wrong_boolean_names_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name) as info:
+        load_config({name: raw})
+    assert repr(raw) in str(info.value)
+
+
+def test_allowed_buckets_list_is_stripped_and_checked() -> None:
+    config = load_config({"ALLOWED_BUCKETS": " uploads-a , my.dotted.bucket,, Legacy_Bucket "})
+    assert config.allowed_buckets == {"uploads-a", "my.dotted.bucket", "Legacy_Bucket"}
+    assert config.bucket_allowed("my.dotted.bucket")
+    assert not config.bucket_allowed("uploads-b")
+
+
+def test_allowed_buckets_star_alone_means_any() -> None:
+    config = load_config({"ALLOWED_BUCKETS": " * "})
+    assert config.allowed_buckets is None
+    assert config.bucket_allowed("whatever-bucket")
+
+
+@pytest.mark.parametrize("raw", ["*,uploads-a", "ab", "bad/bucket", "x" * 256, "bucket name"])
+def test_bad_allowed_buckets_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ALLOWED_BUCKETS"):
+        load_config({"ALLOWED_BUCKETS": raw})
+
+
+def test_empty_allowed_buckets_refuses_all_and_warns() -> None:
+    config = load_config({"ALLOWED_BUCKETS": " , "})
+    assert config.allowed_buckets == frozenset()
+    assert not config.bucket_allowed("uploads-a")
+    assert any("ALLOWED_BUCKETS" in warning for warning in config.warnings())
+    assert load_config({"ALLOWED_BUCKETS": "uploads-a"}).warnings() == []
+
+
+def test_allowed_topic_arns() -> None:
+    other = "arn:aws-cn:sns:cn-north-1:123456789012:other_topic"
+    config = load_config({"ALLOWED_TOPIC_ARNS": f"{TOPIC}, {other}"})
+    assert config.allowed_topic_arns == {TOPIC, other}
+    assert config.topic_allowed(other)
+    assert not config.topic_allowed(TOPIC + "X")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "fss-ScanResultTopic",
+        "arn:aws:sns:us-east-1:1234:topic",
+        "arn:aws:sqs:us-east-1:123456789012:queue",
+        f"{TOPIC}, not-an-arn",
+    ],
+)
+def test_bad_topic_arn_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ALLOWED_TOPIC_ARNS"):
+        load_config({"ALLOWED_TOPIC_ARNS": raw})
+
+
+def test_record_verdicts() -> None:
+    assert load_config({"RECORD_VERDICTS": "Clean, malicious"}).record_verdicts == {
+        "clean",
+        "malicious",
+    }
+    assert load_config({"RECORD_VERDICTS": ""}).record_verdicts == frozenset()
+    with pytest.raises(ConfigError, match=r"RECORD_VERDICTS.*'infected'"):
+        load_config({"RECORD_VERDICTS": "malicious,infected"})
+
+
+@pytest.mark.parametrize("name", ["FILE_ID_TAG_KEY", "FILE_ID_TABLE_KEY"])
+def test_key_names(name: str) -> None:
+    attribute = name.lower()
+    assert getattr(load_config({name: " doc_id "}), attribute) == "doc_id"
+    with pytest.raises(ConfigError, match=name):
+        load_config({name: "  "})
+
+
+def test_tag_key_is_at_most_128_characters() -> None:
+    assert load_config({"FILE_ID_TAG_KEY": "k" * 128}).file_id_tag_key == "k" * 128
+    with pytest.raises(ConfigError, match="FILE_ID_TAG_KEY"):
+        load_config({"FILE_ID_TAG_KEY": "k" * 129})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["app-files", "App_Files.v2", "arn:aws:dynamodb:eu-west-1:123456789012:table/app-files"],
+)
+def test_file_id_table_name_or_arn(raw: str) -> None:
+    assert load_config({"FILE_ID_TABLE": raw}).file_id_table == raw
+
+
+@pytest.mark.parametrize("raw", ["ab", "app files", "arn:aws:dynamodb:eu-west-1:1:table/x"])
+def test_bad_file_id_table_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="FILE_ID_TABLE"):
+        load_config({"FILE_ID_TABLE": raw})
+
+
+def test_table_without_extraction_is_a_warning_not_an_error() -> None:
+    config = load_config({"FILE_ID_TABLE": "app-files"})
+    assert any("EXTRACT_FILE_ID" in warning for warning in config.warnings())
+    assert not any(
+        "EXTRACT_FILE_ID" in warning
+        for warning in load_config(
+            {"FILE_ID_TABLE": "app-files", "EXTRACT_FILE_ID": "true"}
+        ).warnings()
+    )
+
+
+def test_log_level() -> None:
+    assert load_config({"LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        load_config({"LOG_LEVEL": "verbose"})
+
+
+def test_metrics_namespace() -> None:
+    assert load_config({"METRICS_NAMESPACE": "Team/FSS"}).metrics_namespace == "Team/FSS"
+    for raw in ["a:b", "n" * 256]:
+        with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
+            load_config({"METRICS_NAMESPACE": raw})
+
+
+def test_unknown_and_deprecated_variables_are_ignored() -> None:
+    assert load_config({"QUARANTINE_BUCKET": "x", "DELETE": "maybe"}) == load_config({})
+
+
+def test_function_name_comes_from_the_lambda_environment() -> None:
+    assert load_config({"AWS_LAMBDA_FUNCTION_NAME": "fss-post-scan"}).function_name == (
+        "fss-post-scan"
+    )
+
+
+# --- cold start: the real import of the handler module ---------------------------------------
+
+
+def _import_handler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLOWED_", "FILE_ID"))}
+    return subprocess.run(
+        [sys.executable, "-c", "import post_scan.handler"],
+        env={**clean, **env, "PYTHONPATH": str(LAMBDA_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_wrong_value_fails_at_import_naming_the_variable() -> None:
+    result = _import_handler({"DELETE_MALICIOUS": "yes please"})
+    assert result.returncode != 0
+    assert "ConfigError: DELETE_MALICIOUS must be true or false, got 'yes please'" in (
+        result.stderr
+    )
+
+
+def test_valid_config_imports_and_logs_cold_start_warnings() -> None:
+    result = _import_handler({"ALLOWED_BUCKETS": "", "FILE_ID_TABLE": "app-files"})
+    assert result.returncode == 0, result.stderr
+    assert "ALLOWED_BUCKETS is empty" in result.stderr
+    assert "FILE_ID_TABLE is set but EXTRACT_FILE_ID is false" in result.stderr
+
+
+def test_cold_start_refuses_deletes_without_conditional_delete_support(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aws, "supports_conditional_delete", lambda: False)
+    with pytest.raises(handler.BotocoreTooOld, match="IfMatch"):
+        handler.cold_start({"DELETE_MALICIOUS": "true"})
+    # Without deletes the old botocore is fine.
+    assert handler.cold_start({"DELETE_MALICIOUS": "false"}).config.delete_malicious is False
+
+
+def _session_with_delete_members(members: dict[str, object]) -> SimpleNamespace:
+    operation = SimpleNamespace(input_shape=SimpleNamespace(members=members))
+    model = SimpleNamespace(operation_model=lambda name: operation)
+    return SimpleNamespace(get_service_model=lambda service: model)
+
+
+def test_conditional_delete_support_is_read_from_the_botocore_model() -> None:
+    assert aws.supports_conditional_delete() is True  # the pinned botocore has it
+    assert aws.supports_conditional_delete(_session_with_delete_members({"IfMatch": 1})) is True
+    assert (
+        aws.supports_conditional_delete(_session_with_delete_members({"Bucket": 1, "Key": 1}))
+        is False
+    )

@@ -1,0 +1,363 @@
+"""Parsing: SNS envelope, the scan-result message, URL forms and key encodings (pure)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from engine_kit import URL_FORMS, s3_url, scan_message, sns_record
+
+from post_scan.message import (
+    ScanMessageError,
+    parse_envelope,
+    parse_location,
+    parse_scan_result,
+    parse_timestamp,
+)
+
+REAL_2020 = (
+    '{"timestamp": 1600350791.98, "sqs_message_id": "c8e79806-1b39-4b6e-a8f1-6f1cf3a4b5c2", '
+    '"file_url": "https://filestoragesecurity-scanning-bucket-gw6i2g.s3.amazonaws.com/'
+    'eicarcom2.zip", "scanner_status": 0, "scanner_status_message": "successful scan", '
+    '"scanning_result": {"TotalBytesOfFile": 308, "Findings": [{"malware": "Eicar_test_file", '
+    '"type": "Virus"}], "Error": ""}}'
+)
+
+
+def parse(message: dict | str, sns_id: str = "sns-1"):
+    body = message if isinstance(message, str) else json.dumps(message)
+    return parse_scan_result(body, sns_id)
+
+
+# --- envelope ---------------------------------------------------------------------------------
+
+
+def test_envelope_of_a_lambda_sns_record() -> None:
+    record = sns_record("{}", sns_message_id="sns-42")
+    envelope = parse_envelope(record)
+    assert envelope.message == "{}"
+    assert envelope.sns_message_id == "sns-42"
+    assert envelope.topic_arn == record["Sns"]["TopicArn"]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: r.pop("Sns"),
+        lambda r: r["Sns"].pop("Message"),
+        lambda r: r["Sns"].update(Message={"a": 1}),
+        lambda r: r["Sns"].pop("TopicArn"),
+        lambda r: r["Sns"].update(TopicArn=""),
+        lambda r: r["Sns"].pop("MessageId"),
+        lambda r: r.update(Sns="not an object"),
+    ],
+)
+def test_broken_envelope(mutate) -> None:
+    record = sns_record("{}")
+    mutate(record)
+    with pytest.raises(ScanMessageError):
+        parse_envelope(record)
+
+
+@pytest.mark.parametrize("record", [None, "text", ["Sns"], 42])
+def test_record_that_is_not_an_object(record) -> None:
+    with pytest.raises(ScanMessageError, match="no Sns"):
+        parse_envelope(record)
+
+
+# --- the message ------------------------------------------------------------------------------
+
+
+def test_real_2020_message() -> None:
+    scan = parse(REAL_2020)
+    assert scan.verdict == "malicious"
+    assert scan.bucket == "filestoragesecurity-scanning-bucket-gw6i2g"
+    assert scan.key == "eicarcom2.zip"
+    assert scan.timestamp == Decimal("1600350791.98")  # no float rounding
+    assert scan.message_id == "c8e79806-1b39-4b6e-a8f1-6f1cf3a4b5c2"
+    assert scan.message_id_source == "sqs_message_id"
+    assert [(f.malware, f.type) for f in scan.findings] == [("Eicar_test_file", "Virus")]
+    assert scan.size == 308
+    assert scan.etag is None
+    assert scan.codes == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [
+        ({}, "clean"),
+        ({"scanning_result": {"Findings": [], "Codes": [101, 150]}}, "incomplete"),
+        ({"scanning_result": {"Findings": [], "Codes": []}}, "clean"),
+        ({"scanner_status": -1}, "failed"),
+        ({"scanner_status": -2, "scanning_result": {"Findings": [], "Error": "x"}}, "failed"),
+        ({"scanner_status": -3}, "failed"),
+        ({"scanner_status": -4}, "failed"),
+        ({"scanner_status": "-2"}, "failed"),
+        ({"scanner_status": "0"}, "clean"),
+        ({"scanner_status": -2, "scanning_result": {"Findings": [], "Codes": [101]}}, "failed"),
+        ({"scanning_result": {"Findings": [{"malware": "X"}], "Codes": [101]}}, "malicious"),
+        ({"scanner_status": -2, "scanning_result": {"Findings": [{"malware": "X"}]}}, "malicious"),
+    ],
+)
+def test_verdict(changes: dict, verdict: str) -> None:
+    message = scan_message("uploads-bucket", "k", verdict="clean")
+    message.update(changes)
+    scan = parse(message)
+    assert scan.verdict == verdict
+    assert scan.scanner_status == int(message["scanner_status"])
+
+
+def test_finding_type_is_optional() -> None:
+    message = scan_message("uploads-bucket", "k", scanning_result={"Findings": [{"malware": "M"}]})
+    assert [(f.malware, f.type) for f in parse(message).findings] == [("M", None)]
+
+
+def test_message_id_falls_back_to_the_sns_message_id() -> None:
+    message = scan_message("uploads-bucket", "k")
+    del message["sqs_message_id"]
+    scan = parse(message, sns_id="sns-77")
+    assert (scan.message_id, scan.message_id_source) == ("sns-77", "sns_message_id")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "etag"),
+    [
+        ({"etag": '"44d88612fea8a8f36de82e1278abb02f"'}, "44d88612fea8a8f36de82e1278abb02f"),
+        ({"etag": "0b1ff1e9b24d5e0f8fad4b4e59a5a6e7-3"}, "0b1ff1e9b24d5e0f8fad4b4e59a5a6e7-3"),
+        ({"etag": ""}, None),
+        ({"etag": '""'}, None),
+        ({"etag": 5}, None),
+        ({}, None),
+        ("not an object", None),
+    ],
+)
+def test_etag(attributes, etag) -> None:
+    message = scan_message("uploads-bucket", "k", file_attributes=attributes)
+    assert parse(message).etag == etag
+
+
+@pytest.mark.parametrize(("size", "expected"), [(0, 0), (308, 308), (-1, None), ("9", None)])
+def test_size(size, expected) -> None:
+    message = scan_message("uploads-bucket", "k")
+    message["scanning_result"]["TotalBytesOfFile"] = size
+    assert parse(message).size == expected
+
+
+# --- timestamps -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1600424846.74, Decimal("1600424846.74")),
+        (1600424846, Decimal(1600424846)),
+        ("1600424846.74", Decimal("1600424846.74")),
+        ("2020-09-18T10:27:26.740Z", Decimal("1600424846.74")),
+        ("2020-09-18T10:27:26.74+00:00", Decimal("1600424846.74")),
+        ("2020-09-18T12:27:26.74+02:00", Decimal("1600424846.74")),
+        ("2020-09-18T10:27:26.74", Decimal("1600424846.74")),  # naive = UTC
+        ("2020-09-18 10:27:26", Decimal(1600424846)),
+    ],
+)
+def test_timestamp_forms(raw, expected) -> None:
+    message = scan_message("uploads-bucket", "k", timestamp=raw)
+    assert parse(message).timestamp == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["yesterday", "", -5, 0, True, None, [], {}, "1e5", "NaN", "Infinity", 1e300, "99999-01-01"],
+)
+def test_bad_timestamp(raw) -> None:
+    message = scan_message("uploads-bucket", "k")
+    message["timestamp"] = raw
+    with pytest.raises(ScanMessageError, match="timestamp"):
+        parse(message)
+
+
+def test_missing_timestamp() -> None:
+    message = scan_message("uploads-bucket", "k")
+    del message["timestamp"]
+    with pytest.raises(ScanMessageError, match="timestamp"):
+        parse(message)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_json_nan_and_infinity_are_not_numbers(constant: str) -> None:
+    body = json.dumps(scan_message("uploads-bucket", "k", timestamp=1.5)).replace("1.5", constant)
+    with pytest.raises(ScanMessageError):
+        parse(body)
+
+
+def test_timestamp_function_directly() -> None:
+    assert parse_timestamp(Decimal("1.5")) == Decimal("1.5")
+    with pytest.raises(ScanMessageError):
+        parse_timestamp(Decimal("sNaN"))
+
+
+# --- not a scan result ------------------------------------------------------------------------
+
+
+STR_DICT_LOOKALIKE = str(
+    {
+        "file_url": "https://uploads-bucket.s3.amazonaws.com/a.txt",
+        "scanner_status": 0,
+        "scanning_result": {"foundMalwares": [{"fileName": "a.txt", "malwareName": "Eicar"}]},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("not json", "not JSON"),
+        ("", "not JSON"),
+        (STR_DICT_LOOKALIKE, "not JSON"),
+        ('["a list"]', "not a JSON object"),
+        ('"a string"', "not a JSON object"),
+        ("null", "not a JSON object"),
+        ("[" * 100_000, "not JSON"),
+    ],
+)
+def test_not_json_objects(body: str, match: str) -> None:
+    with pytest.raises(ScanMessageError, match=match):
+        parse(body)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        # The SDK sample look-alike, but as JSON: no Findings, so not a scan result.
+        ({"scanning_result": {"foundMalwares": [{"malwareName": "Eicar"}]}}, "Findings"),
+        ({"scanning_result": None}, "scanning_result"),
+        ({"scanning_result": "clean"}, "scanning_result"),
+        ({"scanning_result": {"Findings": "Eicar"}}, "Findings"),
+        ({"scanning_result": {"Findings": [{"name": "Eicar"}]}}, "malware"),
+        ({"scanning_result": {"Findings": ["Eicar"]}}, "malware"),
+        ({"scanning_result": {"Findings": [{"malware": "E", "type": 3}]}}, "type"),
+        ({"scanning_result": {"Findings": [], "Codes": ["101"]}}, "Codes"),
+        ({"scanning_result": {"Findings": [], "Codes": [True]}}, "Codes"),
+        ({"scanning_result": {"Findings": [], "Codes": 101}}, "Codes"),
+        ({"scanner_status": True}, "scanner_status"),
+        ({"scanner_status": None}, "scanner_status"),
+        ({"scanner_status": "ok"}, "scanner_status"),
+        ({"scanner_status": 0.0}, "scanner_status"),
+        ({"file_url": None}, "location"),
+        ({"file_url": ""}, "location"),
+    ],
+)
+def test_wrong_shapes(changes: dict, match: str) -> None:
+    message = scan_message("uploads-bucket", "k")
+    message.update(changes)
+    with pytest.raises(ScanMessageError, match=match):
+        parse(message)
+
+
+def test_missing_status() -> None:
+    message = scan_message("uploads-bucket", "k")
+    del message["scanner_status"]
+    with pytest.raises(ScanMessageError, match="scanner_status"):
+        parse(message)
+
+
+def test_unicode_that_cannot_be_sent_is_rejected() -> None:
+    body = json.dumps(scan_message("uploads-bucket", "k")).replace("Eicar_test_file", "\\ud800")
+    with pytest.raises(ScanMessageError, match="Unicode"):
+        parse(body)
+
+
+# --- location: URL forms and key encodings ----------------------------------------------------
+
+KEYS = [
+    "eicarcom2.zip",
+    "folder/sub folder/file name.txt",
+    "a+b.txt",
+    "100% sure.txt",
+    "ünïcödé/日本語 ファイル.pdf",
+    "emoji 😀.bin",
+    "literal?query#fragment&x=1.txt",
+    "percent%2Bencoded-looking.txt",
+    "/leading-slash",
+    "trailing/",
+    "semi;colon,comma'quote\"dq",
+]
+BUCKETS = ["uploads-bucket", "my.dotted.bucket", "a.s3.bucket"]
+
+
+@pytest.mark.parametrize("form", URL_FORMS)
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_every_url_form_and_key_encoding(form: str, key: str, bucket: str) -> None:
+    assert parse_location(s3_url(bucket, key, form)) == (bucket, key)
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://uploads-bucket.s3.amazonaws.com/my+file.txt", "my file.txt"),
+        ("https://uploads-bucket.s3.amazonaws.com/my%20file.txt", "my file.txt"),
+        ("https://uploads-bucket.s3.amazonaws.com/a%2Bb.txt", "a+b.txt"),
+        ("https://uploads-bucket.s3.amazonaws.com/100%25.txt", "100%.txt"),
+        ("https://uploads-bucket.s3.amazonaws.com/caf%C3%A9.txt", "café.txt"),
+        ("https://uploads-bucket.s3.amazonaws.com/dir%2Ffile", "dir/file"),
+        ("https://uploads-bucket.s3.amazonaws.com/a?b#c", "a?b#c"),
+        ("https://uploads-bucket.s3.amazonaws.com/raw café", "raw café"),
+        ("HTTPS://Uploads-Bucket.S3.Amazonaws.COM/Key.TXT", "Key.TXT"),
+    ],
+)
+def test_key_decoding(url: str, key: str) -> None:
+    assert parse_location(url) == ("uploads-bucket", key)
+
+
+def test_path_style_keeps_legacy_bucket_case() -> None:
+    assert parse_location("https://s3.amazonaws.com/Legacy_Bucket/k") == ("Legacy_Bucket", "k")
+
+
+def test_bucket_field_is_preferred_and_must_agree() -> None:
+    url = s3_url("my.dotted.bucket", "k", "virtual-region")
+    assert parse_location(url, "my.dotted.bucket") == ("my.dotted.bucket", "k")
+    with pytest.raises(ScanMessageError, match="inconsistent"):
+        parse_location(url, "other-bucket")
+    with pytest.raises(ScanMessageError, match="inconsistent"):
+        parse_location(s3_url("my.dotted.bucket", "k", "path"), "other-bucket")
+
+
+def test_bucket_field_with_an_unknown_host() -> None:
+    assert parse_location("https://minio.internal:9000/uploads-bucket/a+b", "uploads-bucket") == (
+        "uploads-bucket",
+        "a b",
+    )
+    assert parse_location("https://cdn.example.com/files/a.txt", "uploads-bucket") == (
+        "uploads-bucket",
+        "files/a.txt",
+    )
+
+
+def test_vision_one_message_uses_the_bucket_field() -> None:
+    message = scan_message("my.dotted.bucket", "x y", bucket_field=True, url_form="path")
+    scan = parse(message)
+    assert (scan.bucket, scan.key) == ("my.dotted.bucket", "x y")
+
+
+@pytest.mark.parametrize(
+    ("url", "bucket", "match"),
+    [
+        ("https://example.com/uploads-bucket/k", None, "not an S3 URL"),
+        ("https://uploads-bucket.s3.amazonaws.com/", None, "no object key"),
+        ("https://uploads-bucket.s3.amazonaws.com", None, "no object key"),
+        ("https://s3.amazonaws.com/uploads-bucket", None, "no object key"),
+        ("https://s3.amazonaws.com/", None, "no bucket"),
+        ("https://uploads-bucket.s3.amazonaws.com/%C3%28", None, "UTF-8"),
+        ("https://uploads-bucket.s3.amazonaws.com/" + "k" * 1025, None, "1024"),
+        ("ftp://uploads-bucket/k", None, "scheme"),
+        ("uploads-bucket/k", None, "not a URL"),
+        ("https://user@uploads-bucket.s3.amazonaws.com/k", None, "bad host"),
+        ("https://UP_LOADS.s3.amazonaws.com/k", None, "bad bucket"),
+        ("https://uploads-bucket.s3.amazonaws.com/k", "bad/bucket", "bucket"),
+        (42, None, "file_url"),
+    ],
+)
+def test_unusable_locations(url, bucket, match) -> None:
+    with pytest.raises(ScanMessageError, match=match):
+        parse_location(url, bucket)
