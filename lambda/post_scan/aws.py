@@ -37,9 +37,13 @@ def dynamodb_client() -> Any:
     return boto3.client("dynamodb", config=_BOTO_CONFIG)
 
 
+_FACTORIES = (s3_client, dynamodb_client)
+
+
 def reset_clients() -> None:
-    s3_client.cache_clear()
-    dynamodb_client.cache_clear()
+    """Forget the cached clients (tests; a new process gets new ones anyway)."""
+    for factory in _FACTORIES:
+        factory.cache_clear()
 
 
 def supports_conditional_delete(session: Any = None) -> bool:
@@ -59,8 +63,8 @@ def _unquote(etag: str) -> str:
 class S3Objects:
     """The S3 reads and deletes the pipeline needs, for any bucket/key."""
 
-    def __init__(self, client_factory: Any = s3_client) -> None:
-        self._client_factory = client_factory
+    def __init__(self, client_factory: Any = None) -> None:
+        self._client_factory = client_factory or s3_client
 
     @property
     def _s3(self) -> Any:

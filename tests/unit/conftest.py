@@ -28,14 +28,31 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    aws.reset_clients()
+    reset_clients = aws.reset_clients  # the real one, even while moto_aws patches the factories
+    reset_clients()
     yield
-    aws.reset_clients()
+    reset_clients()
+
+
+@pytest.fixture(scope="session")
+def shared_clients() -> dict[str, Any]:
+    """One S3 and one DynamoDB client for the whole session: creating an S3 client costs
+    ~0.1 s. moto intercepts every client's requests while a mock is active."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        return {
+            "s3": boto3.client("s3", region_name=REGION),
+            "dynamodb": boto3.client("dynamodb", region_name=REGION),
+        }
 
 
 @pytest.fixture
-def moto_aws() -> Iterator[None]:
+def moto_aws(monkeypatch: pytest.MonkeyPatch, shared_clients: dict[str, Any]) -> Iterator[None]:
+    """moto in-process; the engine's lazy clients resolve to the shared (mocked) clients."""
     with mock_aws():
+        monkeypatch.setattr(aws, "s3_client", lambda: shared_clients["s3"])
+        monkeypatch.setattr(aws, "dynamodb_client", lambda: shared_clients["dynamodb"])
         yield
 
 
@@ -60,13 +77,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def s3(moto_aws: None, clock: Clock) -> Any:
-    return boto3.client("s3", region_name=REGION)
+def s3(moto_aws: None, clock: Clock, shared_clients: dict[str, Any]) -> Any:
+    return shared_clients["s3"]
 
 
 @pytest.fixture
-def dynamodb(moto_aws: None) -> Any:
-    return boto3.client("dynamodb", region_name=REGION)
+def dynamodb(moto_aws: None, shared_clients: dict[str, Any]) -> Any:
+    return shared_clients["dynamodb"]
 
 
 @pytest.fixture
