@@ -157,7 +157,7 @@ resource "aws_sqs_queue" "this" {
 
 # Lets SNS move messages it could not deliver to the function (subscription redrive policy).
 resource "aws_sqs_queue_policy" "this" {
-  queue_url = aws_sqs_queue.this.id
+  queue_url = aws_sqs_queue.this.url
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -1,0 +1,303 @@
+# Every input validation rule and every precondition must reject a bad input; boundary values must pass.
+# To keep the suite fast, a validation run breaks several variables at once, but at most one rule per
+# variable, and expect_failures lists each of them: Terraform fails the run if any listed variable does
+# not report its error, or if anything else fails. Preconditions get one run each.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { id = "eu-west-1", name = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "111122223333" }
+  }
+}
+
+mock_provider "archive" {}
+
+variables {
+  name                   = "fss-post-scan"
+  scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
+  bucket_names           = ["uploads-bucket"]
+}
+
+run "boundary_values_are_accepted" {
+  command = plan
+
+  variables {
+    name = "Fss_post-scan_456789012345678901234567890123456"
+    scan_result_topic_arns = {
+      "Stack_1-a" = "arn:aws:sns:eu-west-1:999988887777:${join("", [for i in range(256) : "t"])}"
+      other       = "arn:aws:sns:eu-west-1:222233334444:fss-ScanResultTopic-BBBB"
+    }
+    bucket_names                                = ["abc", "my.dotted-bucket.example", "a23456789012345678901234567890123456789012345678901234567890123"]
+    subscription_filter_policy                  = "{\"scanner_status\": [{\"anything-but\": 0}]}"
+    file_id_tag_key                             = join("", [for i in range(128) : "k"])
+    extract_file_id                             = true
+    file_id_table_name                          = "arn:aws-us-gov:dynamodb:us-gov-west-1:111122223333:table/app.files_v2"
+    record_verdicts                             = ["malicious", "clean", "incomplete", "failed"]
+    log_level                                   = "CRITICAL"
+    metrics_namespace                           = "Company/Storage.Post-Scan"
+    kms_key_arns                                = ["arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"]
+    runtime                                     = "python3.11"
+    memory_size                                 = 10240
+    timeout                                     = 900
+    reserved_concurrent_executions              = 0
+    tracing_mode                                = "PassThrough"
+    vpc_subnet_ids                              = ["subnet-12345678"]
+    vpc_security_group_ids                      = ["sg-0123456789abcdef0"]
+    cloudwatch_logs_retention_in_days           = 3653
+    dead_letter_queue_message_retention_seconds = 60
+    maximum_retry_attempts                      = 0
+    maximum_event_age_in_seconds                = 21600
+    role_path                                   = "/a/b/"
+    role_permissions_boundary_arn               = "arn:aws:iam::aws:policy/PowerUserAccess"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.function_name == "Fss_post-scan_456789012345678901234567890123456"
+    error_message = "Boundary values must plan."
+  }
+}
+
+
+run "rejects_invalid_inputs_1" {
+  command = plan
+
+  variables {
+    name                                        = "fss post scan"                                      # name with invalid characters
+    scan_result_topic_arns                      = {}                                                   # no topics
+    bucket_names                                = []                                                   # no buckets
+    subscription_filter_policy                  = "{scanner_status: 0"                                 # filter policy not json
+    subscription_filter_policy_scope            = "Body"                                               # filter policy scope unknown
+    file_id_tag_key                             = ""                                                   # empty tag key
+    file_id_table_name                          = "ab"                                                 # table name too short
+    file_id_table_key                           = ""                                                   # empty table key
+    file_id_table_kms_key_arn                   = "arn:aws:kms:eu-west-1:111122223333:alias/app"       # table kms key alias
+    record_verdicts                             = ["malicious", "infected"]                            # unknown verdict
+    log_level                                   = "TRACE"                                              # unknown log level
+    metrics_namespace                           = "fss:post-scan"                                      # metrics namespace with colon
+    kms_key_arns                                = ["arn:aws:kms:eu-west-1:111122223333:alias/uploads"] # kms key alias arn
+    runtime                                     = "python3.10"                                         # unsupported runtime
+    architecture                                = "arm"                                                # unknown architecture
+    memory_size                                 = 64                                                   # memory below 128
+    timeout                                     = 0                                                    # timeout zero
+    reserved_concurrent_executions              = -1                                                   # negative reserved concurrency
+    tracing_mode                                = "Enabled"                                            # unknown tracing mode
+    vpc_subnet_ids                              = ["private-a"]                                        # subnet name instead of id
+    vpc_security_group_ids                      = ["default"]                                          # security group name instead of id
+    cloudwatch_logs_retention_in_days           = 45                                                   # retention not accepted by cloudwatch
+    cloudwatch_logs_kms_key_arn                 = "alias/logs"                                         # logs kms key not an arn
+    dead_letter_queue_kms_key_arn               = "alias/aws/sqs"                                      # dlq kms key not an arn
+    dead_letter_queue_message_retention_seconds = 59                                                   # dlq retention below 60
+    maximum_retry_attempts                      = 3                                                    # three retries
+    maximum_event_age_in_seconds                = 59                                                   # event age below 60
+    role_path                                   = "service/"                                           # role path without leading slash
+    role_permissions_boundary_arn               = "arn:aws:iam::111122223333:role/boundary"            # boundary is a role arn
+  }
+
+  expect_failures = [
+    var.name,
+    var.scan_result_topic_arns,
+    var.bucket_names,
+    var.subscription_filter_policy,
+    var.subscription_filter_policy_scope,
+    var.file_id_tag_key,
+    var.file_id_table_name,
+    var.file_id_table_key,
+    var.file_id_table_kms_key_arn,
+    var.record_verdicts,
+    var.log_level,
+    var.metrics_namespace,
+    var.kms_key_arns,
+    var.runtime,
+    var.architecture,
+    var.memory_size,
+    var.timeout,
+    var.reserved_concurrent_executions,
+    var.tracing_mode,
+    var.vpc_subnet_ids,
+    var.vpc_security_group_ids,
+    var.cloudwatch_logs_retention_in_days,
+    var.cloudwatch_logs_kms_key_arn,
+    var.dead_letter_queue_kms_key_arn,
+    var.dead_letter_queue_message_retention_seconds,
+    var.maximum_retry_attempts,
+    var.maximum_event_age_in_seconds,
+    var.role_path,
+    var.role_permissions_boundary_arn,
+  ]
+}
+
+run "rejects_invalid_inputs_2" {
+  command = plan
+
+  variables {
+    name                                        = "a234567890123456789012345678901234567890123456789"             # name longer than 48
+    scan_result_topic_arns                      = { "my stack" = "arn:aws:sns:eu-west-1:999988887777:fss-topic" } # topic key with invalid characters
+    bucket_names                                = ["Uploads"]                                                     # bucket with uppercase
+    file_id_tag_key                             = join("", [for i in range(129) : "k"])                           # tag key longer than 128
+    file_id_table_name                          = "app files"                                                     # table name with space
+    record_verdicts                             = ["clean", "clean"]                                              # verdict twice
+    log_level                                   = "info"                                                          # lowercase log level
+    metrics_namespace                           = "AWS/Lambda"                                                    # metrics namespace reserved for aws
+    kms_key_arns                                = ["1234abcd-12ab-34cd-56ef-1234567890ab"]                        # kms key id instead of arn
+    memory_size                                 = 10241                                                           # memory above 10240
+    timeout                                     = 901                                                             # timeout above 900
+    dead_letter_queue_message_retention_seconds = 1209601                                                         # dlq retention above 14 days
+    maximum_event_age_in_seconds                = 21601                                                           # event age above 6 hours
+    role_path                                   = "/service"                                                      # role path without trailing slash
+  }
+
+  expect_failures = [
+    var.name,
+    var.scan_result_topic_arns,
+    var.bucket_names,
+    var.file_id_tag_key,
+    var.file_id_table_name,
+    var.record_verdicts,
+    var.log_level,
+    var.metrics_namespace,
+    var.kms_key_arns,
+    var.memory_size,
+    var.timeout,
+    var.dead_letter_queue_message_retention_seconds,
+    var.maximum_event_age_in_seconds,
+    var.role_path,
+  ]
+}
+
+run "rejects_invalid_inputs_3" {
+  command = plan
+
+  variables {
+    scan_result_topic_arns = { stack = "arn:aws:sqs:eu-west-1:999988887777:fss-topic" }        # topic arn of another service
+    bucket_names           = ["uploads-*"]                                                     # bucket wildcard
+    file_id_table_name     = "arn:aws:dynamodb:eu-west-1:111122223333:table/app/index/by-user" # table arn of an index
+    metrics_namespace      = ""                                                                # empty metrics namespace
+    memory_size            = 200.5                                                             # fractional memory
+  }
+
+  expect_failures = [
+    var.scan_result_topic_arns,
+    var.bucket_names,
+    var.file_id_table_name,
+    var.metrics_namespace,
+    var.memory_size,
+  ]
+}
+
+run "rejects_invalid_inputs_4" {
+  command = plan
+
+  variables {
+    scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:9999:fss-topic" } # topic arn with short account
+    bucket_names           = ["arn:aws:s3:::uploads"]                           # bucket arn
+  }
+
+  expect_failures = [
+    var.scan_result_topic_arns,
+    var.bucket_names,
+  ]
+}
+
+run "rejects_invalid_inputs_5" {
+  command = plan
+
+  variables {
+    scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-topic.fifo" } # fifo topic
+    bucket_names           = ["my..bucket"]                                                  # bucket with double dot
+  }
+
+  expect_failures = [
+    var.scan_result_topic_arns,
+    var.bucket_names,
+  ]
+}
+
+run "rejects_invalid_inputs_6" {
+  command = plan
+
+  variables {
+    # same topic twice
+    scan_result_topic_arns = {
+      a = "arn:aws:sns:eu-west-1:999988887777:fss-topic"
+      b = "arn:aws:sns:eu-west-1:999988887777:fss-topic"
+    }
+    bucket_names = ["uploads", "uploads"] # same bucket twice
+  }
+
+  expect_failures = [
+    var.scan_result_topic_arns,
+    var.bucket_names,
+  ]
+}
+
+run "rejects_created_and_existing_table_together" {
+  command = plan
+
+  variables {
+    extract_file_id      = true
+    create_file_id_table = true
+    file_id_table_name   = "app-files"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_created_table_without_extract_file_id" {
+  command = plan
+
+  variables {
+    create_file_id_table = true
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_existing_table_without_extract_file_id" {
+  command = plan
+
+  variables {
+    file_id_table_name = "app-files"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_subnets_without_security_groups" {
+  command = plan
+
+  variables {
+    vpc_subnet_ids = ["subnet-0123456789abcdef0"]
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_security_groups_without_subnets" {
+  command = plan
+
+  variables {
+    vpc_security_group_ids = ["sg-0123456789abcdef0"]
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_topic_in_another_region" {
+  command = plan
+
+  variables {
+    scan_result_topic_arns = {
+      here  = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA"
+      there = "arn:aws:sns:us-east-1:999988887777:fss-ScanResultTopic-BBBB"
+    }
+  }
+
+  expect_failures = [aws_sns_topic_subscription.this]
+}
