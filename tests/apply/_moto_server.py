@@ -1,0 +1,195 @@
+"""The moto server the apply tests run against, with the few test-only patches they need.
+
+Run as a script in its own process (moto keeps its state per process):
+
+    python _moto_server.py [--host 127.0.0.1] [--port 0]
+
+It prints one line, ``listening http://HOST:PORT``, once it accepts requests, and exits when its
+parent process goes away. Patches (see /work/notes/moto-findings.md for why):
+
+- ``get_function`` returns a ``Code.Location`` this server serves (moto returns an AWS S3 URL that
+  exists nowhere), so a test can download the deployed zip the way a user would.
+- SNS deliveries to a ``lambda`` subscription are recorded, as the event Lambda would receive,
+  instead of being invoked (moto needs Docker to run a function). Tests read them back from
+  ``GET /_test/sns-deliveries?function_arn=...`` and run the handler in-process on them.
+  Filter policies are applied by moto exactly as for other protocols.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.sns.models import Subscription
+from werkzeug.serving import make_server
+
+CODE_PATH = "/_test/lambda-code/"
+DELIVERIES_PATH = "/_test/sns-deliveries"
+
+_base_url = ""
+_deliveries: list[dict[str, Any]] = []
+_deliveries_lock = threading.Lock()
+
+_original_get_code = LambdaFunction.get_code
+_original_publish = Subscription.publish
+
+
+def _get_code(self: LambdaFunction) -> dict[str, Any]:
+    response = _original_get_code(self)
+    code = response.get("Code", {})
+    if code.get("RepositoryType") == "S3":
+        code["Location"] = (
+            f"{_base_url}{CODE_PATH}{self.account_id}/{self.region}/{self.function_name}"
+        )
+    return response
+
+
+def _lambda_event(
+    subscription: Subscription,
+    message: str,
+    message_id: str,
+    subject: Any,
+    message_attributes: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The event Lambda receives from an SNS subscription (documented shape)."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription.arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": subscription.topic.arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": now,
+                    "SignatureVersion": "1",
+                    "Signature": "dGVzdA==",
+                    "SigningCertUrl": "https://sns.invalid/SimpleNotificationService.pem",
+                    "UnsubscribeUrl": f"https://sns.invalid/?SubscriptionArn={subscription.arn}",
+                    "MessageAttributes": message_attributes or {},
+                },
+            }
+        ]
+    }
+
+
+def _publish(
+    self: Subscription,
+    message: str,
+    message_id: str,
+    subject: Any = None,
+    message_attributes: dict[str, Any] | None = None,
+    group_id: Any = None,
+    deduplication_id: Any = None,
+    message_structure: Any = None,
+) -> None:
+    if self.protocol != "lambda":
+        return _original_publish(
+            self,
+            message,
+            message_id,
+            subject,
+            message_attributes,
+            group_id,
+            deduplication_id,
+            message_structure,
+        )
+    # Same filtering as moto's own publish for every protocol.
+    matcher = self._filter_policy_matcher
+    if matcher is not None and not matcher.matches(message_attributes, message):
+        return None
+    if message_structure == "json":
+        message = self._parse_message_structure(message, self.protocol)
+    with _deliveries_lock:
+        _deliveries.append(
+            {
+                "function_arn": self.endpoint,
+                "event": _lambda_event(self, message, message_id, subject, message_attributes),
+            }
+        )
+    return None
+
+
+LambdaFunction.get_code = _get_code
+Subscription.publish = _publish
+
+
+class _TestRoutes:
+    """WSGI wrapper: the two test-only routes, everything else goes to moto."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(CODE_PATH):
+            return self._code(path[len(CODE_PATH) :], start_response)
+        if path == DELIVERIES_PATH:
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            wanted = query.get("function_arn", [None])[0]
+            with _deliveries_lock:
+                events = [d["event"] for d in _deliveries if wanted in (None, d["function_arn"])]
+            return _respond(start_response, "200 OK", "application/json", json.dumps(events))
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _code(rest: str, start_response: Any) -> list[bytes]:
+        try:
+            account, region, name = rest.split("/")
+            function = lambda_backends[account][region].get_function(name)
+        except Exception as exc:  # any lookup problem is a 404 for the caller
+            return _respond(start_response, "404 Not Found", "text/plain", str(exc))
+        return _respond(start_response, "200 OK", "application/zip", function.code_bytes)
+
+
+def _respond(start_response: Any, status: str, content_type: str, body: str | bytes) -> list[bytes]:
+    data = body.encode() if isinstance(body, str) else body
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def main() -> None:
+    global _base_url
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = _TestRoutes(DomainDispatcherApplication(create_backend_app))
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    _base_url = f"http://{args.host}:{server.server_port}"
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    print(f"listening {_base_url}", flush=True)
+    sys.stdout.close()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
