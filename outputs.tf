@@ -19,7 +19,7 @@ output "lambda_role_arn" {
 }
 
 output "cloudwatch_log_group_name" {
-  description = "Name of the function's CloudWatch log group (/aws/lambda/<name>)."
+  description = "Name of the function's CloudWatch log group (/aws/lambda/ followed by the name)."
   value       = try(aws_cloudwatch_log_group.this.name, null)
 }
 

@@ -333,7 +333,7 @@ variable "cloudwatch_logs_retention_in_days" {
 }
 
 variable "cloudwatch_logs_kms_key_arn" {
-  description = "KMS key ARN to encrypt the log group with (null: CloudWatch Logs' default encryption). The key policy must allow logs.<region>.amazonaws.com."
+  description = "KMS key ARN to encrypt the log group with (null: CloudWatch Logs' default encryption). The key policy must allow the logs.REGION.amazonaws.com service principal."
   type        = string
   default     = null
 

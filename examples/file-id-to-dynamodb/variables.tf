@@ -4,7 +4,7 @@ variable "region" {
 }
 
 variable "name" {
-  description = "Name of the function and prefix of the other resources (the table is <name>-file-ids)."
+  description = "Name of the function and prefix of the other resources (the table gets the same name plus -file-ids)."
   type        = string
   default     = "fss-post-scan-file-ids"
 }
