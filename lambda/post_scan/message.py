@@ -122,16 +122,12 @@ def parse_scan_result(message: str, sns_message_id: str) -> ScanResult:
 
 def _load_json(message: str) -> dict[str, Any]:
     try:
-        data = json.loads(message, parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(message, parse_float=Decimal)
     except (ValueError, RecursionError) as exc:
         raise ScanMessageError(f"message is not JSON: {_short(message)}") from exc
     if not isinstance(data, dict):
         raise ScanMessageError(f"message is not a JSON object: {_short(message)}")
     return data
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _verdict(findings: tuple[Finding, ...], status: int, codes: tuple[int, ...]) -> str:

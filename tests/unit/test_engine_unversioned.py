@@ -210,10 +210,11 @@ def test_custom_tag_and_table_key(s3, bucket, dynamodb, make_engine) -> None:
     assert item["scan_verdict"] == {"S": "malicious"}
 
 
+@pytest.mark.parametrize("tags", [None, {"file_id": ""}, {"other": "x"}])
 def test_missing_file_id_tag_records_nothing_but_still_deletes(
-    s3, bucket, dynamodb, table, make_engine
+    s3, bucket, dynamodb, table, make_engine, tags
 ) -> None:
-    obj = upload(s3, bucket, KEY)  # no tags at all
+    obj = upload(s3, bucket, KEY, tags=tags)
     run = make_engine(**env(bucket, table))(
         sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"])))
     )

@@ -71,11 +71,12 @@ def test_scanned_version_is_deleted_even_when_a_newer_clean_version_is_current(
 def test_duplicate_delivery_does_not_delete_the_version_that_became_current(
     s3, versioned_bucket, dynamodb, table, make_engine, clock
 ) -> None:
-    """No ETag in the message: FSS's own fss-scan-result tag tells the versions apart."""
+    """No ETag in the message: FSS's own fss-scan-result tag tells the versions apart (same
+    size and both older than the scan, so nothing else could)."""
     older = upload(s3, versioned_bucket, KEY, body=b"older clean", tags=CLEAN)
     clock.set(10)
-    upload(s3, versioned_bucket, KEY, body=b"malicious", tags=MAL)
-    record = sns_record(scan_message(versioned_bucket, KEY, timestamp=later(30)))
+    upload(s3, versioned_bucket, KEY, body=b"malicious!!", tags=MAL)
+    record = sns_record(scan_message(versioned_bucket, KEY, size=11, timestamp=later(30)))
     engine = make_engine(**env(versioned_bucket, table))
     first = engine(sns_event(record))
     state = row(dynamodb, table)
@@ -147,6 +148,18 @@ def test_dry_run_in_a_versioned_bucket(s3, versioned_bucket, dynamodb, table, ma
 
 
 # --- the ambiguous case, pinned -----------------------------------------------------------------
+
+
+def test_ambiguous_case_never_picks_a_version_uploaded_after_the_scan(
+    s3, versioned_bucket, table, make_engine, clock
+) -> None:
+    scanned = upload(s3, versioned_bucket, KEY, body=b"scanned", tags={"file_id": "f-1"})
+    clock.set(60)
+    newer = upload(s3, versioned_bucket, KEY, body=b"newer!!", tags={"file_id": "f-1"})
+    message = scan_message(versioned_bucket, KEY, size=7, timestamp=later(30))
+    run = make_engine(**env(versioned_bucket, table))(sns_event(sns_record(message)))
+    assert (run.line["version_id"], run.line["ambiguous"]) == (scanned["version_id"], True)
+    assert version_ids(s3, versioned_bucket) == [newer["version_id"]]
 
 
 def test_ambiguous_duplicate_deletes_the_older_version_that_became_current(
