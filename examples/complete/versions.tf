@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0"
+      version = ">= 5.76" # python3.13 runtime (the default) needs 5.76+
     }
     archive = {
       source  = "hashicorp/archive"
