@@ -230,7 +230,7 @@ variable "kms_key_arns" {
 }
 
 variable "runtime" {
-  description = "Python runtime of the function."
+  description = "Python runtime of the function. python3.14 needs hashicorp/aws >= 6.20."
   type        = string
   default     = "python3.13"
 
