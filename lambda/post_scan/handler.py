@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from post_scan import aws, logline, record
@@ -38,7 +39,8 @@ def build_pipeline(
     )
 
 
-def cold_start(environ: Any) -> Pipeline:
+def cold_start(environ: Mapping[str, str]) -> Pipeline:
+    """Read and check the configuration once per execution environment."""
     config = load_config(environ)
     _configure_logging(config.log_level)
     for warning in config.warnings():

@@ -1,7 +1,7 @@
 """Pure decision: which object version(s) hold the content that was scanned.
 
-The S3 reads come through the small S3Reader protocol (aws.S3Objects implements it), so the rules
-below can be read, and tested, without S3. The rules are in README "Locating the scanned content".
+The S3 reads come through the small S3Reader protocol (the pipeline binds aws.S3Objects to one
+bucket/key), so the rules can be read, and tested, without S3.
 """
 
 from __future__ import annotations

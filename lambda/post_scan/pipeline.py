@@ -16,7 +16,6 @@ from post_scan.config import Config
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
     MALICIOUS,
-    ScanMessageError,
     ScanResult,
     parse_envelope,
     parse_scan_result,
@@ -235,7 +234,3 @@ def _describe(location: Location) -> str:
     if location.versioned:
         return "version(s) " + ", ".join(str(t.version_id) for t in location.targets)
     return f"the object with ETag {location.targets[0].etag}"
-
-
-def is_bad_message(exc: Exception | None) -> bool:
-    return isinstance(exc, ScanMessageError)

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 
-from engine_kit import URL_FORMS, encode_key, scan_message
+from engine_kit import URL_FORMS, encode_key, scan_message, sns_record
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from post_scan.message import ScanMessageError, ScanResult, parse_location, parse_scan_result
+from post_scan.message import (
+    ScanMessageError,
+    ScanResult,
+    parse_envelope,
+    parse_location,
+    parse_scan_result,
+)
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parses_or_says_why(message: str) -> None:
+    """Sns.Message of a real Lambda SNS record in, a ScanResult or a ScanMessageError out."""
+    envelope = parse_envelope(sns_record(message))
     try:
-        result = parse_scan_result(message, "sns-id")
+        result = parse_scan_result(envelope.message, envelope.sns_message_id)
     except ScanMessageError:
         return
     assert isinstance(result, ScanResult)
