@@ -13,6 +13,8 @@ parent process goes away. Patches (see /work/notes/moto-findings.md for why):
   instead of being invoked (moto needs Docker to run a function). Tests read them back from
   ``GET /_test/sns-deliveries?function_arn=...`` and run the handler in-process on them.
   Filter policies are applied by moto exactly as for other protocols.
+- A topic's subscriptions include those made from other accounts (moto keeps a subscription in
+  the subscriber's account and would otherwise never deliver to it), as in AWS.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from moto.sns.models import Subscription
+from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from werkzeug.serving import make_server
 
 CODE_PATH = "/_test/lambda-code/"
@@ -128,8 +130,18 @@ def _publish(
     return None
 
 
+def _topic_subscriptions(self: SNSBackend, topic: Topic) -> list[Subscription]:
+    return [
+        subscription
+        for account in list(sns_backends)
+        for subscription in list(sns_backends[account][self.region_name].subscriptions.values())
+        if subscription.topic == topic
+    ]
+
+
 LambdaFunction.get_code = _get_code
 Subscription.publish = _publish
+SNSBackend._get_topic_subscriptions = _topic_subscriptions
 
 
 class _TestRoutes:

@@ -1,0 +1,164 @@
+"""What a deployment must look like for given module inputs, taken from the specs, not the module.
+
+The runtime contract (engine spec) and the IAM rules (module spec) are restated here in Python,
+so the apply tests compare what the emulator holds against an independent expectation. Input
+defaults are the documented ones: a module default that drifts from the spec shows up as a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "subscription_filter_policy": None,
+    "subscription_filter_policy_scope": "MessageBody",
+    "delete_malicious": False,
+    "extract_file_id": False,
+    "file_id_tag_key": "file_id",
+    "create_file_id_table": False,
+    "file_id_table_name": None,
+    "file_id_table_key": "file_id",
+    "file_id_table_upsert": True,
+    "file_id_table_kms_key_arn": None,
+    "record_verdicts": ["malicious", "incomplete", "failed"],
+    "dry_run": False,
+    "log_level": "INFO",
+    "metrics_namespace": "FSSPostScan",
+    "kms_key_arns": [],
+    "runtime": "python3.13",
+    "architecture": "arm64",
+    "memory_size": 256,
+    "timeout": 60,
+    "reserved_concurrent_executions": None,
+    "tracing_mode": None,
+    "vpc_subnet_ids": [],
+    "vpc_security_group_ids": [],
+    "cloudwatch_logs_retention_in_days": 365,
+    "cloudwatch_logs_kms_key_arn": None,
+    "dead_letter_queue_kms_key_arn": None,
+    "dead_letter_queue_message_retention_seconds": 1209600,
+    "maximum_retry_attempts": 2,
+    "maximum_event_age_in_seconds": 21600,
+    "role_path": "/",
+    "role_permissions_boundary_arn": None,
+    "tags": {},
+}
+
+HANDLER = "post_scan.handler.lambda_handler"
+
+# The EC2 actions of AWSLambdaVPCAccessExecutionRole (the module may inline them instead).
+VPC_ACTIONS = frozenset(
+    {
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    partition: str
+    region: str
+    account_id: str
+
+
+def with_defaults(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The module inputs a user passed, completed with the documented defaults."""
+    return {**DEFAULTS, **{k: v for k, v in inputs.items() if v is not None}}
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def table_name(inputs: dict[str, Any]) -> str:
+    """The table the function writes to: the created one (<name>-file-ids), the given one, or ""."""
+    if inputs["create_file_id_table"]:
+        return f"{inputs['name']}-file-ids"
+    return inputs["file_id_table_name"] or ""
+
+
+def table_arn(inputs: dict[str, Any], where: Where) -> str | None:
+    name = table_name(inputs)
+    if not name:
+        return None
+    if name.startswith("arn:"):
+        return name
+    return f"arn:{where.partition}:dynamodb:{where.region}:{where.account_id}:table/{name}"
+
+
+def environment(inputs: dict[str, Any]) -> dict[str, str]:
+    """The function's environment: every contract variable, set explicitly."""
+    return {
+        "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
+        "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
+        "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
+        "EXTRACT_FILE_ID": _flag(inputs["extract_file_id"]),
+        "DRY_RUN": _flag(inputs["dry_run"]),
+        "FILE_ID_TAG_KEY": inputs["file_id_tag_key"],
+        "FILE_ID_TABLE": table_name(inputs),
+        "FILE_ID_TABLE_KEY": inputs["file_id_table_key"],
+        "FILE_ID_TABLE_UPSERT": _flag(inputs["file_id_table_upsert"]),
+        "RECORD_VERDICTS": ",".join(inputs["record_verdicts"]),
+        "LOG_LEVEL": inputs["log_level"],
+        "METRICS_NAMESPACE": inputs["metrics_namespace"],
+    }
+
+
+def policy_grants(inputs: dict[str, Any], where: Where, dlq_arn: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the role's inline policy must grant, and nothing else.
+
+    VPC access is left out: the module may grant it inline (VPC_ACTIONS on "*") or attach the
+    AWS managed policy; the tests check either form separately.
+    """
+    p = where.partition
+    buckets = [f"arn:{p}:s3:::{b}" for b in inputs["bucket_names"]]
+    objects = [f"{b}/*" for b in buckets]
+    log_group = (
+        f"arn:{p}:logs:{where.region}:{where.account_id}:log-group:/aws/lambda/{inputs['name']}:*"
+    )
+    grants: set[tuple[str, str]] = set()
+
+    def grant(actions: list[str], resources: list[str]) -> None:
+        grants.update((a, r) for a in actions for r in resources)
+
+    grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
+    grant(["sqs:SendMessage"], [dlq_arn])
+    if inputs["dead_letter_queue_kms_key_arn"]:
+        grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
+    if inputs["extract_file_id"] or inputs["delete_malicious"]:
+        grant(["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"], objects)
+        grant(["s3:ListBucket", "s3:ListBucketVersions"], buckets)
+    if inputs["delete_malicious"]:
+        grant(["s3:DeleteObject", "s3:DeleteObjectVersion"], objects)
+    arn = table_arn(inputs, where)
+    if inputs["extract_file_id"] and arn:
+        grant(["dynamodb:UpdateItem"], [arn])
+    if inputs["kms_key_arns"]:
+        grant(["kms:Decrypt"], list(inputs["kms_key_arns"]))
+    if inputs["tracing_mode"] == "Active":
+        grant(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
+    return grants
+
+
+def statement_grants(document: dict[str, Any]) -> tuple[set[tuple[str, str]], list[str]]:
+    """Flatten a policy into (action, resource) pairs; also list statements that are not plain."""
+    pairs: set[tuple[str, str]] = set()
+    oddities: list[str] = []
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for s in statements:
+        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s or "Condition" in s:
+            oddities.append(f"unexpected statement shape: {s}")
+        actions = s.get("Action", [])
+        resources = s.get("Resource", [])
+        for a in [actions] if isinstance(actions, str) else actions:
+            for r in [resources] if isinstance(resources, str) else resources:
+                pairs.add((a, r))
+    return pairs, oddities

@@ -1,0 +1,434 @@
+"""Apply each example (and the README's usage block, as written) against a moto server.
+
+For every root: the deployed function, permissions, subscriptions, role policy, dead-letter path,
+log group and table match what the module spec and the runtime contract say for that root's
+inputs; a second plan shows no changes; the deployed package, downloaded from the emulator and run
+in-process on an SNS delivery of a real scan result, deletes / records what its flags say; and
+destroy leaves nothing behind. Expectations come from _contract.py, never from the module code.
+
+The tests of one root share one deployment (fixture `fleet`); destroy tests come last.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+import pytest
+from _contract import (
+    HANDLER,
+    VPC_ACTIONS,
+    Where,
+    environment,
+    policy_grants,
+    statement_grants,
+    table_name,
+    with_defaults,
+)
+from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
+from _scenarios import ALL_KEYS, README_KEY, readme_usage_block
+
+pytestmark = [pytest.mark.terraform, pytest.mark.apply]
+
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+@pytest.fixture(params=ALL_KEYS)
+def scenario(request: pytest.FixtureRequest) -> str:
+    if request.param == README_KEY:
+        block, reason = readme_usage_block()
+        if block is None:
+            pytest.skip(reason)
+    return request.param
+
+
+@pytest.fixture
+def deployed(fleet: Fleet, scenario: str) -> Deployment:
+    return fleet.applied(scenario)
+
+
+def _inputs(deployment: Deployment) -> dict[str, Any]:
+    return with_defaults(deployment.inputs)
+
+
+def _where(deployment: Deployment) -> Where:
+    identity = deployment.account.client("sts").get_caller_identity()
+    partition = identity["Arn"].split(":")[1]
+    return Where(partition, deployment.account.region, identity["Account"])
+
+
+def _dead_letter_queue_arn(deployment: Deployment) -> str:
+    sqs = deployment.account.client("sqs")
+    urls = sqs.list_queues().get("QueueUrls", [])
+    assert len(urls) == 1, f"expected exactly the module's dead-letter queue, found {urls}"
+    return sqs.get_queue_attributes(QueueUrl=urls[0], AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+
+def _function(deployment: Deployment) -> dict[str, Any]:
+    name = _inputs(deployment)["name"]
+    return deployment.account.client("lambda").get_function(FunctionName=name)
+
+
+################################################################################
+# What was deployed
+################################################################################
+
+
+def test_function_matches_the_runtime_contract(deployed: Deployment):
+    inputs = _inputs(deployed)
+    function = _function(deployed)
+    config = function["Configuration"]
+
+    assert config["FunctionName"] == inputs["name"]
+    assert config["Handler"] == HANDLER
+    assert config["Runtime"] == inputs["runtime"]
+    assert config["Architectures"] == [inputs["architecture"]]
+    assert config["Environment"]["Variables"] == environment(inputs)
+    assert config["MemorySize"] == inputs["memory_size"]
+    assert config["Timeout"] == inputs["timeout"]
+    assert config["TracingConfig"]["Mode"] == (inputs["tracing_mode"] or "PassThrough")
+    reserved = function.get("Concurrency", {}).get("ReservedConcurrentExecutions")
+    assert reserved == inputs["reserved_concurrent_executions"]
+    vpc = config.get("VpcConfig") or {}
+    assert sorted(vpc.get("SubnetIds", [])) == sorted(inputs["vpc_subnet_ids"])
+    assert sorted(vpc.get("SecurityGroupIds", [])) == sorted(inputs["vpc_security_group_ids"])
+    assert function.get("Tags", {}) == inputs["tags"]
+
+    outputs = deployed.outputs
+    assert outputs["lambda_function_name"] == inputs["name"]
+    assert outputs["lambda_function_arn"] == config["FunctionArn"]
+
+
+def test_one_permission_and_one_subscription_per_topic(deployed: Deployment):
+    inputs = _inputs(deployed)
+    account = deployed.account
+    function_arn = _function(deployed)["Configuration"]["FunctionArn"]
+    dlq_arn = _dead_letter_queue_arn(deployed)
+    topics: dict[str, str] = inputs["scan_result_topic_arns"]
+
+    policy = json.loads(account.client("lambda").get_policy(FunctionName=inputs["name"])["Policy"])
+    permissions = {s["Condition"]["ArnLike"]["AWS:SourceArn"]: s for s in policy["Statement"]}
+    assert len(policy["Statement"]) == len(topics), policy["Statement"]
+    assert set(permissions) == set(topics.values())
+    for statement in permissions.values():
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert statement["Action"] == "lambda:InvokeFunction"
+        assert statement["Resource"] == function_arn
+
+    sns = account.client("sns")
+    subscription_arns = deployed.outputs["sns_subscription_arns"]
+    assert set(subscription_arns) == set(topics)
+    for key, topic_arn in topics.items():
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+        assert [s["SubscriptionArn"] for s in subscriptions] == [subscription_arns[key]]
+        assert subscriptions[0]["Protocol"] == "lambda"
+        assert subscriptions[0]["Endpoint"] == function_arn
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscription_arns[key])[
+            "Attributes"
+        ]
+        assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn}
+        expected_filter = inputs["subscription_filter_policy"]
+        if expected_filter is None:
+            assert not attributes.get("FilterPolicy")
+        else:
+            assert json.loads(attributes["FilterPolicy"]) == json.loads(expected_filter)
+            assert attributes["FilterPolicyScope"] == inputs["subscription_filter_policy_scope"]
+
+
+def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
+    inputs = _inputs(deployed)
+    where = _where(deployed)
+    iam = deployed.account.client("iam")
+    role_arn = _function(deployed)["Configuration"]["Role"]
+    role_name = role_arn.rsplit("/", 1)[1]
+    role = iam.get_role(RoleName=role_name)["Role"]
+
+    assert role["Path"] == inputs["role_path"]
+    assert role_arn.startswith(f"arn:{where.partition}:iam::{where.account_id}:role/")
+    boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+    assert boundary == inputs["role_permissions_boundary_arn"]
+    trust = role["AssumeRolePolicyDocument"]
+    assert [(s["Effect"], s["Principal"], s["Action"]) for s in trust["Statement"]] == [
+        ("Allow", {"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")
+    ]
+    assert deployed.outputs["lambda_role_arn"] == role_arn
+
+    policy_names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    assert len(policy_names) == 1, policy_names
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_names[0])["PolicyDocument"]
+    granted, oddities = statement_grants(document)
+    assert not oddities
+    attached = [
+        p["PolicyArn"]
+        for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+    ]
+    vpc_managed = (
+        f"arn:{where.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    )
+    vpc_inline = {(a, "*") for a in VPC_ACTIONS}
+    if inputs["vpc_subnet_ids"]:
+        assert attached == [vpc_managed] or (not attached and vpc_inline <= granted), (
+            "VPC access needs the ENI actions, inline or through the managed policy"
+        )
+        granted -= vpc_inline
+    else:
+        assert attached == []
+
+    expected = policy_grants(inputs, where, _dead_letter_queue_arn(deployed))
+    assert granted == expected, (
+        f"missing: {sorted(expected - granted)}\nunexpected: {sorted(granted - expected)}"
+    )
+
+
+def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
+    inputs = _inputs(deployed)
+    account = deployed.account
+    dlq_arn = _dead_letter_queue_arn(deployed)
+    assert deployed.outputs["dead_letter_queue_arn"] == dlq_arn
+
+    invoke = account.client("lambda").get_function_event_invoke_config(FunctionName=inputs["name"])
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
+    assert invoke["MaximumRetryAttempts"] == inputs["maximum_retry_attempts"]
+    assert invoke["MaximumEventAgeInSeconds"] == inputs["maximum_event_age_in_seconds"]
+
+    sqs = account.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=deployed.outputs["dead_letter_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    if inputs["dead_letter_queue_kms_key_arn"]:
+        assert attributes["KmsMasterKeyId"] == inputs["dead_letter_queue_kms_key_arn"]
+    else:
+        assert attributes.get("SqsManagedSseEnabled") == "true"
+    assert (
+        int(attributes["MessageRetentionPeriod"])
+        == (inputs["dead_letter_queue_message_retention_seconds"])
+    )
+    (statement,) = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
+    assert statement["Resource"] == dlq_arn
+    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    sources = [sources] if isinstance(sources, str) else sources
+    assert sorted(sources) == sorted(inputs["scan_result_topic_arns"].values())
+
+
+def test_log_group_and_table_are_the_modules_own(deployed: Deployment):
+    inputs = _inputs(deployed)
+    account = deployed.account
+    name = f"/aws/lambda/{inputs['name']}"
+    groups = account.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [name]
+    assert groups[0].get("retentionInDays") == inputs["cloudwatch_logs_retention_in_days"]
+    assert groups[0].get("kmsKeyId") == inputs["cloudwatch_logs_kms_key_arn"]
+    assert deployed.outputs["cloudwatch_log_group_name"] == name
+
+    dynamodb = account.client("dynamodb")
+    tables = set(dynamodb.list_tables()["TableNames"])
+    existing = {deployed.facts["table"]["name"]} if deployed.facts["table"] else set()
+    if not inputs["create_file_id_table"]:
+        assert tables == existing
+        assert deployed.outputs.get("file_id_table_name") is None
+        return
+    created = table_name(inputs)
+    assert tables == existing | {created}
+    table = dynamodb.describe_table(TableName=created)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": inputs["file_id_table_key"], "KeyType": "HASH"}]
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    backups = dynamodb.describe_continuous_backups(TableName=created)
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert deployed.outputs["file_id_table_name"] == created
+    assert deployed.outputs["file_id_table_arn"] == table["TableArn"]
+
+
+def test_second_plan_shows_no_changes(deployed: Deployment):
+    code, plan = deployed.runner.plan_exit_code()
+    assert code == 0, f"terraform plan -detailed-exitcode = {code} after apply:\n{plan}"
+
+
+################################################################################
+# The deployed package at work
+################################################################################
+
+
+def _put_scanned_object(deployment: Deployment, bucket: dict, key: str, file_id: str) -> dict:
+    """An earlier clean upload (versioned buckets) and the malicious one that was scanned."""
+    s3 = deployment.account.client("s3")
+    tag_key = _inputs(deployment)["file_id_tag_key"]
+    extra: dict[str, Any] = {}
+    if bucket["kms_key"]:
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": bucket["kms_key"]}
+    earlier = None
+    if bucket["versioned"]:
+        earlier = s3.put_object(Bucket=bucket["name"], Key=key, Body=b"clean bytes", **extra)
+    scanned = s3.put_object(
+        Bucket=bucket["name"],
+        Key=key,
+        Body=EICAR,
+        Tagging=f"{tag_key}={file_id}&fss-scan-result=malicious",
+        **extra,
+    )
+    return {"earlier": earlier, "scanned": scanned}
+
+
+def _scan_result(bucket: str, key: str, etag: str) -> dict[str, Any]:
+    return {
+        "timestamp": time.time(),
+        "sqs_message_id": str(uuid.uuid4()),
+        "xamz_request_id": "",
+        # Keys are URL-encoded like S3 event notifications: space -> "+", "+" -> "%2B".
+        "file_url": f"https://{bucket}.s3.amazonaws.com/{urllib.parse.quote_plus(key, safe='/')}",
+        "file_attributes": {"etag": etag},
+        "scanner_status": 0,
+        "scanner_status_message": "successful scan",
+        "scanning_result": {
+            "TotalBytesOfFile": len(EICAR),
+            "Findings": [{"malware": "Eicar_test_file", "type": "Virus"}],
+            "Error": "",
+            "Codes": [],
+        },
+    }
+
+
+def _log_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "outcome" in value:
+            lines.append(value)
+    return lines
+
+
+def test_deployed_handler_acts_on_a_published_scan_result(
+    deployed: Deployment, moto_server: MotoServer, tmp_path, capsys
+):
+    inputs = _inputs(deployed)
+    account = deployed.account
+    function_arn = _function(deployed)["Configuration"]["FunctionArn"]
+    table = table_name(inputs)
+    table_key = inputs["file_id_table_key"]
+    records = inputs["extract_file_id"] and table and "malicious" in inputs["record_verdicts"]
+    deletes = inputs["delete_malicious"]
+    acting = not inputs["dry_run"]
+    topics = sorted(deployed.facts["topics"].items())
+    dynamodb = account.client("dynamodb")
+    s3 = account.client("s3")
+
+    for index, bucket in enumerate(deployed.facts["buckets"]):
+        topic_key, topic_arn = topics[index % len(topics)]
+        key = f"uploads/{index}/invoice 2024+{uuid.uuid4().hex[:6]}.pdf"
+        file_id = f"file-{uuid.uuid4()}"
+        if table:
+            dynamodb.put_item(
+                TableName=table,
+                Item={table_key: {"S": file_id}, "owner": {"S": "application"}},
+            )
+        objects = _put_scanned_object(deployed, bucket, key, file_id)
+        message = _scan_result(bucket["name"], key, objects["scanned"]["ETag"].strip('"'))
+        publisher = (
+            account
+            if topic_arn.split(":")[4] == account.account_id
+            else next(a for a in deployed.facts["foreign_accounts"] if a.account_id in topic_arn)
+        )
+        sns_message_id = publisher.client("sns").publish(
+            TopicArn=topic_arn, Message=json.dumps(message)
+        )["MessageId"]
+
+        events = [
+            e
+            for e in moto_server.lambda_deliveries(function_arn)
+            if e["Records"][0]["Sns"]["MessageId"] == sns_message_id
+        ]
+        assert len(events) == 1, f"SNS ({topic_key}) delivered {len(events)} events to the function"
+        capsys.readouterr()
+        result, _ = run_deployed_handler(account, inputs["name"], events[0], tmp_path)
+        printed = capsys.readouterr().out
+        assert result == {"records": 1}
+        lines = _log_lines(printed)
+        assert [line["outcome"] for line in lines] == ["processed"], printed
+
+        versions = s3.list_object_versions(Bucket=bucket["name"], Prefix=key)
+        kept = [v.get("VersionId") for v in versions.get("Versions", []) if v["Key"] == key]
+        assert not versions.get("DeleteMarkers"), "a delete marker hides the bytes, not removes"
+        scanned_version = objects["scanned"].get("VersionId")
+        earlier_version = (objects["earlier"] or {}).get("VersionId")
+        if deletes and acting and bucket["versioned"]:
+            assert kept == [earlier_version], "only the scanned version must be gone"
+        elif deletes and acting:
+            assert kept in ([], [None], ["null"]), kept
+        elif bucket["versioned"]:
+            assert sorted(kept) == sorted([earlier_version, scanned_version])
+        else:
+            assert len(kept) == 1
+
+        if table:
+            row = dynamodb.get_item(TableName=table, Key={table_key: {"S": file_id}})["Item"]
+            assert row["owner"] == {"S": "application"}, "the application's attributes stay"
+            if records and acting:
+                assert row["scan_verdict"] == {"S": "malicious"}
+                assert row["scan_message_id"] == {"S": message["sqs_message_id"]}
+                assert row["scan_action"] == {"S": "delete" if deletes else "none"}
+                assert row["s3_bucket"] == {"S": bucket["name"]}
+                assert row["s3_key"] == {"S": key}
+                assert row["scan_findings"]["L"][0]["M"]["malware"] == {"S": "Eicar_test_file"}
+                if bucket["versioned"]:
+                    assert row["s3_version_id"] == {"S": scanned_version}
+            else:
+                assert "scan_verdict" not in row
+
+
+################################################################################
+# Destroy (last: destroys every deployment at once)
+################################################################################
+
+
+def test_destroy_leaves_nothing_behind(fleet: Fleet, scenario: str):
+    deployment = fleet.destroyed(scenario)
+    account = deployment.account
+    facts = deployment.facts
+    leftovers: dict[str, Any] = {
+        "functions": [
+            f["FunctionName"] for f in account.client("lambda").list_functions()["Functions"]
+        ],
+        "roles": [r["RoleName"] for r in account.client("iam").list_roles()["Roles"]],
+        "log groups": [
+            g["logGroupName"] for g in account.client("logs").describe_log_groups()["logGroups"]
+        ],
+        "queues": account.client("sqs").list_queues().get("QueueUrls", []),
+        "subscriptions": [
+            s["SubscriptionArn"]
+            for owner in [account, *facts.get("foreign_accounts", [])]
+            for s in owner.client("sns").list_subscriptions()["Subscriptions"]
+        ],
+        "tables": [
+            t
+            for t in account.client("dynamodb").list_tables()["TableNames"]
+            if not facts["table"] or t != facts["table"]["name"]
+        ],
+    }
+    # Keys a root created must be scheduled for deletion; prerequisites and AWS managed keys
+    # (moto makes alias/aws/dynamodb for SSE tables) are not the root's.
+    kms = account.client("kms")
+    not_ours = {b["kms_key"] for b in facts["buckets"] if b["kms_key"]}
+    not_ours |= {
+        a["TargetKeyId"]
+        for a in kms.list_aliases()["Aliases"]
+        if a["AliasName"].startswith("alias/aws/") and "TargetKeyId" in a
+    }
+    leftovers["enabled KMS keys"] = [
+        k["KeyArn"]
+        for k in kms.list_keys()["Keys"]
+        if not {k["KeyArn"], k["KeyId"]} & not_ours
+        and kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+    ]
+    assert {k: v for k, v in leftovers.items() if v} == {}
