@@ -2,7 +2,9 @@
 
 For each: where it is staged, which moto account and region it goes to, which prerequisites
 (topics, buckets, table, network, ...) it needs, and the tfvars pointing at them. Examples get
-non-default values where they accept them, so that a value dropped on the way shows up.
+non-default values where they accept them, so that a value dropped on the way shows up, and run in
+different regions and partitions (file-id-to-dynamodb goes to aws-cn) so that a hard-coded region,
+account or `arn:aws:` shows up too.
 """
 
 from __future__ import annotations
@@ -230,7 +232,7 @@ def scenarios(server: MotoServer) -> list[Scenario]:
         Scenario(
             "file-id-to-dynamodb",
             "700000000002",
-            "us-west-2",
+            "cn-north-1",
             lambda d: stage_example(d, "file-id-to-dynamodb"),
             _prepare_file_ids,
         ),

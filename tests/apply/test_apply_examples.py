@@ -278,13 +278,15 @@ def _put_scanned_object(deployment: Deployment, bucket: dict, key: str, file_id:
     return {"earlier": earlier, "scanned": scanned}
 
 
-def _scan_result(bucket: str, key: str, etag: str) -> dict[str, Any]:
+def _scan_result(bucket: str, key: str, etag: str, region: str) -> dict[str, Any]:
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    # Keys are URL-encoded like S3 event notifications: space -> "+", "+" -> "%2B".
+    encoded_key = urllib.parse.quote_plus(key, safe="/")
     return {
         "timestamp": time.time(),
         "sqs_message_id": str(uuid.uuid4()),
         "xamz_request_id": "",
-        # Keys are URL-encoded like S3 event notifications: space -> "+", "+" -> "%2B".
-        "file_url": f"https://{bucket}.s3.amazonaws.com/{urllib.parse.quote_plus(key, safe='/')}",
+        "file_url": f"https://{bucket}.s3.{region}.{domain}/{encoded_key}",
         "file_attributes": {"etag": etag},
         "scanner_status": 0,
         "scanner_status_message": "successful scan",
@@ -334,7 +336,8 @@ def test_deployed_handler_acts_on_a_published_scan_result(
                 Item={table_key: {"S": file_id}, "owner": {"S": "application"}},
             )
         objects = _put_scanned_object(deployed, bucket, key, file_id)
-        message = _scan_result(bucket["name"], key, objects["scanned"]["ETag"].strip('"'))
+        etag = objects["scanned"]["ETag"].strip('"')
+        message = _scan_result(bucket["name"], key, etag, account.region)
         publisher = (
             account
             if topic_arn.split(":")[4] == account.account_id
