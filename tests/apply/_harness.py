@@ -42,8 +42,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = Path(__file__).with_name("_moto_server.py")
 OVERRIDE_FILE = "moto_override.tf"
 TFVARS_FILE = "zz-apply-test.auto.tfvars.json"
-INPUTS_FILE = "zz_apply_test_inputs.tf"
+ECHO_FILE = "zz_apply_test_echo.tf"
 INPUTS_OUTPUT = "apply_test_module_inputs"
+OUTPUTS_OUTPUT = "apply_test_module_outputs"
 MODULE_META_ARGUMENTS = {"source", "version", "providers", "depends_on", "count", "for_each"}
 COMMAND_TIMEOUT = 420
 
@@ -295,20 +296,26 @@ def module_calls(root: Path) -> dict[str, dict[str, Any]]:
     return calls
 
 
-def inputs_echo(root: Path) -> str:
-    """An output that evaluates the one module call's arguments, so the tests know the inputs.
+def module_echo(root: Path) -> str:
+    """Outputs with the one module call's evaluated arguments and all of its outputs.
 
-    Terraform evaluates the example's own expressions (variables, resource attributes); the
-    tests then derive the expected deployment from those inputs with _contract.py.
+    Terraform evaluates the root's own expressions (variables, locals, resource attributes); the
+    tests derive the expected deployment from those inputs with _contract.py, and read the
+    module's outputs whether or not the root re-exports them.
     """
     calls = module_calls(root)
     assert len(calls) == 1, f"expected exactly one module block in {root}, found {sorted(calls)}"
-    (body,) = calls.values()
+    ((name, body),) = calls.items()
     arguments = {
         k: v for k, v in body.items() if k not in MODULE_META_ARGUMENTS and not k.startswith("__")
     }
-    document = {"output": [{f'"{INPUTS_OUTPUT}"': {"value": arguments, "__is_block__": True}}]}
-    return "# Written by the apply tests: echoes the module call's evaluated arguments.\n" + (
+    document = {
+        "output": [
+            {f'"{INPUTS_OUTPUT}"': {"value": arguments, "__is_block__": True}},
+            {f'"{OUTPUTS_OUTPUT}"': {"value": f"${{module.{name}}}", "__is_block__": True}},
+        ]
+    }
+    return "# Written by the apply tests: echoes the module call's inputs and outputs.\n" + (
         hcl2.dumps(document)
     )
 
@@ -331,7 +338,12 @@ class Deployment:
 
     @property
     def inputs(self) -> dict[str, Any]:
+        """The module call's arguments, as Terraform evaluated them."""
         return self.outputs[INPUTS_OUTPUT]
+
+    @property
+    def module_outputs(self) -> dict[str, Any]:
+        return self.outputs[OUTPUTS_OUTPUT]
 
 
 def prepare_root(
@@ -339,7 +351,7 @@ def prepare_root(
 ) -> Runner:
     (root / OVERRIDE_FILE).write_text(provider_override(account.region))
     (root / TFVARS_FILE).write_text(json.dumps(variables, indent=2))
-    (root / INPUTS_FILE).write_text(inputs_echo(root))
+    (root / ECHO_FILE).write_text(module_echo(root))
     env = {**terraform_environment(server_url), **account.environment()}
     return Runner(root, root.parent / f".{root.name}-tfdata", tf_bin, env, root / "terraform.log")
 

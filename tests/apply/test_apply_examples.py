@@ -99,9 +99,13 @@ def test_function_matches_the_runtime_contract(deployed: Deployment):
     assert sorted(vpc.get("SecurityGroupIds", [])) == sorted(inputs["vpc_security_group_ids"])
     assert function.get("Tags", {}) == inputs["tags"]
 
-    outputs = deployed.outputs
+    outputs = deployed.module_outputs
     assert outputs["lambda_function_name"] == inputs["name"]
     assert outputs["lambda_function_arn"] == config["FunctionArn"]
+    assert outputs["lambda_role_arn"] == config["Role"]
+    # What a root re-exports under a module output's name is that output.
+    exported = {k: v for k, v in deployed.outputs.items() if k in outputs}
+    assert exported == {k: outputs[k] for k in exported}
 
 
 def test_one_permission_and_one_subscription_per_topic(deployed: Deployment):
@@ -122,7 +126,7 @@ def test_one_permission_and_one_subscription_per_topic(deployed: Deployment):
         assert statement["Resource"] == function_arn
 
     sns = account.client("sns")
-    subscription_arns = deployed.outputs["sns_subscription_arns"]
+    subscription_arns = deployed.module_outputs["sns_subscription_arns"]
     assert set(subscription_arns) == set(topics)
     for key, topic_arn in topics.items():
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
@@ -157,7 +161,7 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     assert [(s["Effect"], s["Principal"], s["Action"]) for s in trust["Statement"]] == [
         ("Allow", {"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")
     ]
-    assert deployed.outputs["lambda_role_arn"] == role_arn
+    assert deployed.module_outputs["lambda_role_arn"] == role_arn
 
     policy_names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     assert len(policy_names) == 1, policy_names
@@ -190,7 +194,7 @@ def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
     inputs = _inputs(deployed)
     account = deployed.account
     dlq_arn = _dead_letter_queue_arn(deployed)
-    assert deployed.outputs["dead_letter_queue_arn"] == dlq_arn
+    assert deployed.module_outputs["dead_letter_queue_arn"] == dlq_arn
 
     invoke = account.client("lambda").get_function_event_invoke_config(FunctionName=inputs["name"])
     assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
@@ -199,7 +203,7 @@ def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
 
     sqs = account.client("sqs")
     attributes = sqs.get_queue_attributes(
-        QueueUrl=deployed.outputs["dead_letter_queue_url"], AttributeNames=["All"]
+        QueueUrl=deployed.module_outputs["dead_letter_queue_url"], AttributeNames=["All"]
     )["Attributes"]
     if inputs["dead_letter_queue_kms_key_arn"]:
         assert attributes["KmsMasterKeyId"] == inputs["dead_letter_queue_kms_key_arn"]
@@ -226,14 +230,14 @@ def test_log_group_and_table_are_the_modules_own(deployed: Deployment):
     assert [g["logGroupName"] for g in groups] == [name]
     assert groups[0].get("retentionInDays") == inputs["cloudwatch_logs_retention_in_days"]
     assert groups[0].get("kmsKeyId") == inputs["cloudwatch_logs_kms_key_arn"]
-    assert deployed.outputs["cloudwatch_log_group_name"] == name
+    assert deployed.module_outputs["cloudwatch_log_group_name"] == name
 
     dynamodb = account.client("dynamodb")
     tables = set(dynamodb.list_tables()["TableNames"])
     existing = {deployed.facts["table"]["name"]} if deployed.facts["table"] else set()
     if not inputs["create_file_id_table"]:
         assert tables == existing
-        assert deployed.outputs.get("file_id_table_name") is None
+        assert deployed.module_outputs.get("file_id_table_name") is None
         return
     created = table_name(inputs)
     assert tables == existing | {created}
@@ -244,8 +248,8 @@ def test_log_group_and_table_are_the_modules_own(deployed: Deployment):
     backups = dynamodb.describe_continuous_backups(TableName=created)
     pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
-    assert deployed.outputs["file_id_table_name"] == created
-    assert deployed.outputs["file_id_table_arn"] == table["TableArn"]
+    assert deployed.module_outputs["file_id_table_name"] == created
+    assert deployed.module_outputs["file_id_table_arn"] == table["TableArn"]
 
 
 def test_second_plan_shows_no_changes(deployed: Deployment):
