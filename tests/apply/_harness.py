@@ -84,13 +84,10 @@ class MotoServer:
 
     def account(self, account_id: str, region: str) -> Account:
         """Credentials of a (new or existing) moto account, obtained like a pipeline would."""
-        sts = boto3.client(
-            "sts",
-            endpoint_url=self.url,
-            region_name=region,
-            aws_access_key_id="apply-tests",
-            aws_secret_access_key="apply-tests",
+        session = boto3.session.Session(  # not the default session: this runs in threads
+            aws_access_key_id="apply-tests", aws_secret_access_key="apply-tests"
         )
+        sts = session.client("sts", endpoint_url=self.url, region_name=region)
         creds = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/apply-tests",
             RoleSessionName="apply-tests",
@@ -431,13 +428,19 @@ class Fleet:
         return deployment
 
     def close(self) -> None:
-        """Last resort at session end: destroy what no test destroyed."""
-        if self._destroyed is None:
-            with contextlib.suppress(Exception):
-                for future in [self._pool.submit(self._destroy, f) for f in self._applied.values()]:
-                    with contextlib.suppress(Exception):
-                        future.result()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Session end: destroy what no test destroyed, then delete the staged copies.
+
+        A deployment that failed to apply or destroy keeps its copy (with terraform.log).
+        """
+        with self._lock:
+            if self._destroyed is None:
+                self._destroyed = {
+                    k: self._pool.submit(self._destroy, f) for k, f in self._applied.items()
+                }
+        for key, future in self._destroyed.items():
+            if future.exception() is None:
+                shutil.rmtree(self.workdir / key, ignore_errors=True)
+        self._pool.shutdown(wait=True)
 
 
 ################################################################################
