@@ -1,15 +1,26 @@
-# Development entry points. `make setup` once, then `make test` (what CI runs).
+# Development entry points. `make demo` to see the module at work; `make setup` once, then
+# `make test` (what CI runs).
 PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit
+.PHONY: setup test lint unit demo
+# A venv whose install failed is removed again, so the next run retries instead of using it.
+.DELETE_ON_ERROR:
 
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
+
+# The demo needs only the test tools' venv: made once when missing, never reinstalled here.
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+
+demo: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m demo
 
 lint:
 	$(VENV)/bin/ruff check .
