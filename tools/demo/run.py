@@ -79,10 +79,11 @@ class Progress:
         detail: list[str] = []
         try:
             yield detail
-        except (Exception, KeyboardInterrupt) as exc:
+        except KeyboardInterrupt:
+            say(" interrupted")
+            raise
+        except Exception as exc:
             say(" FAILED")
-            if isinstance(exc, KeyboardInterrupt):
-                raise
             raise StepFailed(self.number, name, _why(exc)) from exc
         elapsed = time.monotonic() - started
         say(f" ok ({elapsed:.1f} s)" + (f": {'; '.join(detail)}" if detail else ""))

@@ -140,6 +140,8 @@ class AwsTarget:
         # boto3 reads AWS_DEFAULT_REGION and the profile; Terraform also reads AWS_REGION.
         self.session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
         self._clients: dict[str, Any] = {}
+        self.region = self.account_id = ""
+        self.partition = "aws"
 
     def start(self) -> str:
         region = self.session.region_name
