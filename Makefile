@@ -26,8 +26,9 @@ lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The checkov test finds checkov through CHECKOV (default: the one in CHECKOV_VENV).
 test: lint
-	$(VENV)/bin/python -m pytest
+	CHECKOV="$${CHECKOV:-$(abspath $(CHECKOV_VENV))/bin/checkov}" $(VENV)/bin/python -m pytest
 
 unit:
 	$(VENV)/bin/python -m pytest tests/unit
