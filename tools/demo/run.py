@@ -383,12 +383,11 @@ def main(argv: list[str] | None = None) -> int:
         with progress.step("checking tools") as detail:
             binary = _terraform_binary()
             detail.append(check_tools(binary))
-        title = (
-            "starting the AWS emulator (moto server on 127.0.0.1)"
-            if target.kind == "emulator"
-            else "connecting to AWS"
-        )
-        with progress.step(title) as detail:
+        emulated = target.kind == "emulator"
+        with progress.step(
+            "starting the AWS emulator" if emulated else "connecting to AWS",
+            "moto server on 127.0.0.1" if emulated else "",
+        ) as detail:
             detail.append(target.start())
         demo = Demo(target, workdir, binary)
         with progress.step(
@@ -419,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(exc, KeyboardInterrupt):
             say(f"\ninterrupted during step {progress.number}/{TOTAL_STEPS}; cleaning up")
         else:
-            say(f"demo failed after step {progress.number}/{TOTAL_STEPS}: {_why(exc)}")
+            say(f"\ndemo failed after step {progress.number}/{TOTAL_STEPS}: {_why(exc)}")
     clean = cleanup(progress, target, demo)
     elapsed = time.monotonic() - started
 
