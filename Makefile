@@ -1,9 +1,12 @@
-# Development entry points. `make setup` once, then `make test` (what CI runs).
+# Development entry points. `make demo` to see the module at work; `make setup` once, then
+# `make test` (what CI runs).
 PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit
+.PHONY: setup test lint unit demo
+# A venv whose install failed is removed again, so the next run retries instead of using it.
+.DELETE_ON_ERROR:
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -11,12 +14,21 @@ setup:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
 
+# The demo needs only the test tools' venv: made once when missing, never reinstalled here.
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+
+demo: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m demo
+
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The checkov test finds checkov through CHECKOV (default: the one in CHECKOV_VENV).
 test: lint
-	$(VENV)/bin/python -m pytest
+	CHECKOV="$${CHECKOV:-$(abspath $(CHECKOV_VENV))/bin/checkov}" $(VENV)/bin/python -m pytest
 
 unit:
 	$(VENV)/bin/python -m pytest tests/unit

@@ -7,13 +7,16 @@ POST_SCAN_REQUIRE_TOOLS=1 so that a missing tool fails the run instead of hiding
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_TOOLS = os.environ.get("POST_SCAN_REQUIRE_TOOLS", "") == "1"
+OFFLINE_SETUP = REPO_ROOT.parent / "shared" / "tools" / "offline-terraform" / "setup"
 
 
 def missing_tool(reason: str) -> None:
@@ -33,6 +36,23 @@ def require_terraform() -> str:
     if binary is None:
         missing_tool("terraform binary not found on PATH (set TERRAFORM_BINARY to override)")
     return binary
+
+
+def use_offline_provider_mirrors() -> None:
+    """Use the offline provider mirrors when the caller has not (CI evals the setup itself).
+
+    Sets TF_CLI_CONFIG_FILE for this process and the Terraform runs it starts; raises
+    RuntimeError when the setup script fails.
+    """
+    if os.environ.get("TF_CLI_CONFIG_FILE") or not OFFLINE_SETUP.is_file():
+        return
+    result = subprocess.run(
+        [str(OFFLINE_SETUP)], capture_output=True, text=True, timeout=300, check=False
+    )
+    match = re.search(r"TF_CLI_CONFIG_FILE='([^']+)'", result.stdout)
+    if result.returncode != 0 or match is None:
+        raise RuntimeError(f"{OFFLINE_SETUP} failed:\n{result.stdout}\n{result.stderr}")
+    os.environ["TF_CLI_CONFIG_FILE"] = match.group(1)
 
 
 def checkov_binary() -> str | None:

@@ -7,37 +7,22 @@ _harness.py for why.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _harness import Fleet, MotoServer
 from _scenarios import scenarios
-from tooling import REPO_ROOT, require_terraform
-
-OFFLINE_SETUP = REPO_ROOT.parent / "shared" / "tools" / "offline-terraform" / "setup"
-
-
-def _offline_provider_config() -> None:
-    """Use the offline provider mirrors when the caller has not (CI evals the setup itself)."""
-    if os.environ.get("TF_CLI_CONFIG_FILE") or not OFFLINE_SETUP.is_file():
-        return
-    result = subprocess.run(
-        [str(OFFLINE_SETUP)], capture_output=True, text=True, timeout=300, check=False
-    )
-    match = re.search(r"TF_CLI_CONFIG_FILE='([^']+)'", result.stdout)
-    if result.returncode != 0 or match is None:
-        pytest.fail(f"{OFFLINE_SETUP} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
-    os.environ["TF_CLI_CONFIG_FILE"] = match.group(1)
+from tooling import require_terraform, use_offline_provider_mirrors
 
 
 @pytest.fixture(scope="session")
 def terraform_binary() -> str:
     binary = require_terraform()
-    _offline_provider_config()
+    try:
+        use_offline_provider_mirrors()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
     return binary
 
 

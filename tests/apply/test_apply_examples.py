@@ -12,8 +12,6 @@ The tests of one root share one deployment (fixture `fleet`); destroy tests come
 from __future__ import annotations
 
 import json
-import time
-import urllib.parse
 import uuid
 from typing import Any
 
@@ -31,9 +29,11 @@ from _contract import (
 from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
 from _scenarios import ALL_KEYS, README_KEY, readme_usage_block
 
+from emulator import fss
+
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR = fss.eicar()
 
 
 @pytest.fixture(params=ALL_KEYS)
@@ -283,24 +283,9 @@ def _put_scanned_object(deployment: Deployment, bucket: dict, key: str, file_id:
 
 
 def _scan_result(bucket: str, key: str, etag: str, region: str) -> dict[str, Any]:
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    # Keys are URL-encoded like S3 event notifications: space -> "+", "+" -> "%2B".
-    encoded_key = urllib.parse.quote_plus(key, safe="/")
-    return {
-        "timestamp": time.time(),
-        "sqs_message_id": str(uuid.uuid4()),
-        "xamz_request_id": "",
-        "file_url": f"https://{bucket}.s3.{region}.{domain}/{encoded_key}",
-        "file_attributes": {"etag": etag},
-        "scanner_status": 0,
-        "scanner_status_message": "successful scan",
-        "scanning_result": {
-            "TotalBytesOfFile": len(EICAR),
-            "Findings": [{"malware": "Eicar_test_file", "type": "Virus"}],
-            "Error": "",
-            "Codes": [],
-        },
-    }
+    return fss.scan_result(
+        bucket, key, region, size=len(EICAR), etag=etag, findings=[fss.EICAR_FINDING]
+    )
 
 
 def _log_lines(text: str) -> list[dict[str, Any]]:

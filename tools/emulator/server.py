@@ -1,16 +1,16 @@
-"""The moto server the apply tests run against, with the few test-only patches they need.
+"""The local AWS emulator: a moto server with the few patches the demo and the apply tests need.
 
-Run as a script in its own process (moto keeps its state per process):
+Run in its own process (moto keeps its state per process); ``emulator.MotoServer`` starts it:
 
-    python _moto_server.py [--host 127.0.0.1] [--port 0]
+    PYTHONPATH=tools python -m emulator.server [--host 127.0.0.1] [--port 0]
 
 It prints one line, ``listening http://HOST:PORT``, once it accepts requests, and exits when its
 parent process goes away. Patches (see /work/notes/moto-findings.md for why):
 
 - ``get_function`` returns a ``Code.Location`` this server serves (moto returns an AWS S3 URL that
-  exists nowhere), so a test can download the deployed zip the way a user would.
+  exists nowhere), so the deployed zip can be downloaded the way a user would.
 - SNS deliveries to a ``lambda`` subscription are recorded, as the event Lambda would receive,
-  instead of being invoked (moto needs Docker to run a function). Tests read them back from
+  instead of being invoked (moto needs Docker to run a function). Callers read them back from
   ``GET /_test/sns-deliveries?function_arn=...`` and run the handler in-process on them.
   Filter policies are applied by moto exactly as for other protocols.
 - A topic's subscriptions include those made from other accounts (moto keeps a subscription in
@@ -20,7 +20,6 @@ parent process goes away. Patches (see /work/notes/moto-findings.md for why):
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import logging
 import os
@@ -38,6 +37,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from werkzeug.serving import make_server
+
+from emulator.events import sns_lambda_event
 
 CODE_PATH = "/_test/lambda-code/"
 DELIVERIES_PATH = "/_test/sns-deliveries"
@@ -58,39 +59,6 @@ def _get_code(self: LambdaFunction) -> dict[str, Any]:
             f"{_base_url}{CODE_PATH}{self.account_id}/{self.region}/{self.function_name}"
         )
     return response
-
-
-def _lambda_event(
-    subscription: Subscription,
-    message: str,
-    message_id: str,
-    subject: Any,
-    message_attributes: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """The event Lambda receives from an SNS subscription (documented shape)."""
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": subscription.arn,
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": message_id,
-                    "TopicArn": subscription.topic.arn,
-                    "Subject": subject,
-                    "Message": message,
-                    "Timestamp": now,
-                    "SignatureVersion": "1",
-                    "Signature": "dGVzdA==",
-                    "SigningCertUrl": "https://sns.invalid/SimpleNotificationService.pem",
-                    "UnsubscribeUrl": f"https://sns.invalid/?SubscriptionArn={subscription.arn}",
-                    "MessageAttributes": message_attributes or {},
-                },
-            }
-        ]
-    }
 
 
 def _publish(
@@ -124,7 +92,9 @@ def _publish(
         _deliveries.append(
             {
                 "function_arn": self.endpoint,
-                "event": _lambda_event(self, message, message_id, subject, message_attributes),
+                "event": sns_lambda_event(
+                    self.topic.arn, self.arn, message, message_id, subject, message_attributes
+                ),
             }
         )
     return None

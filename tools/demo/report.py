@@ -1,0 +1,161 @@
+"""The before/after table of each case, and whether the case went as expected."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+from typing import Any
+
+from demo.cases import OLDER_CLEAN, Case
+from demo.state import Snapshot, Upload
+
+ASPECT_WIDTH = 9
+BEFORE_WIDTH = 37
+AFTER_WIDTH = 43
+APP_ATTRIBUTES = ("filename", "owner", "status")
+SHOWN_SCAN_ATTRIBUTES = ("scan_verdict", "scan_action", "scan_findings", "scan_codes")
+
+
+def _object_lines(snapshot: Snapshot) -> list[str]:
+    if not snapshot.versions:
+        return ["no object, no versions"]
+    count = len(snapshot.versions)
+    lines = [f"{count} version{'s' if count > 1 else ''}:"] if count > 1 else []
+    return lines + [v.describe() for v in snapshot.versions]
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value) or "[]"
+    if isinstance(value, dict) and "malware" in value:
+        return f"{value['malware']} ({value['type']})" if value.get("type") else value["malware"]
+    if isinstance(value, Decimal):
+        return str(int(value)) if value == value.to_integral_value() else str(value)
+    return str(value)
+
+
+def _row_lines(row: dict[str, Any], key_name: str) -> list[str]:
+    """The row's attributes, the key left out (the case header names it), empty lists too."""
+    if not row:
+        return ["no row"]
+    app = ", ".join(f"{name}={_value(row[name])}" for name in APP_ATTRIBUTES if name in row)
+    lines = [app] if app else []
+    verdict = [f"{n}={_value(row[n])}" for n in ("scan_verdict", "scan_action") if n in row]
+    if verdict:
+        lines.append(", ".join(verdict))
+    lines += [
+        f"{name}={_value(row[name])}" for name in ("scan_findings", "scan_codes") if row.get(name)
+    ]
+    also = sorted(
+        name for name in row if name not in (key_name, *APP_ATTRIBUTES, *SHOWN_SCAN_ATTRIBUTES)
+    )
+    if also:
+        lines.append("+ " + ", ".join(also))
+    return lines
+
+
+def _delivered(upload: Upload) -> list[str]:
+    case = upload.case
+    source = "forged event, topic not listed" if case.forged else f"topic {case.place}"
+    return [f"{case.verdict} scan result ({source})"]
+
+
+def _function_lines(log: dict[str, Any]) -> list[str]:
+    if not log:
+        return ["no log line found"]
+    actions = ", ".join(log.get("actions") or []) or "none (no AWS call)"
+    lines = [f"outcome: {log.get('outcome')}", f"actions: {actions}"]
+    if log.get("reason"):
+        lines.append(f"reason: {log['reason']}")
+    if log.get("error"):
+        lines.append(f"error: {log['error'].get('type')}: {log['error'].get('message')}")
+    return lines
+
+
+def _cell(lines: list[str], width: int) -> list[str]:
+    wrapped: list[str] = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, width, break_on_hyphens=False) or [""]
+    return wrapped
+
+
+def _table(rows: list[tuple[str, list[str], list[str]]]) -> list[str]:
+    widths = (ASPECT_WIDTH, BEFORE_WIDTH, AFTER_WIDTH)
+
+    def line(cells: tuple[str, str, str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    out = [line(("", "before", "after")), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for aspect, before, after in rows:
+        left, right = _cell(before, BEFORE_WIDTH), _cell(after, AFTER_WIDTH)
+        for i in range(max(len(left), len(right))):
+            out.append(
+                line(
+                    (
+                        aspect if i == 0 else "",
+                        left[i] if i < len(left) else "",
+                        right[i] if i < len(right) else "",
+                    )
+                )
+            )
+    return out
+
+
+def check(upload: Upload, before: Snapshot, after: Snapshot) -> list[str]:
+    """What differs from the case's expectation (empty: as expected)."""
+    expected = upload.case.expected
+    problems: list[str] = []
+    outcome = after.log.get("outcome")
+    if outcome != expected.outcome:
+        problems.append(f"outcome {outcome!r}, expected {expected.outcome!r}")
+    if expected.object_after == "unchanged":
+        wanted = before.versions
+    elif expected.object_after == "scanned version gone":
+        wanted = [v for v in before.versions if v.label == OLDER_CLEAN]
+        wanted = [type(v)(v.label, v.size, True) for v in wanted]
+    else:
+        wanted = []
+    if after.versions != wanted:
+        problems.append(f"object {expected.object_after!r} expected")
+    verdict, action = after.row.get("scan_verdict"), after.row.get("scan_action")
+    if expected.verdict is None:
+        if any(name.startswith("scan_") for name in after.row):
+            problems.append("row changed, expected untouched")
+    elif (verdict, action) != (expected.verdict, expected.action):
+        wanted = f"{expected.verdict}/{expected.action}"
+        problems.append(f"row has {verdict}/{action}, expected {wanted}")
+    app_before = {k: v for k, v in before.row.items() if not k.startswith(("scan_", "s3_"))}
+    app_after = {k: v for k, v in after.row.items() if not k.startswith(("scan_", "s3_"))}
+    if app_after != app_before:
+        problems.append("the application's own attributes changed")
+    return problems
+
+
+def render(
+    number: int,
+    total: int,
+    upload: Upload,
+    before: Snapshot,
+    after: Snapshot,
+    key_name: str,
+    problems: list[str],
+) -> str:
+    case: Case = upload.case
+    header = [
+        f"case {number}/{total}: {case.title}",
+        f"  s3://{upload.bucket}/{case.key}",
+        *textwrap.wrap(
+            f"file_id {upload.file_id}; expected: {case.expectation}",
+            96,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        ),
+    ]
+    rows = [
+        ("object", _object_lines(before), _object_lines(after)),
+        ("table row", _row_lines(before.row, key_name), _row_lines(after.row, key_name)),
+        ("function", _delivered(upload), _function_lines(after.log)),
+    ]
+    verdict = "as expected" if not problems else "NOT as expected: " + "; ".join(problems)
+    body = [f"  {line}" for line in _table(rows)]
+    return "\n".join([*header, *body, f"  result: {verdict}"])

@@ -1,0 +1,79 @@
+"""What File Storage Security publishes and writes, for the demo and the apply tests.
+
+Shapes follow the scan-result facts in the README ("How the function works") and FSS's public
+documentation: one JSON message per scanned object on the storage stack's scan-result topic, and
+``fss-*`` tags on the scanned object.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+EICAR_FINDING = {"malware": "Eicar_test_file", "type": "Virus"}
+
+# Scanner statuses (anything but 0 means the file was not scanned).
+SUCCESSFUL_SCAN = 0
+UNSUCCESSFUL_SCAN = -2
+
+
+def eicar() -> bytes:
+    """The EICAR anti-malware test file, put together at run time.
+
+    It is harmless, but virus scanners flag any file that holds it in one piece, so the repository
+    never does.
+    """
+    parts = ("X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-", "ANTIVIRUS-TEST-FILE!$H+H*")
+    return "".join(parts).encode("ascii")
+
+
+def file_url(bucket: str, key: str, region: str) -> str:
+    """Virtual-hosted S3 URL, key encoded like S3 event notifications (space -> +, + -> %2B)."""
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{bucket}.s3.{region}.{domain}/{urllib.parse.quote_plus(key, safe='/')}"
+
+
+def scan_result(
+    bucket: str,
+    key: str,
+    region: str,
+    *,
+    size: int,
+    etag: str | None = None,
+    findings: list[dict[str, str]] | None = None,
+    codes: list[int] | None = None,
+    scanner_status: int = SUCCESSFUL_SCAN,
+    error: str = "",
+) -> dict[str, Any]:
+    """The scan-result message FSS publishes for one object (JSON-serialise it for SNS)."""
+    message: dict[str, Any] = {
+        "timestamp": time.time(),
+        "sqs_message_id": str(uuid.uuid4()),
+        "xamz_request_id": "",
+        "file_url": file_url(bucket, key, region),
+        "scanner_status": scanner_status,
+        "scanner_status_message": (
+            "successful scan" if scanner_status == SUCCESSFUL_SCAN else "unsuccessful scan"
+        ),
+        "scanning_result": {
+            "TotalBytesOfFile": size,
+            "Findings": list(findings or []),
+            "Error": error,
+            "Codes": list(codes or []),
+        },
+    }
+    if etag is not None:
+        message["file_attributes"] = {"etag": etag}
+    return message
+
+
+def scan_tags(verdict: str) -> dict[str, str]:
+    """The tags FSS writes on a scanned object (separate-tags format)."""
+    result = {"malicious": "malicious", "failed": "failure"}.get(verdict, "no issues found")
+    return {
+        "fss-scanned": "true",
+        "fss-scan-date": time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime()),
+        "fss-scan-result": result,
+    }

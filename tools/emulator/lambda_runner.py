@@ -1,0 +1,119 @@
+"""Run the deployed function's handler in-process, as Lambda would, against the emulator.
+
+moto cannot run Lambda functions without Docker, so the deployed zip is downloaded through
+``get_function`` (the server serves ``Code.Location``), extracted, imported from there only, and
+its handler called with the deployed environment and the emulator's credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+import os
+import shutil
+import sys
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+
+
+class _Account(Protocol):
+    def client(self, service: str) -> Any: ...
+
+    def environment(self) -> dict[str, str]: ...
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            del os.environ[key]
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _fresh_import_path(path: Path, package: str) -> Iterator[None]:
+    """Import `package` from `path` only, and put back whatever was imported before."""
+    saved = {n: m for n, m in sys.modules.items() if n == package or n.startswith(package + ".")}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(path))
+    saved_session = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None  # the handler's boto3.client() must see this environment
+    root_logger = logging.getLogger()
+    saved_level, saved_handlers = root_logger.level, list(root_logger.handlers)
+    try:
+        yield
+    finally:
+        root_logger.setLevel(saved_level)  # the handler sets LOG_LEVEL on the root logger
+        root_logger.handlers[:] = saved_handlers
+        boto3.DEFAULT_SESSION = saved_session
+        sys.path.remove(str(path))
+        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "emulated-request"
+    invoked_function_arn: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def download_deployed_code(account: _Account, function_name: str, destination: Path) -> dict:
+    """get_function -> Code.Location -> the zip, extracted into destination. Returns the config."""
+    function = account.client("lambda").get_function(FunctionName=function_name)
+    with urllib.request.urlopen(function["Code"]["Location"]) as response:
+        data = response.read()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(destination)
+    return function["Configuration"]
+
+
+def run_deployed_handler(
+    account: _Account, function_name: str, event: dict[str, Any], workdir: Path
+) -> tuple[Any, Path]:
+    """Run the deployed package's handler on `event`; returns (its result, the code dir).
+
+    Each call is a cold start (fresh download and import). The handler's prints go to this
+    process's stdout, as they would go to the function's log stream.
+    """
+    code_dir = workdir / f"code-{function_name}"
+    if code_dir.exists():
+        shutil.rmtree(code_dir)
+    config = download_deployed_code(account, function_name, code_dir)
+    module_name, handler_name = config["Handler"].rsplit(".", 1)
+    env = {
+        **config.get("Environment", {}).get("Variables", {}),
+        **account.environment(),
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
+    }
+    package = module_name.split(".")[0]
+    with _environment(env), _fresh_import_path(code_dir, package):
+        module = importlib.import_module(module_name)
+        origin = Path(module.__file__ or "").resolve()
+        if not origin.is_relative_to(code_dir.resolve()):
+            raise RuntimeError(f"{module_name} was imported from {origin}, not the deployed zip")
+        handler = getattr(module, handler_name)
+        context = LambdaContext(function_name, invoked_function_arn=config["FunctionArn"])
+        return handler(event, context), code_dir

@@ -1,0 +1,161 @@
+"""Stage the module and one root in a work dir, point it at the emulator, and run Terraform there.
+
+Nothing is written into the repository: the root is a copy, with a provider override file
+(``moto_override.tf``, git-ignored by ``*_override.tf`` anyway) and its own state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OVERRIDE_FILE = "moto_override.tf"
+COMMAND_TIMEOUT = 600
+
+_CACHE_AND_BUILD_FILES = ("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
+_LOCAL_ROOT_FILES = (
+    ".terraform",
+    ".terraform.lock.hcl",
+    "*.tfstate*",
+    "builds",
+    "*_override.tf",
+    "override.tf",
+    "*.auto.tfvars*",
+    "terraform.tfvars*",
+    "tf_resources.json",
+)
+
+
+def stage_module(destination: Path) -> Path:
+    """Copy the module (root *.tf and lambda/) to destination; returns it."""
+    destination.mkdir(parents=True)
+    for tf_file in REPO_ROOT.glob("*.tf"):
+        shutil.copy2(tf_file, destination / tf_file.name)
+    shutil.copytree(
+        REPO_ROOT / "lambda",
+        destination / "lambda",
+        ignore=shutil.ignore_patterns(*_CACHE_AND_BUILD_FILES),
+    )
+    return destination
+
+
+def stage_example(destination: Path, example: str) -> Path:
+    """Copy module + examples/<example> keeping their relative layout; returns the example dir.
+
+    Whatever a user left in the example folder (state, lock file, tfvars, overrides) stays out.
+    """
+    module = stage_module(destination)
+    target = module / "examples" / example
+    shutil.copytree(
+        REPO_ROOT / "examples" / example,
+        target,
+        ignore=shutil.ignore_patterns(*_LOCAL_ROOT_FILES),
+    )
+    return target
+
+
+def provider_override(region: str) -> str:
+    """Provider settings for the emulator (credentials and endpoint come from the environment)."""
+    return f"""\
+# Written for the local AWS emulator (tools/emulator); never part of the module.
+provider "aws" {{
+  region                      = "{region}"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+}}
+"""
+
+
+def terraform_environment(server_url: str | None) -> dict[str, str]:
+    """The caller's environment without anything that could redirect Terraform's AWS calls.
+
+    With a server URL every AWS call goes to the emulator. Without one (a real account) the
+    caller's AWS_* settings (profile, credentials, region) are kept.
+    """
+    dropped = ("TF_VAR_", "TF_CLI_ARGS", "TF_LOG", "TF_DATA_DIR", "TF_WORKSPACE")
+    if server_url is not None:
+        dropped += ("AWS_",)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env.update({"CHECKPOINT_DISABLE": "1", "TF_INPUT": "0", "TF_IN_AUTOMATION": "1"})
+    if server_url is not None:
+        env.update({"AWS_ENDPOINT_URL": server_url, "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
+
+
+class TerraformFailed(subprocess.CalledProcessError):
+    """A Terraform command exited non-zero: says which, how, and where its full log is."""
+
+    def __init__(self, returncode: int, cmd: list[str], log_path: Path, output: str) -> None:
+        super().__init__(returncode, cmd, output)
+        self.log_path = log_path
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+    def __str__(self) -> str:
+        command = " ".join(self.cmd[1:3])
+        return f"{command} exited {self.returncode} (full log: {self.log_path})\n{self.tail()}"
+
+
+def run_logged(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    keep_output: bool = True,
+    timeout: float = COMMAND_TIMEOUT,
+) -> str:
+    """Run one Terraform command, appending the command and its output to log_path as it runs.
+
+    Returns stdout+stderr; raises TerraformFailed on a non-zero exit. keep_output=False keeps the
+    output out of the log (for `output -json`, whose values the log does not need). Terraform runs
+    in its own session: a Ctrl-C (or a timeout) reaches it once, from here, so it can stop
+    cleanly and write its state before the caller goes on to clean up.
+    """
+    with open(log_path, "a") as log:
+        log.write(f"\n$ {' '.join(args)}\n")
+        log.flush()
+        start = log.tell()
+        process = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=log if keep_output else subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            captured, _ = process.communicate(timeout=timeout)
+        except BaseException:
+            _stop_gracefully(process)
+            raise
+    if captured is None:
+        with open(log_path, "rb") as log:
+            log.seek(start)
+            captured = log.read()
+    text = captured.decode(errors="replace")
+    if process.returncode != 0:
+        if not keep_output:
+            with open(log_path, "a") as log:
+                log.write(text)
+        raise TerraformFailed(process.returncode, args, log_path, text)
+    return text
+
+
+def _stop_gracefully(process: subprocess.Popen, grace: float = 120) -> None:
+    """One SIGINT (Terraform's graceful stop), then wait; a second Ctrl-C or the grace kills."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=grace)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
