@@ -13,7 +13,7 @@ from boto3.s3.transfer import TransferConfig
 from engine_kit import scan_message, sns_event, sns_record, upload, versions_of
 
 from post_scan import aws, handler
-from post_scan.objects import StoredObject
+from post_scan.objects import ObjectGone, StoredObject
 
 KEY = "incoming/report 7.exe"
 BODY = b"malicious bytes"
@@ -235,3 +235,28 @@ def test_no_room_for_the_mark_in_the_metadata_is_an_error(
     assert "fss-post-scan-routed" in run.line["reason"]
     assert s3.head_object(Bucket=bucket, Key=KEY)["ContentLength"] == len(BODY)
     assert keys(s3, quarantine_bucket) == []
+
+
+class VanishedCopies(aws.S3Objects):
+    """The copy call succeeds but the destination HEAD finds nothing."""
+
+    def __init__(self, destination_bucket: str) -> None:
+        super().__init__()
+        self._destination = destination_bucket
+
+    def describe(self, bucket: str, key: str, **kwargs) -> StoredObject:
+        if bucket == self._destination:
+            raise ObjectGone("404")
+        return super().describe(bucket, key, **kwargs)
+
+
+def test_a_copy_that_is_not_there_is_an_error_not_object_gone(
+    s3, bucket, quarantine_bucket, table, make_engine
+) -> None:
+    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS)
+    engine = make_engine(s3_store=VanishedCopies(quarantine_bucket), **env(bucket))
+    run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
+    assert isinstance(run.error, handler.RecordsFailed)
+    assert run.line["error"]["type"] == "CopyVerificationError"
+    assert "no object at s3://quarantine-bucket/" in run.line["reason"]
+    assert source_intact(s3, bucket)

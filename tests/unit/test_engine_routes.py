@@ -235,12 +235,17 @@ def test_copy_keeps_headers_metadata_storage_class_checksum_and_adds_the_scan_re
     assert tags_of(s3, quarantine_bucket, destination) == TAGS
 
 
-def test_checksum_of_the_copy_is_the_sources(s3, bucket, quarantine_bucket, make_engine) -> None:
+def test_checksum_of_the_copy_is_the_sources(
+    s3, bucket, quarantine_bucket, make_engine, s3_calls
+) -> None:
     obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS, ChecksumAlgorithm="CRC32")
     source = s3.head_object(Bucket=bucket, Key=KEY, ChecksumMode="ENABLED")["ChecksumCRC32"]
     make_engine(**env(bucket, table=None))(
         sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"])))
     )
+    # Asked for explicitly: a multipart copy (CreateMultipartUpload) never inherits it.
+    (copy_request,) = s3_calls.params("CopyObject")
+    assert copy_request["ChecksumAlgorithm"] == "CRC32"
     head = s3.head_object(Bucket=quarantine_bucket, Key=quarantined(bucket), ChecksumMode="ENABLED")
     assert head["ChecksumCRC32"] == source
 
@@ -382,6 +387,12 @@ def test_large_objects_take_the_multipart_copy(
         assert {p["CopySource"]["VersionId"] for p in parts} == {obj["version_id"]}
     else:
         assert {p["CopySourceIfMatch"] for p in parts} == {f'"{obj["etag"]}"'}
+        # The guard comes from the engine, not only from s3transfer (older versions add none):
+        # the managed copy's own HEAD of the source carries it too.
+        heads = [p for p in s3_calls.params("HeadObject") if p["Bucket"] == source]
+        read_source = next(i for i, p in enumerate(heads) if "ChecksumMode" in p)
+        copy_heads = heads[read_source + 1 :]
+        assert copy_heads and all(p.get("IfMatch") == f'"{obj["etag"]}"' for p in copy_heads)
     destination = quarantined(source)
     assert body(s3, quarantine_bucket, destination) == data
     head = s3.head_object(Bucket=quarantine_bucket, Key=destination)
