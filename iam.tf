@@ -2,7 +2,11 @@ locals {
   bucket_arns        = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}"]
   bucket_object_arns = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
 
-  reads_objects = var.extract_file_id || var.delete_malicious
+  reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0
+  moves_objects = length(local.routes) > 0 && var.route_mode == "move"
+  route_verdicts = [
+    for verdict in ["malicious", "clean", "incomplete", "failed"] : verdict if contains(keys(local.routes), verdict)
+  ]
 
   # Every statement the function may need; only the enabled ones reach the policy. Sids are stable
   # (tests and users' reviews rely on them); actions are sorted.
@@ -26,10 +30,11 @@ locals {
       Resource = [var.dead_letter_queue_kms_key_arn]
     },
     {
-      # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes.
+      # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes;
+      # GetObjectVersion reads one version (HEAD of a listed version, copies of a version).
       enabled  = local.reads_objects
       Sid      = "ReadScannedObjects"
-      Action   = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"]
+      Action   = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"]
       Resource = local.bucket_object_arns
     },
     {
@@ -42,6 +47,12 @@ locals {
     {
       enabled  = var.delete_malicious
       Sid      = "DeleteMaliciousObjects"
+      Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      Resource = local.bucket_object_arns
+    },
+    {
+      enabled  = local.moves_objects
+      Sid      = "DeleteMovedObjects"
       Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
       Resource = local.bucket_object_arns
     },
@@ -79,8 +90,27 @@ locals {
     },
   ]
 
+  # Per route: write (and HEAD to verify, abort a failed multipart copy) under its prefix only,
+  # and use its KMS key when it has one.
+  route_statements = flatten([
+    for verdict in local.route_verdicts : [
+      {
+        enabled  = true
+        Sid      = "Write${title(verdict)}Route"
+        Action   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
+        Resource = ["arn:${local.partition}:s3:::${local.routes[verdict].bucket}/${local.routes[verdict].prefix}*"]
+      },
+      {
+        enabled  = local.routes[verdict].kms_key_arn != null
+        Sid      = "Encrypt${title(verdict)}Route"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = [local.routes[verdict].kms_key_arn]
+      },
+    ]
+  ])
+
   policy_statements = [
-    for s in local.candidate_statements : {
+    for s in concat(local.candidate_statements, local.route_statements) : {
       Sid      = s.Sid
       Effect   = "Allow"
       Action   = s.Action

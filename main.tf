@@ -28,6 +28,17 @@ locals {
 
   vpc_enabled = length(var.vpc_subnet_ids) > 0
 
+  # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
+  routes = {
+    for verdict, r in var.routes : verdict => {
+      bucket      = replace(r.bucket, "/^arn:[^:]+:s3:::/", "")
+      prefix      = r.prefix
+      kms_key_arn = r.kms_key_arn
+    }
+  }
+  route_targets = { for verdict, r in local.routes : verdict => r.prefix == "" ? r.bucket : "${r.bucket}/${r.prefix}" }
+  route_keys    = { for verdict, r in local.routes : verdict => r.kms_key_arn if r.kms_key_arn != null }
+
   # The runtime contract of post_scan.handler (see the engine's config.py): every variable is set explicitly.
   environment = {
     ALLOWED_BUCKETS      = join(",", var.bucket_names)
@@ -42,6 +53,16 @@ locals {
     RECORD_VERDICTS      = join(",", var.record_verdicts)
     LOG_LEVEL            = var.log_level
     METRICS_NAMESPACE    = var.metrics_namespace
+
+    ROUTE_MALICIOUS              = try(local.route_targets.malicious, "")
+    ROUTE_MALICIOUS_KMS_KEY_ARN  = try(local.route_keys.malicious, "")
+    ROUTE_CLEAN                  = try(local.route_targets.clean, "")
+    ROUTE_CLEAN_KMS_KEY_ARN      = try(local.route_keys.clean, "")
+    ROUTE_INCOMPLETE             = try(local.route_targets.incomplete, "")
+    ROUTE_INCOMPLETE_KMS_KEY_ARN = try(local.route_keys.incomplete, "")
+    ROUTE_FAILED                 = try(local.route_targets.failed, "")
+    ROUTE_FAILED_KMS_KEY_ARN     = try(local.route_keys.failed, "")
+    ROUTE_MODE                   = var.route_mode
   }
 }
 
@@ -127,6 +148,11 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = var.extract_file_id || !(var.create_file_id_table || var.file_id_table_name != null)
       error_message = "A file id table (create_file_id_table or file_id_table_name) is only used with extract_file_id = true."
+    }
+    precondition {
+      # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
+      condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(var.bucket_names, r.bucket)])
+      error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
     }
     precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)

@@ -186,6 +186,50 @@ variable "record_verdicts" {
   }
 }
 
+variable "routes" {
+  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. route_mode decides whether the source is then deleted. Not together with Vision One's own routing of scanned files."
+  type = map(object({
+    bucket      = string
+    prefix      = optional(string, "")
+    kms_key_arn = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for verdict in keys(var.routes) : contains(["malicious", "clean", "incomplete", "failed"], verdict)])
+    error_message = "routes keys must be verdicts: malicious, clean, incomplete or failed."
+  }
+
+  validation {
+    condition = alltrue([
+      for r in values(var.routes) :
+      can(regex("^(arn:aws[a-zA-Z-]*:s3:::)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", r.bucket)) && !strcontains(r.bucket, "..")
+    ])
+    error_message = "Each routes bucket must be a plain S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-') or its ARN (arn:aws:s3:::name)."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : can(regex("^([A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]{0,511})?$", r.prefix))])
+    error_message = "Each routes prefix must be empty or 1-512 characters of A-Z, a-z, 0-9 and ! _ . ' ( ) / - (no wildcards, spaces or policy variables), not starting with '/'."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn))])
+    error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+}
+
+variable "route_mode" {
+  description = "What happens to the source after a verified copy along routes: move (delete the scanned version) or copy (keep it; delete_malicious still deletes malicious ones)."
+  type        = string
+  default     = "move"
+
+  validation {
+    condition     = contains(["move", "copy"], var.route_mode)
+    error_message = "route_mode must be move or copy."
+  }
+}
+
 variable "dry_run" {
   description = "Read and decide, but neither delete objects nor write to the table; the log line says what would have been done."
   type        = bool

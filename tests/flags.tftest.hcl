@@ -52,6 +52,16 @@ run "defaults_only_log_verdicts" {
       RECORD_VERDICTS      = "malicious,incomplete,failed"
       LOG_LEVEL            = "INFO"
       METRICS_NAMESPACE    = "FSSPostScan"
+
+      ROUTE_MALICIOUS              = ""
+      ROUTE_MALICIOUS_KMS_KEY_ARN  = ""
+      ROUTE_CLEAN                  = ""
+      ROUTE_CLEAN_KMS_KEY_ARN      = ""
+      ROUTE_INCOMPLETE             = ""
+      ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
+      ROUTE_FAILED                 = ""
+      ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_MODE                   = "move"
     })
     error_message = "Default environment does not match the contract: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -95,7 +105,7 @@ run "delete_malicious_only" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
-      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
@@ -133,7 +143,7 @@ run "extract_file_id_without_table_only_logs" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
-      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
@@ -192,7 +202,7 @@ run "extract_file_id_into_created_table" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
-      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
@@ -322,7 +332,7 @@ run "delete_and_extract_into_created_table" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
-      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
@@ -371,6 +381,16 @@ run "every_flag_with_existing_table_and_dry_run" {
       RECORD_VERDICTS      = "malicious,clean"
       LOG_LEVEL            = "DEBUG"
       METRICS_NAMESPACE    = "Storage/PostScan"
+
+      ROUTE_MALICIOUS              = ""
+      ROUTE_MALICIOUS_KMS_KEY_ARN  = ""
+      ROUTE_CLEAN                  = ""
+      ROUTE_CLEAN_KMS_KEY_ARN      = ""
+      ROUTE_INCOMPLETE             = ""
+      ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
+      ROUTE_FAILED                 = ""
+      ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_MODE                   = "move"
     })
     error_message = "Every flag must reach the function through its contract variable: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }

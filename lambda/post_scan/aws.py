@@ -11,20 +11,34 @@ from typing import Any
 
 import boto3
 import botocore.session
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from post_scan.objects import (
     ALREADY_GONE,
+    COPIED_HEADERS,
     DELETED,
     PRECONDITION_FAILED,
+    CopyResult,
     Head,
+    ObjectChanged,
     ObjectGone,
     ObjectVersion,
+    StoredObject,
 )
 
 GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
+CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
+CHECKSUM_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 _BOTO_CONFIG = BotoConfig(retries={"mode": "standard"})
+_MIB = 1024 * 1024
+# Up to 256 MiB one CopyObject (the copy keeps the source's ETag, so it can be compared);
+# above, a multipart copy (UploadPartCopy, 10 parts at a time): objects over CopyObject's 5 GB
+# limit work, up to S3's 5 TB (s3transfer grows the parts to stay within 10,000).
+COPY_TRANSFER_CONFIG = TransferConfig(
+    multipart_threshold=256 * _MIB, multipart_chunksize=128 * _MIB, max_concurrency=10
+)
 
 
 @functools.cache
@@ -60,11 +74,20 @@ def _unquote(etag: str) -> str:
     return etag.strip('"')
 
 
+def _raise_gone_or_changed(exc: ClientError) -> None:
+    code = error_code(exc)
+    if code in GONE_CODES:
+        raise ObjectGone(code) from exc
+    if code in CHANGED_CODES:
+        raise ObjectChanged(code) from exc
+
+
 class S3Objects:
     """The S3 reads and deletes the pipeline needs, for any bucket/key."""
 
-    def __init__(self, client_factory: Any = None) -> None:
+    def __init__(self, client_factory: Any = None, transfer_config: Any = None) -> None:
         self._client_factory = client_factory or s3_client
+        self._transfer_config = transfer_config or COPY_TRANSFER_CONFIG
 
     @property
     def _s3(self) -> Any:
@@ -83,8 +106,86 @@ class S3Objects:
             etag=_unquote(response["ETag"]),
             last_modified=response["LastModified"],
             size=response["ContentLength"],
+            metadata=response.get("Metadata", {}),
         )
         return Head(current)
+
+    def describe(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        etag: str | None = None,
+        checksums: bool = False,
+    ) -> StoredObject:
+        """HEAD of one version (or of the object with this ETag): everything a copy carries.
+
+        Raises ObjectGone (404) or ObjectChanged (412: the key holds another ETag now).
+        Checksums are only asked for when needed: for SSE-KMS objects they need kms:Decrypt.
+        """
+        extra: dict[str, str] = {}
+        if version_id:
+            extra["VersionId"] = version_id
+        if etag:
+            extra["IfMatch"] = f'"{etag}"'
+        if checksums:
+            extra["ChecksumMode"] = "ENABLED"
+        try:
+            response = self._s3.head_object(Bucket=bucket, Key=key, **extra)
+        except ClientError as exc:
+            _raise_gone_or_changed(exc)
+            raise
+        checksum = next(
+            (
+                (name, response[f"Checksum{name}"])
+                for name in CHECKSUM_ALGORITHMS
+                if response.get(f"Checksum{name}")
+            ),
+            None,
+        )
+        version = response.get("VersionId")
+        return StoredObject(
+            version_id=None if version in (None, "null") else version,
+            etag=_unquote(response["ETag"]),
+            size=response["ContentLength"],
+            metadata=response.get("Metadata", {}),
+            headers={name: response[name] for name in COPIED_HEADERS if response.get(name)},
+            storage_class=response.get("StorageClass"),
+            checksum=checksum,
+            encryption=response.get("ServerSideEncryption"),
+            kms_key_id=response.get("SSEKMSKeyId"),
+        )
+
+    def copy(
+        self,
+        source_bucket: str,
+        source_key: str,
+        source: StoredObject,
+        destination_bucket: str,
+        destination_key: str,
+        extra_args: dict[str, Any],
+    ) -> CopyResult:
+        """boto3's managed copy (CopyObject, or a multipart copy above the threshold).
+
+        A failed multipart copy is aborted by s3transfer. Raises ObjectGone / ObjectChanged
+        when the source version is gone or the key holds another upload.
+        """
+        copy_source = {"Bucket": source_bucket, "Key": source_key}
+        if source.version_id:
+            copy_source["VersionId"] = source.version_id
+        try:
+            self._s3.copy(
+                copy_source,
+                destination_bucket,
+                destination_key,
+                ExtraArgs=extra_args,
+                Config=self._transfer_config,
+            )
+        except ClientError as exc:
+            _raise_gone_or_changed(exc)
+            raise
+        return CopyResult(multipart=source.size >= self._transfer_config.multipart_threshold)
 
     def tags(self, bucket: str, key: str, version_id: str | None) -> dict[str, str]:
         extra = {"VersionId": version_id} if version_id else {}
@@ -131,7 +232,7 @@ class S3Objects:
             self._s3.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
         except ClientError as exc:
             code = error_code(exc)
-            if code in ("PreconditionFailed", "412"):
+            if code in CHANGED_CODES:
                 return PRECONDITION_FAILED
             if code in GONE_CODES:
                 return ALREADY_GONE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 VERDICTS = ("malicious", "clean", "incomplete", "failed")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -15,10 +15,35 @@ _BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
 _TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}")
+_KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+# S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
+# widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
+_PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
+
+ROUTE_MODES = ("move", "copy")
+# Contract variables per verdict: (destination, KMS key for SSE-KMS at the destination).
+ROUTE_VARIABLES = {
+    "malicious": ("ROUTE_MALICIOUS", "ROUTE_MALICIOUS_KMS_KEY_ARN"),
+    "clean": ("ROUTE_CLEAN", "ROUTE_CLEAN_KMS_KEY_ARN"),
+    "incomplete": ("ROUTE_INCOMPLETE", "ROUTE_INCOMPLETE_KMS_KEY_ARN"),
+    "failed": ("ROUTE_FAILED", "ROUTE_FAILED_KMS_KEY_ARN"),
+}
 
 
 class ConfigError(ValueError):
     """A configuration variable has a value the function cannot run with."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where objects of one verdict are copied: <prefix><source bucket>/<source key> in bucket."""
+
+    bucket: str
+    prefix: str = ""
+    kms_key_arn: str | None = None
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,13 @@ class Config:
     file_id_table_upsert: bool = True
     metrics_namespace: str = "FSSPostScan"
     function_name: str = "local"
+    # verdict -> Route; verdicts without a route are absent.
+    routes: Mapping[str, Route] = field(default_factory=dict)
+    route_mode: str = "move"
+
+    @property
+    def moves(self) -> bool:
+        return self.route_mode == "move"
 
     def bucket_allowed(self, bucket: str) -> bool:
         return self.allowed_buckets is None or bucket in self.allowed_buckets
@@ -136,10 +168,54 @@ def _namespace(environ: Mapping[str, str]) -> str:
     return value
 
 
+def _route_mode(environ: Mapping[str, str]) -> str:
+    value = _raw(environ, "ROUTE_MODE").lower() or Config.route_mode
+    if value not in ROUTE_MODES:
+        raise ConfigError(f"ROUTE_MODE must be move or copy, got {environ['ROUTE_MODE']!r}")
+    return value
+
+
+def _route(environ: Mapping[str, str], name: str, key_name: str) -> Route | None:
+    value, key_arn = _raw(environ, name), _raw(environ, key_name)
+    if not value:
+        if key_arn:
+            raise ConfigError(f"{key_name} is set but {name} is empty: a key needs a route")
+        return None
+    bucket, _, prefix = value.partition("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ConfigError(f"{name}: {bucket!r} is not a bucket name (BUCKET or BUCKET/PREFIX)")
+    if prefix and not _PREFIX.fullmatch(prefix):
+        raise ConfigError(
+            f"{name}: prefix {prefix!r} must be 1-512 characters of A-Z a-z 0-9 ! _ . ' ( ) / -"
+            " and must not start with /"
+        )
+    if key_arn and not _KMS_KEY_ARN.fullmatch(key_arn):
+        raise ConfigError(f"{key_name}: {key_arn!r} is not a KMS key ARN")
+    return Route(bucket=bucket, prefix=prefix, kms_key_arn=key_arn or None)
+
+
+def _routes(environ: Mapping[str, str], allowed: frozenset[str] | None) -> dict[str, Route]:
+    routes = {}
+    for verdict, (name, key_name) in ROUTE_VARIABLES.items():
+        route = _route(environ, name, key_name)
+        if route is None:
+            continue
+        # Copying into a scanned bucket without a prefix would write over the source key's
+        # neighbours and, in move mode, could delete what was just copied.
+        if not route.prefix and (allowed is None or route.bucket in allowed):
+            raise ConfigError(
+                f"{name}: destination bucket {route.bucket!r} is a source bucket "
+                "(ALLOWED_BUCKETS) and needs a prefix (BUCKET/PREFIX)"
+            )
+        routes[verdict] = route
+    return routes
+
+
 def load_config(environ: Mapping[str, str]) -> Config:
     """Build the Config from environment variables; ConfigError names the bad variable."""
+    allowed_buckets = _allowed_buckets(environ)
     return Config(
-        allowed_buckets=_allowed_buckets(environ),
+        allowed_buckets=allowed_buckets,
         allowed_topic_arns=_allowed_topics(environ),
         delete_malicious=_bool(environ, "DELETE_MALICIOUS", False),
         extract_file_id=_bool(environ, "EXTRACT_FILE_ID", False),
@@ -152,4 +228,6 @@ def load_config(environ: Mapping[str, str]) -> Config:
         file_id_table_upsert=_bool(environ, "FILE_ID_TABLE_UPSERT", True),
         metrics_namespace=_namespace(environ),
         function_name=_raw(environ, "AWS_LAMBDA_FUNCTION_NAME") or "local",
+        routes=_routes(environ, allowed_buckets),
+        route_mode=_route_mode(environ),
     )

@@ -10,6 +10,7 @@ from post_scan.pipeline import (
     OBJECT_GONE,
     REJECTED,
     ROW_MISSING,
+    SKIPPED_OWN_COPY,
     STALE_VERDICT,
     SUPERSEDED,
     Outcome,
@@ -20,6 +21,7 @@ def counters(outcome: Outcome) -> dict[str, int]:
     """0/1 per action and notable outcome (CloudWatch sums them over time)."""
     return {
         "ObjectsDeleted": int("delete" in outcome.actions),
+        "ObjectsRouted": int("verify" in outcome.actions),
         "VerdictsRecorded": int("record" in outcome.actions),
         "Rejected": int(outcome.outcome == REJECTED),
         "Superseded": int(outcome.outcome == SUPERSEDED),
@@ -28,6 +30,7 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "RowsMissing": int(outcome.outcome == ROW_MISSING),
         "FileIdMissing": int(outcome.file_id_missing),
         "AmbiguousLocations": int(bool(outcome.ambiguous)),
+        "OwnCopiesSkipped": int(outcome.outcome == SKIPPED_OWN_COPY),
         "Errors": int(outcome.outcome == ERROR),
     }
 
@@ -49,6 +52,7 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
         "codes": list(scan.codes) if scan else [],
         "scan_timestamp": float(scan.timestamp) if scan else None,
         "file_id": outcome.file_id,
+        "destination": outcome.destination,
         "actions": outcome.actions,
         "dry_run": outcome.dry_run,
         "outcome": outcome.outcome,

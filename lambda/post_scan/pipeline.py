@@ -1,8 +1,9 @@
 """The ordered pipeline for one SNS record. No boto3 here: S3 and DynamoDB come in as ports.
 
-envelope -> topic guard -> parse -> bucket guard -> [locate] -> [read file_id] -> [record]
--> [delete]. The verdict is recorded before anything is deleted, and a recording error stops the
-record before the delete, so a retry still finds the file and its tag.
+envelope -> topic guard -> parse -> bucket guard -> [locate] -> [own copy?] -> [read file_id]
+-> [record] -> [route: copy + verify] -> [delete]. The verdict is recorded before anything is
+copied or deleted, and any error stops the record before the delete, so a retry still finds the
+file and its tag, and a copy that failed or does not match never costs the source.
 """
 
 from __future__ import annotations
@@ -12,23 +13,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from post_scan.config import Config
+from post_scan.config import Config, Route
 from post_scan.locate import FOUND, GONE, Location, locate
-from post_scan.message import (
-    MALICIOUS,
-    ScanResult,
-    parse_envelope,
-    parse_scan_result,
-)
+from post_scan.message import ScanResult, parse_envelope, parse_scan_result
 from post_scan.objects import (
     ALREADY_GONE,
     DELETED,
     PRECONDITION_FAILED,
+    CopyResult,
     Head,
+    ObjectChanged,
     ObjectGone,
     ObjectVersion,
+    StoredObject,
 )
 from post_scan.record import RECORDED, VerdictRow, build_update
+from post_scan.route import (
+    ROUTED_MARK,
+    CopyVerificationError,
+    copy_arguments,
+    deletes_source,
+    destination_key,
+    is_own_copy,
+    routed_metadata,
+    scan_action,
+    verify_copy,
+)
 
 PROCESSED = "processed"
 REJECTED = "rejected"
@@ -36,6 +46,7 @@ OBJECT_GONE = "object_gone"
 SUPERSEDED = "superseded"
 STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
+SKIPPED_OWN_COPY = "skipped_own_copy"
 ERROR = "error"
 
 
@@ -49,6 +60,26 @@ class S3Store(Protocol):
     def delete_version(self, bucket: str, key: str, version_id: str) -> str: ...
 
     def delete_if_match(self, bucket: str, key: str, etag: str) -> str: ...
+
+    def describe(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        etag: str | None = None,
+        checksums: bool = False,
+    ) -> StoredObject: ...
+
+    def copy(
+        self,
+        source_bucket: str,
+        source_key: str,
+        source: StoredObject,
+        destination_bucket: str,
+        destination_key: str,
+        extra_args: dict[str, Any],
+    ) -> CopyResult: ...
 
 
 # Sends an UpdateItem request; returns RECORDED, STALE_VERDICT or ROW_MISSING, raises otherwise.
@@ -66,6 +97,7 @@ class Outcome:
     version_id: str | None = None
     file_id: str | None = None
     file_id_missing: bool = False
+    destination: str | None = None  # s3://bucket/key of the routed copy
     actions: list[str] = field(default_factory=list)
     outcome: str = PROCESSED
     notes: list[str] = field(default_factory=list)
@@ -83,14 +115,17 @@ class _Reader:
 
     def __init__(self, store: S3Store, bucket: str, key: str, actions: list[str]) -> None:
         self._store, self._bucket, self._key, self._actions = store, bucket, key, actions
+        self._tags: dict[str | None, dict[str, str]] = {}
 
     def head(self) -> Head:
         self._actions.append("head")
         return self._store.head(self._bucket, self._key)
 
     def tags(self, version_id: str | None) -> dict[str, str]:
-        self._actions.append("read_tags")
-        return self._store.tags(self._bucket, self._key, version_id)
+        if version_id not in self._tags:
+            self._actions.append("read_tags")
+            self._tags[version_id] = self._store.tags(self._bucket, self._key, version_id)
+        return self._tags[version_id]
 
     def versions(self) -> list[ObjectVersion]:
         self._actions.append("list_versions")
@@ -137,11 +172,14 @@ class Pipeline:
             out.notes.append("bucket not in ALLOWED_BUCKETS")
             return
 
+        route = config.routes.get(scan.verdict)
         wants_record = config.extract_file_id and scan.verdict in config.record_verdicts
-        wants_delete = config.delete_malicious and scan.verdict == MALICIOUS
-        if not (wants_record or wants_delete):
+        wants_delete = deletes_source(scan.verdict, config)
+        if not (wants_record or route or wants_delete):
             out.notes.append(f"no action configured for verdict {scan.verdict}")
             return
+        if route is not None:  # a key too long for the destination fails before any S3 call
+            out.destination = f"s3://{route.bucket}/{destination_key(route, scan.bucket, scan.key)}"
         reader = _Reader(self._s3, scan.bucket, scan.key, out.actions)
         try:
             location = locate(scan, reader)
@@ -152,13 +190,35 @@ class Pipeline:
             out.ambiguous = location.ambiguous
             if location.versioned:
                 out.version_id = location.targets[0].version_id
+            if self._own_copy(scan, location, out):
+                return
             if wants_record:
-                self._record(scan, location, reader, out, wants_delete)
+                self._record(scan, location, reader, out)
+            if route is not None:
+                self._route(scan, location, route, reader, out)
             if wants_delete:
                 self._delete(scan, location, out)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
             out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
+        except ObjectChanged as exc:
+            out.outcome = SUPERSEDED
+            out.notes.append(f"S3 answered {exc}: the key holds a different upload now, left alone")
+
+    def _own_copy(self, scan: ScanResult, location: Location, out: Outcome) -> bool:
+        """True when a target carries the mark of a copy this module wrote (loop protection)."""
+        for target in location.targets:
+            metadata = target.metadata
+            if metadata is None:  # a version found by listing: HEAD that version
+                out.actions.append("head_version")
+                stored = self._s3.describe(scan.bucket, scan.key, version_id=target.version_id)
+                metadata = stored.metadata
+            if is_own_copy(metadata):
+                out.outcome = SKIPPED_OWN_COPY
+                out.destination = None
+                out.notes.append(f"carries {ROUTED_MARK}: a copy this module wrote, not acted on")
+                return True
+        return False
 
     def _record(
         self,
@@ -166,7 +226,6 @@ class Pipeline:
         location: Location,
         reader: _Reader,
         out: Outcome,
-        will_delete: bool,
     ) -> None:
         config = self.config
         tags = location.tags
@@ -186,8 +245,9 @@ class Pipeline:
                 key_name=config.file_id_table_key,
                 file_id=out.file_id,
                 scan=scan,
-                action="delete" if will_delete else "none",
+                action=scan_action(scan.verdict, config),
                 version_id=out.version_id,
+                destination=out.destination,
                 upsert=config.file_id_table_upsert,
             )
         )
@@ -205,6 +265,48 @@ class Pipeline:
                 if result == STALE_VERDICT
                 else "no row with this file_id and FILE_ID_TABLE_UPSERT is false"
             )
+
+    def _route(
+        self, scan: ScanResult, location: Location, route: Route, reader: _Reader, out: Outcome
+    ) -> None:
+        """Copy exactly the scanned content to the route's destination, then verify the copy.
+
+        Raises on any failure (nothing is deleted then); ObjectGone / ObjectChanged when the
+        scanned content is no longer there to copy.
+        """
+        if self.config.dry_run:
+            out.actions.append("would_copy")
+            what = _describe_one(location.versioned, location.targets[0])
+            out.notes.append(f"dry run: would copy {what} to {out.destination}")
+            return
+        target = location.targets[0]
+        out.actions.append("read_source")
+        source = self._s3.describe(
+            scan.bucket,
+            scan.key,
+            version_id=target.version_id if location.versioned else None,
+            etag=None if location.versioned else target.etag,
+            checksums=True,
+        )
+        tags = reader.tags(out.version_id)
+        metadata = routed_metadata(source.metadata, scan, source.version_id)
+        key = destination_key(route, scan.bucket, scan.key)
+        arguments = copy_arguments(source, route, tags, metadata)
+        result = self._s3.copy(scan.bucket, scan.key, source, route.bucket, key, arguments)
+        out.actions.append("copy")
+        try:
+            copy = self._s3.describe(route.bucket, key, checksums=source.checksum is not None)
+        except ObjectGone as exc:
+            raise CopyVerificationError(f"no object at {out.destination} after the copy") from exc
+        problems = verify_copy(source, copy, result)
+        if problems:
+            raise CopyVerificationError(
+                f"the copy at {out.destination} is not the scanned content: " + "; ".join(problems)
+            )
+        out.actions.append("verify")
+        how = "multipart copy" if result.multipart else "copy"
+        what = _describe_one(location.versioned, target)
+        out.notes.append(f"{how} of {what} verified at {out.destination}")
 
     def _delete(self, scan: ScanResult, location: Location, out: Outcome) -> None:
         if self.config.dry_run:
@@ -228,6 +330,10 @@ class Pipeline:
         elif all(result == ALREADY_GONE for result in results):
             out.outcome = OBJECT_GONE
             out.notes.append("already deleted by an earlier delivery")
+
+
+def _describe_one(versioned: bool, target: ObjectVersion) -> str:
+    return f"version {target.version_id}" if versioned else f"the object with ETag {target.etag}"
 
 
 def _describe(location: Location) -> str:

@@ -25,9 +25,10 @@ class VerdictRow:
     key_name: str
     file_id: str
     scan: ScanResult
-    action: str  # "delete" or "none"
+    action: str  # quarantine, promote, route, delete or none (route.scan_action)
     version_id: str | None
     upsert: bool
+    destination: str | None = None  # s3://bucket/key of the routed copy
 
 
 def build_update(row: VerdictRow) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def build_update(row: VerdictRow) -> dict[str, Any]:
     }
     if row.version_id is not None:
         values["s3_version_id"] = {"S": row.version_id}
+    if row.destination is not None:
+        values["scan_destination"] = {"S": row.destination}
     names = {f"#a{i}": name for i, name in enumerate(values)}
     sets = [f"#a{i} = :v{i}" for i in range(len(values))]
     ts = list(values).index("scan_timestamp")

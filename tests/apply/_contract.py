@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "file_id_table_upsert": True,
     "file_id_table_kms_key_arn": None,
     "record_verdicts": ["malicious", "incomplete", "failed"],
+    "routes": {},
+    "route_mode": "move",
     "dry_run": False,
     "log_level": "INFO",
     "metrics_namespace": "FSSPostScan",
@@ -92,9 +94,43 @@ def table_arn(inputs: dict[str, Any], where: Where) -> str | None:
     return f"arn:{where.partition}:dynamodb:{where.region}:{where.account_id}:table/{name}"
 
 
+VERDICTS = ("malicious", "clean", "incomplete", "failed")
+
+
+def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """verdict -> {bucket (a name, also when given as an ARN), prefix ("" when not given),
+    kms_key_arn (None when not given)}."""
+    found = {}
+    for verdict, route in (inputs["routes"] or {}).items():
+        bucket = route["bucket"]
+        if bucket.startswith("arn:"):
+            bucket = bucket.split(":::", 1)[1]
+        found[verdict] = {
+            "bucket": bucket,
+            "prefix": route.get("prefix") or "",
+            "kms_key_arn": route.get("kms_key_arn"),
+        }
+    return found
+
+
+def _route_environment(inputs: dict[str, Any]) -> dict[str, str]:
+    """ROUTE_<VERDICT> = BUCKET or BUCKET/PREFIX (empty: no route), its _KMS_KEY_ARN, ROUTE_MODE."""
+    configured = routes(inputs)
+    env = {"ROUTE_MODE": inputs["route_mode"]}
+    for verdict in VERDICTS:
+        route = configured.get(verdict)
+        target = ""
+        if route:
+            target = route["bucket"] + (f"/{route['prefix']}" if route["prefix"] else "")
+        env[f"ROUTE_{verdict.upper()}"] = target
+        env[f"ROUTE_{verdict.upper()}_KMS_KEY_ARN"] = (route or {}).get("kms_key_arn") or ""
+    return env
+
+
 def environment(inputs: dict[str, Any]) -> dict[str, str]:
     """The function's environment: every contract variable, set explicitly."""
     return {
+        **_route_environment(inputs),
         "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
@@ -131,11 +167,30 @@ def policy_grants(inputs: dict[str, Any], where: Where, dlq_arn: str) -> set[tup
     grant(["sqs:SendMessage"], [dlq_arn])
     if inputs["dead_letter_queue_kms_key_arn"]:
         grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
-    if inputs["extract_file_id"] or inputs["delete_malicious"]:
-        grant(["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"], objects)
+    configured = routes(inputs)
+    if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
+        grant(
+            [
+                "s3:GetObject",
+                "s3:GetObjectTagging",
+                "s3:GetObjectVersion",
+                "s3:GetObjectVersionTagging",
+            ],
+            objects,
+        )
         grant(["s3:ListBucket", "s3:ListBucketVersions"], buckets)
-    if inputs["delete_malicious"]:
+    if inputs["delete_malicious"] or (configured and inputs["route_mode"] == "move"):
         grant(["s3:DeleteObject", "s3:DeleteObjectVersion"], objects)
+    for route in configured.values():
+        # Copy (+ tags) under the route's prefix, HEAD the copy to verify it, abort a failed
+        # multipart copy; SSE-KMS with the route's own key.
+        destination = f"arn:{p}:s3:::{route['bucket']}/{route['prefix']}*"
+        grant(
+            ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:AbortMultipartUpload"],
+            [destination],
+        )
+        if route["kms_key_arn"]:
+            grant(["kms:GenerateDataKey", "kms:Decrypt"], [route["kms_key_arn"]])
     arn = table_arn(inputs, where)
     if inputs["extract_file_id"] and arn:
         grant(["dynamodb:UpdateItem"], [arn])

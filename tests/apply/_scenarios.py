@@ -73,6 +73,38 @@ def _prepare_file_ids(account: Account, root: Path) -> tuple[dict, dict]:
     return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
 
 
+def _prepare_quarantine(account: Account, root: Path) -> tuple[dict, dict]:
+    topic = _topic(account, "quarantine-stack-ScanResultTopic-E5")
+    uploads_key = account.client("kms").create_key(Description="uploads bucket key")
+    uploads_key_arn = uploads_key["KeyMetadata"]["Arn"]
+    buckets = [
+        _bucket(account, f"q-uploads-{account.account_id}", versioned=True),
+        _bucket(
+            account, f"q-archive-{account.account_id}", versioned=False, kms_key=uploads_key_arn
+        ),
+    ]
+    promote = _bucket(account, f"q-promoted-{account.account_id}", versioned=False)
+    variables = {
+        "region": account.region,
+        "scan_result_topic_arn": topic,
+        "bucket_names": [b["name"] for b in buckets],
+        "quarantine_bucket_name": f"q-quarantine-{account.account_id}",
+        "quarantine_retention_days": 30,
+        "quarantine_force_destroy": True,  # the tests leave quarantined copies behind
+        "promote_bucket_name": promote["name"],
+        "promote_prefix": "clean/",
+        "bucket_kms_key_arns": [uploads_key_arn],
+    }
+    facts = {
+        "topics": {"storage_stack": topic},
+        "buckets": buckets,
+        "table": None,
+        "quarantine_bucket": variables["quarantine_bucket_name"],
+        "promote_bucket": promote["name"],
+    }
+    return variables, facts
+
+
 def _prepare_complete(server: MotoServer) -> Any:
     def prepare(account: Account, root: Path) -> tuple[dict, dict]:
         foreign = server.account(FOREIGN_ACCOUNT, account.region)
@@ -243,6 +275,13 @@ def scenarios(server: MotoServer) -> list[Scenario]:
             lambda d: stage_example(d, "complete"),
             _prepare_complete(server),
         ),
+        Scenario(
+            "quarantine",
+            "700000000004",
+            "ap-southeast-2",
+            lambda d: stage_example(d, "quarantine"),
+            _prepare_quarantine,
+        ),
     ]
     block, _ = readme_usage_block()
     if block is not None:
@@ -250,4 +289,4 @@ def scenarios(server: MotoServer) -> list[Scenario]:
     return found
 
 
-ALL_KEYS = ["basic", "file-id-to-dynamodb", "complete", README_KEY]
+ALL_KEYS = ["basic", "file-id-to-dynamodb", "complete", "quarantine", README_KEY]

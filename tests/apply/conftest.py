@@ -55,3 +55,9 @@ def fleet(
     deployments = Fleet(moto_server, apply_workdir, terraform_binary, selected)
     yield deployments
     deployments.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Destroy tests destroy every deployment at once: run them after all other apply tests,
+    whichever file those are in."""
+    items.sort(key=lambda item: item.name.startswith("test_destroy"))

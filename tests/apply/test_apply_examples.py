@@ -309,7 +309,9 @@ def test_deployed_handler_acts_on_a_published_scan_result(
     table = table_name(inputs)
     table_key = inputs["file_id_table_key"]
     records = inputs["extract_file_id"] and table and "malicious" in inputs["record_verdicts"]
-    deletes = inputs["delete_malicious"]
+    quarantines = "malicious" in (inputs["routes"] or {})
+    # A malicious file leaves its bucket when deleted, or moved along a route.
+    deletes = inputs["delete_malicious"] or (quarantines and inputs["route_mode"] == "move")
     acting = not inputs["dry_run"]
     topics = sorted(deployed.facts["topics"].items())
     dynamodb = account.client("dynamodb")
@@ -369,7 +371,8 @@ def test_deployed_handler_acts_on_a_published_scan_result(
             if records and acting:
                 assert row["scan_verdict"] == {"S": "malicious"}
                 assert row["scan_message_id"] == {"S": message["sqs_message_id"]}
-                assert row["scan_action"] == {"S": "delete" if deletes else "none"}
+                action = "quarantine" if quarantines else "delete" if deletes else "none"
+                assert row["scan_action"] == {"S": action}
                 assert row["s3_bucket"] == {"S": bucket["name"]}
                 assert row["s3_key"] == {"S": key}
                 assert row["scan_findings"]["L"][0]["M"]["malware"] == {"S": "Eicar_test_file"}

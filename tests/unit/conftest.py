@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -152,3 +153,67 @@ def make_engine(capsys: pytest.CaptureFixture[str]) -> Any:
         return Engine(handler.build_pipeline(load_config(env), s3_store, send_update), capsys)
 
     return make
+
+
+class S3Calls:
+    """Watches (and can fail) the shared S3 client's calls: botocore event hooks, so moto still
+    serves everything else. fail() short-circuits a call before it is sent, with an S3 error."""
+
+    def __init__(self, client: Any) -> None:
+        self._events = client.meta.events
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._failures: dict[str, list[tuple[str, int]]] = {}
+        self._events.register("provide-client-params.s3", self._record)
+        self._events.register("before-call.s3", self._maybe_fail)
+
+    def close(self) -> None:
+        self._events.unregister("provide-client-params.s3", self._record)
+        self._events.unregister("before-call.s3", self._maybe_fail)
+
+    def fail(self, operation: str, code: str, status: int, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls of `operation` (after `after` good ones) answer with an error."""
+        self._failures[operation] = [("ok", 0)] * after + [(code, status)] * times
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def params(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operation]
+
+    def _record(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        self.calls.append((model.name, dict(params)))
+
+    def _maybe_fail(self, model: Any, **kwargs: Any) -> Any:
+        planned = self._failures.get(model.name)
+        if not planned:
+            return None
+        code, status = planned.pop(0)
+        if code == "ok":
+            return None
+        error = {"Error": {"Code": code, "Message": f"injected {code}"}}
+        metadata = {"HTTPStatusCode": status, "HTTPHeaders": {}}
+        return SimpleNamespace(status_code=status, headers={}), {
+            **error,
+            "ResponseMetadata": metadata,
+        }
+
+
+@pytest.fixture
+def s3_calls(s3: Any) -> Iterator[S3Calls]:
+    calls = S3Calls(s3)
+    yield calls
+    calls.close()
+
+
+@pytest.fixture
+def quarantine_bucket(s3: Any) -> str:
+    name = "quarantine-bucket"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def promote_bucket(s3: Any) -> str:
+    name = "promote-bucket"
+    s3.create_bucket(Bucket=name)
+    return name

@@ -24,6 +24,7 @@ REQUIRED_FIELDS = {
     "codes",
     "scan_timestamp",
     "file_id",
+    "destination",
     "actions",
     "dry_run",
     "outcome",
@@ -32,6 +33,7 @@ REQUIRED_FIELDS = {
 }
 COUNTERS = {
     "ObjectsDeleted",
+    "ObjectsRouted",
     "VerdictsRecorded",
     "Rejected",
     "Superseded",
@@ -40,6 +42,7 @@ COUNTERS = {
     "RowsMissing",
     "FileIdMissing",
     "AmbiguousLocations",
+    "OwnCopiesSkipped",
     "Errors",
 }
 
@@ -105,6 +108,7 @@ def test_processed_line_has_every_field_and_valid_emf(
         ("object_gone", "ObjectGone"),
         ("stale_verdict", "StaleVerdicts"),
         ("row_missing", "RowsMissing"),
+        ("skipped_own_copy", "OwnCopiesSkipped"),
         ("error", "Errors"),
     ],
 )

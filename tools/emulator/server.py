@@ -15,6 +15,9 @@ parent process goes away. Patches (see /work/notes/moto-findings.md for why):
   Filter policies are applied by moto exactly as for other protocols.
 - A topic's subscriptions include those made from other accounts (moto keeps a subscription in
   the subscriber's account and would otherwise never deliver to it), as in AWS.
+- ``ListObjectVersions`` honours ``encoding-type=url`` (moto ignores it). The AWS provider asks
+  for it when ``force_destroy`` empties a bucket and URL-decodes the keys, so a key with a ``+``
+  came back as another key and the destroy looped forever.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import sys
 import threading
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.moto_server.werkzeug_app import (
@@ -35,6 +38,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.responses import S3Response
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from werkzeug.serving import make_server
 
@@ -49,6 +53,7 @@ _deliveries_lock = threading.Lock()
 
 _original_get_code = LambdaFunction.get_code
 _original_publish = Subscription.publish
+_original_list_object_versions = S3Response.list_object_versions
 
 
 def _get_code(self: LambdaFunction) -> dict[str, Any]:
@@ -109,9 +114,29 @@ def _topic_subscriptions(self: SNSBackend, topic: Topic) -> list[Subscription]:
     ]
 
 
+def _list_object_versions(self: S3Response) -> Any:
+    if self.querystring.get("encoding-type", [None])[0] != "url":
+        return _original_list_object_versions(self)
+    serialize = self.serialized
+
+    def url_encoded(action_result: Any) -> Any:
+        result = action_result.result
+        for item in result["Versions"] + result["DeleteMarkers"]:
+            item["Key"] = quote(item["Key"])
+        result["EncodingType"] = "url"
+        return serialize(action_result)
+
+    self.serialized = url_encoded  # type: ignore[method-assign]
+    try:
+        return _original_list_object_versions(self)
+    finally:
+        del self.serialized
+
+
 LambdaFunction.get_code = _get_code
 Subscription.publish = _publish
 SNSBackend._get_topic_subscriptions = _topic_subscriptions
+S3Response.list_object_versions = _list_object_versions
 
 
 class _TestRoutes:

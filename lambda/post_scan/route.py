@@ -1,0 +1,202 @@
+"""Pure decisions for routes: where a copy goes, what it carries, whether it is a faithful copy.
+
+No boto3 here: the pipeline reads the source with aws.S3Objects, asks this module for the copy's
+key and arguments, copies, and asks it again whether the copy's HEAD matches the source's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from post_scan.config import Config, Route
+from post_scan.message import CLEAN, MALICIOUS, ScanResult
+from post_scan.objects import COPIED_HEADERS, CopyResult, StoredObject
+
+# Every object the function writes carries this user-metadata key (x-amz-meta-...): the function
+# never acts on an object that has it, so a destination that is itself scanned cannot loop.
+ROUTED_MARK = "fss-post-scan-routed"
+METADATA_PREFIX = "fss-post-scan-"
+MAX_METADATA_BYTES = 2048  # S3: keys + values of user metadata, in UTF-8 bytes
+MAX_KEY_BYTES = 1024
+TRUNCATED = "..."
+_MIN_TRUNCATED_VALUE = 16
+# Metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest (and %).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+_KMS_ENCRYPTIONS = ("aws:kms", "aws:kms:dsse")
+
+ACTION_BY_VERDICT = {MALICIOUS: "quarantine", CLEAN: "promote"}
+
+
+class RouteError(RuntimeError):
+    """This object cannot be routed as configured (key too long, no room for the mark)."""
+
+
+class CopyVerificationError(RuntimeError):
+    """The destination's HEAD does not match the scanned source: the source is kept."""
+
+
+def scan_action(verdict: str, config: Config) -> str:
+    """The row's scan_action: what the configuration does with a verdict (same on each delivery)."""
+    if verdict in config.routes:
+        return ACTION_BY_VERDICT.get(verdict, "route")
+    if config.delete_malicious and verdict == MALICIOUS:
+        return "delete"
+    return "none"
+
+
+def deletes_source(verdict: str, config: Config) -> bool:
+    routed_and_moved = verdict in config.routes and config.moves
+    return routed_and_moved or (config.delete_malicious and verdict == MALICIOUS)
+
+
+def destination_key(route: Route, bucket: str, key: str) -> str:
+    """<prefix><source bucket>/<source key>: copies from several buckets never collide."""
+    destination = f"{route.prefix}{bucket}/{key}"
+    size = len(destination.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise RouteError(
+            f"destination key would be {size} bytes (S3 allows {MAX_KEY_BYTES}): "
+            f"{route} + {bucket}/ + the source key is too long"
+        )
+    return destination
+
+
+def destination_url(route: Route, bucket: str, key: str) -> str:
+    return f"s3://{route.bucket}/{destination_key(route, bucket, key)}"
+
+
+def is_own_copy(metadata: Mapping[str, str] | None) -> bool:
+    return metadata is not None and any(k.lower() == ROUTED_MARK for k in metadata)
+
+
+def header_value(text: str) -> str:
+    return quote(text, safe=_HEADER_SAFE, errors="surrogatepass")
+
+
+def metadata_size(metadata: Mapping[str, str]) -> int:
+    return sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in metadata.items())
+
+
+def _scan_date(scan: ScanResult) -> str:
+    moment = datetime.fromtimestamp(float(scan.timestamp), UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _findings(scan: ScanResult) -> str:
+    return "; ".join(f"{f.malware} ({f.type})" if f.type else f.malware for f in scan.findings)
+
+
+def scan_metadata_fields(scan: ScanResult, version_id: str | None) -> list[tuple[str, str, bool]]:
+    """(key, value, may be truncated) in order of importance; values not yet encoded."""
+    fields = [
+        (ROUTED_MARK, scan.verdict, False),
+        (METADATA_PREFIX + "scan-date", _scan_date(scan), False),
+        (METADATA_PREFIX + "message-id", scan.message_id, False),
+    ]
+    if version_id is not None:
+        fields.append((METADATA_PREFIX + "source-version-id", version_id, False))
+    if scan.codes:
+        fields.append((METADATA_PREFIX + "codes", ",".join(map(str, scan.codes)), False))
+    if scan.findings:
+        fields.append((METADATA_PREFIX + "findings", _findings(scan), True))
+    fields.append((METADATA_PREFIX + "source", f"s3://{scan.bucket}/{scan.key}", True))
+    return fields
+
+
+def routed_metadata(
+    source_metadata: Mapping[str, str], scan: ScanResult, version_id: str | None
+) -> dict[str, str]:
+    """The source's user metadata plus the scan result, within S3's 2 KB.
+
+    The source's own metadata is never dropped. The scan result is added in order of importance;
+    findings and source URL are cut (ending in "...", never inside a character) or left out when
+    the rest is full. Only the
+    mark is required: without room for it the object cannot be routed (RouteError).
+    """
+    result = {k: v for k, v in source_metadata.items() if not k.lower().startswith(METADATA_PREFIX)}
+    used = metadata_size(result)
+    for name, raw, truncatable in scan_metadata_fields(scan, version_id):
+        value = header_value(raw)
+        room = MAX_METADATA_BYTES - used - len(name)
+        if len(value) > room:
+            if name == ROUTED_MARK:
+                raise RouteError(
+                    f"the source's user metadata takes {used} of {MAX_METADATA_BYTES} bytes: "
+                    f"no room for the {ROUTED_MARK} mark every routed copy must carry"
+                )
+            if not truncatable or room < _MIN_TRUNCATED_VALUE:
+                continue
+            value = _truncate(raw, room)
+        result[name] = value
+        used += len(name) + len(value)
+    return result
+
+
+def _truncate(raw: str, room: int) -> str:
+    """The longest encoded prefix of raw (whole characters) that fits room with the marker."""
+    low, high = 0, len(raw)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(header_value(raw[:middle])) + len(TRUNCATED) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return header_value(raw[:low]) + TRUNCATED
+
+
+def tagging(tags: Mapping[str, str]) -> str:
+    """The x-amz-tagging form of a tag set; %20 for spaces so '+' is never ambiguous."""
+    return urlencode(list(tags.items()), quote_via=quote)
+
+
+def copy_arguments(
+    source: StoredObject, route: Route, tags: Mapping[str, str], metadata: Mapping[str, str]
+) -> dict[str, Any]:
+    """ExtraArgs of the managed copy: the same for CopyObject and for a multipart copy."""
+    args: dict[str, Any] = {
+        # REPLACE, with everything given explicitly: a multipart copy never copies metadata
+        # or tags by itself, so both paths write exactly the same object.
+        "MetadataDirective": "REPLACE",
+        "Metadata": dict(metadata),
+        "TaggingDirective": "REPLACE",
+        **{name: source.headers[name] for name in COPIED_HEADERS if name in source.headers},
+    }
+    if tags:
+        args["Tagging"] = tagging(tags)
+    if source.storage_class:
+        args["StorageClass"] = source.storage_class
+    if source.checksum is not None:
+        args["ChecksumAlgorithm"] = source.checksum[0]
+    if route.kms_key_arn:
+        args["ServerSideEncryption"] = "aws:kms"
+        args["SSEKMSKeyId"] = route.kms_key_arn
+    if source.version_id is None:
+        # Unversioned: the copy must fail (412) if the key was overwritten since the scan.
+        args["CopySourceIfMatch"] = f'"{source.etag}"'
+    return args
+
+
+def verify_copy(source: StoredObject, copy: StoredObject, result: CopyResult) -> list[str]:
+    """What is wrong with the copy (empty: it is the scanned content, marked)."""
+    problems = []
+    if copy.size != source.size:
+        problems.append(f"size {copy.size} != source size {source.size}")
+    if not is_own_copy(copy.metadata):
+        problems.append(f"the {ROUTED_MARK} mark is missing")
+    # A single-part copy keeps the MD5 ETag unless either side is KMS-encrypted (those ETags are
+    # not MD5s) or the source was a multipart upload (its ETag is not an MD5 of the content).
+    plain = not (_kms(source.encryption) or _kms(copy.encryption) or "-" in source.etag)
+    if not result.multipart and plain and copy.etag != source.etag:
+        problems.append(f"ETag {copy.etag} != source ETag {source.etag}")
+    # A full-object checksum (no -N part count) of a single-part copy must be the source's.
+    full_object = source.checksum is not None and "-" not in source.checksum[1]
+    if not result.multipart and full_object and copy.checksum != source.checksum:
+        problems.append(f"checksum {copy.checksum} != source checksum {source.checksum}")
+    return problems
+
+
+def _kms(encryption: str | None) -> bool:
+    return encryption in _KMS_ENCRYPTIONS

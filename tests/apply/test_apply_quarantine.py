@@ -1,0 +1,179 @@
+"""The quarantine example end to end: applied against the moto server like every example (see
+test_apply_examples.py for what all roots must satisfy), then driven through its topic.
+
+Each scan result is published to the example's topic; the event SNS delivers is run through the
+deployed package (downloaded from the emulator) in-process, against the same server. What must
+happen: malicious uploads are moved, as the scanned version with everything that goes with it,
+into the quarantine bucket and encrypted with its key; clean ones are moved to the promote
+bucket; incomplete scans stay; duplicates and copies in the quarantine bucket change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+import pytest
+from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
+
+pytestmark = [pytest.mark.terraform, pytest.mark.apply]
+
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+FINDINGS = [{"malware": "Eicar_test_file", "type": "Virus"}]
+
+
+@pytest.fixture(params=["quarantine"])
+def scenario(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def deployed(fleet: Fleet, scenario: str) -> Deployment:
+    return fleet.applied(scenario)
+
+
+def _message(deployed: Deployment, bucket: str, key: str, etag: str, **result: Any) -> dict:
+    region = deployed.account.region
+    return {
+        "timestamp": time.time(),
+        "sqs_message_id": str(uuid.uuid4()),
+        "xamz_request_id": "",
+        "file_url": f"https://{bucket}.s3.{region}.amazonaws.com/"
+        + urllib.parse.quote_plus(key, safe="/"),
+        "file_attributes": {"etag": etag},
+        "scanner_status": 0,
+        "scanner_status_message": "successful scan",
+        "scanning_result": {"TotalBytesOfFile": 68, "Findings": [], "Error": "", **result},
+    }
+
+
+def _deliver(
+    deployed: Deployment, server: MotoServer, message: dict, tmp_path, capsys
+) -> list[dict[str, Any]]:
+    """Publish to the example's topic, run the deployed handler on what SNS delivered, return
+    the log lines it printed."""
+    account = deployed.account
+    name = deployed.outputs["lambda_function_name"]
+    function_arn = deployed.outputs["lambda_function_arn"]
+    topic = deployed.facts["topics"]["storage_stack"]
+    message_id = account.client("sns").publish(TopicArn=topic, Message=json.dumps(message))[
+        "MessageId"
+    ]
+    events = [
+        e
+        for e in server.lambda_deliveries(function_arn)
+        if e["Records"][0]["Sns"]["MessageId"] == message_id
+    ]
+    assert len(events) == 1, f"SNS delivered {len(events)} events"
+    capsys.readouterr()
+    result, _ = run_deployed_handler(account, name, events[0], tmp_path)
+    assert result == {"records": 1}
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"outcome"' in line
+    ]
+    return lines
+
+
+def _versions(s3, bucket: str, key: str) -> tuple[list[dict], list[dict]]:
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    versions = [v for v in listing.get("Versions", []) if v["Key"] == key]
+    markers = [m for m in listing.get("DeleteMarkers", []) if m["Key"] == key]
+    return versions, markers
+
+
+def test_malicious_uploads_are_moved_into_the_encrypted_quarantine(
+    deployed: Deployment, moto_server: MotoServer, tmp_path, capsys
+):
+    s3 = deployed.account.client("s3")
+    quarantine = deployed.outputs["quarantine_bucket_name"]
+    quarantine_key = deployed.outputs["quarantine_kms_key_arn"]
+    assert quarantine == deployed.facts["quarantine_bucket"]
+
+    for bucket in deployed.facts["buckets"]:
+        name = bucket["name"]
+        key = f"inbox/{uuid.uuid4().hex[:6]} report+final ü.pdf"
+        encryption = {}
+        if bucket["kms_key"]:
+            encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": bucket["kms_key"]}
+        earlier = None
+        if bucket["versioned"]:
+            earlier = s3.put_object(Bucket=name, Key=key, Body=b"earlier clean upload")
+        scanned = s3.put_object(
+            Bucket=name,
+            Key=key,
+            Body=EICAR,
+            ContentType="application/pdf",
+            Metadata={"uploaded-by": "user-7"},
+            Tagging="file_id=f-1&fss-scan-result=malicious",
+            **encryption,
+        )
+        message = _message(deployed, name, key, scanned["ETag"].strip('"'), Findings=FINDINGS)
+        (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+
+        destination = f"{name}/{key}"
+        assert line["outcome"] == "processed", line
+        assert line["destination"] == f"s3://{quarantine}/{destination}"
+        assert line["actions"][-3:] == ["copy", "verify", "delete"]
+        copy = s3.get_object(Bucket=quarantine, Key=destination)
+        assert copy["Body"].read() == EICAR
+        assert (copy["ServerSideEncryption"], copy["SSEKMSKeyId"]) == ("aws:kms", quarantine_key)
+        assert copy["ContentType"] == "application/pdf"
+        metadata = copy["Metadata"]
+        assert metadata["uploaded-by"] == "user-7"
+        assert metadata["fss-post-scan-routed"] == "malicious"
+        assert metadata["fss-post-scan-findings"] == "Eicar_test_file (Virus)"
+        tags = s3.get_object_tagging(Bucket=quarantine, Key=destination)["TagSet"]
+        assert {t["Key"]: t["Value"] for t in tags} == {
+            "file_id": "f-1",
+            "fss-scan-result": "malicious",
+        }
+        versions, markers = _versions(s3, name, key)
+        assert markers == [], "the scanned version must be deleted, not hidden"
+        expected = [earlier["VersionId"]] if earlier else []
+        assert [v["VersionId"] for v in versions] == expected
+
+        # A duplicate delivery finds the scanned version gone and copies nothing again.
+        (again,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+        assert again["outcome"] == "object_gone", again
+        copies, _ = _versions(s3, quarantine, destination)
+        assert len(copies) == 1
+
+        # The quarantined copy is not a scanned bucket's object: a result for it is refused.
+        copy_message = _message(
+            deployed, quarantine, destination, copy["ETag"].strip('"'), Findings=FINDINGS
+        )
+        (refused,) = _deliver(deployed, moto_server, copy_message, tmp_path, capsys)
+        assert refused["outcome"] == "rejected"
+        assert s3.head_object(Bucket=quarantine, Key=destination)["ContentLength"] == len(EICAR)
+
+
+def test_clean_uploads_are_promoted_and_incomplete_scans_stay(
+    deployed: Deployment, moto_server: MotoServer, tmp_path, capsys
+):
+    s3 = deployed.account.client("s3")
+    promote = deployed.facts["promote_bucket"]
+    quarantine = deployed.outputs["quarantine_bucket_name"]
+    bucket = next(b["name"] for b in deployed.facts["buckets"] if not b["kms_key"])
+
+    clean_key = f"inbox/{uuid.uuid4().hex[:6]} clean.txt"
+    clean = s3.put_object(Bucket=bucket, Key=clean_key, Body=b"harmless", Tagging="file_id=f-2")
+    message = _message(deployed, bucket, clean_key, clean["ETag"].strip('"'))
+    (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+    assert line["outcome"] == "processed", line
+    promoted = f"clean/{bucket}/{clean_key}"
+    assert line["destination"] == f"s3://{promote}/{promoted}"
+    assert s3.get_object(Bucket=promote, Key=promoted)["Body"].read() == b"harmless"
+    assert _versions(s3, bucket, clean_key) == ([], [])
+
+    archive_key = f"inbox/{uuid.uuid4().hex[:6]} protected.zip"
+    archive = s3.put_object(Bucket=bucket, Key=archive_key, Body=b"encrypted zip")
+    message = _message(deployed, bucket, archive_key, archive["ETag"].strip('"'), Codes=[101])
+    (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+    assert (line["verdict"], line["actions"], line["destination"]) == ("incomplete", [], None)
+    assert s3.get_object(Bucket=bucket, Key=archive_key)["Body"].read() == b"encrypted zip"
+    for destination in (promote, quarantine):
+        listed = s3.list_objects_v2(Bucket=destination).get("Contents", [])
+        assert not [o for o in listed if o["Key"].endswith(archive_key)]

@@ -1,0 +1,287 @@
+# Plan-level tests of routes: the environment the engine reads, exactly the IAM statements each
+# configured route needs (and none for routes that are not configured), every validation rule of
+# routes and route_mode, and the same-bucket precondition. The aws provider is mocked.
+
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/mocks/aws"
+}
+
+mock_provider "archive" {
+  source = "./tests/mocks/archive"
+}
+
+variables {
+  name                   = "fss-post-scan"
+  scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
+  bucket_names           = ["uploads-bucket", "my.dotted.bucket"]
+}
+
+run "quarantine_malicious_files_move" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", prefix = "q/" } }
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.this.environment[0].variables : k => v if startswith(k, "ROUTE_")
+      } == {
+      ROUTE_MALICIOUS              = "quarantine-bucket/q/"
+      ROUTE_MALICIOUS_KMS_KEY_ARN  = ""
+      ROUTE_CLEAN                  = ""
+      ROUTE_CLEAN_KMS_KEY_ARN      = ""
+      ROUTE_INCOMPLETE             = ""
+      ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
+      ROUTE_FAILED                 = ""
+      ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_MODE                   = "move"
+    }
+    error_message = "Route environment is wrong: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      } == {
+      WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
+      ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
+      ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
+      DeleteMovedObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
+      WriteMaliciousRoute = ["Allow", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
+      ["arn:aws:s3:::quarantine-bucket/q/*"]]
+    }
+    error_message = "Quarantine (move) policy is wrong: ${aws_iam_role_policy.this.policy}"
+  }
+}
+
+run "promote_clean_files_copy_with_key_and_bucket_arn" {
+  command = plan
+
+  variables {
+    route_mode = "copy"
+    routes = {
+      clean = {
+        bucket      = "arn:aws:s3:::promote-bucket"
+        kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      }
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["ROUTE_CLEAN"] == "promote-bucket" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_CLEAN_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_MALICIOUS"] == "" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_MODE"] == "copy"
+    )
+    error_message = "A bucket ARN must reach the engine as a name, with its key: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource]
+      } == {
+      WriteOwnLogs                      = [["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
+      SendFailedEventsToDeadLetterQueue = [["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      ReadScannedObjects = [["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
+      ListScannedBuckets = [["s3:ListBucket", "s3:ListBucketVersions"], ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
+      WriteCleanRoute    = [["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"], ["arn:aws:s3:::promote-bucket/*"]]
+      EncryptCleanRoute  = [["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]]
+    }
+    error_message = "Copy mode deletes nothing; the route key is granted for that route only: ${aws_iam_role_policy.this.policy}"
+  }
+}
+
+run "every_route_with_delete_malicious" {
+  command = plan
+
+  variables {
+    delete_malicious = true
+    routes = {
+      malicious  = { bucket = "quarantine-bucket", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/aaaa" }
+      clean      = { bucket = "promote-bucket", prefix = "clean/" }
+      incomplete = { bucket = "review-bucket", prefix = "incomplete/" }
+      failed     = { bucket = "review-bucket", prefix = "failed/", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/bbbb" }
+    }
+  }
+
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Resource if can(regex("Route$|^Delete", s.Sid))
+      } == {
+      DeleteMaliciousObjects = ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]
+      DeleteMovedObjects     = ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]
+      WriteMaliciousRoute    = ["arn:aws:s3:::quarantine-bucket/*"]
+      EncryptMaliciousRoute  = ["arn:aws:kms:eu-west-1:111122223333:key/aaaa"]
+      WriteCleanRoute        = ["arn:aws:s3:::promote-bucket/clean/*"]
+      WriteIncompleteRoute   = ["arn:aws:s3:::review-bucket/incomplete/*"]
+      WriteFailedRoute       = ["arn:aws:s3:::review-bucket/failed/*"]
+      EncryptFailedRoute     = ["arn:aws:kms:eu-west-1:111122223333:key/bbbb"]
+    }
+    error_message = "Each route gets its own statements, scoped to its prefix and key: ${aws_iam_role_policy.this.policy}"
+  }
+  assert {
+    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 12
+    error_message = "Exactly 12 statements expected: ${aws_iam_role_policy.this.policy}"
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["ROUTE_MALICIOUS"] == "quarantine-bucket" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_MALICIOUS_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-1:111122223333:key/aaaa" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_CLEAN"] == "promote-bucket/clean/" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_CLEAN_KMS_KEY_ARN"] == "" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_INCOMPLETE"] == "review-bucket/incomplete/" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_FAILED"] == "review-bucket/failed/" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_FAILED_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-1:111122223333:key/bbbb"
+    )
+    error_message = "Every route must reach the engine: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+}
+
+run "route_into_a_scanned_bucket_under_a_prefix_in_aws_cn" {
+  command = plan
+
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-cn" }
+  }
+
+  variables {
+    route_mode = "copy"
+    routes     = { malicious = { bucket = "arn:aws-cn:s3:::uploads-bucket", prefix = "quarantine/" } }
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "WriteMaliciousRoute"
+    ] == [["arn:aws-cn:s3:::uploads-bucket/quarantine/*"]]
+    error_message = "The write statement must use the partition and stay under the prefix: ${aws_iam_role_policy.this.policy}"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ROUTE_MALICIOUS"] == "uploads-bucket/quarantine/"
+    error_message = "ROUTE_MALICIOUS must be BUCKET/PREFIX."
+  }
+}
+
+run "longest_prefix_and_every_allowed_character" {
+  command = plan
+
+  variables {
+    routes = {
+      clean  = { bucket = "promote-bucket", prefix = join("", [for i in range(512) : "p"]) }
+      failed = { bucket = "review-bucket", prefix = "(x)!_'.-/a/" }
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ROUTE_FAILED"] == "review-bucket/(x)!_'.-/a/"
+    error_message = "Allowed prefix characters must pass unchanged."
+  }
+}
+
+run "rejects_unknown_verdict_and_route_mode" {
+  command = plan
+
+  variables {
+    routes     = { infected = { bucket = "quarantine-bucket" } } # not a verdict
+    route_mode = "moved"                                         # unknown mode
+  }
+
+  expect_failures = [var.routes, var.route_mode]
+}
+
+run "rejects_bucket_with_uppercase" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "Quarantine" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_object_arn_as_bucket" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "arn:aws:s3:::quarantine-bucket/q/" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_prefix_with_leading_slash" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", prefix = "/q/" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_prefix_with_wildcard" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", prefix = "q*/" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_prefix_with_policy_variable" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", prefix = "$${aws:username}/" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_prefix_longer_than_512" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", prefix = join("", [for i in range(513) : "p"]) } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_kms_alias" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/quarantine" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_route_into_a_scanned_bucket_without_prefix" {
+  command = plan
+
+  variables {
+    routes = { clean = { bucket = "uploads-bucket" } }
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_route_into_a_scanned_bucket_given_by_arn_without_prefix" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "arn:aws:s3:::my.dotted.bucket", prefix = "" } }
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}

@@ -1,0 +1,274 @@
+"""The pure route decisions: scan_action, destination key, copy arguments, metadata within S3's
+2 KB, tag encoding and the copy verification rules."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, unquote
+
+import pytest
+from engine_kit import scan_message
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from post_scan.config import Route, load_config
+from post_scan.message import parse_scan_result
+from post_scan.objects import CopyResult, StoredObject
+from post_scan.route import (
+    MAX_METADATA_BYTES,
+    ROUTED_MARK,
+    RouteError,
+    copy_arguments,
+    deletes_source,
+    destination_key,
+    header_value,
+    is_own_copy,
+    metadata_size,
+    routed_metadata,
+    scan_action,
+    tagging,
+    verify_copy,
+)
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def scan(verdict: str = "malicious", key: str = "dir/a b.txt", **extra):
+    message = scan_message("uploads-bucket", key, verdict=verdict, message_id="m-1", **extra)
+    return parse_scan_result(json.dumps(message), "sns-1")
+
+
+def stored(**fields) -> StoredObject:
+    base = {"version_id": None, "etag": "0cc175b9c0f1b6a831c399e269772661", "size": 1}
+    return StoredObject(**{**base, "metadata": {ROUTED_MARK: "malicious"}, **fields})
+
+
+# --- what the configuration does --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, {"malicious": "none", "clean": "none", "incomplete": "none", "failed": "none"}),
+        ({"DELETE_MALICIOUS": "true"}, {"malicious": "delete", "clean": "none"}),
+        (
+            {
+                "ROUTE_MALICIOUS": "quarantine",
+                "ROUTE_CLEAN": "promote",
+                "ROUTE_INCOMPLETE": "review",
+                "ROUTE_FAILED": "review",
+                "DELETE_MALICIOUS": "true",
+            },
+            {
+                "malicious": "quarantine",
+                "clean": "promote",
+                "incomplete": "route",
+                "failed": "route",
+            },
+        ),
+        (
+            {"ROUTE_CLEAN": "promote"},
+            {"malicious": "none", "clean": "promote", "incomplete": "none"},
+        ),
+    ],
+)
+def test_scan_action(environ: dict[str, str], expected: dict[str, str]) -> None:
+    config = load_config(environ)
+    assert {verdict: scan_action(verdict, config) for verdict in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "deleted"),
+    [
+        ({"ROUTE_CLEAN": "promote"}, {"clean"}),
+        ({"ROUTE_CLEAN": "promote", "ROUTE_MODE": "copy"}, set()),
+        (
+            {"ROUTE_CLEAN": "promote", "ROUTE_MODE": "copy", "DELETE_MALICIOUS": "true"},
+            {"malicious"},
+        ),
+        (
+            {"ROUTE_MALICIOUS": "quarantine", "ROUTE_INCOMPLETE": "review"},
+            {"malicious", "incomplete"},
+        ),
+    ],
+)
+def test_which_sources_are_deleted(environ: dict[str, str], deleted: set[str]) -> None:
+    config = load_config(environ)
+    verdicts = ("malicious", "clean", "incomplete", "failed")
+    assert {v for v in verdicts if deletes_source(v, config)} == deleted
+
+
+def test_destination_key_is_prefix_source_bucket_and_key() -> None:
+    assert destination_key(Route("q", "held/"), "uploads", "a/b c.txt") == "held/uploads/a/b c.txt"
+    assert destination_key(Route("q"), "uploads", "x") == "uploads/x"
+
+
+def test_destination_key_is_limited_to_1024_utf8_bytes() -> None:
+    route = Route("q", "p/")
+    fits = "ü" * ((1024 - len("p/uploads/")) // 2)
+    assert len(destination_key(route, "uploads", fits).encode()) <= 1024
+    with pytest.raises(RouteError, match="1026 bytes"):
+        destination_key(route, "uploads", fits + "xx")
+
+
+# --- metadata and tags ------------------------------------------------------------------------
+
+
+def test_scan_result_metadata() -> None:
+    metadata = routed_metadata({"origin": "web"}, scan(codes=None), "v-1")
+    assert metadata == {
+        "origin": "web",
+        ROUTED_MARK: "malicious",
+        "fss-post-scan-scan-date": "2024-05-01T12:00:30.000Z",
+        "fss-post-scan-message-id": "m-1",
+        "fss-post-scan-source-version-id": "v-1",
+        "fss-post-scan-findings": "Eicar_test_file (Virus)",
+        "fss-post-scan-source": "s3://uploads-bucket/dir/a b.txt",
+    }
+
+
+def test_codes_of_an_incomplete_scan_and_no_findings() -> None:
+    metadata = routed_metadata({}, scan("incomplete"), None)
+    assert metadata["fss-post-scan-codes"] == "101"
+    assert "fss-post-scan-findings" not in metadata
+    assert "fss-post-scan-source-version-id" not in metadata
+
+
+def test_forged_scan_metadata_of_the_source_is_replaced() -> None:
+    metadata = routed_metadata(
+        {"fss-post-scan-findings": "none, trust me", "FSS-Post-Scan-Extra": "x"}, scan(), None
+    )
+    assert metadata["fss-post-scan-findings"] == "Eicar_test_file (Virus)"
+    assert "FSS-Post-Scan-Extra" not in metadata
+
+
+def test_long_values_are_cut_between_characters() -> None:
+    key = "ü" * 500  # 3000 characters once percent-encoded
+    metadata = routed_metadata({}, scan(key=key), None)
+    assert metadata_size(metadata) <= MAX_METADATA_BYTES
+    source = metadata["fss-post-scan-source"]
+    assert source.endswith("...")
+    decoded = unquote(source.removesuffix("..."), errors="strict")
+    assert len(decoded) > 300 and f"s3://uploads-bucket/{key}".startswith(decoded)
+
+
+def test_no_room_for_the_mark() -> None:
+    with pytest.raises(RouteError, match="no room for the fss-post-scan-routed mark"):
+        routed_metadata({"note": "x" * (MAX_METADATA_BYTES - 20)}, scan(), None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    note=st.integers(min_value=0, max_value=MAX_METADATA_BYTES),
+    key=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=300,
+    ),
+    malware=st.text(min_size=1, max_size=400),
+)
+def test_metadata_never_exceeds_2kb_and_always_keeps_the_source_and_the_mark(
+    note: int, key: str, malware: str
+) -> None:
+    message = scan_message("uploads-bucket", key, message_id="m-1")
+    message["scanning_result"]["Findings"] = [{"malware": malware}]
+    result = parse_scan_result(json.dumps(message), "sns-1")
+    source = {"note": "n" * note}
+    try:
+        metadata = routed_metadata(source, result, "v" * 32)
+    except RouteError:
+        assert note + len("note") + len(ROUTED_MARK) + len("malicious") > MAX_METADATA_BYTES
+        return
+    assert metadata_size(metadata) <= MAX_METADATA_BYTES
+    assert metadata["note"] == source["note"]
+    assert is_own_copy(metadata)
+    assert all(value.isascii() and value.isprintable() for value in metadata.values())
+    for value in metadata.values():
+        unquote(value.removesuffix("..."), errors="strict")  # never a broken escape
+
+
+@given(st.text(min_size=0, max_size=200))
+def test_header_values_are_printable_ascii_and_reversible(text: str) -> None:
+    value = header_value(text)
+    assert value.isascii() and value.isprintable()
+    assert unquote(value, errors="surrogatepass") == text
+
+
+def test_tagging_round_trips_every_character_s3_allows() -> None:
+    tags = {"a b": "c+d=e/f:g@h", "file_id": "x", "ü": "größe", "empty": ""}
+    assert dict(parse_qsl(tagging(tags), keep_blank_values=True)) == tags
+    assert "+" not in tagging({"a b": "c d"})
+
+
+# --- copy arguments ---------------------------------------------------------------------------
+
+
+def test_copy_arguments_of_an_unversioned_source() -> None:
+    source = stored(
+        headers={"ContentType": "application/pdf", "CacheControl": "no-store"},
+        storage_class="STANDARD_IA",
+        checksum=("SHA256", "abc="),
+    )
+    args = copy_arguments(source, Route("q", "p/"), {"file_id": "f 1"}, {ROUTED_MARK: "malicious"})
+    assert args == {
+        "MetadataDirective": "REPLACE",
+        "Metadata": {ROUTED_MARK: "malicious"},
+        "TaggingDirective": "REPLACE",
+        "Tagging": "file_id=f%201",
+        "ContentType": "application/pdf",
+        "CacheControl": "no-store",
+        "StorageClass": "STANDARD_IA",
+        "ChecksumAlgorithm": "SHA256",
+        "CopySourceIfMatch": f'"{source.etag}"',
+    }
+
+
+def test_copy_arguments_of_a_version_with_a_route_key() -> None:
+    args = copy_arguments(stored(version_id="v1"), Route("q", "", KEY_ARN), {}, {})
+    assert "CopySourceIfMatch" not in args and "Tagging" not in args
+    assert (args["ServerSideEncryption"], args["SSEKMSKeyId"]) == ("aws:kms", KEY_ARN)
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+SINGLE, MULTIPART = CopyResult(multipart=False), CopyResult(multipart=True)
+
+
+def test_a_faithful_copy_passes() -> None:
+    source = stored(checksum=("CRC32", "AAAA"))
+    assert verify_copy(source, stored(checksum=("CRC32", "AAAA")), SINGLE) == []
+
+
+CRC = ("CRC32", "AAAA")
+
+
+@pytest.mark.parametrize(
+    ("copy", "result", "problem"),
+    [
+        (stored(size=2, checksum=CRC), SINGLE, "size 2 != source size 1"),
+        (stored(size=2, checksum=CRC), MULTIPART, "size 2 != source size 1"),
+        (stored(metadata={}, checksum=CRC), SINGLE, "mark is missing"),
+        (stored(etag="f" * 32, checksum=CRC), SINGLE, "ETag"),
+        (stored(checksum=("CRC32", "BBBB")), SINGLE, "checksum"),
+        (stored(checksum=None), SINGLE, "checksum"),
+    ],
+)
+def test_each_mismatch_is_reported(copy: StoredObject, result: CopyResult, problem: str) -> None:
+    problems = verify_copy(stored(checksum=CRC), copy, result)
+    assert len(problems) == 1 and problem in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("source", "copy", "result"),
+    [
+        (stored(), stored(etag="a" * 32 + "-3"), MULTIPART),  # multipart copies get new ETags
+        (stored(encryption="aws:kms"), stored(etag="f" * 32), SINGLE),  # KMS ETags are no MD5s
+        (stored(), stored(etag="f" * 32, encryption="aws:kms"), SINGLE),
+        (stored(etag="a" * 32 + "-2"), stored(etag="f" * 32), SINGLE),  # multipart-uploaded source
+        (stored(checksum=("CRC32", "AAAA-2")), stored(checksum=("CRC32", "BBBB")), SINGLE),
+        (stored(checksum=("CRC32", "AAAA")), stored(checksum=("CRC32", "CCCC-2")), MULTIPART),
+    ],
+)
+def test_what_cannot_be_compared_is_not(source, copy, result) -> None:
+    assert verify_copy(source, copy, result) == []
