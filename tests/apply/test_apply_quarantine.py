@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
 
+from emulator import fss
+
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR = fss.eicar()
 FINDINGS = [{"malware": "Eicar_test_file", "type": "Virus"}]
 
 

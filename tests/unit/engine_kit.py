@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
+from emulator import fss
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:fss-stack-ScanResultTopic-1A2B3C4D5E6F"
@@ -18,6 +20,7 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:fss-post-scan"
 # Upload time of test objects (moto's S3 clock is pinned to it, see conftest `clock`).
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 EICAR = [{"malware": "Eicar_test_file", "type": "Virus"}]
+EICAR_BODY = fss.eicar()
 
 
 def epoch(moment: datetime) -> float:
@@ -134,7 +137,7 @@ def upload(
     s3: Any,
     bucket: str,
     key: str,
-    body: bytes = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    body: bytes = EICAR_BODY,
     tags: dict[str, str] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:

@@ -14,11 +14,12 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from engine_kit import later, scan_message, sns_event, sns_record, upload, versions_of
 
+from emulator import fss
 from post_scan import aws
 from post_scan.route import ROUTED_MARK, metadata_size
 
 KEY = "inbox/2024/invoice 42+final ü.pdf"
-BODY = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+BODY = fss.eicar()
 TAGS = {"file_id": "f-1", "fss-scan-result": "malicious"}
 MIB = 1024 * 1024
 

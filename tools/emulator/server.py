@@ -5,7 +5,7 @@ Run in its own process (moto keeps its state per process); ``emulator.MotoServer
     PYTHONPATH=tools python -m emulator.server [--host 127.0.0.1] [--port 0]
 
 It prints one line, ``listening http://HOST:PORT``, once it accepts requests, and exits when its
-parent process goes away. Patches (see /work/notes/moto-findings.md for why):
+parent process goes away. Patches (each one says why moto alone is not enough):
 
 - ``get_function`` returns a ``Code.Location`` this server serves (moto returns an AWS S3 URL that
   exists nowhere), so the deployed zip can be downloaded the way a user would.
