@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 
@@ -54,7 +55,6 @@ class Row:
     verdict: str
     latencies_ms: list[float] = field(default_factory=list)
     calls: list[Counter[str]] = field(default_factory=list)
-    http_requests: int = 0
 
     @property
     def messages(self) -> int:
@@ -74,46 +74,25 @@ class Row:
 
 
 class CallCounter:
-    """Counts API calls (per operation) and HTTP requests (retries included) of some clients."""
+    """Counts the API calls (per operation) of some clients: once per call, not per retry."""
 
     def __init__(self, clients: list[Any]) -> None:
         self.calls: Counter[str] = Counter()
-        self.http_requests = 0
         self._clients = clients
         for client in clients:
             client.meta.events.register("before-call", self._call)
-            client.meta.events.register("before-send", self._send)
 
-    def take(self) -> tuple[Counter[str], int]:
+    def take(self) -> Counter[str]:
         """What was counted since the last take()."""
-        taken = (self.calls, self.http_requests)
-        self.calls, self.http_requests = Counter(), 0
+        taken, self.calls = self.calls, Counter()
         return taken
 
     def close(self) -> None:
         for client in self._clients:
             client.meta.events.unregister("before-call", self._call)
-            client.meta.events.unregister("before-send", self._send)
 
     def _call(self, model: Any, **kwargs: Any) -> None:
         self.calls[model.name] += 1
-
-    def _send(self, **kwargs: Any) -> None:
-        self.http_requests += 1
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The process environment the Lambda runtime would give: only these AWS_* variables."""
-    saved = dict(os.environ)
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        del os.environ[name]
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @contextlib.contextmanager
@@ -122,7 +101,10 @@ def emulated_account(workdir: Path) -> Iterator[Account]:
     server = MotoServer(workdir / "moto-server.log")
     try:
         account = server.account(ACCOUNT_ID, REGION)
-        with _environment({**account.environment(), **BASE_ENVIRONMENT}):
+        # The environment the Lambda runtime would give: only the emulated account's AWS_*.
+        kept = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        values = kept | account.environment() | BASE_ENVIRONMENT
+        with mock.patch.dict(os.environ, values, clear=True):
             _create_resources(account)
             yield account
     finally:
@@ -196,9 +178,7 @@ def run_row(
         started = time.perf_counter()
         handle(event)
         row.latencies_ms.append((time.perf_counter() - started) * 1000)
-        calls, requests = counter.take()
-        row.calls.append(calls)
-        row.http_requests += requests
+        row.calls.append(counter.take())
     return row
 
 
