@@ -1,0 +1,81 @@
+"""Benchmark of the Lambda engine: prints Markdown tables.
+
+    PYTHONPATH=lambda:tools .venv/bin/python -m benchmarks [--quick] [--messages N]
+
+Sections: the machine; messages per second and latency per flag combination and verdict
+(in-process, against the emulator's moto server); AWS API calls per message next to the minimum
+each action needs; cold import time of the handler against ``import boto3``; the package size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import tables
+from benchmarks.coldstart import measure_imports
+from benchmarks.machine import machine_line
+from benchmarks.package import build_package
+from benchmarks.scenarios import SCENARIOS
+from benchmarks.throughput import emulated_account, measure_messages
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_MESSAGES = 100
+QUICK_MESSAGES = 3
+IMPORT_RUNS = 7
+QUICK_IMPORT_RUNS = 2
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="few messages and imports (the smoke test)"
+    )
+    parser.add_argument(
+        "--messages",
+        type=int,
+        help=f"messages per flag combination and verdict "
+        f"(default {DEFAULT_MESSAGES}, {QUICK_MESSAGES} with --quick)",
+    )
+    args = parser.parse_args(argv)
+    if args.messages is not None and args.messages < 1:
+        parser.error("--messages must be at least 1")
+    return args
+
+
+def _section(title: str, text: str) -> None:
+    print(f"## {title}\n\n{text}\n", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    messages = args.messages or (QUICK_MESSAGES if args.quick else DEFAULT_MESSAGES)
+    import_runs = QUICK_IMPORT_RUNS if args.quick else IMPORT_RUNS
+    print("# Benchmark\n")
+    _section("Machine", machine_line())
+    print(
+        f"measuring {len(SCENARIOS)} flag combinations x 4 verdicts x {messages}", file=sys.stderr
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="fss-bench-") as workdir,
+        emulated_account(Path(workdir)) as account,
+    ):
+        rows = measure_messages(account, SCENARIOS, messages)
+    _section("Throughput (one message per invocation, warm clients)", tables.throughput_table(rows))
+    _section("AWS API calls per message", tables.api_calls_table(rows))
+    print(f"measuring cold imports ({import_runs} runs each)", file=sys.stderr)
+    timings = measure_imports(REPO / "lambda", import_runs)
+    _section("Cold import (fresh process, median)", tables.imports_table(timings))
+    _section(
+        "Package (lambda/ zipped like the module's archive_file)",
+        tables.package_table(build_package(REPO)),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

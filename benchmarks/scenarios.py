@@ -1,0 +1,160 @@
+"""The flag combinations measured, and the fewest AWS calls each action needs (pure, no AWS).
+
+The minimum is argued per action, for a message that carries the scanned ETag and an object that
+is still the scanned one (the common case):
+
+- record: 1 GetObjectTagging (the file id tag; its response also names the version) and
+  1 UpdateItem.
+- delete, unversioned bucket: 1 DeleteObject with If-Match: the scanned ETag from the message
+  (S3 answers 412 when another upload replaced it, 404 when it is gone).
+- delete, versioned bucket: 1 HeadObject (the version id: a DeleteObject without one only adds a
+  delete marker and keeps the malware) and 1 DeleteObject with that VersionId.
+- delete, no ETag in the message: 1 HeadObject (LastModified against the scan time, and the ETag
+  to delete with If-Match) and 1 GetObjectTagging (FSS's fss-scan-result tag must agree).
+- route: 1 HeadObject of the source (MetadataDirective=REPLACE must restate its metadata and
+  headers), 1 CopyObject (CopySourceIfMatch or the VersionId), 1 HeadObject of the copy (the
+  documented verification); in move mode also the delete above.
+- dry run: no write, so only the reads the same flags need to decide (the file id tag).
+
+Calls are named by the botocore operation they are made through.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+HEAD = "HeadObject"
+TAGS = "GetObjectTagging"
+UPDATE = "UpdateItem"
+DELETE = "DeleteObject"
+LIST = "ListObjectVersions"
+COPY = "CopyObject"
+
+VERDICTS = ("malicious", "clean", "incomplete", "failed")
+# Verdicts the record rows record: the module's default RECORD_VERDICTS.
+DEFAULT_RECORD_VERDICTS = frozenset({"malicious", "incomplete", "failed"})
+
+TABLE = "bench-file-ids"
+UPLOADS = "bench-uploads"
+VERSIONED_UPLOADS = "bench-uploads-versioned"
+QUARANTINE = "bench-quarantine"
+# Every environment has these: the scanned buckets, and warnings only (no INFO lines).
+BASE_ENVIRONMENT = {"ALLOWED_BUCKETS": f"{UPLOADS},{VERSIONED_UPLOADS}", "LOG_LEVEL": "WARNING"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One flag combination, run against one bucket kind with one kind of message."""
+
+    name: str
+    record: bool = False
+    delete: bool = False
+    quarantine: bool = False  # ROUTE_MALICIOUS to the quarantine bucket, ROUTE_MODE=move
+    dry_run: bool = False
+    versioned: bool = False
+    etag: bool = True  # the message carries file_attributes.etag (newer scanners)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def bucket(self) -> str:
+        return VERSIONED_UPLOADS if self.versioned else UPLOADS
+
+    def environment(self) -> dict[str, str]:
+        """The runtime contract's variables for these flags (README, "Runtime contract")."""
+        env = dict(BASE_ENVIRONMENT)
+        if self.record:
+            env |= {"EXTRACT_FILE_ID": "true", "FILE_ID_TABLE": TABLE}
+        if self.delete:
+            env["DELETE_MALICIOUS"] = "true"
+        if self.quarantine:
+            env |= {"ROUTE_MALICIOUS": QUARANTINE, "ROUTE_MODE": "move"}
+        if self.dry_run:
+            env["DRY_RUN"] = "true"
+        return env
+
+    def acts_on(self, verdict: str) -> bool:
+        return self.records(verdict) or self.routes(verdict) or self.deletes(verdict)
+
+    def records(self, verdict: str) -> bool:
+        return self.record and verdict in DEFAULT_RECORD_VERDICTS
+
+    def routes(self, verdict: str) -> bool:
+        return self.quarantine and verdict == "malicious"
+
+    def deletes(self, verdict: str) -> bool:
+        return (self.delete or self.quarantine) and verdict == "malicious"
+
+
+SCENARIOS = (
+    Scenario("log only"),
+    Scenario("record", record=True),
+    Scenario("delete, unversioned", delete=True),
+    Scenario("delete, versioned", delete=True, versioned=True),
+    Scenario("delete, unversioned, no ETag", delete=True, etag=False),
+    Scenario("record + delete", record=True, delete=True),
+    Scenario("quarantine (move)", quarantine=True),
+    Scenario(
+        "dry run: record + delete + quarantine",
+        record=True,
+        delete=True,
+        quarantine=True,
+        dry_run=True,
+    ),
+)
+
+
+def minimum_calls(scenario: Scenario, verdict: str) -> Counter[str]:
+    """The fewest calls the actions the flags ask for need (see the module docstring)."""
+    calls: Counter[str] = Counter()
+    if not scenario.acts_on(verdict):
+        return calls
+    writes = not scenario.dry_run
+    if scenario.records(verdict):
+        calls[TAGS] = 1
+        calls[UPDATE] = int(writes)
+    if scenario.routes(verdict):
+        calls[HEAD] = 1
+        if writes:
+            calls[COPY] = 1
+            calls[HEAD] += 1
+    if scenario.deletes(verdict) and writes:
+        calls[DELETE] = 1
+        if scenario.versioned:
+            calls[HEAD] = max(calls[HEAD], 1)
+    if not scenario.etag:
+        calls[HEAD] = max(calls[HEAD], 1)
+        calls[TAGS] = 1
+    return +calls
+
+
+def extra_calls(measured: Counter[str], minimum: Counter[str]) -> Counter[str]:
+    return measured - minimum
+
+
+def why_extra(scenario: Scenario, verdict: str, operation: str) -> str:
+    """Why the engine makes more `operation` calls than the minimum; says if they could go."""
+    if operation == HEAD and scenario.routes(verdict) and not scenario.dry_run:
+        return (
+            "avoidable: the source is HEADed three times: locate, the source read (If-Match or "
+            "VersionId, ChecksumMode) and s3transfer's managed copy (for the size); one HEAD "
+            "with ChecksumMode at locate and a plain CopyObject below 256 MiB would do"
+        )
+    if operation == HEAD and scenario.records(verdict):
+        return (
+            "required: the HEAD checks the key still holds the scanned upload (ETag) before "
+            "its tags are trusted: GetObjectTagging has no If-Match, and a replaced upload's "
+            "file id would get this verdict"
+        )
+    if operation == HEAD:
+        return (
+            "required while the bucket's versioning is unknown: the HEAD tells versioned from "
+            "unversioned (a DeleteObject with If-Match on a versioned key only adds a delete "
+            "marker) and reads the loop-protection mark"
+        )
+    if operation == TAGS and scenario.routes(verdict):
+        return (
+            "avoidable below 256 MiB: tags are read and passed (TaggingDirective=REPLACE) so "
+            "multipart copies carry them too; CopyObject with TaggingDirective=COPY needs no read"
+        )
+    return f"unexplained: {operation} is not in the minimum model"

@@ -1,0 +1,124 @@
+"""Formatting only: measured results in, Markdown tables (pasteable into the README) out."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+from benchmarks.coldstart import ImportTiming
+from benchmarks.package import Package
+from benchmarks.scenarios import extra_calls, minimum_calls, why_extra
+from benchmarks.throughput import Row
+
+# Calls are listed in the order the pipeline makes them.
+OPERATION_ORDER = (
+    "HeadObject",
+    "ListObjectVersions",
+    "GetObjectTagging",
+    "UpdateItem",
+    "CopyObject",
+    "UploadPartCopy",
+    "DeleteObject",
+)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table with padded columns."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (works for a handful of values too)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def calls_text(calls: Counter[str]) -> str:
+    """`2 HeadObject + 1 DeleteObject`, in pipeline order; `none` when there are none."""
+    known = [op for op in OPERATION_ORDER if calls[op]]
+    others = sorted(op for op in calls if op not in OPERATION_ORDER and calls[op])
+    return " + ".join(f"{calls[op]} {op}" for op in known + others) or "none"
+
+
+def throughput_table(rows: Sequence[Row]) -> str:
+    body = [
+        [
+            row.scenario.name,
+            row.verdict,
+            str(row.messages),
+            f"{row.messages / row.seconds:,.0f}" if row.seconds else "-",
+            f"{percentile(row.latencies_ms, 0.50):.2f}",
+            f"{percentile(row.latencies_ms, 0.95):.2f}",
+            str(sum(row.calls_per_message.values())),
+        ]
+        for row in rows
+    ]
+    headers = ["flags", "verdict", "messages", "msgs/s", "p50 ms", "p95 ms", "AWS calls/msg"]
+    return table(headers, body)
+
+
+def api_calls_table(rows: Sequence[Row]) -> str:
+    """Calls per message next to the minimum; extras get a numbered reason below the table."""
+    reasons: list[str] = []
+    body = []
+    for row in rows:
+        measured = row.calls_per_message
+        minimum = minimum_calls(row.scenario, row.verdict)
+        extras = extra_calls(measured, minimum)
+        marks = []
+        for operation in sorted(extras, key=_operation_rank):
+            reason = why_extra(row.scenario, row.verdict, operation)
+            if reason not in reasons:
+                reasons.append(reason)
+            marks.append(f"+{extras[operation]} {operation} [{reasons.index(reason) + 1}]")
+        body.append(
+            [
+                row.scenario.name,
+                row.verdict,
+                calls_text(measured),
+                calls_text(minimum),
+                ", ".join(marks) or "-",
+            ]
+        )
+    rendered = table(["flags", "verdict", "engine", "minimum", "over the minimum"], body)
+    notes = [f"[{number}] {reason}" for number, reason in enumerate(reasons, 1)]
+    return "\n".join([rendered, "", *notes]) if notes else rendered
+
+
+def imports_table(timings: Sequence[ImportTiming]) -> str:
+    body = [
+        [
+            timing.case.name,
+            str(len(timing.runs_ms)),
+            f"{timing.median_ms:.0f}",
+            f"{min(timing.runs_ms):.0f}-{max(timing.runs_ms):.0f}",
+        ]
+        for timing in timings
+    ]
+    return table(["fresh process", "runs", "median ms", "range ms"], body)
+
+
+def package_table(package: Package) -> str:
+    body = [
+        [
+            str(package.files),
+            f"{package.uncompressed_bytes:,}",
+            f"{package.zip_bytes:,}",
+            f"{package.zip_bytes / 1024:.1f} KiB",
+        ]
+    ]
+    return table(["files", "bytes", "zip bytes", "zip"], body)
+
+
+def _operation_rank(operation: str) -> int:
+    if operation in OPERATION_ORDER:
+        return OPERATION_ORDER.index(operation)
+    return len(OPERATION_ORDER)

@@ -1,0 +1,226 @@
+"""Run the engine in-process against the emulator's moto server and measure each message.
+
+The handler is used the way Lambda uses it: one SNS event with one record per invocation, its
+log line printed (into a buffer here), warm clients reused across invocations. Every AWS call the
+engine's two boto3 clients make is counted with a botocore ``before-call`` hook; the objects and
+the table are set up through separate clients, which are not counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+
+from benchmarks.scenarios import (
+    BASE_ENVIRONMENT,
+    QUARANTINE,
+    TABLE,
+    UPLOADS,
+    VERDICTS,
+    VERSIONED_UPLOADS,
+    Scenario,
+)
+from emulator import Account, MotoServer, fss
+from emulator.events import sns_lambda_event
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:fss-stack-ScanResultTopic-BENCH"
+SUBSCRIPTION_ARN = f"{TOPIC_ARN}:00000000-0000-0000-0000-000000000000"
+INCOMPLETE_CODES = [101]  # a code in FSS's 100-199 "incomplete scan" range
+CLEAN_BODY = b"an ordinary upload\n" * 64
+
+
+class BenchmarkError(RuntimeError):
+    """The engine did not process a benchmark message as expected: the numbers would lie."""
+
+
+@dataclass
+class Row:
+    """One flag combination and verdict: timings and the calls of each message."""
+
+    scenario: Scenario
+    verdict: str
+    latencies_ms: list[float] = field(default_factory=list)
+    calls: list[Counter[str]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.latencies_ms) / 1000
+
+    @property
+    def calls_per_message(self) -> Counter[str]:
+        """The calls of one message; BenchmarkError when messages of the row differ."""
+        first = self.calls[0]
+        if any(calls != first for calls in self.calls[1:]):
+            raise BenchmarkError(f"{self.scenario.name}/{self.verdict}: calls vary per message")
+        return first
+
+
+class CallCounter:
+    """Counts the API calls (per operation) of some clients: once per call, not per retry."""
+
+    def __init__(self, clients: list[Any]) -> None:
+        self.calls: Counter[str] = Counter()
+        self._clients = clients
+        for client in clients:
+            client.meta.events.register("before-call", self._call)
+
+    def take(self) -> Counter[str]:
+        """What was counted since the last take()."""
+        taken, self.calls = self.calls, Counter()
+        return taken
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.meta.events.unregister("before-call", self._call)
+
+    def _call(self, model: Any, **kwargs: Any) -> None:
+        self.calls[model.name] += 1
+
+
+@contextlib.contextmanager
+def emulated_account(workdir: Path) -> Iterator[Account]:
+    """A moto server with the benchmark's buckets and table, and the environment pointing at it."""
+    server = MotoServer(workdir / "moto-server.log")
+    try:
+        account = server.account(ACCOUNT_ID, REGION)
+        # The environment the Lambda runtime would give: only the emulated account's AWS_*.
+        kept = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        values = kept | account.environment() | BASE_ENVIRONMENT
+        with mock.patch.dict(os.environ, values, clear=True):
+            _create_resources(account)
+            yield account
+    finally:
+        server.stop()
+
+
+def _create_resources(account: Account) -> None:
+    s3 = account.client("s3")
+    for bucket in (UPLOADS, VERSIONED_UPLOADS, QUARANTINE):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(
+        Bucket=VERSIONED_UPLOADS, VersioningConfiguration={"Status": "Enabled"}
+    )
+    account.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "file_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "file_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _message(verdict: str, bucket: str, key: str, size: int, etag: str | None) -> dict[str, Any]:
+    if verdict == "malicious":
+        return fss.scan_result(
+            bucket, key, REGION, size=size, etag=etag, findings=[fss.EICAR_FINDING]
+        )
+    if verdict == "incomplete":
+        return fss.scan_result(bucket, key, REGION, size=size, etag=etag, codes=INCOMPLETE_CODES)
+    if verdict == "failed":
+        return fss.scan_result(
+            bucket,
+            key,
+            REGION,
+            size=size,
+            etag=etag,
+            scanner_status=fss.UNSUCCESSFUL_SCAN,
+            error="scan timed out",
+        )
+    return fss.scan_result(bucket, key, REGION, size=size, etag=etag)
+
+
+def upload_and_event(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
+    """An uploaded, FSS-tagged object with a file id, and the SNS event of its scan result."""
+    body = fss.eicar() if verdict == "malicious" else CLEAN_BODY
+    key = f"uploads/{verdict}/{uuid.uuid4()}.bin"
+    tags = {**fss.scan_tags(verdict), "file_id": str(uuid.uuid4())}
+    put = account.client("s3").put_object(
+        Bucket=scenario.bucket,
+        Key=key,
+        Body=body,
+        Tagging="&".join(f"{name}={value}" for name, value in tags.items()).replace(" ", "%20"),
+    )
+    etag = put["ETag"].strip('"') if scenario.etag else None
+    message = _message(verdict, scenario.bucket, key, len(body), etag)
+    return sns_lambda_event(TOPIC_ARN, SUBSCRIPTION_ARN, json.dumps(message), str(uuid.uuid4()))
+
+
+def run_row(
+    account: Account,
+    scenario: Scenario,
+    verdict: str,
+    messages: int,
+    counter: CallCounter,
+    handle: Callable[[dict[str, Any]], None],
+) -> Row:
+    """`messages` invocations, each timed alone (setup excluded) and its calls counted."""
+    row = Row(scenario, verdict)
+    for _ in range(messages):
+        event = upload_and_event(account, scenario, verdict)
+        counter.take()
+        started = time.perf_counter()
+        handle(event)
+        row.latencies_ms.append((time.perf_counter() - started) * 1000)
+        row.calls.append(counter.take())
+    return row
+
+
+def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], None]:
+    """handle(event): the handler on a pipeline built from the scenario's environment.
+
+    Raises BenchmarkError unless the one log line says the record was processed.
+    """
+    from post_scan import handler  # imported late: its import reads the environment
+    from post_scan.config import load_config
+
+    pipeline = handler.build_pipeline(load_config(scenario.environment()))
+
+    def handle(event: dict[str, Any]) -> None:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.suppress(handler.RecordsFailed):
+            handler.handle_event(pipeline, event)
+        (line,) = (json.loads(text) for text in out.getvalue().splitlines())
+        if line["outcome"] != "processed":
+            raise BenchmarkError(f"{scenario.name}: {line['outcome']}: {line['reason']}")
+
+    return handle
+
+
+def engine_clients() -> list[Any]:
+    """The engine's own (cached) clients, made now from the current environment."""
+    from post_scan import aws
+
+    boto3.DEFAULT_SESSION = None
+    aws.reset_clients()
+    return [aws.s3_client(), aws.dynamodb_client()]
+
+
+def measure_messages(account: Account, scenarios: tuple[Scenario, ...], messages: int) -> list[Row]:
+    """Every scenario with every verdict, `messages` invocations each, on warm clients."""
+    counter = CallCounter(engine_clients())
+    try:
+        return [
+            run_row(account, scenario, verdict, messages, counter, handle)
+            for scenario in scenarios
+            for handle in [engine_runner(scenario)]
+            for verdict in VERDICTS
+        ]
+    finally:
+        counter.close()
