@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit demo
+.PHONY: setup test lint unit demo bench
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -21,6 +21,10 @@ $(VENV)/bin/python:
 
 demo: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m demo
+
+# Prints the performance tables of the README (see "Performance"); ARGS=--quick for a short run.
+bench: $(VENV)/bin/python
+	PYTHONPATH=lambda:tools $(VENV)/bin/python -m benchmarks $(ARGS)
 
 lint:
 	$(VENV)/bin/ruff check .
