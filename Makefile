@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit demo bench
+.PHONY: setup test lint unit demo bench replay
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -25,6 +25,11 @@ demo: $(VENV)/bin/python
 # Prints the performance tables of the README (see "Performance"); ARGS=--quick for a short run.
 bench: $(VENV)/bin/python
 	PYTHONPATH=lambda:tools $(VENV)/bin/python -m benchmarks $(ARGS)
+
+# Replays the dead-letter queue (see "Replaying dead letters"), e.g.
+# make replay ARGS="--dead-letter-queue-url URL --function NAME"
+replay: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m replay $(ARGS)
 
 lint:
 	$(VENV)/bin/ruff check .

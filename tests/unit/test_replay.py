@@ -21,12 +21,12 @@ from engine_kit import (
     sqs_record,
     upload,
 )
-from replay import decide
-from replay.cli import main
-from replay.run import Message, replay
 
 from post_scan import handler
 from post_scan.message import parse_record
+from replay import decide
+from replay.cli import main
+from replay.run import Message, replay
 
 KEY = "incoming/evil file.exe"
 WAIT = ["--wait-seconds", "0"]
