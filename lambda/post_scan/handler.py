@@ -14,7 +14,7 @@ from typing import Any
 
 from post_scan import aws, logline, record
 from post_scan.config import Config, load_config
-from post_scan.message import ScanMessageError
+from post_scan.message import SQS, EventError, ScanMessageError, event_records
 from post_scan.pipeline import ERROR, Outcome, Pipeline, S3Store, UpdateSender
 
 logger = logging.getLogger("post_scan")
@@ -60,24 +60,32 @@ def _configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def handle_event(pipeline: Pipeline, event: Any) -> dict[str, int]:
-    """Process every record, print one log line each, then fail if any record failed."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not records:
-        outcome = Outcome(dry_run=pipeline.config.dry_run, outcome=ERROR)
-        outcome.error = ScanMessageError("event has no Records list")
-        outcome.notes.append(str(outcome.error))
+def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
+    """Process every record and print one log line each.
+
+    SNS event: raise at the end if any record failed (Lambda retries, then dead-letters it).
+    SQS event: return a partial batch response naming exactly the failed records' messageIds,
+    so only those return to the queue. An event that cannot be handled record by record raises.
+    """
+    try:
+        delivery, records = event_records(event)
+    except EventError as exc:
+        outcome = Outcome(dry_run=pipeline.config.dry_run, outcome=ERROR, error=exc)
+        outcome.notes.append(str(exc))
         _emit(pipeline, outcome)
-        raise outcome.error
-    failed = 0
+        raise
+    failures: list[dict[str, str]] = []
     for item in records:
         outcome = pipeline.process(item)
         _emit(pipeline, outcome)
         if outcome.outcome == ERROR:
-            failed += 1
+            failures.append({"itemIdentifier": str(outcome.queue_message_id)})
             if not isinstance(outcome.error, ScanMessageError):
                 logger.error("record failed", exc_info=outcome.error)
-    if failed:
+    if delivery == SQS:
+        return {"batchItemFailures": failures}
+    if failures:
+        failed = len(failures)
         raise RecordsFailed(f"{failed} of {len(records)} record(s) failed; see the log lines")
     return {"records": len(records)}
 
@@ -91,5 +99,5 @@ def _emit(pipeline: Pipeline, outcome: Outcome) -> None:
 PIPELINE = cold_start(os.environ)
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, int]:
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return handle_event(PIPELINE, event)

@@ -40,6 +40,9 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
     line: dict[str, Any] = {
         "message_id": scan.message_id if scan else None,
         "message_id_source": scan.message_id_source if scan else None,
+        "delivery": outcome.delivery,
+        "queue_message_id": outcome.queue_message_id,
+        "receive_count": outcome.receive_count,
         "sns_message_id": outcome.sns_message_id,
         "topic_arn": outcome.topic_arn,
         "bucket": scan.bucket if scan else None,

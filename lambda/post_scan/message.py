@@ -1,4 +1,5 @@
-"""Pure parsing: SNS record -> Envelope, scan-result JSON -> ScanResult, S3 URL -> bucket/key.
+"""Pure parsing: Lambda event -> records, SNS or SQS record -> Envelope, scan-result JSON ->
+ScanResult, S3 URL -> bucket/key.
 
 Every problem with the input raises ScanMessageError and nothing else: a message that is not a
 well-formed scan result must fail loudly, never be mistaken for a clean file.
@@ -13,6 +14,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus
+
+SNS = "sns"  # SNS invoked the function
+SQS = "sqs"  # SQS record whose body is the SNS notification (raw message delivery off)
+SQS_RAW = "sqs-raw"  # SQS record whose body is the scan result itself (topic unknown)
 
 MALICIOUS = "malicious"
 CLEAN = "clean"
@@ -49,11 +54,77 @@ class ScanMessageError(ValueError):
     """The record or message is not a usable scan result."""
 
 
+class EventError(ScanMessageError):
+    """The event as a whole is unusable: no records, mixed SNS/SQS, a SQS record without id."""
+
+
 @dataclass(frozen=True)
 class Envelope:
     message: str
-    topic_arn: str
-    sns_message_id: str
+    topic_arn: str | None  # None: raw queue delivery, the topic is unknown
+    sns_message_id: str | None
+    delivery: str = SNS
+    queue_message_id: str | None = None
+    receive_count: int | None = None
+
+    def fallback_id(self) -> tuple[str, str]:
+        """The delivery's id and its name, for a scan result without its own sqs_message_id."""
+        if self.sns_message_id:
+            return self.sns_message_id, "sns_message_id"
+        if self.queue_message_id:
+            return self.queue_message_id, "queue_message_id"
+        raise ScanMessageError("the record carries no message id")
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    """What a SQS record says about itself, read without judging its body."""
+
+    message_id: str | None
+    receive_count: int | None
+
+
+def event_records(event: Any) -> tuple[str, list[Any]]:
+    """(SNS or SQS, the records) of a Lambda event; EventError when it cannot be handled at all.
+
+    Every record of a SQS event must be a SQS record with a messageId: a partial batch response
+    can only name a failed record by that id.
+    """
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        raise EventError("event has no Records list")
+    queued = [is_queue_record(record) for record in records]
+    if not any(queued):
+        return SNS, records
+    if not all(queued):
+        raise EventError("event mixes SQS records with other (SNS) records")
+    for index, record in enumerate(records):
+        if queue_record(record).message_id is None:
+            raise EventError(f"SQS record {index} has no messageId: cannot report it alone")
+    return SQS, records
+
+
+def is_queue_record(record: Any) -> bool:
+    return isinstance(record, dict) and record.get("eventSource") == "aws:sqs"
+
+
+def queue_record(record: Any) -> QueueRecord:
+    """messageId and attributes.ApproximateReceiveCount (an int when usable); never raises."""
+    fields = record if isinstance(record, dict) else {}
+    message_id = fields.get("messageId")
+    attributes = fields.get("attributes")
+    count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
+    if isinstance(count, str) and count.isascii() and count.isdigit() and len(count) < 10:
+        count = int(count)
+    return QueueRecord(
+        message_id=message_id if isinstance(message_id, str) and message_id else None,
+        receive_count=count if _is_int(count) else None,
+    )
+
+
+def parse_record(record: Any) -> Envelope:
+    """One entry of event["Records"], from SNS or from SQS."""
+    return parse_queue_envelope(record) if is_queue_record(record) else parse_envelope(record)
 
 
 @dataclass(frozen=True)
@@ -65,7 +136,7 @@ class Finding:
 @dataclass(frozen=True)
 class ScanResult:
     message_id: str
-    message_id_source: str  # "sqs_message_id" or "sns_message_id"
+    message_id_source: str  # "sqs_message_id", else "sns_message_id" or "queue_message_id"
     timestamp: Decimal  # epoch seconds, full precision
     bucket: str
     key: str
@@ -92,8 +163,60 @@ def parse_envelope(record: Any) -> Envelope:
     return Envelope(message=message, topic_arn=topic, sns_message_id=message_id)
 
 
-def parse_scan_result(message: str, sns_message_id: str) -> ScanResult:
-    """Validate the JSON scan result published by File Storage Security."""
+def parse_queue_envelope(record: Any) -> Envelope:
+    """A SQS record: its body is an SNS notification, or (raw message delivery) the message."""
+    meta = queue_record(record)
+    if meta.message_id is None:
+        raise ScanMessageError("SQS record has no messageId")
+    body = record.get("body") if isinstance(record, dict) else None
+    if not isinstance(body, str):
+        raise ScanMessageError("SQS record body is missing or not a string")
+    notification = _notification(body)
+    if notification is None:
+        return Envelope(
+            message=body,
+            topic_arn=None,
+            sns_message_id=None,
+            delivery=SQS_RAW,
+            queue_message_id=meta.message_id,
+            receive_count=meta.receive_count,
+        )
+    message = notification.get("Message")
+    topic, message_id = notification.get("TopicArn"), notification.get("MessageId")
+    if not isinstance(message, str):
+        raise ScanMessageError("SNS notification in the SQS body has no string Message")
+    if not isinstance(topic, str) or not topic:
+        raise ScanMessageError("SNS notification in the SQS body has no TopicArn")
+    if not isinstance(message_id, str) or not message_id:
+        raise ScanMessageError("SNS notification in the SQS body has no MessageId")
+    return Envelope(
+        message=message,
+        topic_arn=topic,
+        sns_message_id=message_id,
+        delivery=SQS,
+        queue_message_id=meta.message_id,
+        receive_count=meta.receive_count,
+    )
+
+
+def _notification(body: str) -> dict[str, Any] | None:
+    """The SNS notification a body holds, or None when the body is something else (raw)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and data.get("Type") == "Notification":
+        return data
+    return None
+
+
+def parse_scan_result(
+    message: str, fallback_id: str, fallback_source: str = "sns_message_id"
+) -> ScanResult:
+    """Validate the JSON scan result published by File Storage Security.
+
+    Its own sqs_message_id identifies it; without one, `fallback_id` (the delivery's id) does.
+    """
     data = _load_json(message)
     result = data.get("scanning_result")
     if not isinstance(result, dict):
@@ -102,7 +225,7 @@ def parse_scan_result(message: str, sns_message_id: str) -> ScanResult:
     codes = _codes(result.get("Codes"))
     status = _status(data.get("scanner_status"))
     bucket, key = parse_location(data.get("file_url"), data.get("bucket"))
-    message_id, id_source = sns_message_id, "sns_message_id"
+    message_id, id_source = fallback_id, fallback_source
     if isinstance(data.get("sqs_message_id"), str) and data["sqs_message_id"]:
         message_id, id_source = _text(data["sqs_message_id"], "sqs_message_id"), "sqs_message_id"
     return ScanResult(

@@ -1,4 +1,4 @@
-"""The ordered pipeline for one SNS record. No boto3 here: S3 and DynamoDB come in as ports.
+"""The ordered pipeline for one SNS or SQS record. No boto3 here: S3 and DynamoDB come in as ports.
 
 envelope -> topic guard -> parse -> bucket guard -> [locate] -> [own copy?] -> [read file_id]
 -> [record] -> [route: copy + verify] -> [delete]. The verdict is recorded before anything is
@@ -15,7 +15,15 @@ from typing import Any, Protocol
 
 from post_scan.config import Config, Route
 from post_scan.locate import FOUND, GONE, Location, locate
-from post_scan.message import ScanResult, parse_envelope, parse_scan_result
+from post_scan.message import (
+    SNS,
+    SQS,
+    ScanResult,
+    is_queue_record,
+    parse_record,
+    parse_scan_result,
+    queue_record,
+)
 from post_scan.objects import (
     ALREADY_GONE,
     DELETED,
@@ -91,6 +99,9 @@ class Outcome:
     """Everything the log line reports about one record."""
 
     dry_run: bool
+    delivery: str | None = None  # sns, sqs or sqs-raw (message.SNS / SQS / SQS_RAW)
+    queue_message_id: str | None = None
+    receive_count: int | None = None
     sns_message_id: str | None = None
     topic_arn: str | None = None
     scan: ScanResult | None = None
@@ -159,13 +170,27 @@ class Pipeline:
 
     def _process(self, record: Any, out: Outcome) -> None:
         config = self.config
-        envelope = parse_envelope(record)
+        if is_queue_record(record):  # known even when the body turns out to be unusable
+            queued = queue_record(record)
+            out.delivery, out.queue_message_id = SQS, queued.message_id
+            out.receive_count = queued.receive_count
+        else:
+            out.delivery = SNS
+        envelope = parse_record(record)
+        out.delivery = envelope.delivery
         out.sns_message_id, out.topic_arn = envelope.sns_message_id, envelope.topic_arn
-        if not config.topic_allowed(envelope.topic_arn):
+        if envelope.topic_arn is None:  # raw queue delivery
+            if config.allowed_topic_arns:
+                out.outcome = REJECTED
+                out.notes.append(
+                    "raw message delivery: the topic is unknown and ALLOWED_TOPIC_ARNS is set"
+                )
+                return
+        elif not config.topic_allowed(envelope.topic_arn):
             out.outcome = REJECTED
             out.notes.append("topic not in ALLOWED_TOPIC_ARNS")
             return
-        scan = parse_scan_result(envelope.message, envelope.sns_message_id)
+        scan = parse_scan_result(envelope.message, *envelope.fallback_id())
         out.scan = scan
         if not config.bucket_allowed(scan.bucket):
             out.outcome = REJECTED

@@ -1,7 +1,8 @@
-"""Builders for engine tests: scan-result messages, Lambda SNS events, S3 URLs, S3 uploads."""
+"""Builders for engine tests: scan-result messages, Lambda SNS and SQS events, S3 URLs, uploads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:fss-stack-ScanResultTopic-1A2B3C4D5
 OTHER_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:someone-elses-topic"
 SNS_ENDPOINT = f"https://sns.{REGION}.amazonaws.com"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:fss-post-scan"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:fss-post-scan-delivery"
 
 # Upload time of test objects (moto's S3 clock is pinned to it, see conftest `clock`).
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -130,6 +132,64 @@ def sns_record(
 
 
 def sns_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def sns_notification(
+    message: dict[str, Any] | str,
+    topic_arn: str = TOPIC_ARN,
+    sns_message_id: str | None = None,
+) -> dict[str, Any]:
+    """The JSON document SNS sends to a SQS subscription without raw message delivery.
+
+    Unlike the Lambda record's Sns object it spells SigningCertURL / UnsubscribeURL, has no
+    Subject when none was published, and MessageAttributes only when some were.
+    """
+    body = message if isinstance(message, str) else json.dumps(message)
+    return {
+        "Type": "Notification",
+        "MessageId": sns_message_id or str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+        "Message": body,
+        "Timestamp": "2024-05-01T12:00:31.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7",
+        "SigningCertURL": f"{SNS_ENDPOINT}/SimpleNotificationService-0000000000000000.pem",
+        "UnsubscribeURL": f"{SNS_ENDPOINT}/?Action=Unsubscribe&SubscriptionArn={topic_arn}:7c1e",
+    }
+
+
+def sqs_record(
+    body: dict[str, Any] | str,
+    message_id: str | None = None,
+    receive_count: int = 1,
+    queue_arn: str = QUEUE_ARN,
+) -> dict[str, Any]:
+    """One record exactly as Lambda's SQS event source mapping passes it.
+
+    `body` is the SQS message body: an sns_notification(...) dict, a scan_message(...) dict
+    (raw message delivery) or any string.
+    """
+    text = body if isinstance(body, str) else json.dumps(body)
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + uuid.uuid4().hex,
+        "body": text,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "1714564831000",
+            "SenderId": "AIDAIT2UOQQY3AUEKVGXU",
+            "ApproximateFirstReceiveTimestamp": "1714564831050",
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 

@@ -12,6 +12,9 @@ from post_scan import aws, handler, logline
 from post_scan.pipeline import Outcome
 
 REQUIRED_FIELDS = {
+    "delivery",
+    "queue_message_id",
+    "receive_count",
     "message_id",
     "sns_message_id",
     "topic_arn",

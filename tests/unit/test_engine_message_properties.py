@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from engine_kit import URL_FORMS, encode_key, scan_message, sns_record
+from engine_kit import (
+    URL_FORMS,
+    encode_key,
+    scan_message,
+    sns_notification,
+    sns_record,
+    sqs_record,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +20,7 @@ from post_scan.message import (
     ScanResult,
     parse_envelope,
     parse_location,
+    parse_record,
     parse_scan_result,
 )
 
@@ -73,6 +81,46 @@ def test_almost_valid_messages_parse_or_raise_scan_message_error(
     message.update(overrides)
     message["scanning_result"].update(result_overrides)
     parses_or_says_why(json.dumps(message))
+
+
+def queue_body_parses_or_says_why(body: str) -> None:
+    """Body of a real Lambda SQS record in, a ScanResult or a ScanMessageError out."""
+    try:
+        envelope = parse_record(sqs_record(body))
+        result = parse_scan_result(envelope.message, *envelope.fallback_id())
+    except ScanMessageError:
+        return
+    assert isinstance(result, ScanResult)
+    assert envelope.delivery in ("sqs", "sqs-raw")
+    assert (envelope.topic_arn is None) == (envelope.delivery == "sqs-raw")
+
+
+@FAST
+@given(st.text())
+@example('{"Type": "Notification"}')
+@example('{"Type": "Notification", "Message": "{}", "TopicArn": "t", "MessageId": 1}')
+@example('{"Type": ' + "[" * 5000 + "]" * 5000 + "}")
+def test_any_sqs_body_parses_or_raises_scan_message_error(body: str) -> None:
+    queue_body_parses_or_says_why(body)
+
+
+@FAST
+@given(
+    base=st.sampled_from(["malicious", "clean", "incomplete", "failed"]),
+    overrides=st.dictionaries(
+        st.sampled_from(["Type", "Message", "TopicArn", "MessageId", "Subject"]),
+        JSON_VALUES,
+        max_size=3,
+    ),
+    raw=st.booleans(),
+)
+def test_almost_valid_sqs_bodies_parse_or_raise_scan_message_error(
+    base: str, overrides: dict, raw: bool
+) -> None:
+    message = scan_message("uploads-bucket", "k", verdict=base)
+    body = message if raw else sns_notification(message)
+    body.update(overrides)
+    queue_body_parses_or_says_why(json.dumps(body))
 
 
 # Any S3 key (1-1024 UTF-8 bytes, no lone surrogates) and any valid DNS-style bucket name.

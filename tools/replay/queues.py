@@ -1,0 +1,80 @@
+"""The boto3 side of the replay: the SQS dead-letter queue, Lambda invoke, SQS send."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from replay.run import Invoke, Message, Send
+
+_DETAIL_LIMIT = 300
+
+
+class SqsDeadLetters:
+    """ReceiveMessage / DeleteMessage / ChangeMessageVisibility on one queue."""
+
+    def __init__(
+        self, client: Any, url: str, visibility_timeout: int, wait_seconds: int = 2
+    ) -> None:
+        self._client, self._url = client, url
+        self._visibility, self._wait = visibility_timeout, wait_seconds
+
+    def receive(self, limit: int) -> list[Message]:
+        response = self._client.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=limit,
+            VisibilityTimeout=self._visibility,
+            WaitTimeSeconds=self._wait,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        )
+        return [
+            Message(
+                message_id=item["MessageId"],
+                receipt_handle=item["ReceiptHandle"],
+                body=item["Body"],
+                attributes=item.get("MessageAttributes") or {},
+            )
+            for item in response.get("Messages", [])
+        ]
+
+    def delete(self, message: Message) -> None:
+        self._client.delete_message(QueueUrl=self._url, ReceiptHandle=message.receipt_handle)
+
+    def release(self, messages: list[Message]) -> None:
+        for message in messages:
+            self._client.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
+            )
+
+
+def lambda_invoker(client: Any, function: str) -> Invoke:
+    """Synchronous invoke; a FunctionError in the response is a failed replay."""
+
+    def invoke(event: dict[str, Any]) -> tuple[bool, str]:
+        response = client.invoke(
+            FunctionName=function,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(event).encode("utf-8"),
+        )
+        payload = response["Payload"].read().decode("utf-8", "replace")
+        if response.get("FunctionError"):
+            return False, f"function error ({response['FunctionError']}): {_short(payload)}"
+        return True, f"function returned {_short(payload)}"
+
+    return invoke
+
+
+def queue_sender(client: Any, url: str) -> Send:
+    def send(body: str, attributes: dict[str, Any]) -> tuple[bool, str]:
+        arguments: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
+        if attributes:
+            arguments["MessageAttributes"] = attributes
+        response = client.send_message(**arguments)
+        return True, f"sent to the delivery queue as {response['MessageId']}"
+
+    return send
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."
