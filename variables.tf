@@ -506,7 +506,7 @@ variable "queue" {
 ################################################################################
 
 variable "alarm_topic_arn" {
-  description = "SNS topic ARN that CloudWatch alarms notify (alarm and OK). null: no alarms."
+  description = "SNS topic ARN that CloudWatch alarms notify (alarm and OK). null: no alarms. Must be known at plan time (a literal, a variable, or built from data sources): a topic created in the same apply has no ARN yet, so build its ARN from partition, region, account and name."
   type        = string
   default     = null
 
