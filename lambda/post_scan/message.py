@@ -153,14 +153,21 @@ def parse_envelope(record: Any) -> Envelope:
     sns = record.get("Sns") if isinstance(record, dict) else None
     if not isinstance(sns, dict):
         raise ScanMessageError("record has no Sns object")
-    message, topic, message_id = sns.get("Message"), sns.get("TopicArn"), sns.get("MessageId")
-    if not isinstance(message, str):
-        raise ScanMessageError("Sns.Message is missing or not a string")
-    if not isinstance(topic, str) or not topic:
-        raise ScanMessageError("Sns.TopicArn is missing")
-    if not isinstance(message_id, str) or not message_id:
-        raise ScanMessageError("Sns.MessageId is missing")
+    message, topic, message_id = _notification_fields(sns, "Sns")
     return Envelope(message=message, topic_arn=topic, sns_message_id=message_id)
+
+
+def _notification_fields(notification: dict[str, Any], where: str) -> tuple[str, str, str]:
+    """Message, TopicArn and MessageId of an SNS notification, checked."""
+    message = notification.get("Message")
+    topic, message_id = notification.get("TopicArn"), notification.get("MessageId")
+    if not isinstance(message, str):
+        raise ScanMessageError(f"{where}.Message is missing or not a string")
+    if not isinstance(topic, str) or not topic:
+        raise ScanMessageError(f"{where}.TopicArn is missing")
+    if not isinstance(message_id, str) or not message_id:
+        raise ScanMessageError(f"{where}.MessageId is missing")
+    return message, topic, message_id
 
 
 def parse_queue_envelope(record: Any) -> Envelope:
@@ -172,28 +179,17 @@ def parse_queue_envelope(record: Any) -> Envelope:
     if not isinstance(body, str):
         raise ScanMessageError("SQS record body is missing or not a string")
     notification = _notification(body)
-    if notification is None:
-        return Envelope(
-            message=body,
-            topic_arn=None,
-            sns_message_id=None,
-            delivery=SQS_RAW,
-            queue_message_id=meta.message_id,
-            receive_count=meta.receive_count,
-        )
-    message = notification.get("Message")
-    topic, message_id = notification.get("TopicArn"), notification.get("MessageId")
-    if not isinstance(message, str):
-        raise ScanMessageError("SNS notification in the SQS body has no string Message")
-    if not isinstance(topic, str) or not topic:
-        raise ScanMessageError("SNS notification in the SQS body has no TopicArn")
-    if not isinstance(message_id, str) or not message_id:
-        raise ScanMessageError("SNS notification in the SQS body has no MessageId")
+    message, delivery = body, SQS_RAW
+    topic: str | None = None
+    message_id: str | None = None
+    if notification is not None:
+        message, topic, message_id = _notification_fields(notification, "body")
+        delivery = SQS
     return Envelope(
         message=message,
         topic_arn=topic,
         sns_message_id=message_id,
-        delivery=SQS,
+        delivery=delivery,
         queue_message_id=meta.message_id,
         receive_count=meta.receive_count,
     )
