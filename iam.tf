@@ -18,16 +18,31 @@ locals {
       Resource = ["${local.log_group_arn}:*"]
     },
     {
-      enabled  = true
+      # Direct mode: Lambda's on-failure destination sends as the function's role. In queue mode SQS
+      # itself moves failed messages (redrive policy), so the role never writes to the DLQ.
+      enabled  = local.direct_mode
       Sid      = "SendFailedEventsToDeadLetterQueue"
       Action   = ["sqs:SendMessage"]
       Resource = [aws_sqs_queue.this.arn]
     },
     {
-      enabled  = var.dead_letter_queue_kms_key_arn != null
+      enabled  = local.direct_mode && var.dead_letter_queue_kms_key_arn != null
       Sid      = "UseDeadLetterQueueKey"
       Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource = [var.dead_letter_queue_kms_key_arn]
+    },
+    {
+      # What the event source mapping polls with (the actions of AWSLambdaSQSQueueExecutionRole).
+      enabled  = local.queue_mode
+      Sid      = "ReceiveFromDeliveryQueue"
+      Action   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+      Resource = [try(aws_sqs_queue.delivery[0].arn, "")]
+    },
+    {
+      enabled  = local.queue_mode && var.queue.kms_key_arn != null
+      Sid      = "DecryptDeliveryQueueMessages"
+      Action   = ["kms:Decrypt"]
+      Resource = [var.queue.kms_key_arn]
     },
     {
       # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes;

@@ -28,6 +28,9 @@ locals {
 
   vpc_enabled = length(var.vpc_subnet_ids) > 0
 
+  queue_mode  = var.delivery_mode == "queue"
+  direct_mode = !local.queue_mode
+
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
     for verdict, r in var.routes : verdict => {
@@ -197,7 +200,11 @@ resource "aws_sqs_queue_policy" "this" {
   })
 }
 
+# Direct mode only: in queue mode the event source mapping invokes synchronously and the delivery
+# queue's redrive policy takes over (retries = receives, then the dead-letter queue).
 resource "aws_lambda_function_event_invoke_config" "this" {
+  count = local.direct_mode ? 1 : 0
+
   function_name                = aws_lambda_function.this.function_name
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
@@ -209,12 +216,17 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   }
 }
 
+moved {
+  from = aws_lambda_function_event_invoke_config.this
+  to   = aws_lambda_function_event_invoke_config.this[0]
+}
+
 ################################################################################
-# Subscriptions (one permission and one subscription per topic)
+# Subscriptions (one subscription per topic; in direct mode one permission per topic)
 ################################################################################
 
 resource "aws_lambda_permission" "this" {
-  for_each = var.scan_result_topic_arns
+  for_each = local.direct_mode ? var.scan_result_topic_arns : {}
 
   statement_id  = "AllowSNS-${each.key}"
   action        = "lambda:InvokeFunction"
@@ -227,11 +239,13 @@ resource "aws_sns_topic_subscription" "this" {
   for_each = var.scan_result_topic_arns
 
   topic_arn           = each.value
-  protocol            = "lambda"
-  endpoint            = aws_lambda_function.this.arn
+  protocol            = local.queue_mode ? "sqs" : "lambda"
+  endpoint            = local.queue_mode ? aws_sqs_queue.delivery[0].arn : aws_lambda_function.this.arn
   filter_policy       = var.subscription_filter_policy
   filter_policy_scope = var.subscription_filter_policy == null ? null : var.subscription_filter_policy_scope
   redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.this.arn })
+  # The SQS body stays the SNS notification (with TopicArn), so the function can check the topic.
+  raw_message_delivery = false
 
   lifecycle {
     precondition {
@@ -243,6 +257,7 @@ resource "aws_sns_topic_subscription" "this" {
   depends_on = [
     aws_lambda_permission.this,
     aws_sqs_queue_policy.this,
+    aws_sqs_queue_policy.delivery,
   ]
 }
 

@@ -29,13 +29,41 @@ output "cloudwatch_log_group_arn" {
 }
 
 output "dead_letter_queue_arn" {
-  description = "ARN of the SQS dead-letter queue that receives events the function failed on and messages SNS could not deliver."
+  description = "ARN of the SQS dead-letter queue: events the function failed on (direct mode: Lambda's on-failure records; queue mode: delivery queue messages received queue.max_receive_count times) and messages SNS could not deliver."
   value       = try(aws_sqs_queue.this.arn, null)
 }
 
 output "dead_letter_queue_url" {
   description = "URL of the SQS dead-letter queue (for alarms and redrive tooling)."
   value       = try(aws_sqs_queue.this.url, null)
+}
+
+output "delivery_queue_arn" {
+  description = "ARN of the SQS delivery queue the topics feed and the function reads (null in direct mode)."
+  value       = try(aws_sqs_queue.delivery[0].arn, null)
+}
+
+output "delivery_queue_url" {
+  description = "URL of the SQS delivery queue (null in direct mode)."
+  value       = try(aws_sqs_queue.delivery[0].url, null)
+}
+
+output "replay_command" {
+  description = "Command line (run from a checkout of this module) that replays what reached the dead-letter queue, once the cause is fixed: into the function (direct mode) or back into the delivery queue (queue mode). Add --dry-run to only list the messages."
+  value = try(
+    join(" ", [
+      "PYTHONPATH=tools python -m replay",
+      "--dead-letter-queue-url ${aws_sqs_queue.this.url}",
+      local.queue_mode ? "--to-queue-url ${aws_sqs_queue.delivery[0].url}" : "--function ${aws_lambda_function.this.function_name}",
+      "--region ${local.region}",
+    ]),
+    null,
+  )
+}
+
+output "cloudwatch_alarm_arns" {
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles and (queue mode) queue-age; empty without alarm_topic_arn."
+  value       = try({ for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }, {})
 }
 
 output "sns_subscription_arns" {

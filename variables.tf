@@ -432,6 +432,131 @@ variable "maximum_event_age_in_seconds" {
 }
 
 ################################################################################
+# Delivery: direct (SNS invokes the function) or through an SQS queue
+################################################################################
+
+variable "delivery_mode" {
+  description = "How scan results reach the function: direct (SNS invokes it asynchronously; retries, then the dead-letter queue) or queue (SNS fills an encrypted SQS delivery queue that the function reads in batches through an event source mapping; a message that fails queue.max_receive_count times moves to the dead-letter queue)."
+  type        = string
+  default     = "direct"
+
+  validation {
+    condition     = contains(["direct", "queue"], var.delivery_mode)
+    error_message = "delivery_mode must be direct or queue."
+  }
+}
+
+variable "queue" {
+  description = "Settings of the delivery queue and its event source mapping (delivery_mode = queue only). batch_size 1-10000 messages (above 10 needs maximum_batching_window_in_seconds >= 1); maximum_batching_window_in_seconds 0-300; maximum_concurrency 2-1000 concurrent invocations (null: no cap); max_receive_count 1-1000 receives before a message moves to the dead-letter queue; visibility_timeout_seconds 0-43200 (null: 6 x timeout + the batching window, as AWS recommends); message_retention_seconds 60-1209600; kms_key_arn: customer managed key for the queue (null: SSE-SQS)."
+  type = object({
+    batch_size                         = optional(number, 10)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    maximum_concurrency                = optional(number)
+    max_receive_count                  = optional(number, 5)
+    visibility_timeout_seconds         = optional(number)
+    message_retention_seconds          = optional(number, 345600)
+    kms_key_arn                        = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.queue.batch_size >= 1 && var.queue.batch_size <= 10000 && floor(var.queue.batch_size) == var.queue.batch_size
+    error_message = "queue.batch_size must be a whole number between 1 and 10000."
+  }
+
+  validation {
+    condition     = var.queue.maximum_batching_window_in_seconds >= 0 && var.queue.maximum_batching_window_in_seconds <= 300 && floor(var.queue.maximum_batching_window_in_seconds) == var.queue.maximum_batching_window_in_seconds
+    error_message = "queue.maximum_batching_window_in_seconds must be a whole number of seconds between 0 and 300."
+  }
+
+  validation {
+    condition     = var.queue.batch_size <= 10 || var.queue.maximum_batching_window_in_seconds >= 1
+    error_message = "A queue.batch_size above 10 needs queue.maximum_batching_window_in_seconds of at least 1 (Lambda rejects the event source mapping otherwise)."
+  }
+
+  validation {
+    condition     = var.queue.maximum_concurrency == null || try(var.queue.maximum_concurrency >= 2 && var.queue.maximum_concurrency <= 1000 && floor(var.queue.maximum_concurrency) == var.queue.maximum_concurrency, false)
+    error_message = "queue.maximum_concurrency must be null (no cap) or a whole number between 2 and 1000."
+  }
+
+  validation {
+    condition     = var.queue.max_receive_count >= 1 && var.queue.max_receive_count <= 1000 && floor(var.queue.max_receive_count) == var.queue.max_receive_count
+    error_message = "queue.max_receive_count must be a whole number between 1 and 1000 (AWS recommends at least 5 for a Lambda event source, so that throttled batches do not reach the dead-letter queue)."
+  }
+
+  validation {
+    condition     = var.queue.visibility_timeout_seconds == null || try(var.queue.visibility_timeout_seconds >= 0 && var.queue.visibility_timeout_seconds <= 43200 && floor(var.queue.visibility_timeout_seconds) == var.queue.visibility_timeout_seconds, false)
+    error_message = "queue.visibility_timeout_seconds must be null (derived from the function timeout) or a whole number of seconds between 0 and 43200 (12 hours)."
+  }
+
+  validation {
+    condition     = var.queue.message_retention_seconds >= 60 && var.queue.message_retention_seconds <= 1209600 && floor(var.queue.message_retention_seconds) == var.queue.message_retention_seconds
+    error_message = "queue.message_retention_seconds must be a whole number between 60 and 1209600 (14 days)."
+  }
+
+  validation {
+    condition     = var.queue.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.queue.kms_key_arn))
+    error_message = "queue.kms_key_arn must be null (SSE-SQS) or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+variable "alarm_topic_arn" {
+  description = "SNS topic ARN that CloudWatch alarms notify (alarm and OK). null: no alarms. Must be known at plan time (a literal, a variable, or built from data sources): a topic created in the same apply has no ARN yet, so build its ARN from partition, region, account and name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be null or an SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>."
+  }
+}
+
+variable "create_alarms" {
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, and in queue mode the age of the oldest queued message) when alarm_topic_arn is set."
+  type        = bool
+  default     = true
+}
+
+variable "alarms" {
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors, throttles_threshold throttles per period, and (queue mode) when the oldest queued message is older than queue_age_threshold_seconds."
+  type = object({
+    period_seconds              = optional(number, 300)
+    evaluation_periods          = optional(number, 1)
+    dead_letters_threshold      = optional(number, 0)
+    errors_threshold            = optional(number, 0)
+    throttles_threshold         = optional(number, 0)
+    queue_age_threshold_seconds = optional(number, 900)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.alarms.period_seconds >= 60 && var.alarms.period_seconds % 60 == 0
+    error_message = "alarms.period_seconds must be a multiple of 60 (AWS Lambda and SQS metrics have one-minute resolution)."
+  }
+
+  validation {
+    condition = (
+      var.alarms.evaluation_periods >= 1 && floor(var.alarms.evaluation_periods) == var.alarms.evaluation_periods &&
+      var.alarms.period_seconds * var.alarms.evaluation_periods <= (var.alarms.period_seconds < 3600 ? 86400 : 604800)
+    )
+    error_message = "alarms.evaluation_periods must be a whole number >= 1, and period_seconds x evaluation_periods at most 86400 (one day; 604800 for periods of an hour or more)."
+  }
+
+  validation {
+    condition = alltrue([
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.queue_age_threshold_seconds] : t >= 0
+    ])
+    error_message = "alarms thresholds must not be negative."
+  }
+}
+
+################################################################################
 # IAM and tags
 ################################################################################
 

@@ -114,11 +114,11 @@ run "dead_letter_queue_and_retries_defaults" {
   }
   assert {
     condition = (
-      aws_lambda_function_event_invoke_config.this.function_name == "fss-post-scan" &&
-      aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 2 &&
-      aws_lambda_function_event_invoke_config.this.maximum_event_age_in_seconds == 21600 &&
-      aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1" &&
-      length(aws_lambda_function_event_invoke_config.this.destination_config[0].on_success) == 0
+      aws_lambda_function_event_invoke_config.this[0].function_name == "fss-post-scan" &&
+      aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 2 &&
+      aws_lambda_function_event_invoke_config.this[0].maximum_event_age_in_seconds == 21600 &&
+      aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1" &&
+      length(aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_success) == 0
     )
     error_message = "Failed async events must go to the DLQ after the default retries."
   }
@@ -147,8 +147,8 @@ run "dead_letter_queue_with_cmk_and_custom_retries" {
   }
   assert {
     condition = (
-      aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 0 &&
-      aws_lambda_function_event_invoke_config.this.maximum_event_age_in_seconds == 60
+      aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 0 &&
+      aws_lambda_function_event_invoke_config.this[0].maximum_event_age_in_seconds == 60
     )
     error_message = "Retry count and event age must reach the invoke config."
   }

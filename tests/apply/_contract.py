@@ -45,6 +45,30 @@ DEFAULTS: dict[str, Any] = {
     "role_path": "/",
     "role_permissions_boundary_arn": None,
     "tags": {},
+    "delivery_mode": "direct",
+    "queue": {},
+    "alarm_topic_arn": None,
+    "create_alarms": True,
+    "alarms": {},
+}
+
+QUEUE_DEFAULTS: dict[str, Any] = {
+    "batch_size": 10,
+    "maximum_batching_window_in_seconds": 0,
+    "maximum_concurrency": None,
+    "max_receive_count": 5,
+    "visibility_timeout_seconds": None,
+    "message_retention_seconds": 345600,
+    "kms_key_arn": None,
+}
+
+ALARM_DEFAULTS: dict[str, Any] = {
+    "period_seconds": 300,
+    "evaluation_periods": 1,
+    "dead_letters_threshold": 0,
+    "errors_threshold": 0,
+    "throttles_threshold": 0,
+    "queue_age_threshold_seconds": 900,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -72,6 +96,61 @@ class Where:
 def with_defaults(inputs: dict[str, Any]) -> dict[str, Any]:
     """The module inputs a user passed, completed with the documented defaults."""
     return {**DEFAULTS, **{k: v for k, v in inputs.items() if v is not None}}
+
+
+def queue_settings(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The delivery queue / mapping settings, defaults filled in; the visibility timeout defaults
+    to 6 x the function timeout + the batching window (AWS's recommendation), capped at 12 h."""
+    settings = {**QUEUE_DEFAULTS, **{k: v for k, v in inputs["queue"].items() if v is not None}}
+    if settings["visibility_timeout_seconds"] is None:
+        settings["visibility_timeout_seconds"] = min(
+            43200, 6 * inputs["timeout"] + settings["maximum_batching_window_in_seconds"]
+        )
+    return settings
+
+
+def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Alarm key -> what it watches and when it fires; {} without an alarm topic."""
+    if not (inputs["create_alarms"] and inputs["alarm_topic_arn"]):
+        return {}
+    settings = {**ALARM_DEFAULTS, **{k: v for k, v in inputs["alarms"].items() if v is not None}}
+    found = {
+        "dead-letters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            "Maximum",
+            settings["dead_letters_threshold"],
+        ),
+        "errors": ("AWS/Lambda", "Errors", "FunctionName", "Sum", settings["errors_threshold"]),
+        "throttles": (
+            "AWS/Lambda",
+            "Throttles",
+            "FunctionName",
+            "Sum",
+            settings["throttles_threshold"],
+        ),
+    }
+    if inputs["delivery_mode"] == "queue":
+        found["queue-age"] = (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            "QueueName",
+            "Maximum",
+            settings["queue_age_threshold_seconds"],
+        )
+    return {
+        key: {
+            "namespace": namespace,
+            "metric": metric,
+            "dimension": dimension,
+            "statistic": statistic,
+            "threshold": threshold,
+            "period": settings["period_seconds"],
+            "evaluation_periods": settings["evaluation_periods"],
+        }
+        for key, (namespace, metric, dimension, statistic, threshold) in found.items()
+    }
 
 
 def _flag(value: bool) -> str:
@@ -146,8 +225,13 @@ def environment(inputs: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def policy_grants(inputs: dict[str, Any], where: Where, dlq_arn: str) -> set[tuple[str, str]]:
+def policy_grants(
+    inputs: dict[str, Any], where: Where, dlq_arn: str, delivery_queue_arn: str | None = None
+) -> set[tuple[str, str]]:
     """(action, resource) pairs the role's inline policy must grant, and nothing else.
+
+    Direct mode: Lambda's on-failure destination sends to the DLQ as the role. Queue mode: the
+    event source mapping reads the delivery queue as the role; SQS moves dead letters itself.
 
     VPC access is left out: the module may grant it inline (VPC_ACTIONS on "*") or attach the
     AWS managed policy; the tests check either form separately.
@@ -164,9 +248,19 @@ def policy_grants(inputs: dict[str, Any], where: Where, dlq_arn: str) -> set[tup
         grants.update((a, r) for a in actions for r in resources)
 
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
-    grant(["sqs:SendMessage"], [dlq_arn])
-    if inputs["dead_letter_queue_kms_key_arn"]:
-        grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
+    if inputs["delivery_mode"] == "queue":
+        assert delivery_queue_arn, "queue mode needs the delivery queue's ARN"
+        grant(
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            [delivery_queue_arn],
+        )
+        queue_key = queue_settings(inputs)["kms_key_arn"]
+        if queue_key:
+            grant(["kms:Decrypt"], [queue_key])
+    else:
+        grant(["sqs:SendMessage"], [dlq_arn])
+        if inputs["dead_letter_queue_kms_key_arn"]:
+            grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
     configured = routes(inputs)
     if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
         grant(

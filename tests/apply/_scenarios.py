@@ -26,13 +26,23 @@ def _topic(account: Account, name: str) -> str:
     return account.client("sns").create_topic(Name=name)["TopicArn"]
 
 
-def _bucket(account: Account, name: str, *, versioned: bool, kms_key: str | None = None) -> dict:
+def _bucket(
+    account: Account,
+    name: str,
+    *,
+    versioned: bool,
+    kms_key: str | None = None,
+    object_lock: bool = False,
+) -> dict:
     s3 = account.client("s3")
+    lock = {"ObjectLockEnabledForBucket": True} if object_lock else {}
     if account.region == "us-east-1":
-        s3.create_bucket(Bucket=name)
+        s3.create_bucket(Bucket=name, **lock)
     else:
         s3.create_bucket(
-            Bucket=name, CreateBucketConfiguration={"LocationConstraint": account.region}
+            Bucket=name,
+            CreateBucketConfiguration={"LocationConstraint": account.region},
+            **lock,
         )
     if versioned:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -103,6 +113,26 @@ def _prepare_quarantine(account: Account, root: Path) -> tuple[dict, dict]:
         "promote_bucket": promote["name"],
     }
     return variables, facts
+
+
+def _prepare_queue(account: Account, root: Path) -> tuple[dict, dict]:
+    topic = _topic(account, "queue-stack-ScanResultTopic-F6")
+    # Object Lock lets a test block a delete (legal hold) and lift the block again.
+    bucket = _bucket(
+        account, f"queue-uploads-{account.account_id}", versioned=True, object_lock=True
+    )
+    variables = {
+        "region": account.region,
+        "name": "fss-queued",
+        "scan_result_topic_arn": topic,
+        "bucket_name": bucket["name"],
+        "file_id_tag_key": "upload-id",
+        "batch_size": 7,
+        "maximum_concurrency": 4,
+        "max_receive_count": 3,
+        "queue_age_alarm_seconds": 600,
+    }
+    return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
 
 
 def _prepare_complete(server: MotoServer) -> Any:
@@ -282,6 +312,13 @@ def scenarios(server: MotoServer) -> list[Scenario]:
             lambda d: stage_example(d, "quarantine"),
             _prepare_quarantine,
         ),
+        Scenario(
+            "queue",
+            "700000000005",
+            "us-west-2",
+            lambda d: stage_example(d, "queue"),
+            _prepare_queue,
+        ),
     ]
     block, _ = readme_usage_block()
     if block is not None:
@@ -289,4 +326,4 @@ def scenarios(server: MotoServer) -> list[Scenario]:
     return found
 
 
-ALL_KEYS = ["basic", "file-id-to-dynamodb", "complete", "quarantine", README_KEY]
+ALL_KEYS = ["basic", "file-id-to-dynamodb", "complete", "quarantine", "queue", README_KEY]

@@ -20,8 +20,10 @@ from _contract import (
     HANDLER,
     VPC_ACTIONS,
     Where,
+    alarms,
     environment,
     policy_grants,
+    queue_settings,
     statement_grants,
     table_name,
     with_defaults,
@@ -30,6 +32,7 @@ from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
 from _scenarios import ALL_KEYS, README_KEY, readme_usage_block
 
 from emulator import fss
+from emulator.event_source import drain_deployed
 
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
@@ -60,13 +63,42 @@ def _where(deployment: Deployment) -> Where:
     return Where(partition, deployment.account.region, identity["Account"])
 
 
-def _dead_letter_queue_arn(deployment: Deployment) -> str:
+def _queue_mode(deployment: Deployment) -> bool:
+    return _inputs(deployment)["delivery_mode"] == "queue"
+
+
+def _queue_arn(deployment: Deployment, url: str) -> str:
     sqs = deployment.account.client("sqs")
-    urls = sqs.list_queues().get("QueueUrls", [])
-    assert len(urls) == 1, f"expected exactly the module's dead-letter queue, found {urls}"
-    return sqs.get_queue_attributes(QueueUrl=urls[0], AttributeNames=["QueueArn"])["Attributes"][
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+
+
+def _queue_urls(deployment: Deployment) -> tuple[str, str | None]:
+    """(dead-letter queue URL, delivery queue URL or None), told apart by the redrive policy."""
+    sqs = deployment.account.client("sqs")
+    urls = sqs.list_queues().get("QueueUrls", [])
+    delivery = [
+        u
+        for u in urls
+        if "RedrivePolicy"
+        in sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
+    ]
+    expected = 2 if _queue_mode(deployment) else 1
+    assert len(urls) == expected and len(delivery) == expected - 1, (
+        f"expected the module's dead-letter queue (and in queue mode its delivery queue): {urls}"
+    )
+    dead_letters = next(u for u in urls if u not in delivery)
+    return dead_letters, (delivery[0] if delivery else None)
+
+
+def _dead_letter_queue_arn(deployment: Deployment) -> str:
+    return _queue_arn(deployment, _queue_urls(deployment)[0])
+
+
+def _delivery_queue_arn(deployment: Deployment) -> str | None:
+    url = _queue_urls(deployment)[1]
+    return _queue_arn(deployment, url) if url else None
 
 
 def _function(deployment: Deployment) -> dict[str, Any]:
@@ -108,17 +140,35 @@ def test_function_matches_the_runtime_contract(deployed: Deployment):
     assert exported == {k: outputs[k] for k in exported}
 
 
+def _function_policy_statements(deployment: Deployment) -> list[dict[str, Any]]:
+    lambda_ = deployment.account.client("lambda")
+    try:
+        policy = lambda_.get_policy(FunctionName=_inputs(deployment)["name"])["Policy"]
+    except lambda_.exceptions.ResourceNotFoundException:
+        return []
+    return json.loads(policy)["Statement"]
+
+
 def test_one_permission_and_one_subscription_per_topic(deployed: Deployment):
+    """Direct mode: SNS may invoke the function, once per topic, and each topic subscribes it.
+    Queue mode: nobody may invoke it (the mapping polls), each topic subscribes the delivery queue
+    with the SNS envelope kept (raw delivery off: the body carries the TopicArn)."""
     inputs = _inputs(deployed)
     account = deployed.account
     function_arn = _function(deployed)["Configuration"]["FunctionArn"]
     dlq_arn = _dead_letter_queue_arn(deployed)
+    delivery_arn = _delivery_queue_arn(deployed)
     topics: dict[str, str] = inputs["scan_result_topic_arns"]
 
-    policy = json.loads(account.client("lambda").get_policy(FunctionName=inputs["name"])["Policy"])
-    permissions = {s["Condition"]["ArnLike"]["AWS:SourceArn"]: s for s in policy["Statement"]}
-    assert len(policy["Statement"]) == len(topics), policy["Statement"]
-    assert set(permissions) == set(topics.values())
+    statements = _function_policy_statements(deployed)
+    if _queue_mode(deployed):
+        assert statements == []
+        endpoint, protocol = delivery_arn, "sqs"
+    else:
+        endpoint, protocol = function_arn, "lambda"
+    permissions = {s["Condition"]["ArnLike"]["AWS:SourceArn"]: s for s in statements}
+    assert len(statements) == len(permissions)
+    assert set(permissions) == (set() if _queue_mode(deployed) else set(topics.values()))
     for statement in permissions.values():
         assert statement["Effect"] == "Allow"
         assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
@@ -131,11 +181,12 @@ def test_one_permission_and_one_subscription_per_topic(deployed: Deployment):
     for key, topic_arn in topics.items():
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
         assert [s["SubscriptionArn"] for s in subscriptions] == [subscription_arns[key]]
-        assert subscriptions[0]["Protocol"] == "lambda"
-        assert subscriptions[0]["Endpoint"] == function_arn
+        assert subscriptions[0]["Protocol"] == protocol
+        assert subscriptions[0]["Endpoint"] == endpoint
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription_arns[key])[
             "Attributes"
         ]
+        assert attributes.get("RawMessageDelivery", "false") == "false"
         assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn}
         expected_filter = inputs["subscription_filter_policy"]
         if expected_filter is None:
@@ -184,22 +235,42 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     else:
         assert attached == []
 
-    expected = policy_grants(inputs, where, _dead_letter_queue_arn(deployed))
+    expected = policy_grants(
+        inputs, where, _dead_letter_queue_arn(deployed), _delivery_queue_arn(deployed)
+    )
     assert granted == expected, (
         f"missing: {sorted(expected - granted)}\nunexpected: {sorted(granted - expected)}"
     )
 
 
+def _assert_topics_only_may_send(attributes: dict[str, str], queue_arn: str, topics: list[str]):
+    (statement,) = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
+    assert statement["Resource"] == queue_arn
+    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    sources = [sources] if isinstance(sources, str) else sources
+    assert sorted(sources) == sorted(topics)
+
+
 def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
+    """Direct mode: Lambda's on-failure destination after its retries. Queue mode: no invoke
+    config; the delivery queue's redrive policy after max_receive_count receives."""
     inputs = _inputs(deployed)
     account = deployed.account
     dlq_arn = _dead_letter_queue_arn(deployed)
     assert deployed.module_outputs["dead_letter_queue_arn"] == dlq_arn
 
-    invoke = account.client("lambda").get_function_event_invoke_config(FunctionName=inputs["name"])
-    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
-    assert invoke["MaximumRetryAttempts"] == inputs["maximum_retry_attempts"]
-    assert invoke["MaximumEventAgeInSeconds"] == inputs["maximum_event_age_in_seconds"]
+    lambda_ = account.client("lambda")
+    if _queue_mode(deployed):
+        with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
+            lambda_.get_function_event_invoke_config(FunctionName=inputs["name"])
+    else:
+        invoke = lambda_.get_function_event_invoke_config(FunctionName=inputs["name"])
+        assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
+        assert invoke["MaximumRetryAttempts"] == inputs["maximum_retry_attempts"]
+        assert invoke["MaximumEventAgeInSeconds"] == inputs["maximum_event_age_in_seconds"]
 
     sqs = account.client("sqs")
     attributes = sqs.get_queue_attributes(
@@ -213,13 +284,94 @@ def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
         int(attributes["MessageRetentionPeriod"])
         == (inputs["dead_letter_queue_message_retention_seconds"])
     )
-    (statement,) = json.loads(attributes["Policy"])["Statement"]
-    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
-    assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
-    assert statement["Resource"] == dlq_arn
-    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
-    sources = [sources] if isinstance(sources, str) else sources
-    assert sorted(sources) == sorted(inputs["scan_result_topic_arns"].values())
+    topics = list(inputs["scan_result_topic_arns"].values())
+    _assert_topics_only_may_send(attributes, dlq_arn, topics)
+
+
+def test_queue_mode_reads_an_encrypted_delivery_queue(deployed: Deployment):
+    """Every topic feeds one encrypted delivery queue; one mapping with partial batch responses
+    reads it; a message moves to the dead-letter queue after max_receive_count receives."""
+    inputs = _inputs(deployed)
+    delivery_arn = _delivery_queue_arn(deployed)
+    outputs = deployed.module_outputs
+    dlq_url, delivery_url = _queue_urls(deployed)
+    region = deployed.account.region
+    replay = "PYTHONPATH=tools python -m replay --dead-letter-queue-url " + dlq_url
+    if not _queue_mode(deployed):
+        assert delivery_arn is None
+        assert outputs["delivery_queue_arn"] is None and outputs["delivery_queue_url"] is None
+        assert (
+            outputs["replay_command"] == f"{replay} --function {inputs['name']} --region {region}"
+        )
+        return
+    settings = queue_settings(inputs)
+    assert (outputs["delivery_queue_arn"], outputs["delivery_queue_url"]) == (
+        delivery_arn,
+        delivery_url,
+    )
+    assert outputs["replay_command"] == f"{replay} --to-queue-url {delivery_url} --region {region}"
+    attributes = deployed.account.client("sqs").get_queue_attributes(
+        QueueUrl=delivery_url, AttributeNames=["All"]
+    )["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": _dead_letter_queue_arn(deployed),
+        "maxReceiveCount": settings["max_receive_count"],
+    }
+    if settings["kms_key_arn"]:
+        assert attributes["KmsMasterKeyId"] == settings["kms_key_arn"]
+    else:
+        assert attributes.get("SqsManagedSseEnabled") == "true"
+    assert int(attributes["VisibilityTimeout"]) == settings["visibility_timeout_seconds"]
+    assert int(attributes["MessageRetentionPeriod"]) == settings["message_retention_seconds"]
+    _assert_topics_only_may_send(
+        attributes, delivery_arn, list(inputs["scan_result_topic_arns"].values())
+    )
+
+    function_arn = _function(deployed)["Configuration"]["FunctionArn"]
+    mappings = deployed.account.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    (mapping,) = [m for m in mappings if m["FunctionArn"] == function_arn]
+    assert mapping["EventSourceArn"] == delivery_arn
+    assert mapping["BatchSize"] == settings["batch_size"]
+    assert (
+        mapping.get("MaximumBatchingWindowInSeconds", 0)
+        == (settings["maximum_batching_window_in_seconds"])
+    )
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    concurrency = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    assert concurrency == settings["maximum_concurrency"]
+
+
+def test_alarms_watch_the_deployment(deployed: Deployment):
+    inputs = _inputs(deployed)
+    expected = alarms(inputs)
+    found = deployed.account.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert {a["AlarmName"] for a in found} == {f"{inputs['name']}-{k}" for k in expected}
+    outputs = deployed.module_outputs
+    assert outputs["cloudwatch_alarm_arns"] == {
+        k: a["AlarmArn"] for k in expected for a in found if a["AlarmName"].endswith(f"-{k}")
+    }
+    queue_names = {
+        "dead-letters": deployed.module_outputs["dead_letter_queue_url"].rsplit("/", 1)[1],
+        "queue-age": (outputs["delivery_queue_url"] or "").rsplit("/", 1)[-1],
+    }
+    for alarm in found:
+        key = alarm["AlarmName"].removeprefix(f"{inputs['name']}-")
+        want = expected[key]
+        value = queue_names.get(key, inputs["name"])
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+            want["namespace"],
+            want["metric"],
+            want["statistic"],
+        )
+        assert alarm["Dimensions"] == [{"Name": want["dimension"], "Value": value}]
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["Threshold"] == want["threshold"]
+        assert (alarm["Period"], alarm["EvaluationPeriods"]) == (
+            want["period"],
+            want["evaluation_periods"],
+        )
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [inputs["alarm_topic_arn"]]
 
 
 def test_log_group_and_table_are_the_modules_own(deployed: Deployment):
@@ -300,6 +452,26 @@ def _log_lines(text: str) -> list[dict[str, Any]]:
     return lines
 
 
+def _run_through_the_queue(deployed: Deployment, sns_message_id: str, tmp_path) -> None:
+    """Queue mode: the emulated event source mapping delivers the one SNS notification the
+    queue holds to the deployed handler, which reports no failure; the queue is then empty."""
+    results: list[Any] = []
+    bodies: list[dict[str, Any]] = []
+
+    def invoke(event: dict[str, Any]) -> Any:
+        bodies.extend(json.loads(r["body"]) for r in event["Records"])
+        result, _ = run_deployed_handler(
+            deployed.account, _inputs(deployed)["name"], event, tmp_path
+        )
+        results.append(result)
+        return result
+
+    drained = drain_deployed(deployed.account, _inputs(deployed)["name"], invoke)
+    assert [(b["Type"], b["MessageId"]) for b in bodies] == [("Notification", sns_message_id)]
+    assert results == [{"batchItemFailures": []}]
+    assert (drained.batches, len(drained.deleted), drained.kept) == (1, 1, [])
+
+
 def test_deployed_handler_acts_on_a_published_scan_result(
     deployed: Deployment, moto_server: MotoServer, tmp_path, capsys
 ):
@@ -338,16 +510,19 @@ def test_deployed_handler_acts_on_a_published_scan_result(
             TopicArn=topic_arn, Message=json.dumps(message)
         )["MessageId"]
 
-        events = [
-            e
-            for e in moto_server.lambda_deliveries(function_arn)
-            if e["Records"][0]["Sns"]["MessageId"] == sns_message_id
-        ]
-        assert len(events) == 1, f"SNS ({topic_key}) delivered {len(events)} events to the function"
         capsys.readouterr()
-        result, _ = run_deployed_handler(account, inputs["name"], events[0], tmp_path)
+        if _queue_mode(deployed):
+            _run_through_the_queue(deployed, sns_message_id, tmp_path)
+        else:
+            events = [
+                e
+                for e in moto_server.lambda_deliveries(function_arn)
+                if e["Records"][0]["Sns"]["MessageId"] == sns_message_id
+            ]
+            assert len(events) == 1, f"SNS ({topic_key}) delivered {len(events)} events"
+            result, _ = run_deployed_handler(account, inputs["name"], events[0], tmp_path)
+            assert result == {"records": 1}
         printed = capsys.readouterr().out
-        assert result == {"records": 1}
         lines = _log_lines(printed)
         assert [line["outcome"] for line in lines] == ["processed"], printed
 
@@ -404,6 +579,17 @@ def test_destroy_leaves_nothing_behind(fleet: Fleet, scenario: str):
             s["SubscriptionArn"]
             for owner in [account, *facts.get("foreign_accounts", [])]
             for s in owner.client("sns").list_subscriptions()["Subscriptions"]
+        ],
+        "event source mappings": account.client("lambda").list_event_source_mappings()[
+            "EventSourceMappings"
+        ],
+        "alarms": [
+            a["AlarmName"] for a in account.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        ],
+        "topics": [
+            t["TopicArn"]
+            for t in account.client("sns").list_topics()["Topics"]
+            if t["TopicArn"] not in facts["topics"].values()
         ],
         "tables": [
             t

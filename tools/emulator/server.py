@@ -15,6 +15,11 @@ parent process goes away. Patches (each one says why moto alone is not enough):
   Filter policies are applied by moto exactly as for other protocols.
 - A topic's subscriptions include those made from other accounts (moto keeps a subscription in
   the subscriber's account and would otherwise never deliver to it), as in AWS.
+- Event source mappings of SQS queues are kept (the Lambda API describes them) but moto no longer
+  invokes the function from inside SendMessage (it would need Docker, and its receive would count
+  against the queue's maxReceiveCount). ``emulator.event_source`` polls the queue instead.
+- A queue's ``RedrivePolicy`` attribute is compact JSON, as SQS returns it (moto adds spaces, and
+  the AWS provider then plans a whitespace-only change to it after every apply).
 - ``ListObjectVersions`` honours ``encoding-type=url`` (moto ignores it). The AWS provider asks
   for it when ``force_destroy`` empties a bucket and URL-decodes the keys, so a key with a ``+``
   came back as another key and the destroy looped forever.
@@ -32,7 +37,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -40,6 +45,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.s3.responses import S3Response
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
+from moto.sqs.models import Queue, sqs_backends
 from werkzeug.serving import make_server
 
 from emulator.events import sns_lambda_event
@@ -54,6 +60,8 @@ _deliveries_lock = threading.Lock()
 _original_get_code = LambdaFunction.get_code
 _original_publish = Subscription.publish
 _original_list_object_versions = S3Response.list_object_versions
+_original_create_event_source_mapping = LambdaBackend.create_event_source_mapping
+_original_queue_attributes = Queue.attributes.fget
 
 
 def _get_code(self: LambdaFunction) -> dict[str, Any]:
@@ -114,6 +122,22 @@ def _topic_subscriptions(self: SNSBackend, topic: Topic) -> list[Subscription]:
     ]
 
 
+def _create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+    mapping = _original_create_event_source_mapping(self, spec)
+    if mapping.event_source_arn.split(":")[2] == "sqs":
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            if queue.queue_arn == mapping.event_source_arn:
+                queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
+    return mapping
+
+
+def _queue_attributes(self: Queue) -> dict[str, Any]:
+    attributes = _original_queue_attributes(self)
+    if self.redrive_policy:
+        attributes["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+    return attributes
+
+
 def _list_object_versions(self: S3Response) -> Any:
     if self.querystring.get("encoding-type", [None])[0] != "url":
         return _original_list_object_versions(self)
@@ -137,6 +161,8 @@ LambdaFunction.get_code = _get_code
 Subscription.publish = _publish
 SNSBackend._get_topic_subscriptions = _topic_subscriptions
 S3Response.list_object_versions = _list_object_versions
+LambdaBackend.create_event_source_mapping = _create_event_source_mapping
+Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,assignment]
 
 
 class _TestRoutes:

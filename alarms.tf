@@ -1,0 +1,68 @@
+################################################################################
+# CloudWatch alarms (when alarm_topic_arn is set and create_alarms is true)
+################################################################################
+
+locals {
+  create_alarms = var.create_alarms && var.alarm_topic_arn != null
+
+  # Keys are static (for_each); values may be known only after apply.
+  alarm_definitions = {
+    dead-letters = {
+      description = "Messages are waiting in the dead-letter queue of ${var.name}: fix the cause, then replay them (see the module output replay_command)."
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.this.name }
+      statistic   = "Maximum"
+      threshold   = var.alarms.dead_letters_threshold
+    }
+    errors = {
+      description = "The function ${var.name} failed (a raised error or a timeout)."
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = var.alarms.errors_threshold
+    }
+    throttles = {
+      description = "Invocations of the function ${var.name} were throttled (concurrency limit)."
+      namespace   = "AWS/Lambda"
+      metric_name = "Throttles"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = var.alarms.throttles_threshold
+    }
+    queue-age = {
+      description = "The oldest scan result in the delivery queue of ${var.name} is older than ${var.alarms.queue_age_threshold_seconds} seconds: the function does not keep up or keeps failing."
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateAgeOfOldestMessage"
+      dimensions  = { QueueName = try(aws_sqs_queue.delivery[0].name, "") }
+      statistic   = "Maximum"
+      threshold   = var.alarms.queue_age_threshold_seconds
+    }
+  }
+  alarms = {
+    for key, alarm in local.alarm_definitions : key => alarm
+    if local.create_alarms && (key != "queue-age" || local.queue_mode)
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  period              = var.alarms.period_seconds
+  evaluation_periods  = var.alarms.evaluation_periods
+  # No data (no invocations, an empty queue) is the healthy state.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = [var.alarm_topic_arn]
+  ok_actions         = [var.alarm_topic_arn]
+
+  tags = var.tags
+}

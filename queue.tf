@@ -1,0 +1,84 @@
+################################################################################
+# Queue delivery (delivery_mode = "queue"): topics -> delivery queue -> event source mapping
+################################################################################
+
+locals {
+  # AWS recommends a visibility timeout of at least six times the function timeout plus the batching
+  # window, so that a batch retried after throttling is not received twice while still running.
+  queue_visibility_timeout_seconds = coalesce(
+    var.queue.visibility_timeout_seconds,
+    min(43200, 6 * var.timeout + var.queue.maximum_batching_window_in_seconds),
+  )
+}
+
+resource "aws_sqs_queue" "delivery" {
+  count = local.queue_mode ? 1 : 0
+
+  name_prefix                = "${var.name}-delivery-"
+  visibility_timeout_seconds = local.queue_visibility_timeout_seconds
+  message_retention_seconds  = var.queue.message_retention_seconds
+  kms_master_key_id          = var.queue.kms_key_arn
+  sqs_managed_sse_enabled    = var.queue.kms_key_arn == null ? true : null
+
+  # After max_receive_count failed receives SQS moves the message, unchanged, to the module's
+  # dead-letter queue (the same one direct mode uses).
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.this.arn
+    maxReceiveCount     = var.queue.max_receive_count
+  })
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.queue_visibility_timeout_seconds >= var.timeout
+      error_message = "queue.visibility_timeout_seconds (${local.queue_visibility_timeout_seconds}) must be at least the function timeout (${var.timeout}); Lambda rejects the event source mapping otherwise. AWS recommends 6 x timeout."
+    }
+    precondition {
+      # A moved message keeps its original enqueue time; a shorter DLQ retention would drop it early.
+      condition     = var.dead_letter_queue_message_retention_seconds >= var.queue.message_retention_seconds
+      error_message = "dead_letter_queue_message_retention_seconds (${var.dead_letter_queue_message_retention_seconds}) must be at least queue.message_retention_seconds (${var.queue.message_retention_seconds}): SQS keeps a message's original enqueue time when it moves it to the dead-letter queue."
+    }
+  }
+}
+
+# Lets exactly the scan-result topics deliver to the queue (also topics in other accounts).
+resource "aws_sqs_queue_policy" "delivery" {
+  count = local.queue_mode ? 1 : 0
+
+  queue_url = aws_sqs_queue.delivery[0].url
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AllowScanResultTopicsDelivery"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.delivery[0].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
+    }]
+  })
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  count = local.queue_mode ? 1 : 0
+
+  event_source_arn                   = aws_sqs_queue.delivery[0].arn
+  function_name                      = aws_lambda_function.this.arn
+  batch_size                         = var.queue.batch_size
+  maximum_batching_window_in_seconds = var.queue.maximum_batching_window_in_seconds
+  # The function lists the messages it failed on; only those are received again.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  dynamic "scaling_config" {
+    for_each = var.queue.maximum_concurrency == null ? [] : [var.queue.maximum_concurrency]
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
+
+  tags = var.tags
+
+  # Lambda checks at creation that the role may read the queue.
+  depends_on = [aws_iam_role_policy.this]
+}

@@ -1,0 +1,211 @@
+# Plan-level tests of the CloudWatch alarms: none without an alarm topic or with create_alarms = false;
+# with a topic, dead-letters / errors / throttles on the module's own queue and function, plus
+# queue-age in queue mode only; thresholds and periods from `alarms`; validation of the inputs.
+
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/mocks/aws"
+}
+
+mock_provider "archive" {
+  source = "./tests/mocks/archive"
+}
+
+override_resource {
+  target          = aws_sqs_queue.this
+  override_during = plan
+  values = {
+    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
+    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1"
+    name = "fss-post-scan-dlq-1"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.delivery
+  override_during = plan
+  values = {
+    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
+    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1"
+    name = "fss-post-scan-delivery-1"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_metric_alarm.this
+  override_during = plan
+  values          = { arn = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan" }
+}
+
+variables {
+  name                   = "fss-post-scan"
+  scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
+  bucket_names           = ["uploads-bucket"]
+}
+
+run "no_alarms_without_a_topic" {
+  command = plan
+
+  variables {
+    delivery_mode = "queue"
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && output.cloudwatch_alarm_arns == {}
+    error_message = "Alarms need an alarm topic."
+  }
+}
+
+run "no_alarms_when_turned_off" {
+  command = plan
+
+  variables {
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    create_alarms   = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0
+    error_message = "create_alarms = false must create no alarm."
+  }
+}
+
+run "direct_mode_alarms" {
+  command = plan
+
+  variables {
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    tags            = { team = "storage" }
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles"])
+    error_message = "Direct mode: dead-letters, errors and throttles (no queue-age without a delivery queue)."
+  }
+  assert {
+    condition = {
+      for k, a in aws_cloudwatch_metric_alarm.this : k => [
+        a.alarm_name, a.namespace, a.metric_name, a.dimensions, a.statistic, a.comparison_operator, a.threshold,
+        a.period, a.evaluation_periods, a.treat_missing_data,
+      ]
+      } == {
+      dead-letters = ["fss-post-scan-dead-letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", tomap({ QueueName = "fss-post-scan-dlq-1" }),
+      "Maximum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      errors = ["fss-post-scan-errors", "AWS/Lambda", "Errors", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      throttles = ["fss-post-scan-throttles", "AWS/Lambda", "Throttles", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+    }
+    error_message = "Alarm definitions are wrong."
+  }
+  assert {
+    condition = alltrue([
+      for a in aws_cloudwatch_metric_alarm.this :
+      a.alarm_actions == toset(["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]) &&
+      a.ok_actions == toset(["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]) &&
+      a.tags == tomap({ team = "storage" })
+    ])
+    error_message = "Every alarm notifies the alarm topic on alarm and OK, and carries the tags."
+  }
+}
+
+run "queue_mode_adds_the_queue_age_alarm" {
+  command = plan
+
+  variables {
+    delivery_mode   = "queue"
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    alarms = {
+      period_seconds              = 60
+      evaluation_periods          = 1440
+      dead_letters_threshold      = 10
+      errors_threshold            = 2
+      throttles_threshold         = 3
+      queue_age_threshold_seconds = 600
+    }
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "queue-age"])
+    error_message = "Queue mode adds queue-age."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["queue-age"].namespace == "AWS/SQS" &&
+      aws_cloudwatch_metric_alarm.this["queue-age"].metric_name == "ApproximateAgeOfOldestMessage" &&
+      aws_cloudwatch_metric_alarm.this["queue-age"].dimensions == tomap({ QueueName = "fss-post-scan-delivery-1" }) &&
+      aws_cloudwatch_metric_alarm.this["queue-age"].statistic == "Maximum"
+    )
+    error_message = "queue-age must watch the delivery queue's oldest message."
+  }
+  assert {
+    condition = {
+      for k, a in aws_cloudwatch_metric_alarm.this : k => [a.threshold, a.period, a.evaluation_periods]
+      } == {
+      dead-letters = [10, 60, 1440]
+      errors       = [2, 60, 1440]
+      throttles    = [3, 60, 1440]
+      queue-age    = [600, 60, 1440]
+    }
+    error_message = "Thresholds and periods from `alarms` were not applied."
+  }
+  assert {
+    condition     = toset(keys(output.cloudwatch_alarm_arns)) == toset(["dead-letters", "errors", "throttles", "queue-age"]) && output.cloudwatch_alarm_arns["queue-age"] == "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan"
+    error_message = "cloudwatch_alarm_arns must map every alarm key to its ARN."
+  }
+}
+
+run "long_periods_may_span_a_week" {
+  command = plan
+
+  variables {
+    alarm_topic_arn = "arn:aws-us-gov:sns:us-gov-west-1:111122223333:ops-alarms"
+    alarms          = { period_seconds = 3600, evaluation_periods = 168 }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["errors"].period == 3600
+    error_message = "A one-hour period over 7 days is allowed."
+  }
+}
+
+run "rejects_invalid_alarm_inputs" {
+  command = plan
+
+  variables {
+    alarm_topic_arn = "arn:aws:sqs:eu-west-1:111122223333:ops-alarms"
+    alarms          = { period_seconds = 90 }
+  }
+
+  expect_failures = [var.alarm_topic_arn, var.alarms]
+}
+
+run "rejects_evaluation_longer_than_a_day_for_short_periods" {
+  command = plan
+
+  variables {
+    alarms = { period_seconds = 60, evaluation_periods = 1441 }
+  }
+
+  expect_failures = [var.alarms]
+}
+
+run "rejects_evaluation_longer_than_a_week" {
+  command = plan
+
+  variables {
+    alarms = { period_seconds = 3600, evaluation_periods = 169 }
+  }
+
+  expect_failures = [var.alarms]
+}
+
+run "rejects_negative_thresholds" {
+  command = plan
+
+  variables {
+    alarms = { queue_age_threshold_seconds = -1 }
+  }
+
+  expect_failures = [var.alarms]
+}

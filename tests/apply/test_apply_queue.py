@@ -1,0 +1,178 @@
+"""The queue example under a burst, with one poisoned scan result, then replayed after the fix.
+
+The example is applied against the moto server like every example (test_apply_examples.py checks
+what all roots must satisfy). Here a burst of scan results is published to its topic; SNS fills the
+delivery queue; the emulated event source mapping (tools/emulator/event_source.py) reads the
+deployed mapping's settings and feeds the queue, batch by batch, to the deployed handler run
+in-process, deleting what the handler did not report as failed.
+
+The poison is a malicious upload under an S3 Object Lock legal hold: its delete is refused every
+time, the handler reports it as a batch item failure, and after max_receive_count receives SQS
+moves it to the dead-letter queue. Once the hold is lifted, the module's replay_command sends it
+back to the delivery queue and the next drain processes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from _harness import REPO_ROOT, Deployment, Fleet, run_deployed_handler
+
+from emulator import fss
+from emulator.event_source import Drained, drain_deployed
+
+pytestmark = [pytest.mark.terraform, pytest.mark.apply]
+
+EICAR = fss.eicar()
+BURST = 50
+POISON_AT = 23  # published in the middle of the burst
+
+
+@pytest.fixture(params=["queue"])
+def scenario(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def deployed(fleet: Fleet, scenario: str) -> Deployment:
+    return fleet.applied(scenario)
+
+
+def _drain(deployed: Deployment, tmp_path, capsys) -> tuple[Drained, list[dict[str, Any]]]:
+    """Drain the delivery queue through the deployed handler; (what the poller did, log lines)."""
+    name = deployed.outputs["lambda_function_name"]
+
+    def invoke(event: dict[str, Any]) -> Any:
+        result, _ = run_deployed_handler(deployed.account, name, event, tmp_path)
+        return result
+
+    capsys.readouterr()
+    drained = drain_deployed(deployed.account, name, invoke)
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"outcome"' in line
+    ]
+    return drained, lines
+
+
+def _queue_depth(sqs, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+def _versions(s3, bucket: str, key: str) -> list[str]:
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    return [v["VersionId"] for v in listing.get("Versions", []) if v["Key"] == key]
+
+
+def _replay(deployed: Deployment) -> subprocess.CompletedProcess[str]:
+    """Run the deployment's replay_command as written (from the repository root)."""
+    command = deployed.outputs["replay_command"]
+    prefix = "PYTHONPATH=tools python "
+    assert command.startswith(prefix + "-m replay "), command
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    environment.update(deployed.account.environment())
+    environment["PYTHONPATH"] = "tools"
+    return subprocess.run(
+        [sys.executable, *shlex.split(command.removeprefix(prefix)), "--wait-seconds", "0"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_path, capsys):
+    account = deployed.account
+    s3, sns, sqs = account.client("s3"), account.client("sns"), account.client("sqs")
+    dynamodb = account.client("dynamodb")
+    bucket = deployed.facts["buckets"][0]["name"]
+    topic = deployed.facts["topics"]["storage_stack"]
+    table = deployed.outputs["file_id_table_name"]
+    tag_key = deployed.inputs["file_id_tag_key"]
+    max_receives = deployed.inputs["queue"]["max_receive_count"]
+    delivery_url = deployed.outputs["delivery_queue_url"]
+    dlq_url = deployed.outputs["dead_letter_queue_url"]
+
+    uploads: list[dict[str, Any]] = []
+    for i in range(BURST + 1):
+        poison = i == POISON_AT
+        malicious = poison or i % 4 == 0
+        key = f"burst/{i:03d} upload+{'m' if malicious else 'c'}.bin"
+        body = EICAR if malicious else f"clean upload {i}".encode()
+        put = s3.put_object(Bucket=bucket, Key=key, Body=body, Tagging=f"{tag_key}=file-{i}")
+        if poison:  # a compliance hold: S3 refuses to delete this version until it is lifted
+            s3.put_object_legal_hold(
+                Bucket=bucket, Key=key, VersionId=put["VersionId"], LegalHold={"Status": "ON"}
+            )
+        message = fss.scan_result(
+            bucket,
+            key,
+            account.region,
+            size=len(body),
+            etag=put["ETag"].strip('"'),
+            findings=[fss.EICAR_FINDING] if malicious else [],
+        )
+        sns_id = sns.publish(TopicArn=topic, Message=json.dumps(message))["MessageId"]
+        uploads.append(
+            {"key": key, "version": put["VersionId"], "malicious": malicious, "sns_id": sns_id}
+        )
+    poison = uploads[POISON_AT]
+    others = [u for u in uploads if u is not poison]
+    assert _queue_depth(sqs, delivery_url) == BURST + 1
+
+    drained, lines = _drain(deployed, tmp_path, capsys)
+
+    # Every other scan result was processed once: malware deleted, clean files kept, verdicts
+    # recorded per file id.
+    processed = [line for line in lines if line["outcome"] == "processed"]
+    assert sorted(line["key"] for line in processed) == sorted(u["key"] for u in others)
+    assert {line["delivery"] for line in lines} == {"sqs"}
+    batch_size = deployed.inputs["queue"]["batch_size"]
+    assert drained.batches <= -(-(BURST + max_receives) // batch_size) + max_receives
+    for number, upload in enumerate(uploads):
+        if upload is poison:
+            continue
+        expected = [] if upload["malicious"] else [upload["version"]]
+        assert _versions(s3, bucket, upload["key"]) == expected, upload
+        row = dynamodb.get_item(TableName=table, Key={"file_id": {"S": f"file-{number}"}})["Item"]
+        assert row["scan_verdict"] == {"S": "malicious" if upload["malicious"] else "clean"}
+        assert row["s3_version_id"] == {"S": upload["version"]}
+
+    # The poison failed alone, once per receive, then SQS moved it to the dead-letter queue.
+    failures = [line for line in lines if line["outcome"] == "error"]
+    assert [line["key"] for line in failures] == [poison["key"]] * max_receives
+    assert sorted(line["receive_count"] for line in failures) == list(range(1, max_receives + 1))
+    assert len(set(drained.kept)) == 1 and len(drained.kept) == max_receives
+    assert _versions(s3, bucket, poison["key"]) == [poison["version"]]
+    assert _queue_depth(sqs, delivery_url) == 0
+    dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    (dead_letter,) = dead["Messages"]
+    notification = json.loads(dead_letter["Body"])
+    assert (notification["Type"], notification["MessageId"]) == ("Notification", poison["sns_id"])
+    assert notification["TopicArn"] == topic
+
+    # Fix the cause, replay with the deployment's own command, drain again.
+    s3.put_object_legal_hold(
+        Bucket=bucket, Key=poison["key"], VersionId=poison["version"], LegalHold={"Status": "OFF"}
+    )
+    replayed = _replay(deployed)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert _queue_depth(sqs, dlq_url) == 0
+    assert _queue_depth(sqs, delivery_url) == 1
+
+    drained, lines = _drain(deployed, tmp_path, capsys)
+    assert [(line["key"], line["outcome"]) for line in lines] == [(poison["key"], "processed")]
+    assert (drained.batches, drained.kept) == (1, [])
+    assert _versions(s3, bucket, poison["key"]) == []
+    assert _queue_depth(sqs, delivery_url) == 0 and _queue_depth(sqs, dlq_url) == 0
