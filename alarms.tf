@@ -1,9 +1,10 @@
 ################################################################################
-# CloudWatch alarms (when alarm_topic_arn is set and create_alarms is true)
+# CloudWatch alarms (create_alarms, by default when alarm_topic_arn is set)
 ################################################################################
 
 locals {
-  create_alarms = var.create_alarms && var.alarm_topic_arn != null
+  # A known create_alarms decides alone, so an alarm topic ARN that is unknown until apply works.
+  create_alarms = var.create_alarms != null ? var.create_alarms : var.alarm_topic_arn != null
 
   # Keys are static (for_each); values may be known only after apply.
   alarm_definitions = {
@@ -65,4 +66,11 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   ok_actions         = [var.alarm_topic_arn]
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.alarm_topic_arn != null
+      error_message = "create_alarms = true needs alarm_topic_arn: the SNS topic the alarms notify."
+    }
+  }
 }

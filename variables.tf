@@ -517,9 +517,9 @@ variable "alarm_topic_arn" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, and in queue mode the age of the oldest queued message) when alarm_topic_arn is set."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, and in queue mode the age of the oldest queued message), notifying alarm_topic_arn. null (default): create them exactly when alarm_topic_arn is set. Set true when alarm_topic_arn is only known after apply (a topic created in the same configuration): Terraform must know at plan time whether the alarms exist. true without alarm_topic_arn is an error; false never creates them."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "alarms" {

@@ -209,3 +209,27 @@ run "rejects_negative_thresholds" {
 
   expect_failures = [var.alarms]
 }
+
+run "create_alarms_true_needs_a_topic" {
+  command = plan
+
+  variables {
+    create_alarms = true
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.this]
+}
+
+run "create_alarms_true_decides_before_the_topic_exists" {
+  command = plan
+
+  variables {
+    create_alarms   = true
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles"])
+    error_message = "create_alarms = true must create the direct-mode alarms."
+  }
+}

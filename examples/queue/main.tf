@@ -5,7 +5,6 @@
 # `max_receive_count` receives moves to the dead-letter queue; the module's replay_command output
 # sends it back once the cause is fixed. CloudWatch alarms notify an alarm topic this example creates.
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
@@ -15,10 +14,6 @@ locals {
   }
   account_root = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
 
-  # Built from known parts, not taken from aws_sns_topic.alarms.arn: the module decides at plan time
-  # whether alarms exist, and a topic created in the same apply has no ARN yet.
-  alarm_topic_name = "${var.name}-alarms"
-  alarm_topic_arn  = "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:${local.alarm_topic_name}"
 }
 
 # CloudWatch cannot publish to a topic encrypted with the AWS managed key aws/sns: the alarm topic
@@ -53,7 +48,7 @@ resource "aws_kms_key" "alarms" {
 }
 
 resource "aws_sns_topic" "alarms" {
-  name              = local.alarm_topic_name
+  name              = "${var.name}-alarms"
   kms_master_key_id = aws_kms_key.alarms.arn
 
   tags = local.tags
@@ -96,7 +91,10 @@ module "post_scan" {
   create_file_id_table = true
   record_verdicts      = ["malicious", "clean", "incomplete", "failed"]
 
-  alarm_topic_arn = local.alarm_topic_arn
+  # The topic is created in the same apply, so its ARN is unknown at plan time: create_alarms
+  # tells the module that the alarms exist.
+  create_alarms   = true
+  alarm_topic_arn = aws_sns_topic.alarms.arn
   alarms = {
     queue_age_threshold_seconds = var.queue_age_alarm_seconds
   }

@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "delivery_mode": "direct",
     "queue": {},
     "alarm_topic_arn": None,
-    "create_alarms": True,
+    "create_alarms": None,
     "alarms": {},
 }
 
@@ -111,7 +111,8 @@ def queue_settings(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Alarm key -> what it watches and when it fires; {} without an alarm topic."""
-    if not (inputs["create_alarms"] and inputs["alarm_topic_arn"]):
+    wanted = inputs["create_alarms"]
+    if not (inputs["alarm_topic_arn"] if wanted is None else wanted):
         return {}
     settings = {**ALARM_DEFAULTS, **{k: v for k, v in inputs["alarms"].items() if v is not None}}
     found = {
