@@ -506,7 +506,7 @@ variable "queue" {
 ################################################################################
 
 variable "alarm_topic_arn" {
-  description = "SNS topic ARN that CloudWatch alarms notify (alarm and OK). null: no alarms. Must be known at plan time (a literal, a variable, or built from data sources): a topic created in the same apply has no ARN yet, so build its ARN from partition, region, account and name."
+  description = "SNS topic ARN that CloudWatch alarms notify (alarm and OK). null: no alarms. Whether the alarms exist follows this input unless create_alarms says so; for a topic created in the same configuration (ARN unknown until apply) set create_alarms = true."
   type        = string
   default     = null
 
