@@ -79,6 +79,21 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   tags = var.tags
 
+  lifecycle {
+    precondition {
+      condition     = var.reserved_concurrent_executions == null || var.queue.maximum_concurrency == null || try(var.queue.maximum_concurrency <= var.reserved_concurrent_executions, true)
+      error_message = "queue.maximum_concurrency (${coalesce(var.queue.maximum_concurrency, 0)}) must not exceed reserved_concurrent_executions (${coalesce(var.reserved_concurrent_executions, 0)}): Lambda would throttle the extra batches, and every throttled receive counts toward queue.max_receive_count, so scan results would reach the dead-letter queue without having failed."
+    }
+  }
+
   # Lambda checks at creation that the role may read the queue.
   depends_on = [aws_iam_role_policy.this]
+}
+
+# A warning, not an error: without a cap the pollers scale past the reserved concurrency.
+check "queue_concurrency_within_reserved_concurrency" {
+  assert {
+    condition     = !(local.queue_mode && var.reserved_concurrent_executions != null && var.queue.maximum_concurrency == null)
+    error_message = "delivery_mode = \"queue\" with reserved_concurrent_executions but no queue.maximum_concurrency: set queue.maximum_concurrency to at most the reserved concurrency, or throttled batches count toward queue.max_receive_count and may reach the dead-letter queue."
+  }
 }

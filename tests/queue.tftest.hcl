@@ -402,3 +402,41 @@ run "rejects_dead_letter_retention_shorter_than_queue_retention" {
 
   expect_failures = [aws_sqs_queue.delivery]
 }
+
+run "rejects_maximum_concurrency_above_reserved_concurrency" {
+  command = plan
+
+  variables {
+    delivery_mode                  = "queue"
+    reserved_concurrent_executions = 5
+    queue                          = { maximum_concurrency = 6 }
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "accepts_maximum_concurrency_equal_to_reserved_concurrency" {
+  command = plan
+
+  variables {
+    delivery_mode                  = "queue"
+    reserved_concurrent_executions = 5
+    queue                          = { maximum_concurrency = 5 }
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 5
+    error_message = "The mapping must be capped at the reserved concurrency."
+  }
+}
+
+run "warns_when_reserved_concurrency_has_no_queue_cap" {
+  command = plan
+
+  variables {
+    delivery_mode                  = "queue"
+    reserved_concurrent_executions = 5
+  }
+
+  expect_failures = [check.queue_concurrency_within_reserved_concurrency]
+}
