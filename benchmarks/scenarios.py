@@ -136,9 +136,8 @@ def why_extra(scenario: Scenario, verdict: str, operation: str) -> str:
     """Why the engine makes more `operation` calls than the minimum; says if they could go."""
     if operation == HEAD and scenario.routes(verdict) and not scenario.dry_run:
         return (
-            "avoidable: the source is HEADed three times: locate, the source read (If-Match or "
-            "VersionId, ChecksumMode) and s3transfer's managed copy (for the size); one HEAD "
-            "with ChecksumMode at locate and a plain CopyObject below 256 MiB would do"
+            "avoidable: the source is HEADed twice: locate, then the source read (If-Match or "
+            "VersionId, ChecksumMode); one HEAD with ChecksumMode at locate would do"
         )
     if operation == HEAD and scenario.records(verdict):
         return (

@@ -11,9 +11,10 @@ from typing import Any
 
 import boto3
 import botocore.session
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from s3transfer.subscribers import BaseSubscriber
 
 from post_scan.objects import (
     ALREADY_GONE,
@@ -80,6 +81,21 @@ def _raise_gone_or_changed(exc: ClientError) -> None:
         raise ObjectGone(code) from exc
     if code in CHANGED_CODES:
         raise ObjectChanged(code) from exc
+
+
+class _KnownSource(BaseSubscriber):
+    """Hands s3transfer the source's size and ETag, already read, so it does not HEAD it again.
+
+    The ETag also guards every part of a multipart copy (CopySourceIfMatch).
+    """
+
+    def __init__(self, source: StoredObject) -> None:
+        self._source = source
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        future.meta.provide_transfer_size(self._source.size)
+        if hasattr(future.meta, "provide_object_etag"):  # s3transfer >= 0.11
+            future.meta.provide_object_etag(f'"{self._source.etag}"')
 
 
 class S3Objects:
@@ -175,13 +191,14 @@ class S3Objects:
         if source.version_id:
             copy_source["VersionId"] = source.version_id
         try:
-            self._s3.copy(
-                copy_source,
-                destination_bucket,
-                destination_key,
-                ExtraArgs=extra_args,
-                Config=self._transfer_config,
-            )
+            with create_transfer_manager(self._s3, self._transfer_config) as manager:
+                manager.copy(
+                    copy_source,
+                    destination_bucket,
+                    destination_key,
+                    extra_args=extra_args,
+                    subscribers=[_KnownSource(source)],
+                ).result()
         except ClientError as exc:
             _raise_gone_or_changed(exc)
             raise
