@@ -39,6 +39,7 @@ from post_scan.record import RECORDED, VerdictRow, build_update
 from post_scan.route import (
     ROUTED_MARK,
     CopyVerificationError,
+    at_route_destination,
     copy_arguments,
     deletes_source,
     destination_key,
@@ -231,18 +232,29 @@ class Pipeline:
             out.notes.append(f"S3 answered {exc}: the key holds a different upload now, left alone")
 
     def _own_copy(self, scan: ScanResult, location: Location, out: Outcome) -> bool:
-        """True when a target carries the mark of a copy this module wrote (loop protection)."""
+        """True when a target is a copy this module wrote (loop protection).
+
+        The mark is trusted only at a route destination: anywhere else an uploader may have set
+        it to make the module skip the object, so the object is handled like any upload.
+        """
+        trusted = at_route_destination(scan.bucket, scan.key, self.config.routes)
         for target in location.targets:
             metadata = target.metadata
-            if metadata is None:  # a version found by listing: HEAD that version
+            if metadata is None:  # a version found by listing
+                if not trusted:  # the mark would not count here: no HEAD needed
+                    continue
                 out.actions.append("head_version")
                 stored = self._s3.describe(scan.bucket, scan.key, version_id=target.version_id)
                 metadata = stored.metadata
-            if is_own_copy(metadata):
-                out.outcome = SKIPPED_OWN_COPY
-                out.destination = None
-                out.notes.append(f"carries {ROUTED_MARK}: a copy this module wrote, not acted on")
-                return True
+            if not is_own_copy(metadata):
+                continue
+            if not trusted:
+                out.notes.append(f"carries {ROUTED_MARK} outside every route destination: ignored")
+                return False
+            out.outcome = SKIPPED_OWN_COPY
+            out.destination = None
+            out.notes.append(f"carries {ROUTED_MARK}: a copy this module wrote, not acted on")
+            return True
         return False
 
     def _record(

@@ -16,7 +16,8 @@ from post_scan.message import CLEAN, MALICIOUS, ScanResult
 from post_scan.objects import COPIED_HEADERS, CopyResult, StoredObject
 
 # Every object the function writes carries this user-metadata key (x-amz-meta-...): the function
-# never acts on an object that has it, so a destination that is itself scanned cannot loop.
+# does not act on an object that has it AND lies at a route destination, so a destination that is
+# itself scanned cannot loop. Anyone who can upload can set the key, so it is trusted nowhere else.
 ROUTED_MARK = "fss-post-scan-routed"
 METADATA_PREFIX = "fss-post-scan-"
 MAX_METADATA_BYTES = 2048  # S3: keys + values of user metadata, in UTF-8 bytes
@@ -69,7 +70,16 @@ def destination_url(route: Route, bucket: str, key: str) -> str:
 
 
 def is_own_copy(metadata: Mapping[str, str] | None) -> bool:
+    """The object carries the mark (say nothing about who set it: see at_route_destination)."""
     return metadata is not None and any(k.lower() == ROUTED_MARK for k in metadata)
+
+
+def at_route_destination(bucket: str, key: str, routes: Mapping[str, Route]) -> bool:
+    """True when bucket/key is where one of the routes writes its copies (any verdict's route).
+
+    Only there can the mark be this module's: elsewhere it was set by whoever uploaded the object.
+    """
+    return any(bucket == route.bucket and key.startswith(route.prefix) for route in routes.values())
 
 
 def header_value(text: str) -> str:

@@ -18,6 +18,7 @@ from post_scan.route import (
     MAX_METADATA_BYTES,
     ROUTED_MARK,
     RouteError,
+    at_route_destination,
     copy_arguments,
     deletes_source,
     destination_key,
@@ -112,6 +113,35 @@ def test_destination_key_is_limited_to_1024_utf8_bytes() -> None:
 
 
 # --- metadata and tags ------------------------------------------------------------------------
+
+
+ROUTES = {
+    "malicious": Route("uploads-bucket", "quarantine/"),
+    "clean": Route("clean-bucket"),  # no prefix: the whole bucket is the destination
+}
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key", "expected"),
+    [
+        ("uploads-bucket", "quarantine/uploads-bucket/a.txt", True),
+        ("uploads-bucket", "quarantine/", True),
+        ("uploads-bucket", "inbox/a.txt", False),
+        ("uploads-bucket", "quarantine", False),
+        ("uploads-bucket", "Quarantine/uploads-bucket/a.txt", False),
+        ("other-bucket", "quarantine/uploads-bucket/a.txt", False),
+        ("clean-bucket", "anything/at/all", True),
+        ("Clean-bucket", "anything/at/all", False),
+    ],
+)
+def test_route_destinations_are_the_routes_bucket_under_its_prefix(
+    bucket: str, key: str, expected: bool
+) -> None:
+    assert at_route_destination(bucket, key, ROUTES) is expected
+
+
+def test_without_routes_nothing_is_a_route_destination() -> None:
+    assert at_route_destination("uploads-bucket", "quarantine/a.txt", {}) is False
 
 
 def test_scan_result_metadata() -> None:

@@ -109,7 +109,6 @@ def test_versioned_source_copies_the_scanned_version_not_the_newer_upload(
     assert run.line["actions"] == [
         "head",
         "list_versions",
-        "head_version",
         "read_tags",
         "record",
         "read_source",
@@ -495,28 +494,166 @@ def test_a_routed_copy_is_never_acted_on_again(
 def test_a_routed_copy_found_among_versions_is_never_acted_on(
     s3, versioned_bucket, make_engine, clock
 ) -> None:
+    """A copy at the route's destination that is no longer current: HEADed for the mark, kept."""
+    copy_key = f"quarantine/{versioned_bucket}/{KEY}"
     marked = upload(
-        s3, versioned_bucket, KEY, body=BODY, tags=TAGS, Metadata={ROUTED_MARK: "malicious"}
+        s3, versioned_bucket, copy_key, body=BODY, tags=TAGS, Metadata={ROUTED_MARK: "malicious"}
     )
     clock.set(60)
-    upload(s3, versioned_bucket, KEY, body=b"newer", tags={"file_id": "f-1"})
+    upload(s3, versioned_bucket, copy_key, body=b"newer", tags={"file_id": "f-1"})
     engine = make_engine(
-        **env(versioned_bucket, table=None, ROUTE_MALICIOUS="quarantine-bucket/q/")
+        **env(versioned_bucket, table=None, ROUTE_MALICIOUS=f"{versioned_bucket}/quarantine/")
     )
-    run = engine(sns_event(sns_record(scan_message(versioned_bucket, KEY, etag=marked["etag"]))))
+    message = scan_message(versioned_bucket, copy_key, etag=marked["etag"])
+    run = engine(sns_event(sns_record(message)))
     assert run.error is None
     assert run.line["outcome"] == "skipped_own_copy"
     assert run.line["actions"] == ["head", "list_versions", "head_version"]
-    versions, _ = versions_of(s3, versioned_bucket, KEY)
+    versions, _ = versions_of(s3, versioned_bucket, copy_key)
     assert len(versions) == 2
 
 
-def test_the_mark_also_protects_against_deletes_without_routes(s3, bucket, make_engine) -> None:
-    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS, Metadata={ROUTED_MARK: "malicious"})
-    engine = make_engine(ALLOWED_BUCKETS=bucket, DELETE_MALICIOUS="true")
+# The mark is only trusted where this module writes its copies: anyone who can upload can set
+# x-amz-meta-fss-post-scan-routed, and must not be able to make the module skip their malware.
+SPOOFED = {ROUTED_MARK: "malicious"}
+IGNORED = f"carries {ROUTED_MARK} outside every route destination: ignored"
+
+
+def _acted_on(line: dict) -> None:
+    assert line["outcome"] == "processed", line
+    assert line["OwnCopiesSkipped"] == 0
+    assert IGNORED in line["reason"]
+
+
+def test_a_marked_upload_is_deleted_and_recorded_without_routes(
+    s3, bucket, dynamodb, table, make_engine
+) -> None:
+    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS, Metadata=SPOOFED)
+    engine = make_engine(**env(bucket, ROUTE_MALICIOUS="", DELETE_MALICIOUS="true"))
     run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
-    assert run.line["outcome"] == "skipped_own_copy"
-    assert exists(s3, bucket, KEY)
+    assert run.error is None, run.line
+    _acted_on(run.line)
+    assert run.line["actions"] == ["head", "read_tags", "record", "delete"]
+    assert not exists(s3, bucket, KEY)
+    assert row(dynamodb, table)["scan_action"] == {"S": "delete"}
+
+
+def test_a_marked_current_version_is_deleted_without_routes(
+    s3, versioned_bucket, dynamodb, table, make_engine
+) -> None:
+    obj = upload(s3, versioned_bucket, KEY, body=BODY, tags=TAGS, Metadata=SPOOFED)
+    engine = make_engine(**env(versioned_bucket, ROUTE_MALICIOUS="", DELETE_MALICIOUS="true"))
+    run = engine(sns_event(sns_record(scan_message(versioned_bucket, KEY, etag=obj["etag"]))))
+    assert run.error is None, run.line
+    _acted_on(run.line)
+    assert run.line["actions"] == ["head", "read_tags", "record", "delete"]
+    assert versions_of(s3, versioned_bucket, KEY) == ([], [])
+    assert row(dynamodb, table)["s3_version_id"] == {"S": obj["version_id"]}
+
+
+def test_a_marked_older_version_is_deleted_without_a_head_for_the_mark(
+    s3, versioned_bucket, make_engine, clock, s3_calls
+) -> None:
+    """Outside route destinations the mark does not count: listed versions are not HEADed."""
+    marked = upload(s3, versioned_bucket, KEY, body=BODY, tags=TAGS, Metadata=SPOOFED)
+    clock.set(60)
+    newer = upload(s3, versioned_bucket, KEY, body=b"newer", tags={"file_id": "f-1"})
+    engine = make_engine(
+        ALLOWED_BUCKETS=versioned_bucket, DELETE_MALICIOUS="true", ROUTE_MALICIOUS=""
+    )
+    message = scan_message(versioned_bucket, KEY, etag=marked["etag"], timestamp=later(30))
+    run = engine(sns_event(sns_record(message)))
+    assert run.error is None, run.line
+    assert (run.line["outcome"], run.line["OwnCopiesSkipped"]) == ("processed", 0)
+    assert run.line["actions"] == ["head", "list_versions", "delete"]
+    assert s3_calls.names().count("HeadObject") == 1
+    versions, markers = versions_of(s3, versioned_bucket, KEY)
+    assert ([v["VersionId"] for v in versions], markers) == ([newer["version_id"]], [])
+
+
+@pytest.mark.parametrize(
+    "key",
+    [KEY, f"q/uploads-bucket/{KEY}"],
+    ids=["upload-key", "destination-key-in-the-source-bucket"],
+)
+def test_a_marked_upload_is_quarantined_with_routes(
+    s3, bucket, quarantine_bucket, dynamodb, table, make_engine, key
+) -> None:
+    obj = upload(s3, bucket, key, body=BODY, tags=TAGS, Metadata=SPOOFED)
+    run = make_engine(**env(bucket))(
+        sns_event(sns_record(scan_message(bucket, key, etag=obj["etag"])))
+    )
+    assert run.error is None, run.line
+    _acted_on(run.line)
+    assert run.line["actions"][-3:] == ["copy", "verify", "delete"]
+    destination = quarantined(bucket, key)
+    assert keys(s3, quarantine_bucket) == [destination]
+    assert not exists(s3, bucket, key)
+    assert row(dynamodb, table)["scan_action"] == {"S": "quarantine"}
+    metadata = s3.head_object(Bucket=quarantine_bucket, Key=destination)["Metadata"]
+    assert unquote(metadata["fss-post-scan-source"]) == f"s3://{bucket}/{key}"
+
+
+def test_a_marked_older_version_is_quarantined_with_routes(
+    s3, versioned_bucket, quarantine_bucket, make_engine, clock
+) -> None:
+    marked = upload(s3, versioned_bucket, KEY, body=BODY, tags=TAGS, Metadata=SPOOFED)
+    clock.set(60)
+    newer = upload(s3, versioned_bucket, KEY, body=b"newer", tags={"file_id": "f-1"})
+    engine = make_engine(**env(versioned_bucket, table=None))
+    message = scan_message(versioned_bucket, KEY, etag=marked["etag"], timestamp=later(30))
+    run = engine(sns_event(sns_record(message)))
+    assert run.error is None, run.line
+    assert (run.line["outcome"], run.line["OwnCopiesSkipped"]) == ("processed", 0)
+    assert "head_version" not in run.line["actions"]
+    assert run.line["actions"][-3:] == ["copy", "verify", "delete"]
+    assert keys(s3, quarantine_bucket) == [quarantined(versioned_bucket)]
+    versions, _ = versions_of(s3, versioned_bucket, KEY)
+    assert [v["VersionId"] for v in versions] == [newer["version_id"]]
+
+
+def test_a_marked_upload_in_the_destination_bucket_outside_the_prefix_is_acted_on(
+    s3, bucket, dynamodb, table, make_engine
+) -> None:
+    """Quarantine inside the scanned bucket: only keys under the prefix are the module's."""
+    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS, Metadata=SPOOFED)
+    engine = make_engine(**env(bucket, ROUTE_MALICIOUS=f"{bucket}/quarantine/"))
+    run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
+    assert run.error is None, run.line
+    _acted_on(run.line)
+    copy_key = f"quarantine/{bucket}/{KEY}"
+    assert keys(s3, bucket) == [copy_key]
+    assert row(dynamodb, table)["scan_destination"] == {"S": f"s3://{bucket}/{copy_key}"}
+
+    # ...and the copy it wrote, scanned in turn, is left alone.
+    copy_etag = s3.head_object(Bucket=bucket, Key=copy_key)["ETag"].strip('"')
+    again = engine(sns_event(sns_record(scan_message(bucket, copy_key, etag=copy_etag))))
+    assert (again.error, again.line["outcome"]) == (None, "skipped_own_copy")
+    assert keys(s3, bucket) == [copy_key]
+
+
+def test_an_ordinary_older_version_in_the_destination_bucket_is_not_headed_for_the_mark(
+    s3, versioned_bucket, make_engine, clock
+) -> None:
+    scanned = upload(s3, versioned_bucket, KEY, body=BODY, tags=TAGS)
+    clock.set(60)
+    upload(s3, versioned_bucket, KEY, body=b"newer", tags={"file_id": "f-1"})
+    engine = make_engine(
+        **env(versioned_bucket, table=None, ROUTE_MALICIOUS=f"{versioned_bucket}/quarantine/")
+    )
+    message = scan_message(versioned_bucket, KEY, etag=scanned["etag"], timestamp=later(30))
+    run = engine(sns_event(sns_record(message)))
+    assert run.error is None, run.line
+    assert run.line["actions"] == [
+        "head",
+        "list_versions",
+        "read_tags",
+        "read_source",
+        "copy",
+        "verify",
+        "delete",
+    ]
+    assert IGNORED not in run.line["reason"]
 
 
 # --- dry run and duplicates -------------------------------------------------------------------
