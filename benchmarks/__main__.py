@@ -3,18 +3,21 @@
     PYTHONPATH=lambda:tools .venv/bin/python -m benchmarks [--quick] [--messages N]
 
 Sections: the machine; messages per second and latency per flag combination and verdict
-(in-process, against the emulator's moto server); AWS API calls per message next to the minimum
+(in-process, against the emulator's moto server); the same with queue delivery (SQS events of
+10 records, one batch with a malformed message); AWS API calls per message next to the minimum
 each action needs; cold import time of the handler against ``import boto3``; the package size.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks import tables
+from benchmarks.batches import BATCH_SIZE, QUEUE_FLAGS, measure_batches
 from benchmarks.coldstart import measure_imports
 from benchmarks.machine import machine_line
 from benchmarks.package import build_package
@@ -24,6 +27,7 @@ from benchmarks.throughput import emulated_account, measure_messages
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MESSAGES = 100
 QUICK_MESSAGES = 3
+MIN_BATCHES = 1
 IMPORT_RUNS = 7
 QUICK_IMPORT_RUNS = 2
 
@@ -39,7 +43,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--messages",
         type=int,
         help=f"messages per flag combination and verdict "
-        f"(default {DEFAULT_MESSAGES}, {QUICK_MESSAGES} with --quick)",
+        f"(default {DEFAULT_MESSAGES}, {QUICK_MESSAGES} with --quick); queue delivery rows "
+        f"send as many in batches of {BATCH_SIZE} (at least {MIN_BATCHES} batch)",
     )
     args = parser.parse_args(argv)
     if args.messages is not None and args.messages < 1:
@@ -65,7 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         emulated_account(Path(workdir)) as account,
     ):
         rows = measure_messages(account, SCENARIOS, messages)
+        batches = max(MIN_BATCHES, math.ceil(messages / BATCH_SIZE))
+        print(
+            f"measuring queue delivery: {len(QUEUE_FLAGS) + 1} rows x {batches} batches"
+            f" of {BATCH_SIZE}",
+            file=sys.stderr,
+        )
+        batch_rows = measure_batches(account, batches)
     _section("Throughput (one message per invocation, warm clients)", tables.throughput_table(rows))
+    _section(
+        f"Queue delivery (SQS events of {BATCH_SIZE} records, warm clients)",
+        tables.batch_table(batch_rows),
+    )
     _section("AWS API calls per message", tables.api_calls_table(rows))
     print(f"measuring cold imports ({import_runs} runs each)", file=sys.stderr)
     timings = measure_imports(REPO / "lambda", import_runs)

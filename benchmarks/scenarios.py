@@ -13,7 +13,7 @@ is still the scanned one (the common case):
   to delete with If-Match) and 1 GetObjectTagging (FSS's fss-scan-result tag must agree).
 - route: 1 HeadObject of the source (MetadataDirective=REPLACE must restate its metadata and
   headers), 1 CopyObject (CopySourceIfMatch or the VersionId), 1 HeadObject of the copy (the
-  documented verification); in move mode also the delete above.
+  documented verification); in move mode also the delete above, in copy mode nothing more.
 - dry run: no write, so only the reads the same flags need to decide (the file id tag).
 
 Calls are named by the botocore operation they are made through.
@@ -39,6 +39,7 @@ TABLE = "bench-file-ids"
 UPLOADS = "bench-uploads"
 VERSIONED_UPLOADS = "bench-uploads-versioned"
 QUARANTINE = "bench-quarantine"
+PROMOTED = "bench-clean"
 # Every environment has these: the scanned buckets, and warnings only (no INFO lines).
 BASE_ENVIRONMENT = {"ALLOWED_BUCKETS": f"{UPLOADS},{VERSIONED_UPLOADS}", "LOG_LEVEL": "WARNING"}
 
@@ -50,7 +51,9 @@ class Scenario:
     name: str
     record: bool = False
     delete: bool = False
-    quarantine: bool = False  # ROUTE_MALICIOUS to the quarantine bucket, ROUTE_MODE=move
+    quarantine: bool = False  # ROUTE_MALICIOUS to the quarantine bucket
+    promote: bool = False  # ROUTE_CLEAN to the clean bucket
+    route_mode: str = "move"  # ROUTE_MODE of the routes above
     dry_run: bool = False
     versioned: bool = False
     etag: bool = True  # the message carries file_attributes.etag (newer scanners)
@@ -68,7 +71,11 @@ class Scenario:
         if self.delete:
             env["DELETE_MALICIOUS"] = "true"
         if self.quarantine:
-            env |= {"ROUTE_MALICIOUS": QUARANTINE, "ROUTE_MODE": "move"}
+            env["ROUTE_MALICIOUS"] = QUARANTINE
+        if self.promote:
+            env["ROUTE_CLEAN"] = PROMOTED
+        if self.quarantine or self.promote:
+            env["ROUTE_MODE"] = self.route_mode
         if self.dry_run:
             env["DRY_RUN"] = "true"
         return env
@@ -80,10 +87,11 @@ class Scenario:
         return self.record and verdict in DEFAULT_RECORD_VERDICTS
 
     def routes(self, verdict: str) -> bool:
-        return self.quarantine and verdict == "malicious"
+        return (self.quarantine and verdict == "malicious") or (self.promote and verdict == "clean")
 
     def deletes(self, verdict: str) -> bool:
-        return (self.delete or self.quarantine) and verdict == "malicious"
+        moved = self.routes(verdict) and self.route_mode == "move"
+        return moved or (self.delete and verdict == "malicious")
 
 
 SCENARIOS = (
@@ -94,6 +102,8 @@ SCENARIOS = (
     Scenario("delete, unversioned, no ETag", delete=True, etag=False),
     Scenario("record + delete", record=True, delete=True),
     Scenario("quarantine (move)", quarantine=True),
+    Scenario("quarantine (copy)", quarantine=True, route_mode="copy"),
+    Scenario("promote clean (move)", promote=True),
     Scenario(
         "dry run: record + delete + quarantine",
         record=True,

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from benchmarks.batches import BatchRow
 from benchmarks.coldstart import ImportTiming
 from benchmarks.package import Package
 from benchmarks.scenarios import extra_calls, minimum_calls, why_extra
@@ -62,6 +63,43 @@ def throughput_table(rows: Sequence[Row]) -> str:
         for row in rows
     ]
     headers = ["flags", "verdict", "messages", "msgs/s", "p50 ms", "p95 ms", "AWS calls/msg"]
+    return table(headers, body)
+
+
+def batch_table(rows: Sequence[BatchRow]) -> str:
+    """Per batch (one invocation) and per message; calls are those of a whole batch."""
+    body = []
+    for row in rows:
+        size = row.per_batch(row.sizes, "sizes")
+        p50 = percentile(row.latencies_ms, 0.50)
+        body.append(
+            [
+                row.scenario.name,
+                row.verdict,
+                str(row.batches),
+                str(size),
+                str(row.per_batch(row.processed, "processed records")),
+                str(row.per_batch(row.failures, "batch item failures")),
+                f"{row.messages / row.seconds:,.0f}" if row.seconds else "-",
+                f"{p50:.2f}",
+                f"{percentile(row.latencies_ms, 0.95):.2f}",
+                f"{p50 / size:.2f}",
+                str(sum(row.per_batch(row.calls, "calls").values())),
+            ]
+        )
+    headers = [
+        "flags",
+        "verdict",
+        "batches",
+        "records/batch",
+        "processed/batch",
+        "batchItemFailures",
+        "msgs/s",
+        "batch p50 ms",
+        "batch p95 ms",
+        "p50 ms/msg",
+        "AWS calls/batch",
+    ]
     return table(headers, body)
 
 

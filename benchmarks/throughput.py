@@ -25,6 +25,7 @@ import boto3
 
 from benchmarks.scenarios import (
     BASE_ENVIRONMENT,
+    PROMOTED,
     QUARANTINE,
     TABLE,
     UPLOADS,
@@ -113,7 +114,7 @@ def emulated_account(workdir: Path) -> Iterator[Account]:
 
 def _create_resources(account: Account) -> None:
     s3 = account.client("s3")
-    for bucket in (UPLOADS, VERSIONED_UPLOADS, QUARANTINE):
+    for bucket in (UPLOADS, VERSIONED_UPLOADS, QUARANTINE, PROMOTED):
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(
         Bucket=VERSIONED_UPLOADS, VersioningConfiguration={"Status": "Enabled"}
@@ -148,6 +149,12 @@ def _message(verdict: str, bucket: str, key: str, size: int, etag: str | None) -
 
 def upload_and_event(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
     """An uploaded, FSS-tagged object with a file id, and the SNS event of its scan result."""
+    message = upload_and_message(account, scenario, verdict)
+    return sns_lambda_event(TOPIC_ARN, SUBSCRIPTION_ARN, json.dumps(message), str(uuid.uuid4()))
+
+
+def upload_and_message(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
+    """An uploaded, FSS-tagged object with a file id, and the scan result FSS publishes for it."""
     body = fss.eicar() if verdict == "malicious" else CLEAN_BODY
     key = f"uploads/{verdict}/{uuid.uuid4()}.bin"
     tags = {**fss.scan_tags(verdict), "file_id": str(uuid.uuid4())}
@@ -158,8 +165,7 @@ def upload_and_event(account: Account, scenario: Scenario, verdict: str) -> dict
         Tagging="&".join(f"{name}={value}" for name, value in tags.items()).replace(" ", "%20"),
     )
     etag = put["ETag"].strip('"') if scenario.etag else None
-    message = _message(verdict, scenario.bucket, key, len(body), etag)
-    return sns_lambda_event(TOPIC_ARN, SUBSCRIPTION_ARN, json.dumps(message), str(uuid.uuid4()))
+    return _message(verdict, scenario.bucket, key, len(body), etag)
 
 
 def run_row(

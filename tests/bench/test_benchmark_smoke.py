@@ -1,7 +1,8 @@
 """The benchmark runs with its documented command and prints every section, row and sane counts.
 
-It measures nothing here (`--quick`: 3 messages a row): the numbers are for the README, the
-test only checks that the tables are complete and that the API-call counts make sense.
+It measures nothing here (`--quick`: 3 messages a row, one batch of 10 per queue delivery row):
+the numbers are for the README, the test only checks that the tables are complete, that the
+API-call counts make sense and that a batch with one malformed message reports exactly that one.
 """
 
 from __future__ import annotations
@@ -25,9 +26,27 @@ FLAGS = [
     "delete, unversioned, no ETag",
     "record + delete",
     "quarantine (move)",
+    "quarantine (copy)",
+    "promote clean (move)",
     "dry run: record + delete + quarantine",
 ]
-SECTIONS = ["Machine", "Throughput", "AWS API calls per message", "Cold import", "Package"]
+SECTIONS = [
+    "Machine",
+    "Throughput",
+    "Queue delivery",
+    "AWS API calls per message",
+    "Cold import",
+    "Package",
+]
+BATCH_SIZE = 10  # the module's default batch_size
+# Queue delivery rows: batches of malicious scan results; the last has one malformed message.
+QUEUE_ROWS = [
+    ("log only", "malicious"),
+    ("delete, unversioned", "malicious"),
+    ("record + delete", "malicious"),
+    ("quarantine (move)", "malicious"),
+    ("record + delete", "malicious, 1 malformed"),
+]
 WRITES = ("UpdateItem", "CopyObject", "DeleteObject", "UploadPartCopy")
 
 
@@ -95,8 +114,48 @@ def test_every_flag_combination_and_verdict_has_a_row(sections, section):
 def test_throughput_rows_are_measured(sections):
     for row in _rows(_section(sections, "Throughput")):
         assert row["messages"] == "3"
-        assert float(row["msgs/s"].replace(",", "")) > 0
+        assert _number(row["msgs/s"]) > 0
         assert 0 < float(row["p50 ms"]) <= float(row["p95 ms"])
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def test_queue_delivery_rows_are_measured(sections):
+    rows = _rows(_section(sections, "Queue delivery"))
+    assert [(row["flags"], row["verdict"]) for row in rows] == QUEUE_ROWS
+    for row in rows:
+        assert int(row["batches"]) >= 1
+        assert row["records/batch"] == str(BATCH_SIZE)
+        assert _number(row["msgs/s"]) > 0
+        assert 0 < _number(row["batch p50 ms"]) <= _number(row["batch p95 ms"])
+        assert _number(row["p50 ms/msg"]) == pytest.approx(
+            _number(row["batch p50 ms"]) / BATCH_SIZE, abs=0.01
+        )
+
+
+def test_queue_batch_with_a_malformed_message_reports_exactly_that_one(sections):
+    rows = {
+        (row["flags"], row["verdict"]): row for row in _rows(_section(sections, "Queue delivery"))
+    }
+    for key in QUEUE_ROWS[:-1]:
+        assert rows[key]["batchItemFailures"] == "0", rows[key]
+        assert rows[key]["processed/batch"] == str(BATCH_SIZE), rows[key]
+    poisoned = rows[QUEUE_ROWS[-1]]
+    assert poisoned["batchItemFailures"] == "1"
+    assert poisoned["processed/batch"] == str(BATCH_SIZE - 1)
+
+
+def test_queue_delivery_makes_the_calls_of_one_message_per_processed_record(sections):
+    per_message = {
+        (row["flags"], row["verdict"]): int(row["AWS calls/msg"])
+        for row in _rows(_section(sections, "Throughput"))
+    }
+    for row in _rows(_section(sections, "Queue delivery")):
+        expected = int(row["processed/batch"]) * per_message[(row["flags"], "malicious")]
+        assert int(row["AWS calls/batch"]) == expected, row
+    assert per_message[("record + delete", "malicious")] > 0  # the poisoned row's calls count
 
 
 def _api_rows(sections) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
@@ -125,6 +184,14 @@ def test_api_calls_per_action(sections):
     quarantine = calls[("quarantine (move)", "malicious")]["engine"]
     assert quarantine["CopyObject"] == 1
     assert quarantine["DeleteObject"] == 1
+    copy = calls[("quarantine (copy)", "malicious")]["engine"]
+    assert copy["CopyObject"] == 1
+    assert "DeleteObject" not in copy  # copy mode keeps the source
+    promote = calls[("promote clean (move)", "clean")]["engine"]
+    assert promote["CopyObject"] == 1
+    assert promote["DeleteObject"] == 1
+    for verdict in ("malicious", "incomplete", "failed"):
+        assert calls[("promote clean (move)", verdict)]["engine"] == {}
     for verdict in VERDICTS:
         dry = calls[("dry run: record + delete + quarantine", verdict)]["engine"]
         assert not set(dry) & set(WRITES), dry
