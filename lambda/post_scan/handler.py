@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from post_scan import aws, logline, record
-from post_scan.config import Config, load_config
+from post_scan.config import ROUTE_VARIABLES, Config, load_config
 from post_scan.message import SQS, EventError, ScanMessageError, event_records
 from post_scan.pipeline import ERROR, Outcome, Pipeline, S3Store, UpdateSender
 
@@ -45,12 +45,25 @@ def cold_start(environ: Mapping[str, str]) -> Pipeline:
     _configure_logging(config.log_level)
     for warning in config.warnings():
         logger.warning(warning)
-    if config.delete_malicious and not aws.supports_conditional_delete():
+    deleters = conditional_deleters(config)
+    if deleters and not aws.supports_conditional_delete():
         raise BotocoreTooOld(
-            "DELETE_MALICIOUS=true needs a boto3/botocore whose S3 DeleteObject supports "
-            "IfMatch (conditional deletes); package a newer boto3 with the function"
+            f"{' and '.join(deleters)} need(s) a boto3/botocore whose S3 DeleteObject supports "
+            "IfMatch (conditional deletes in unversioned buckets); package a newer boto3 with "
+            "the function"
         )
     return build_pipeline(config)
+
+
+def conditional_deleters(config: Config) -> list[str]:
+    """The settings that can make the function delete with IfMatch (empty: it never deletes)."""
+    found = []
+    if config.delete_malicious:
+        found.append("DELETE_MALICIOUS=true")
+    if config.routes and config.moves:
+        names = ", ".join(ROUTE_VARIABLES[verdict][0] for verdict in config.routes)
+        found.append(f"ROUTE_MODE=move with {names}")
+    return found
 
 
 def _configure_logging(level: str) -> None:

@@ -227,6 +227,26 @@ def test_cold_start_refuses_deletes_without_conditional_delete_support(
     assert handler.cold_start({"DELETE_MALICIOUS": "false"}).config.delete_malicious is False
 
 
+def test_cold_start_refuses_move_routes_without_conditional_delete_support(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A move deletes the unversioned source with IfMatch too, with or without DELETE_MALICIOUS."""
+    old_botocore = _session_with_delete_members({"Bucket": 1, "Key": 1})
+    real_check = aws.supports_conditional_delete
+    monkeypatch.setattr(aws, "supports_conditional_delete", lambda: real_check(old_botocore))
+    routes = {"ROUTE_CLEAN": "promote-bucket", "ROUTE_MALICIOUS": "quarantine-bucket/q/"}
+    for mode in ({}, {"ROUTE_MODE": "move"}):  # move is the default
+        with pytest.raises(handler.BotocoreTooOld) as raised:
+            handler.cold_start({**routes, **mode})
+        message = str(raised.value)
+        assert "ROUTE_MODE=move with ROUTE_MALICIOUS, ROUTE_CLEAN" in message
+        assert "IfMatch" in message and "DELETE_MALICIOUS" not in message
+    with pytest.raises(handler.BotocoreTooOld, match="DELETE_MALICIOUS=true and ROUTE_MODE=move"):
+        handler.cold_start({**routes, "DELETE_MALICIOUS": "true"})
+    # Copy routes never delete: the old botocore is fine.
+    assert handler.cold_start({**routes, "ROUTE_MODE": "copy"}).config.route_mode == "copy"
+
+
 def _session_with_delete_members(members: dict[str, object]) -> SimpleNamespace:
     operation = SimpleNamespace(input_shape=SimpleNamespace(members=members))
     model = SimpleNamespace(operation_model=lambda name: operation)
