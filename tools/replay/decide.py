@@ -3,7 +3,9 @@
 Dead-letter bodies this knows:
 - a Lambda on-failure destination record (direct mode): {"version", "timestamp",
   "requestContext": {"requestId", "functionArn", "condition", "approximateInvokeCount"},
-  "requestPayload": <the original event>, "responseContext", "responsePayload"};
+  "requestPayload": <the original event>, "responseContext", "responsePayload"}; when the record
+  would be too large for the destination, Lambda drops the payloads (the record then has no
+  requestPayload and cannot be replayed: the event is only in the function's log);
 - an SNS notification (SNS subscription redrive in direct mode, or a delivery-queue message moved
   by the redrive policy in queue mode): {"Type": "Notification", "MessageId", "TopicArn",
   "Message", "Timestamp", "SignatureVersion", "Signature", "SigningCertURL", ...}.
@@ -57,8 +59,10 @@ def plan(body: str, mode: str) -> Plan:
 
 
 def _plan_on_failure(data: dict[str, Any], mode: str) -> Plan:
-    context = data.get("requestContext") or {}
-    condition = context.get("condition", "?") if isinstance(context, dict) else "?"
+    context = data["requestContext"]
+    condition = context.get("condition") or "?"
+    if data.get("requestPayload") is None:
+        return Plan(ON_FAILURE, f"{ON_FAILURE} ({condition}) {_dropped_payload(context)}")
     payload = data["requestPayload"]
     records = payload.get("Records") if isinstance(payload, dict) else None
     if not isinstance(records, list) or not records:
@@ -69,8 +73,31 @@ def _plan_on_failure(data: dict[str, Any], mode: str) -> Plan:
     return Plan(ON_FAILURE, summary, event=payload)
 
 
+def _dropped_payload(context: dict[str, Any]) -> str:
+    """How to find an event whose on-failure record came without it."""
+    request_id = context.get("requestId") or "?"
+    function_arn = context.get("functionArn") or "?"
+    # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    parts = function_arn.split(":") if isinstance(function_arn, str) else []
+    name = parts[6] if len(parts) > 6 and parts[5] == "function" else None
+    default = f", by default /aws/lambda/{name}" if name else ""
+    return (
+        "without the original event: Lambda dropped requestPayload (the record was too large "
+        f"for the destination); the log lines of request ID {request_id} in the log group of "
+        f"{function_arn}{default}, name its records (bucket, key, sns_message_id): handle those "
+        "objects, then delete this message"
+    )
+
+
 def _is_on_failure_record(data: dict[str, Any]) -> bool:
-    return "requestPayload" in data and isinstance(data.get("requestContext"), dict)
+    context = data.get("requestContext")
+    if not isinstance(context, dict):
+        return False
+    if "requestPayload" in data:
+        return True
+    # Lambda dropped the payloads: recognise the record by what it keeps.
+    identified = any(isinstance(context.get(k), str) for k in ("requestId", "functionArn"))
+    return identified and (isinstance(data.get("responseContext"), dict) or "version" in data)
 
 
 def _is_notification(data: dict[str, Any]) -> bool:
