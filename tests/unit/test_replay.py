@@ -24,7 +24,7 @@ from engine_kit import (
 
 from post_scan import handler
 from post_scan.message import parse_record
-from replay import decide
+from replay import decide, queues
 from replay.cli import main
 from replay.run import Message, replay
 
@@ -135,6 +135,39 @@ def test_on_failure_record_replays_its_original_event() -> None:
     assert not queued.replayable and "--function" in queued.summary
 
 
+def dropped_payload_record(**drop: bool) -> dict:
+    """An on-failure record as Lambda sends it when the record is too large for the destination."""
+    record = on_failure_record(sns_event(sns_record("{}")), RuntimeError("x"))
+    del record["requestPayload"], record["responsePayload"]
+    for name in drop:
+        del record[name]
+    return record
+
+
+@pytest.mark.parametrize("drop", [{}, {"responseContext": True}, {"version": True}])
+@pytest.mark.parametrize("mode", [decide.DIRECT, decide.QUEUE])
+def test_on_failure_record_without_its_payload_tells_where_the_event_is(drop, mode) -> None:
+    plan = decide.plan(json.dumps(dropped_payload_record(**drop)), mode)
+    assert (plan.kind, plan.replayable) == (decide.ON_FAILURE, False)
+    assert "Lambda dropped requestPayload" in plan.summary
+    assert "RetriesExhausted" in plan.summary
+    assert "request ID e4b46cbf-b738-4c4a-8880-a18cdf61200e" in plan.summary
+    assert "/aws/lambda/fss-post-scan" in plan.summary
+    assert f"{FUNCTION_ARN}:$LATEST" in plan.summary
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"requestContext": {"requestId": "r"}},  # nothing else of an on-failure record
+        {"requestContext": {}, "responseContext": {}, "version": "1.0"},  # nothing identifies it
+        {"requestContext": "r", "responseContext": {}, "version": "1.0"},
+    ],
+)
+def test_a_request_context_alone_is_not_an_on_failure_record(data) -> None:
+    assert decide.plan(json.dumps(data), decide.DIRECT).kind == decide.UNKNOWN
+
+
 def test_notification_is_wrapped_as_lambda_builds_sns_events() -> None:
     message = json.dumps(scan_message("b-1", "k"))
     notification = sns_notification(message, sns_message_id="sns-7")
@@ -191,6 +224,105 @@ def test_only_sendable_attribute_fields_are_kept() -> None:
     }
 
 
+class FakeDeadLetters:
+    """A queue with SQS visibility semantics on a clock that ticks once per receive and once per
+    replay (delete): a received message is hidden for `visibility` ticks; receive returns the
+    visible messages oldest first."""
+
+    def __init__(self, bodies: list[str], visibility: int) -> None:
+        self.order = [f"m-{n}" for n in range(len(bodies))]
+        self.bodies = dict(zip(self.order, bodies, strict=True))
+        self.visibility, self.now, self.receives = visibility, 0, 0
+        self.hidden_until: dict[str, int] = {}
+        self.handles: dict[str, str] = {}
+        self.hidden: list[str] = []
+
+    def receive(self, limit: int) -> list[Message]:
+        self.receives += 1
+        assert self.receives < 1000, "the run does not end"
+        visible = [m for m in self.order if self.hidden_until.get(m, 0) <= self.now][:limit]
+        batch = []
+        for message_id in visible:
+            self.hidden_until[message_id] = self.now + self.visibility
+            self.handles[message_id] = f"{message_id}/{self.receives}"
+            batch.append(Message(message_id, self.handles[message_id], self.bodies[message_id]))
+        self.now += 1
+        return batch
+
+    def _current(self, message: Message) -> str:
+        assert self.handles[message.message_id] == message.receipt_handle, "stale receipt handle"
+        return message.message_id
+
+    def delete(self, message: Message) -> None:
+        self.order.remove(self._current(message))
+        self.now += 1
+
+    def hide(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.hidden_until[self._current(message)] = self.now + self.visibility
+            self.hidden.append(message.message_id)
+
+    def release(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.hidden_until[self._current(message)] = self.now
+
+    def left(self) -> list[str]:
+        return [self.bodies[m] for m in self.order]
+
+
+@pytest.mark.parametrize(("batch_size", "held"), [(1, 3), (2, 3), (10, 12)])
+def test_messages_behind_reappearing_held_ones_are_still_replayed(batch_size, held) -> None:
+    """The run outlasts the visibility timeout: the skipped messages, oldest in the queue, become
+    visible again (a whole receive of them) before the run has received the others."""
+    unknown = [f"garbage {n}" for n in range(held)]
+    known = [json.dumps(sns_notification(str(n))) for n in range(25)]
+    dead_letters = FakeDeadLetters(unknown + known, visibility=5)
+    invocations = Invocations()
+    lines: list[str] = []
+
+    summary = replay(
+        dead_letters, decide.DIRECT, invoke=invocations, batch_size=batch_size, out=lines.append
+    )
+
+    assert (summary.received, summary.replayed, summary.skipped) == (held + 25, 25, held)
+    assert len(invocations.events) == 25
+    assert dead_letters.left() == unknown
+    assert dead_letters.hidden  # they did reappear, and were hidden again
+    assert all(dead_letters.hidden_until[m] <= dead_letters.now for m in dead_letters.order)
+    assert not any(line.startswith("stopped") for line in lines)
+
+
+def test_max_messages_counts_only_new_messages_when_held_ones_reappear() -> None:
+    bodies = ["garbage", *(json.dumps(sns_notification(str(n))) for n in range(6))]
+    dead_letters = FakeDeadLetters(bodies, visibility=2)
+    invocations = Invocations()
+    summary = replay(
+        dead_letters,
+        decide.DIRECT,
+        invoke=invocations,
+        batch_size=1,
+        max_messages=5,
+        out=lambda _: None,
+    )
+    assert (summary.received, summary.replayed, summary.skipped) == (5, 4, 1)
+    assert len(dead_letters.left()) == 3
+
+
+@pytest.mark.parametrize("visibility", [0, 1])
+def test_a_run_ends_when_held_messages_reappear_at_once(visibility) -> None:
+    """A visibility timeout shorter than a receive: hiding them again cannot keep them away."""
+    bodies = [f"garbage {n}" for n in range(3)]
+    dead_letters = FakeDeadLetters(bodies, visibility=visibility)
+    lines: list[str] = []
+    summary = replay(
+        dead_letters, decide.DIRECT, invoke=Invocations(), batch_size=1, out=lines.append
+    )
+    assert dead_letters.receives < 10
+    assert summary.received == summary.skipped  # maybe not all: the run had to stop
+    assert dead_letters.left() == bodies
+    assert lines[-2].startswith("stopped: messages left in the queue by this run keep reappearing")
+
+
 def test_a_message_seen_again_in_one_run_is_not_replayed_twice() -> None:
     first = Message("m-1", "h-1", json.dumps(sns_notification("{}")))
 
@@ -198,10 +330,13 @@ def test_a_message_seen_again_in_one_run_is_not_replayed_twice() -> None:
         released: list[Message] = []  # noqa: RUF012
 
         def receive(self, limit: int) -> list[Message]:
-            return [first]  # as if the visibility timeout ran out mid-run
+            return [first]  # as if the visibility timeout ran out mid-run, again and again
 
         def delete(self, message: Message) -> None:
             raise AssertionError("the failed message must not be deleted")
+
+        def hide(self, messages: list[Message]) -> None:
+            pass  # without effect
 
         def release(self, messages: list[Message]) -> None:
             self.released.extend(messages)
@@ -210,7 +345,7 @@ def test_a_message_seen_again_in_one_run_is_not_replayed_twice() -> None:
     dead_letters = Repeating()
     summary = replay(dead_letters, decide.DIRECT, invoke=invocations, out=lambda _: None)
     assert (summary.received, summary.failed, len(invocations.events)) == (1, 1, 1)
-    assert dead_letters.released == [first, first]
+    assert dead_letters.released == [first]
 
 
 # --- the CLI against SQS (moto) ---------------------------------------------------------------
@@ -287,6 +422,50 @@ def test_direct_mode_failure_stays_in_the_dead_letter_queue(sqs, dlq, capsys) ->
     assert invocations.events == [event]
     assert bodies(sqs, dlq) == [body]
     assert verbs(capsys.readouterr().out) == ["failed"]
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_an_on_failure_record_without_payload_stays(sqs, dlq, delivery, capsys, direct) -> None:
+    body = json.dumps(dropped_payload_record())
+    sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    invocations = Invocations()
+    target = ["--function", "fss-post-scan"] if direct else ["--to-queue-url", delivery]
+
+    code = main(["--dead-letter-queue-url", dlq, *target, *WAIT], invoke=invocations)
+
+    assert code == 1
+    assert invocations.events == [] and bodies(sqs, delivery) == []
+    assert bodies(sqs, dlq) == [body]
+    out = capsys.readouterr().out
+    assert verbs(out) == ["skipped"]
+    assert "request ID e4b46cbf-b738-4c4a-8880-a18cdf61200e" in out
+
+
+def test_hide_makes_received_messages_invisible_again(sqs, dlq) -> None:
+    sqs.send_message(QueueUrl=dlq, MessageBody="a")
+    dead_letters = queues.SqsDeadLetters(sqs, dlq, visibility_timeout=60, wait_seconds=0)
+    response = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0)  # visible again at once
+    (item,) = response["Messages"]
+    message = Message(item["MessageId"], item["ReceiptHandle"], item["Body"])
+    dead_letters.hide([message])
+    assert dead_letters.receive(10) == []
+    dead_letters.release([message])
+    assert [m.body for m in dead_letters.receive(10)] == ["a"]
+
+
+def test_release_goes_on_after_a_message_it_cannot_change(dlq) -> None:
+    client = boto3.client("sqs", region_name=REGION)
+    stubber = Stubber(client)
+    stubber.add_client_error("change_message_visibility", "ReceiptHandleIsInvalid")
+    stubber.add_response(
+        "change_message_visibility",
+        {},
+        {"QueueUrl": dlq, "ReceiptHandle": "h-2", "VisibilityTimeout": 0},
+    )
+    dead_letters = queues.SqsDeadLetters(client, dlq, visibility_timeout=60)
+    with stubber:
+        dead_letters.release([Message("m-1", "h-1", "a"), Message("m-2", "h-2", "b")])
+    stubber.assert_no_pending_responses()
 
 
 def test_a_delivery_that_raises_is_a_failure_not_a_crash(sqs, dlq, delivery) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from replay.run import Invoke, Message, Send
 
 _DETAIL_LIMIT = 300
@@ -41,11 +43,23 @@ class SqsDeadLetters:
     def delete(self, message: Message) -> None:
         self._client.delete_message(QueueUrl=self._url, ReceiptHandle=message.receipt_handle)
 
+    def hide(self, messages: list[Message]) -> None:
+        self._change_visibility(messages, self._visibility)
+
     def release(self, messages: list[Message]) -> None:
+        self._change_visibility(messages, 0)
+
+    def _change_visibility(self, messages: list[Message], seconds: int) -> None:
         for message in messages:
-            self._client.change_message_visibility(
-                QueueUrl=self._url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
-            )
+            try:
+                self._client.change_message_visibility(
+                    QueueUrl=self._url,
+                    ReceiptHandle=message.receipt_handle,
+                    VisibilityTimeout=seconds,
+                )
+            except ClientError:
+                # e.g. another consumer received it since: its own visibility timeout applies.
+                continue
 
 
 def lambda_invoker(client: Any, function: str) -> Invoke:

@@ -27,7 +27,13 @@ class DeadLetters(Protocol):
 
     def delete(self, message: Message) -> None: ...
 
-    def release(self, messages: list[Message]) -> None: ...
+    def hide(self, messages: list[Message]) -> None:
+        """Make received messages invisible again for the receive visibility timeout."""
+        ...
+
+    def release(self, messages: list[Message]) -> None:
+        """Make received messages visible now."""
+        ...
 
 
 @dataclass
@@ -68,29 +74,45 @@ def replay(
     """Replay up to `max_messages` dead letters (all when None) in `mode` (decide.DIRECT/QUEUE).
 
     Messages that were not replayed stay invisible until the end of the run (so one run never
-    handles a message twice), then are released (visibility 0) for the next run.
+    handles a message twice), then are released (visibility 0) for the next run. When one of them
+    reappears mid-run (the run outlasts the visibility timeout) it is hidden again and the run
+    goes on: it ends at the first empty receive, or when the held messages come back faster than
+    they can be hidden again.
     """
     if (mode == decide.DIRECT and invoke is None) or (mode == decide.QUEUE and send is None):
         raise ValueError(f"mode {mode} needs its delivery callable")
     summary = Summary()
-    held: list[Message] = []
+    held: dict[str, Message] = {}  # by message ID, with its latest receipt handle
     seen: set[str] = set()
+    only_held = 0  # consecutive receives that returned only messages already seen
     try:
         while max_messages is None or summary.received < max_messages:
             limit = batch_size if max_messages is None else max_messages - summary.received
             batch = dead_letters.receive(min(batch_size, limit))
-            fresh = [message for message in batch if message.message_id not in seen]
-            held.extend(message for message in batch if message.message_id in seen)
-            if not fresh:
+            if not batch:
                 break
+            fresh = [message for message in batch if message.message_id not in seen]
+            again = [message for message in batch if message.message_id in seen]
+            held.update((message.message_id, message) for message in again)
+            only_held = 0 if fresh else only_held + 1
+            # Each such receive returns at least one held message; more of them in a row than
+            # there are held messages means hiding them again does not keep them hidden.
+            if only_held > len(held):
+                out(
+                    "stopped: messages left in the queue by this run keep reappearing (visibility "
+                    "timeout too short?); messages not received yet stay for the next run"
+                )
+                break
+            if again:
+                dead_letters.hide(again)
             for message in fresh:
                 seen.add(message.message_id)
                 summary.received += 1
                 if not _handle(dead_letters, message, mode, invoke, send, dry_run, summary, out):
-                    held.append(message)
+                    held[message.message_id] = message
     finally:
         if held:
-            dead_letters.release(held)
+            dead_letters.release(list(held.values()))
     out(summary.line(dry_run))
     return summary
 
