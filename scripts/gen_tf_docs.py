@@ -85,7 +85,8 @@ def cell_text(text: str) -> str:
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 
-def render(module: Path) -> str:
+def parts(module: Path) -> tuple[dict, dict, dict, dict, dict]:
+    """The parsed module: config, the terraform block, providers, variables and outputs by name."""
     config = load(module)
     terraform = unquote(config["terraform"][0])
     providers = {
@@ -93,6 +94,13 @@ def render(module: Path) -> str:
         for block in terraform.get("required_providers", [])
         for name, spec in block.items()
     }
+    variables = {unquote(k): unquote(v) for block in config["variable"] for k, v in block.items()}
+    outputs = {unquote(k): unquote(v) for block in config["output"] for k, v in block.items()}
+    return config, terraform, providers, variables, outputs
+
+
+def render(module: Path) -> str:
+    config, terraform, providers, variables, outputs = parts(module)
 
     out = [
         BEGIN,
@@ -155,7 +163,6 @@ def render(module: Path) -> str:
         "| Name | Description | Type | Default | Required |",
         "|------|-------------|------|---------|:--------:|",
     ]
-    variables = {unquote(k): unquote(v) for block in config["variable"] for k, v in block.items()}
     for name in sorted(variables):
         spec = variables[name]
         required = "default" not in spec
@@ -167,7 +174,6 @@ def render(module: Path) -> str:
         )
 
     out += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
-    outputs = {unquote(k): unquote(v) for block in config["output"] for k, v in block.items()}
     for name in sorted(outputs):
         out.append(
             f'| <a name="output_{name}"></a> [{esc(name)}](#output\\_{esc(name)}) '
@@ -216,13 +222,7 @@ def one_line(value: Any) -> str:
 
 def render_compact(module: Path) -> str:
     """The README's block: what an adopter scans for; every name links to its full entry."""
-    config = load(module)
-    terraform = unquote(config["terraform"][0])
-    providers = {
-        name: spec
-        for block in terraform.get("required_providers", [])
-        for name, spec in block.items()
-    }
+    _, terraform, providers, variables, outputs = parts(module)
     versions = ", ".join(
         [f"Terraform {terraform['required_version']}"]
         + [f"{name} {providers[name]['version']}" for name in sorted(providers)]
@@ -237,7 +237,6 @@ def render_compact(module: Path) -> str:
         "| Name | Type | Default | Description |",
         "|------|------|---------|-------------|",
     ]
-    variables = {unquote(k): unquote(v) for block in config["variable"] for k, v in block.items()}
     for name in sorted(variables, key=lambda n: ("default" in variables[n], n)):
         spec = variables[name]
         default = "**required**" if "default" not in spec else f"`{one_line(spec['default'])}`"
@@ -247,7 +246,6 @@ def render_compact(module: Path) -> str:
             f"| {cell_text(default)} | {cell_text(summary)} |"
         )
     out += ["", "### Outputs", "", "| Name | Description |", "|------|-------------|"]
-    outputs = {unquote(k): unquote(v) for block in config["output"] for k, v in block.items()}
     for name in sorted(outputs):
         out.append(
             f"| [{esc(name)}]({FULL_DOC}#output_{name}) "
