@@ -1,6 +1,6 @@
 locals {
-  bucket_arns        = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}"]
-  bucket_object_arns = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
+  bucket_arns        = [for b in local.bucket_names : "arn:${local.partition}:s3:::${b}"]
+  bucket_object_arns = [for b in local.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
 
   reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0
   moves_objects = length(local.routes) > 0 && var.route_mode == "move"
@@ -18,28 +18,28 @@ locals {
       Resource = ["${local.log_group_arn}:*"]
     },
     {
-      # Direct mode: Lambda's on-failure destination sends as the function's role. In queue mode SQS
-      # itself moves failed messages (redrive policy), so the role never writes to the DLQ.
-      enabled  = local.direct_mode
+      # Lambda's on-failure destination of asynchronous invocations sends as the function's role
+      # (both modes; in queue mode SQS itself moves failed queued messages, by its redrive policy).
+      enabled  = true
       Sid      = "SendFailedEventsToDeadLetterQueue"
       Action   = ["sqs:SendMessage"]
       Resource = [local.dead_letter_queue_arn]
     },
     {
-      enabled  = local.direct_mode && var.dead_letter_queue_kms_key_arn != null
+      enabled  = var.dead_letter_queue_kms_key_arn != null
       Sid      = "UseDeadLetterQueueKey"
       Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource = [var.dead_letter_queue_kms_key_arn]
     },
     {
       # What the event source mapping polls with (the actions of AWSLambdaSQSQueueExecutionRole).
-      enabled  = local.queue_mode
+      enabled  = local.delivery_queue_enabled
       Sid      = "ReceiveFromDeliveryQueue"
       Action   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
       Resource = [local.delivery_queue_arn]
     },
     {
-      enabled  = local.queue_mode && var.queue.kms_key_arn != null
+      enabled  = local.delivery_queue_enabled && var.queue.kms_key_arn != null
       Sid      = "DecryptDeliveryQueueMessages"
       Action   = ["kms:Decrypt"]
       Resource = [var.queue.kms_key_arn]
@@ -60,14 +60,9 @@ locals {
       Resource = local.bucket_arns
     },
     {
-      enabled  = var.delete_malicious
-      Sid      = "DeleteMaliciousObjects"
-      Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      Resource = local.bucket_object_arns
-    },
-    {
-      enabled  = local.moves_objects
-      Sid      = "DeleteMovedObjects"
+      # delete_malicious, and move-mode routes (the source goes once its copy is verified).
+      enabled  = var.delete_malicious || local.moves_objects
+      Sid      = "DeleteScannedObjects"
       Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
       Resource = local.bucket_object_arns
     },
@@ -157,8 +152,25 @@ resource "aws_iam_role" "this" {
   }
 }
 
+# One inline policy per statement, named by its Sid, so that a permission follows the setting that
+# needs it in the right order. A statement a change adds is put before the function's new settings
+# (the function depends on these policies); a statement a change removes is deleted only after the
+# function has its new settings (create_before_destroy, which the subscriptions impose on everything
+# they depend on, orders a removed dependency after the update of its dependents). So turning a flag
+# on or off never leaves the function using a permission the role no longer has.
 resource "aws_iam_role_policy" "this" {
-  name   = local.role_name
+  for_each = { for s in local.policy_statements : s.Sid => s }
+
+  name   = each.key
   role   = aws_iam_role.this.name # known at plan (the id is not)
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
+  policy = jsonencode({ Version = "2012-10-17", Statement = [each.value] })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+moved {
+  from = aws_iam_role_policy.this
+  to   = aws_iam_role_policy.this["WriteOwnLogs"]
 }

@@ -19,6 +19,8 @@ locals {
   created_table_name     = "${var.name}-file-ids"
 
   topic_arns = sort(values(var.scan_result_topic_arns))
+  # bucket_names takes names or bucket ARNs (as routes do); everything below uses the names.
+  bucket_names = [for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")]
 
   use_existing_table = var.file_id_table_name != null
   use_table          = var.create_file_id_table || local.use_existing_table
@@ -38,6 +40,9 @@ locals {
 
   queue_mode  = var.delivery_mode == "queue"
   direct_mode = !local.queue_mode
+  # The delivery queue and its event source mapping: in queue mode, and after a switch to direct
+  # mode while drain_delivery_queue keeps them until the function has worked off the backlog.
+  delivery_queue_enabled = local.queue_mode || var.drain_delivery_queue
 
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
@@ -52,7 +57,7 @@ locals {
 
   # The runtime contract of post_scan.handler (see the engine's config.py): every variable is set explicitly.
   environment = {
-    ALLOWED_BUCKETS      = join(",", var.bucket_names)
+    ALLOWED_BUCKETS      = join(",", local.bucket_names)
     ALLOWED_TOPIC_ARNS   = join(",", local.topic_arns)
     DELETE_MALICIOUS     = tostring(var.delete_malicious)
     EXTRACT_FILE_ID      = tostring(var.extract_file_id)
@@ -81,19 +86,45 @@ locals {
 # Package
 ################################################################################
 
-data "archive_file" "this" {
+locals {
+  package_source_dir = "${path.module}/lambda"
+  # Left out of the package: byte code, tool caches and tests, at any depth.
+  package_excludes = ["**/__pycache__", "**/*.pyc", "**/tests", "**/.pytest_cache", "**/.ruff_cache", "**/.DS_Store"]
+  # The same excludes for fileset(): "**/NAME" drops every path through NAME, "**/*SUFFIX" every
+  # file ending in SUFFIX.
+  package_excluded_names    = [for p in local.package_excludes : trimprefix(p, "**/") if !startswith(p, "**/*")]
+  package_excluded_suffixes = [for p in local.package_excludes : trimprefix(p, "**/*") if startswith(p, "**/*")]
+  package_files = sort([
+    for f in fileset(local.package_source_dir, "**") : f
+    if length(setintersection(split("/", f), local.package_excluded_names)) == 0 &&
+    !anytrue([for suffix in local.package_excluded_suffixes : endswith(f, suffix)])
+  ])
+  # Path and content of every file that goes into the zip, known at plan from the files themselves.
+  package_source_hash = sha256(join("", [
+    for f in local.package_files : "${f}\t${filesha256("${local.package_source_dir}/${f}")}\n"
+  ]))
+}
+
+# Carries the sources' hash in the state. When it changes, archive_file.this is replaced, so the zip
+# is built at apply time in the working directory that applies: a saved plan applied in a fresh
+# checkout (a separate pipeline job: terraform init, then terraform apply PLANFILE) has the file it
+# deploys, and unchanged sources plan no change at all.
+resource "terraform_data" "this" {
+  input = local.package_source_hash
+}
+
+# The resource form writes the zip at apply (and rebuilds it on refresh); the data source wrote it at
+# plan, into a directory a separate apply job does not have. One file per deployment, overwritten.
+resource "archive_file" "this" {
   type             = "zip"
-  source_dir       = "${path.module}/lambda"
+  source_dir       = local.package_source_dir
   output_path      = "${path.module}/builds/${var.name}-post-scan.zip"
   output_file_mode = "0644"
-  excludes = [
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/tests",
-    "**/.pytest_cache",
-    "**/.ruff_cache",
-    "**/.DS_Store",
-  ]
+  excludes         = local.package_excludes
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.this]
+  }
 }
 
 ################################################################################
@@ -123,8 +154,8 @@ resource "aws_lambda_function" "this" {
   runtime       = var.runtime
   architectures = [var.architecture]
 
-  filename         = data.archive_file.this.output_path
-  source_code_hash = data.archive_file.this.output_base64sha256
+  filename         = archive_file.this.output_path
+  source_code_hash = archive_file.this.output_base64sha256
 
   memory_size                    = var.memory_size
   timeout                        = var.timeout
@@ -157,12 +188,8 @@ resource "aws_lambda_function" "this" {
       error_message = "Set either create_file_id_table = true or file_id_table_name, not both."
     }
     precondition {
-      condition     = var.extract_file_id || !(var.create_file_id_table || var.file_id_table_name != null)
-      error_message = "A file id table (create_file_id_table or file_id_table_name) is only used with extract_file_id = true."
-    }
-    precondition {
       # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
-      condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(var.bucket_names, r.bucket)])
+      condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(local.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
     }
     precondition {
@@ -214,11 +241,12 @@ resource "aws_sqs_queue_policy" "this" {
   })
 }
 
-# Direct mode only: in queue mode the event source mapping invokes synchronously and the delivery
-# queue's redrive policy takes over (retries = receives, then the dead-letter queue).
+# Asynchronous invocations: retries, then the dead-letter queue. SNS invokes asynchronously in direct
+# mode; in queue mode the event source mapping invokes synchronously (the delivery queue's redrive
+# policy takes over), but the config stays: retries still pending from before a switch to queue
+# mode, and any other asynchronous invocation, keep their failure destination instead of being
+# discarded.
 resource "aws_lambda_function_event_invoke_config" "this" {
-  count = local.direct_mode ? 1 : 0
-
   function_name                = aws_lambda_function.this.function_name
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
@@ -231,8 +259,8 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 }
 
 moved {
-  from = aws_lambda_function_event_invoke_config.this
-  to   = aws_lambda_function_event_invoke_config.this[0]
+  from = aws_lambda_function_event_invoke_config.this[0]
+  to   = aws_lambda_function_event_invoke_config.this
 }
 
 ################################################################################
@@ -242,7 +270,9 @@ moved {
 resource "aws_lambda_permission" "this" {
   for_each = local.direct_mode ? var.scan_result_topic_arns : {}
 
-  statement_id  = "AllowSNS-${each.key}"
+  # The topic's hash makes the id unique per ARN, so a new ARN under the same key is added before the
+  # old statement is removed (create_before_destroy, from the subscriptions).
+  statement_id  = "AllowSNS-${each.key}-${substr(sha256(each.value), 0, 8)}"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
   principal     = "sns.amazonaws.com"
@@ -262,14 +292,24 @@ resource "aws_sns_topic_subscription" "this" {
   raw_message_delivery = false
 
   lifecycle {
+    # A mode switch changes protocol and endpoint, which replaces the subscription: the new one
+    # (and what it needs: permission or queue, policy, mapping) exists before the old one is
+    # deleted, so no scan result finds the topic without a subscription. Both deliver meanwhile;
+    # the function reaches the same end state for a result handled twice.
+    create_before_destroy = true
+
     precondition {
       condition     = split(":", each.value)[3] == local.region
       error_message = "Topic ${each.key} (${each.value}) is not in the provider's region ${local.region}; subscribe with a provider of the topic's region."
     }
   }
 
+  # Also the order of the switch: created after, deleted before everything listed (the invoke
+  # config and the mapping too, so each mode's failure path is in place while its subscriptions are).
   depends_on = [
     aws_lambda_permission.this,
+    aws_lambda_function_event_invoke_config.this,
+    aws_lambda_event_source_mapping.this,
     aws_sqs_queue.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
@@ -303,4 +343,13 @@ resource "aws_dynamodb_table" "this" {
   }
 
   tags = var.tags
+}
+
+# A warning, not an error: turning extract_file_id off alone must not fail the plan, and must not
+# delete a created table with the verdicts in it. The function ignores the table meanwhile.
+check "file_id_table_is_used" {
+  assert {
+    condition     = var.extract_file_id || !local.use_table
+    error_message = "A file id table is set (${var.create_file_id_table ? "create_file_id_table = true" : "file_id_table_name"}) but extract_file_id = false: no verdict is recorded in it. The table is kept; set extract_file_id = true to record verdicts again, or remove the table setting."
+  }
 }

@@ -12,7 +12,7 @@ locals {
 }
 
 resource "aws_sqs_queue" "delivery" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   name                       = local.delivery_queue_name
   visibility_timeout_seconds = local.queue_visibility_timeout_seconds
@@ -50,7 +50,7 @@ resource "aws_sqs_queue" "delivery" {
 
 # Lets exactly the scan-result topics deliver to the queue (also topics in other accounts).
 resource "aws_sqs_queue_policy" "delivery" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   queue_url = aws_sqs_queue.delivery[0].url
   policy = jsonencode({
@@ -67,7 +67,7 @@ resource "aws_sqs_queue_policy" "delivery" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   event_source_arn                   = aws_sqs_queue.delivery[0].arn
   function_name                      = aws_lambda_function.this.arn
@@ -99,7 +99,8 @@ resource "aws_lambda_event_source_mapping" "this" {
 # A warning, not an error: without a cap the pollers scale past the reserved concurrency.
 check "queue_concurrency_within_reserved_concurrency" {
   assert {
-    condition     = !(local.queue_mode && var.reserved_concurrent_executions != null && var.queue.maximum_concurrency == null)
+    condition     = !(local.delivery_queue_enabled && var.reserved_concurrent_executions != null && var.queue.maximum_concurrency == null)
     error_message = "delivery_mode = \"queue\" with reserved_concurrent_executions but no queue.maximum_concurrency: set queue.maximum_concurrency to at most the reserved concurrency, or throttled batches count toward queue.max_receive_count and may reach the dead-letter queue."
   }
 }
+

@@ -1,6 +1,6 @@
 """The function package as the module builds it: lambda/ zipped with main.tf's excludes.
 
-The excludes are read from main.tf (``data "archive_file" "this"``), so this follows the module.
+The excludes are read from main.tf (``local.package_excludes``), so this follows the module.
 Python's deflate (zlib level 6) is used; the provider's Go deflate can differ by a few bytes.
 """
 
@@ -25,12 +25,11 @@ class Package:
 def archive_excludes(main_tf: Path) -> list[str]:
     with main_tf.open(encoding="utf-8") as handle:
         parsed = hcl2.load(handle)
-    for block in parsed.get("data", []):
-        # python-hcl2 keeps the quotes of block labels and string values.
-        archive = block.get('"archive_file"', {}).get('"this"')
-        if archive is not None:
-            return [pattern.strip('"') for pattern in archive.get("excludes", [])]
-    raise LookupError(f'no data "archive_file" "this" in {main_tf}')
+    for block in parsed.get("locals", []):
+        # python-hcl2 keeps the quotes of string values.
+        if "package_excludes" in block:
+            return [pattern.strip('"') for pattern in block["package_excludes"]]
+    raise LookupError(f"no local package_excludes in {main_tf}")
 
 
 def _matches(path: PurePosixPath, pattern: str) -> bool:

@@ -8,7 +8,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 override_resource {
@@ -60,8 +61,8 @@ run "no_alarms_when_turned_off" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
-    create_alarms   = false
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    create_alarms    = false
   }
 
   assert {
@@ -74,8 +75,8 @@ run "direct_mode_alarms" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
-    tags            = { team = "storage" }
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    tags             = { team = "storage" }
   }
 
   assert {
@@ -113,8 +114,8 @@ run "queue_mode_adds_the_queue_age_alarm" {
   command = plan
 
   variables {
-    delivery_mode   = "queue"
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    delivery_mode    = "queue"
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
     alarms = {
       period_seconds              = 60
       evaluation_periods          = 1440
@@ -159,8 +160,8 @@ run "long_periods_may_span_a_week" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws-us-gov:sns:us-gov-west-1:111122223333:ops-alarms"
-    alarms          = { period_seconds = 3600, evaluation_periods = 168 }
+    alarm_topic_arns = ["arn:aws-us-gov:sns:us-gov-west-1:111122223333:ops-alarms"]
+    alarms           = { period_seconds = 3600, evaluation_periods = 168 }
   }
 
   assert {
@@ -173,11 +174,11 @@ run "rejects_invalid_alarm_inputs" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sqs:eu-west-1:111122223333:ops-alarms"
-    alarms          = { period_seconds = 90 }
+    alarm_topic_arns = ["arn:aws:sqs:eu-west-1:111122223333:ops-alarms"]
+    alarms           = { period_seconds = 90 }
   }
 
-  expect_failures = [var.alarm_topic_arn, var.alarms]
+  expect_failures = [var.alarm_topic_arns, var.alarms]
 }
 
 run "rejects_evaluation_longer_than_a_day_for_short_periods" {
@@ -220,16 +221,26 @@ run "create_alarms_true_needs_a_topic" {
   expect_failures = [aws_cloudwatch_metric_alarm.this]
 }
 
-run "create_alarms_true_decides_before_the_topic_exists" {
+run "create_alarms_true_creates_them" {
   command = plan
 
   variables {
-    create_alarms   = true
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    create_alarms    = true
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
   }
 
   assert {
     condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles"])
     error_message = "create_alarms = true must create the direct-mode alarms."
   }
+}
+
+run "rejects_more_than_five_topics" {
+  command = plan
+
+  variables {
+    alarm_topic_arns = [for i in range(6) : "arn:aws:sns:eu-west-1:111122223333:ops-${i}"]
+  }
+
+  expect_failures = [var.alarm_topic_arns]
 }

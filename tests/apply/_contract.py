@@ -7,6 +7,7 @@ defaults are the documented ones: a module default that drifts from the spec sho
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "role_permissions_boundary_arn": None,
     "tags": {},
     "delivery_mode": "direct",
+    "drain_delivery_queue": False,
     "queue": {},
-    "alarm_topic_arn": None,
+    "alarm_topic_arns": [],
     "create_alarms": None,
     "alarms": {},
 }
@@ -109,10 +111,20 @@ def queue_settings(inputs: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def bucket_names(inputs: dict[str, Any]) -> list[str]:
+    """The scanned buckets' names (bucket_names takes names or bucket ARNs)."""
+    return [re.sub(r"^arn:[^:]+:s3:::", "", b) for b in inputs["bucket_names"]]
+
+
+def delivery_queue_exists(inputs: dict[str, Any]) -> bool:
+    """Queue mode, or direct mode while drain_delivery_queue keeps the delivery queue."""
+    return inputs["delivery_mode"] == "queue" or bool(inputs["drain_delivery_queue"])
+
+
 def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Alarm key -> what it watches and when it fires; {} without an alarm topic."""
     wanted = inputs["create_alarms"]
-    if not (inputs["alarm_topic_arn"] if wanted is None else wanted):
+    if not (inputs["alarm_topic_arns"] if wanted is None else wanted):
         return {}
     settings = {**ALARM_DEFAULTS, **{k: v for k, v in inputs["alarms"].items() if v is not None}}
     found = {
@@ -132,7 +144,7 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             settings["throttles_threshold"],
         ),
     }
-    if inputs["delivery_mode"] == "queue":
+    if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
             "ApproximateAgeOfOldestMessage",
@@ -211,7 +223,7 @@ def environment(inputs: dict[str, Any]) -> dict[str, str]:
     """The function's environment: every contract variable, set explicitly."""
     return {
         **_route_environment(inputs),
-        "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
+        "ALLOWED_BUCKETS": ",".join(bucket_names(inputs)),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
         "EXTRACT_FILE_ID": _flag(inputs["extract_file_id"]),
@@ -231,14 +243,15 @@ def policy_grants(
 ) -> set[tuple[str, str]]:
     """(action, resource) pairs the role's inline policy must grant, and nothing else.
 
-    Direct mode: Lambda's on-failure destination sends to the DLQ as the role. Queue mode: the
-    event source mapping reads the delivery queue as the role; SQS moves dead letters itself.
+    Both modes: Lambda's on-failure destination of asynchronous invocations sends to the DLQ as
+    the role. Queue mode (and direct mode while draining the delivery queue): the event source
+    mapping reads the delivery queue as the role; SQS moves queued dead letters itself.
 
     VPC access is left out: the module may grant it inline (VPC_ACTIONS on "*") or attach the
     AWS managed policy; the tests check either form separately.
     """
     p = where.partition
-    buckets = [f"arn:{p}:s3:::{b}" for b in inputs["bucket_names"]]
+    buckets = [f"arn:{p}:s3:::{b}" for b in bucket_names(inputs)]
     objects = [f"{b}/*" for b in buckets]
     log_group = (
         f"arn:{p}:logs:{where.region}:{where.account_id}:log-group:/aws/lambda/{inputs['name']}:*"
@@ -249,8 +262,11 @@ def policy_grants(
         grants.update((a, r) for a in actions for r in resources)
 
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
-    if inputs["delivery_mode"] == "queue":
-        assert delivery_queue_arn, "queue mode needs the delivery queue's ARN"
+    grant(["sqs:SendMessage"], [dlq_arn])
+    if inputs["dead_letter_queue_kms_key_arn"]:
+        grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
+    if delivery_queue_exists(inputs):
+        assert delivery_queue_arn, "the delivery queue's ARN is needed while it exists"
         grant(
             ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             [delivery_queue_arn],
@@ -258,10 +274,6 @@ def policy_grants(
         queue_key = queue_settings(inputs)["kms_key_arn"]
         if queue_key:
             grant(["kms:Decrypt"], [queue_key])
-    else:
-        grant(["sqs:SendMessage"], [dlq_arn])
-        if inputs["dead_letter_queue_kms_key_arn"]:
-            grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
     configured = routes(inputs)
     if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
         grant(

@@ -45,7 +45,7 @@ def _every_flag(account: str) -> dict[str, Any]:
         "role_permissions_boundary_arn": f"arn:aws:iam::{account}:policy/boundary",
         "role_path": "/service/",
         "dead_letter_queue_kms_key_arn": KEY.format(account=account),
-        "alarm_topic_arn": f"arn:aws:sns:{REGION}:{account}:ops-alarms",
+        "alarm_topic_arns": [f"arn:aws:sns:{REGION}:{account}:ops-alarms"],
         "subscription_filter_policy": '{"scanning_result": {"Findings": [{"exists": true}]}}',
     }
 
