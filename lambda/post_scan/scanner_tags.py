@@ -7,9 +7,9 @@ docs/scanner.md):
   `malicious` or `failure`, plus `fss-scanned`, `fss-scan-date`, `fss-scan-detail-code`,
   `fss-scan-detail-message`, `fss-error-message` and, on Vision One, `fss-scan-type`.
 - "Merged tag": every field in one `fss-` tag. Trend Micro's material we could find does not give
-  that tag's key or value syntax, so any `fss-` tag whose value holds the fields as name/value
-  pairs (`name=value` or `name:value`, separated by `&`, `;`, `|`, a line break or `,`; or a JSON
-  object) is read, with or without the `fss-` prefix on the field names.
+  that tag's key or value syntax, so any `fss-` tag whose value names the fields (`scan-result`,
+  `fss-scan-result`, `Scan_Result`, ... followed by `=` or `:`, any separator between them; or a
+  JSON object) is read as the merged tag; see merged_fields().
 - "No tag": nothing; read() returns None.
 
 Every tag-based rule (locate, scan types, ...) reads the tags through this module only.
@@ -50,8 +50,15 @@ _FIELDS = {
     "scanned": "scanned",
 }
 _SEPARATED_KEYS = frozenset(PREFIX + name for name in _FIELDS)
-_SEPARATORS = ("&", ";", "|", "\n", ",")
-_PAIR = re.compile(r"\s*([A-Za-z][A-Za-z0-9_ -]*?)\s*[=:]\s*(.*)", re.S)
+# A known field name (optional fss- prefix, - or _ between words) followed by = or :.
+_NAME = re.compile(
+    r"(?<![A-Za-z0-9_-])((?:fss[-_])?(?:"
+    + "|".join(sorted((n.replace("-", "[-_]") for n in _FIELDS), key=len, reverse=True))
+    + r"))\s*[=:]",
+    re.I,
+)
+_TRAILING = ";&,|/+"
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -78,14 +85,14 @@ def read(tags: Mapping[str, str] | None) -> ScannerTags | None:
     if not tags:
         return None
     separated = {k.lower(): v for k, v in tags.items() if k.lower() in _SEPARATED_KEYS}
-    if RESULT_TAG in separated:
+    plain = separated.get(RESULT_TAG)
+    if plain is not None and "scan-result" not in merged_fields(plain):
         return _build(SEPARATED, RESULT_TAG, {k[len(PREFIX) :]: v for k, v in separated.items()})
     for key in sorted(tags):  # sorted: the same answer whatever order S3 listed the tags in
-        if not key.lower().startswith(PREFIX) or key.lower() in _SEPARATED_KEYS:
-            continue
-        fields = merged_fields(tags[key])
-        if "scan-result" in fields:
-            return _build(MERGED, key, fields)
+        if key.lower().startswith(PREFIX):
+            fields = merged_fields(tags[key])
+            if "scan-result" in fields:
+                return _build(MERGED, key, fields)
     return None
 
 
@@ -109,30 +116,29 @@ def scan_type(tags: Mapping[str, str] | None) -> str | None:
 
 
 def merged_fields(value: str) -> dict[str, str]:
-    """Field name (lower case, no prefix, '-' between words) -> value, from one merged value.
+    """Field name (lower case, no prefix) -> value, read from one merged tag value.
 
-    The separator is the one (of those present) that yields the most known fields, so a `,` or
-    `&` inside an error message does not split the value wrongly.
+    Field names are found wherever a known one (with or without `fss-`, any case, `-` or `_`)
+    is followed by `=` or `:`; its value runs to the next field name, so any separator works
+    (also those S3 allows in tag values, which excludes `;` `&` `,` `|`). URL-encoded values
+    (`no+issues+found`, `%2F`) are decoded. A JSON object is read as one.
     """
     text = value.strip()
     if text.startswith("{"):
         return _known(_json_pairs(text))
-    best: dict[str, str] = {}
-    for separator in [s for s in _SEPARATORS if s in text] or [None]:
-        fields = _known(_split_pairs(text, separator))
-        if len(fields) > len(best):
-            best = fields
-    return best
-
-
-def _split_pairs(text: str, separator: str | None) -> list[tuple[str, str]]:
+    matches = list(_NAME.finditer(text))
+    ends = [m.start() for m in matches[1:]] + [len(text)] if matches else []
     pairs = []
-    for part in text.split(separator) if separator else [text]:
-        match = _PAIR.fullmatch(part)
-        if match is not None:
-            raw = match.group(2).strip()
-            pairs.append((match.group(1), unquote_plus(raw) if separator == "&" else raw))
-    return pairs
+    for match, end in zip(matches, ends, strict=True):
+        raw = text[match.end() : end]
+        pairs.append((match.group(1), _decoded(raw.strip().rstrip(_TRAILING).strip())))
+    return _known(pairs)
+
+
+def _decoded(raw: str) -> str:
+    if " " not in raw and ("+" in raw or _ESCAPE.search(raw)):
+        return unquote_plus(raw)
+    return raw
 
 
 def _known(pairs: list[tuple[str, str]]) -> dict[str, str]:
