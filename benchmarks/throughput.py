@@ -134,6 +134,15 @@ def _message(verdict: str, bucket: str, key: str, size: int, etag: str | None) -
         )
     if verdict == "incomplete":
         return fss.scan_result(bucket, key, REGION, size=size, etag=etag, codes=INCOMPLETE_CODES)
+    if verdict == "unscanned":
+        return fss.scan_result(
+            bucket,
+            key,
+            REGION,
+            size=size,
+            etag=etag,
+            scanner_status=fss.UNSUCCESSFUL_SCANNER_INVOCATION,
+        )
     if verdict == "failed":
         return fss.scan_result(
             bucket,
