@@ -187,7 +187,7 @@ variable "record_verdicts" {
 }
 
 variable "routes" {
-  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. route_mode decides whether the source is then deleted. Not together with Vision One's own routing of scanned files."
+  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
   type = map(object({
     bucket      = string
     prefix      = optional(string, "")
