@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "scanner"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scanner"
 GENERATIONS = tuple(sorted(path.stem for path in FIXTURES.glob("*.json")))
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
