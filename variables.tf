@@ -220,7 +220,7 @@ variable "routes" {
 }
 
 variable "route_scan_types" {
-  description = "Vision One scan types (the fss-scan-type tag: object created, manual, schedule) whose clean, incomplete, failed and unscanned results are routed. Malicious results, and objects without the tag (Cloud One, tagging off), are routed whatever this says. The default keeps full bucket scans (manual, schedule) from moving every existing file."
+  description = "Vision One scan types (the fss-scan-type tag: object created, manual, schedule) whose clean and unscanned results are routed. Objects without the tag (Cloud One, tagging off), and malicious, incomplete and failed results, are routed whatever this says. The default keeps full bucket scans (manual, schedule) from promoting every clean file in use, and an outage during one from moving every file."
   type        = list(string)
   default     = ["object created"]
   nullable    = false

@@ -11,6 +11,11 @@ from post_scan.scanner_tags import OBJECT_CREATED, SCAN_TYPES
 # Every verdict, in the order documented. `unscanned`: the scanner did not scan the file for a
 # reason of its own (scanner_status -1, -3, -4), `failed`: it could not scan this file (-2).
 VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
+# Verdicts whose results are routed only for the scan types in ROUTE_SCAN_TYPES: a full bucket scan
+# must not promote every clean file in use, and an outage during one says nothing about the files.
+# Malicious, incomplete and failed results are routed whatever the scan type: a scan-type tag an
+# uploader could set (FSS tagging off) must never keep a file from quarantine or review.
+SCAN_TYPE_GATED_VERDICTS = ("clean", "unscanned")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
@@ -71,8 +76,8 @@ class Config:
     # verdict -> Route; verdicts without a route are absent.
     routes: Mapping[str, Route] = field(default_factory=dict)
     route_mode: str = "move"
-    # Vision One fss-scan-type values whose non-malicious results are routed (malicious results
-    # and results without the tag always are): full bucket scans do not promote by default.
+    # Vision One fss-scan-type values whose clean and unscanned results are routed (results without
+    # the tag, and of the other verdicts, always are): full bucket scans do not promote by default.
     route_scan_types: frozenset[str] = frozenset({OBJECT_CREATED})
     # Verdicts whose files the scanner moves itself (its quarantine / custom destination buckets).
     scanner_routed_verdicts: frozenset[str] = frozenset()
@@ -86,7 +91,8 @@ class Config:
 
     def routes_scan_type(self, verdict: str, scan_type: str | None) -> bool:
         """Whether a result of this verdict and scan type (None: not known) may be routed."""
-        return verdict == "malicious" or scan_type is None or scan_type in self.route_scan_types
+        gated = verdict in SCAN_TYPE_GATED_VERDICTS and scan_type is not None
+        return not gated or scan_type in self.route_scan_types
 
     def topic_allowed(self, topic_arn: str) -> bool:
         return not self.allowed_topic_arns or topic_arn in self.allowed_topic_arns

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from post_scan import scanner_tags
-from post_scan.config import Config, Route
+from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
-    MALICIOUS,
     SCAN_RESULT_TYPE,
     SNS,
     SQS,
@@ -274,11 +273,13 @@ class Pipeline:
     ) -> bool:
         """Whether this result may be routed, by its scan type (Vision One's fss-scan-type tag).
 
-        Malicious results always are; others only for the scan types in ROUTE_SCAN_TYPES (or
-        when the object has no scan-type tag), so a full bucket scan does not move every file.
+        Clean and unscanned results only for the scan types in ROUTE_SCAN_TYPES (or when the
+        object has no scan-type tag), so a full bucket scan does not move every file in use;
+        the other verdicts always (config.SCAN_TYPE_GATED_VERDICTS says why).
         """
         config = self.config
-        if scan.verdict == MALICIOUS or config.route_scan_types.issuperset(scanner_tags.SCAN_TYPES):
+        gated = scan.verdict in SCAN_TYPE_GATED_VERDICTS
+        if not gated or config.route_scan_types.issuperset(scanner_tags.SCAN_TYPES):
             return True  # nothing to decide: no tag read for it
         tags = location.tags if location.tags is not None else reader.tags(out.version_id)
         out.scan_type = scanner_tags.scan_type(tags)

@@ -398,6 +398,33 @@ def test_malicious_results_of_any_scan_type_are_acted_on(
     assert keys(s3, bucket) == []
 
 
+def test_an_outage_during_a_full_scan_does_not_move_the_files(
+    s3, bucket, quarantine_bucket, make_engine
+) -> None:
+    obj = upload(s3, bucket, KEY, tags=v1_tags("failure", "manual"))
+    message = unscanned_message(bucket, KEY, -4, etag=obj["etag"])
+    engine = make_engine(ALLOWED_BUCKETS=bucket, ROUTE_UNSCANNED=f"{quarantine_bucket}/hold/")
+    run = engine(sns_event(sns_record(message)))
+    assert (run.line["verdict"], run.line["ObjectsRouted"]) == ("unscanned", 0)
+    assert "ROUTE_SCAN_TYPES" in run.line["reason"]
+    assert keys(s3, bucket) == [KEY] and keys(s3, quarantine_bucket) == []
+
+
+@pytest.mark.parametrize("verdict", ["incomplete", "failed"])
+def test_incomplete_and_failed_results_of_full_scans_are_still_routed(
+    s3, bucket, quarantine_bucket, make_engine, verdict
+) -> None:
+    """A scan-type tag never keeps a file from review: with FSS tagging off an uploader could
+    set fss-scan-type themselves."""
+    result = "failure" if verdict == "failed" else "no issues found"
+    obj = upload(s3, bucket, KEY, tags=v1_tags(result, "schedule"))
+    message = scan_message(bucket, KEY, verdict=verdict, etag=obj["etag"])
+    route = {f"ROUTE_{verdict.upper()}": f"{quarantine_bucket}/review/"}
+    run = make_engine(ALLOWED_BUCKETS=bucket, **route)(sns_event(sns_record(message)))
+    assert run.line["ObjectsRouted"] == 1, run.line["reason"]
+    assert keys(s3, quarantine_bucket) == [f"review/{bucket}/{KEY}"]
+
+
 def test_scan_types_setting_is_validated() -> None:
     assert load_config({}).route_scan_types == {"object created"}
     assert load_config({"ROUTE_SCAN_TYPES": " Object  Created ,MANUAL"}).route_scan_types == {
