@@ -16,7 +16,7 @@ import shutil
 import sys
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,3 +117,32 @@ def run_deployed_handler(
         handler = getattr(module, handler_name)
         context = LambdaContext(function_name, invoked_function_arn=config["FunctionArn"])
         return handler(event, context), code_dir
+
+
+@contextlib.contextmanager
+def warm_deployed_handler(
+    account: _Account, function_name: str, workdir: Path
+) -> Iterator[Callable[[dict[str, Any]], Any]]:
+    """The deployed package's handler, downloaded and imported once, as one warm execution
+    environment: within the block, each call is an invocation that reuses it (like Lambda reusing
+    a container). For many invocations, where a cold start per call would be slow."""
+    code_dir = workdir / f"warm-{function_name}"
+    if code_dir.exists():
+        shutil.rmtree(code_dir)
+    config = download_deployed_code(account, function_name, code_dir)
+    module_name, handler_name = config["Handler"].rsplit(".", 1)
+    env = {
+        **config.get("Environment", {}).get("Variables", {}),
+        **account.environment(),
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
+    }
+    package = module_name.split(".")[0]
+    with _environment(env), _fresh_import_path(code_dir, package):
+        module = importlib.import_module(module_name)
+        origin = Path(module.__file__ or "").resolve()
+        if not origin.is_relative_to(code_dir.resolve()):
+            raise RuntimeError(f"{module_name} was imported from {origin}, not the deployed zip")
+        handler = getattr(module, handler_name)
+        context = LambdaContext(function_name, invoked_function_arn=config["FunctionArn"])
+        yield lambda event: handler(event, context)
