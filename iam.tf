@@ -8,8 +8,12 @@ locals {
     for verdict in local.verdicts : verdict if contains(keys(local.routes), verdict)
   ]
 
-  # Every statement the function may need; only the enabled ones reach the policy. Sids are stable
-  # (tests and users' reviews rely on them); actions are sorted.
+  # Every statement the function may need; only the enabled ones reach the role. Sids are stable
+  # (tests and users' reviews rely on them); actions are sorted. Each statement is an inline policy
+  # of its own (named by its Sid), except those with `policy`, which go into the named statement's
+  # policy: whether they are enabled can be unknown at plan (it depends on whether an input that may
+  # come from a resource of the same configuration, such as a key ARN, is null), and the set of
+  # policies must be known at plan.
   candidate_statements = [
     {
       enabled  = true
@@ -27,6 +31,7 @@ locals {
     },
     {
       enabled  = var.dead_letter_queue_kms_key_arn != null
+      policy   = "SendFailedEventsToDeadLetterQueue"
       Sid      = "UseDeadLetterQueueKey"
       Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource = [var.dead_letter_queue_kms_key_arn]
@@ -40,6 +45,7 @@ locals {
     },
     {
       enabled  = local.delivery_queue_enabled && var.queue.kms_key_arn != null
+      policy   = "ReceiveFromDeliveryQueue"
       Sid      = "DecryptDeliveryQueueMessages"
       Action   = ["kms:Decrypt"]
       Resource = [var.queue.kms_key_arn]
@@ -67,7 +73,9 @@ locals {
       Resource = local.bucket_object_arns
     },
     {
+      # extract_file_id always reads objects; a table name or ARN may be unknown until apply.
       enabled  = var.extract_file_id && local.use_table
+      policy   = "ReadScannedObjects"
       Sid      = "RecordVerdicts"
       Action   = ["dynamodb:UpdateItem"]
       Resource = [local.table_arn]
@@ -112,6 +120,7 @@ locals {
       },
       {
         enabled  = local.routes[verdict].kms_key_arn != null
+        policy   = "Write${title(verdict)}Route"
         Sid      = "Encrypt${title(verdict)}Route"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = [local.routes[verdict].kms_key_arn]
@@ -119,14 +128,21 @@ locals {
     ]
   ])
 
-  policy_statements = [
-    for s in concat(local.candidate_statements, local.route_statements) : {
-      Sid      = s.Sid
-      Effect   = "Allow"
-      Action   = s.Action
-      Resource = s.Resource
-    } if s.enabled
-  ]
+  all_statements = concat(local.candidate_statements, local.route_statements)
+  # Inline policy name -> its statements. The names depend only on known flags, lengths and keys.
+  role_policies = {
+    # A conditional, not &&: an unknown `enabled` of a statement with `policy` must not be read.
+    for name in [for s in local.all_statements : s.Sid if try(s.policy, null) == null ? s.enabled : false] :
+    name => [
+      for s in local.all_statements : {
+        Sid      = s.Sid
+        Effect   = "Allow"
+        Action   = s.Action
+        Resource = s.Resource
+      } if try(s.policy, s.Sid) == name ? s.enabled : false
+    ]
+  }
+  policy_statements = flatten(values(local.role_policies))
 }
 
 resource "aws_iam_role" "this" {
@@ -152,18 +168,18 @@ resource "aws_iam_role" "this" {
   }
 }
 
-# One inline policy per statement, named by its Sid, so that a permission follows the setting that
-# needs it in the right order. A statement a change adds is put before the function's new settings
+# One inline policy per permission (a statement, with the key statement that extends it), named by
+# its Sid, so that a permission follows the setting that needs it in the right order. A statement a change adds is put before the function's new settings
 # (the function depends on these policies); a statement a change removes is deleted only after the
 # function has its new settings (create_before_destroy, which the subscriptions impose on everything
 # they depend on, orders a removed dependency after the update of its dependents). So turning a flag
 # on or off never leaves the function using a permission the role no longer has.
 resource "aws_iam_role_policy" "this" {
-  for_each = { for s in local.policy_statements : s.Sid => s }
+  for_each = local.role_policies
 
   name   = each.key
   role   = aws_iam_role.this.name # known at plan (the id is not)
-  policy = jsonencode({ Version = "2012-10-17", Statement = [each.value] })
+  policy = jsonencode({ Version = "2012-10-17", Statement = each.value })
 
   lifecycle {
     create_before_destroy = true

@@ -363,7 +363,7 @@ resource "aws_dynamodb_table" "this" {
 # delete a created table with the verdicts in it. The function ignores the table meanwhile.
 check "file_id_table_is_used" {
   assert {
-    condition     = var.extract_file_id || !local.use_table
+    condition     = var.extract_file_id ? true : !local.use_table
     error_message = "A file id table is set (${var.create_file_id_table ? "create_file_id_table = true" : "file_id_table_name"}) but extract_file_id = false: no verdict is recorded in it. The table is kept; set extract_file_id = true to record verdicts again, or remove the table setting."
   }
 }
