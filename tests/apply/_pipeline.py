@@ -10,9 +10,11 @@ that comes from git or the registry.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,15 @@ def write_root(
     return root
 
 
+def operator_environment(account: Account) -> dict[str, str]:
+    """The environment of an operator's shell that runs the replay CLI: the account's credentials,
+    no PYTHON* settings of this process, and a python3 with boto3 (this one's) first on the PATH."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    environment.update(account.environment())
+    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment["PATH"]])
+    return environment
+
+
 class Job:
     """Terraform in one root, with one account's credentials and its own log file."""
 
@@ -82,6 +93,23 @@ class Job:
                 keep_output=False,
             )
         )
+
+    @classmethod
+    def module_root(
+        cls,
+        workdir: Path,
+        server: MotoServer,
+        account: Account,
+        tf_bin: str,
+        inputs: dict[str, Any],
+    ) -> Job:
+        """The module staged in workdir/module and a root calling it with `inputs`, initialised."""
+        stage_module(workdir / "module")
+        job = cls(
+            write_root(workdir / "root", account, "../module", inputs), tf_bin, server, account
+        )
+        job.init()
+        return job
 
     def outputs(self) -> dict[str, Any]:
         raw = run_logged(

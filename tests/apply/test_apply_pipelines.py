@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -29,6 +27,7 @@ from _pipeline import (
     Job,
     module_dir,
     module_repository,
+    operator_environment,
     plan_exit_code,
     planned_actions,
     release,
@@ -222,13 +221,10 @@ def test_saved_plans_apply_in_fresh_jobs(
         "SignatureVersion": "1",
     }
     account.client("sqs").send_message(QueueUrl=dlq_url, MessageBody=json.dumps(notification))
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    environment.update(account.environment())
-    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment["PATH"]])
     replayed = subprocess.run(
         ["/bin/sh", "-c", command],
         cwd=operator.root,
-        env=environment,
+        env=operator_environment(account),
         capture_output=True,
         text=True,
         timeout=120,

@@ -15,14 +15,12 @@ back to the delivery queue and the next drain processes it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from _harness import Deployment, Fleet, run_deployed_handler
+from _pipeline import operator_environment
 
 from emulator import fss
 from emulator.event_source import Drained, drain_deployed
@@ -78,13 +76,10 @@ def _replay(deployed: Deployment) -> subprocess.CompletedProcess[str]:
     python3 with boto3 on the PATH, the account's credentials in the environment)."""
     command = deployed.outputs["replay_command"]
     assert " python3 -m replay " in command, command
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    environment.update(deployed.account.environment())
-    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     return subprocess.run(
         ["/bin/sh", "-c", f"{command} --wait-seconds 0"],
         cwd=deployed.root,
-        env=environment,
+        env=operator_environment(deployed.account),
         capture_output=True,
         text=True,
         timeout=120,

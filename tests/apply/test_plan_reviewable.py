@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _harness import MotoServer, stage_module
-from _pipeline import Job, planned_actions, unknown_policy_arguments, write_root
+from _harness import MotoServer
+from _pipeline import Job, planned_actions, unknown_policy_arguments
 
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
@@ -79,7 +79,6 @@ def test_every_policy_is_known_at_plan(
 ):
     account_id, extra_inputs = CONFIGURATIONS[configuration]
     account = moto_server.account(account_id, REGION)
-    stage_module(tmp_path / "module")
     inputs = {
         "name": "fss-reviewed",
         "scan_result_topic_arns": {
@@ -89,13 +88,7 @@ def test_every_policy_is_known_at_plan(
         "bucket_names": [f"uploads-{account_id}", f"archive-{account_id}"],
         **extra_inputs(account_id),
     }
-    job = Job(
-        write_root(tmp_path / "root", account, "../module", inputs),
-        terraform_binary,
-        moto_server,
-        account,
-    )
-    job.init()
+    job = Job.module_root(tmp_path, moto_server, account, terraform_binary, inputs)
     job.plan()
     plan = job.show_json()
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _harness import MotoServer, stage_module
-from _pipeline import Job, write_root
+from _harness import MotoServer
+from _pipeline import Job
 
 from emulator.staging import TerraformFailed
 
@@ -147,14 +147,7 @@ def messages_job(
 ) -> Job:
     workdir = tmp_path_factory.mktemp("messages")
     account = moto_server.account(ACCOUNT, REGION)
-    stage_module(workdir / "module")
-    job = Job(
-        write_root(workdir / "root", account, "../module", BASE),
-        terraform_binary,
-        moto_server,
-        account,
-    )
-    job.init()
+    job = Job.module_root(workdir, moto_server, account, terraform_binary, BASE)
     job.plan()  # the good inputs plan
     return job
 

@@ -89,44 +89,15 @@ def download_deployed_code(account: _Account, function_name: str, destination: P
     return function["Configuration"]
 
 
-def run_deployed_handler(
-    account: _Account, function_name: str, event: dict[str, Any], workdir: Path
-) -> tuple[Any, Path]:
-    """Run the deployed package's handler on `event`; returns (its result, the code dir).
-
-    Each call is a cold start (fresh download and import). The handler's prints go to this
-    process's stdout, as they would go to the function's log stream.
-    """
-    code_dir = workdir / f"code-{function_name}"
-    if code_dir.exists():
-        shutil.rmtree(code_dir)
-    config = download_deployed_code(account, function_name, code_dir)
-    module_name, handler_name = config["Handler"].rsplit(".", 1)
-    env = {
-        **config.get("Environment", {}).get("Variables", {}),
-        **account.environment(),
-        "AWS_LAMBDA_FUNCTION_NAME": function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
-    }
-    package = module_name.split(".")[0]
-    with _environment(env), _fresh_import_path(code_dir, package):
-        module = importlib.import_module(module_name)
-        origin = Path(module.__file__ or "").resolve()
-        if not origin.is_relative_to(code_dir.resolve()):
-            raise RuntimeError(f"{module_name} was imported from {origin}, not the deployed zip")
-        handler = getattr(module, handler_name)
-        context = LambdaContext(function_name, invoked_function_arn=config["FunctionArn"])
-        return handler(event, context), code_dir
-
-
 @contextlib.contextmanager
 def warm_deployed_handler(
-    account: _Account, function_name: str, workdir: Path
+    account: _Account, function_name: str, workdir: Path, code_name: str = "warm"
 ) -> Iterator[Callable[[dict[str, Any]], Any]]:
-    """The deployed package's handler, downloaded and imported once, as one warm execution
+    """The deployed package's handler, downloaded and imported once, as one execution
     environment: within the block, each call is an invocation that reuses it (like Lambda reusing
-    a container). For many invocations, where a cold start per call would be slow."""
-    code_dir = workdir / f"warm-{function_name}"
+    a warm container). The handler's prints go to this process's stdout, as they would go to the
+    function's log stream."""
+    code_dir = workdir / f"{code_name}-{function_name}"
     if code_dir.exists():
         shutil.rmtree(code_dir)
     config = download_deployed_code(account, function_name, code_dir)
@@ -146,3 +117,12 @@ def warm_deployed_handler(
         handler = getattr(module, handler_name)
         context = LambdaContext(function_name, invoked_function_arn=config["FunctionArn"])
         yield lambda event: handler(event, context)
+
+
+def run_deployed_handler(
+    account: _Account, function_name: str, event: dict[str, Any], workdir: Path
+) -> tuple[Any, Path]:
+    """Run the deployed package's handler on `event`, as a cold start (fresh download and
+    import); returns (its result, the code dir)."""
+    with warm_deployed_handler(account, function_name, workdir, code_name="code") as invoke:
+        return invoke(event), workdir / f"code-{function_name}"
