@@ -10,15 +10,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from post_scan.message import MALICIOUS, ScanResult, epoch_seconds
-from post_scan.objects import Head, ObjectVersion
+from post_scan.message import ScanResult, epoch_seconds
+from post_scan.objects import Head, ObjectGone, ObjectVersion
+from post_scan.scanner_tag import FSS_RESULT_TAG, agrees, has_scanner_tag
 
 FOUND = "found"
 GONE = "gone"
 SUPERSEDED = "superseded"
 
-FSS_RESULT_TAG = "fss-scan-result"
-MAX_TAG_READS = 10
+# Without an ETag, every version not newer than the scan is a candidate and its tags are read,
+# newest first, until one agrees with the verdict. Past this many reads the record fails
+# (TooManyCandidates) instead of guessing: uploads made in the scan window must not be able to
+# hide the scanned version.
+MAX_TAG_READS = 1000
+
+
+class TooManyCandidates(RuntimeError):
+    """More candidate versions than MAX_TAG_READS: the scanned one cannot be told apart."""
 
 
 class S3Reader(Protocol):
@@ -76,31 +84,54 @@ def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     read: dict[str | None, dict[str, str]] = {}
     current_tags = None
     if current is not None and _not_newer(current, scan.timestamp):
-        current_tags = reader.tags(current.version_id if versioned else None)
-        if _consistent(current_tags, scan.verdict):
+        current_tags = _tags_if_there(reader, current.version_id if versioned else None)
+        if current_tags is None and not versioned:
+            return Location(GONE, "the object was deleted while its tags were read")
+        if current_tags is not None and agrees(current_tags, scan.verdict):
             reason = "current object matches the scan"
             return Location(FOUND, reason, versioned, (current,), current_tags)
-        read[current.version_id] = current_tags
+        if current_tags is not None:
+            read[current.version_id] = current_tags
 
     if not versioned:
         assert current is not None  # unversioned and no delete marker: GONE was handled
         if current_tags is None:
             return Location(SUPERSEDED, "key was overwritten after the scan")
-        if _has_result_tag(current_tags):
+        if has_scanner_tag(current_tags):
             return Location(SUPERSEDED, f"{FSS_RESULT_TAG} tag of the current object disagrees")
         return _ambiguous(scan, [current], read, versioned=False)
 
     candidates = [v for v in reader.versions() if _not_newer(v, scan.timestamp)]
-    for version in candidates[:MAX_TAG_READS]:
+    reads, gone = len(read), set()
+    for version in candidates:
         if version.version_id not in read:
-            read[version.version_id] = reader.tags(version.version_id)
+            if reads == MAX_TAG_READS:
+                raise TooManyCandidates(
+                    f"{len(candidates)} versions are not newer than the scan and none of the "
+                    f"{reads} whose tags were read agrees with it; reading more is refused: "
+                    "handle the key by hand"
+                )
+            found = _tags_if_there(reader, version.version_id)
+            reads += 1
+            if found is None:  # deleted since the listing: not a candidate any more
+                gone.add(version.version_id)
+                continue
+            read[version.version_id] = found
         tags = read[version.version_id]
-        if _consistent(tags, scan.verdict):
+        if agrees(tags, scan.verdict):
             reason = f"newest version with a consistent {FSS_RESULT_TAG} tag"
             return Location(FOUND, reason, True, (version,), tags)
-    if any(_has_result_tag(tags) for tags in read.values()):
+    if any(has_scanner_tag(tags) for tags in read.values()):
         return Location(GONE, f"no version has a {FSS_RESULT_TAG} tag matching the verdict", True)
-    return _ambiguous(scan, candidates, read, versioned=True)
+    remaining = [v for v in candidates if v.version_id not in gone]
+    return _ambiguous(scan, remaining, read, versioned=True)
+
+
+def _tags_if_there(reader: S3Reader, version_id: str | None) -> dict[str, str] | None:
+    try:
+        return reader.tags(version_id)
+    except ObjectGone:
+        return None
 
 
 def _ambiguous(
@@ -122,14 +153,3 @@ def _ambiguous(
 
 def _not_newer(version: ObjectVersion, timestamp: Decimal) -> bool:
     return epoch_seconds(version.last_modified) <= timestamp
-
-
-def _has_result_tag(tags: dict[str, str]) -> bool:
-    return FSS_RESULT_TAG in tags
-
-
-def _consistent(tags: dict[str, str], verdict: str) -> bool:
-    value = tags.get(FSS_RESULT_TAG)
-    if value is None:
-        return False
-    return (value.strip().lower() == MALICIOUS) == (verdict == MALICIOUS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,8 +25,13 @@ CLEAN = "clean"
 INCOMPLETE = "incomplete"
 FAILED = "failed"
 
-# Latest instant accepted as a scan time (year 10000): keeps conversions to datetime in range.
-_MAX_EPOCH = Decimal(253402300800)
+# Scan times accepted: from 2015-01-01 (before File Storage Security existed) to a day from now.
+EARLIEST_SCAN = Decimal(1420070400)
+LATEST_SCAN_AHEAD = 86400
+# DynamoDB numbers keep 38 significant digits; epoch seconds in range have 10 integer digits.
+_MAX_TIMESTAMP_DIGITS = 38
+# Codes are small integers; one with thousands of digits is not a scan result (nor a DynamoDB N).
+_MAX_CODE = 2**63
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMERIC = re.compile(r"\d+(\.\d+)?")
 _INTEGER = re.compile(r"-?\d{1,10}")
@@ -207,11 +213,15 @@ def _notification(body: str) -> dict[str, Any] | None:
 
 
 def parse_scan_result(
-    message: str, fallback_id: str, fallback_source: str = "sns_message_id"
+    message: str,
+    fallback_id: str,
+    fallback_source: str = "sns_message_id",
+    now: float | None = None,
 ) -> ScanResult:
     """Validate the JSON scan result published by File Storage Security.
 
     Its own sqs_message_id identifies it; without one, `fallback_id` (the delivery's id) does.
+    `now` (epoch seconds, default the current time) bounds the scan time it may claim.
     """
     data = _load_json(message)
     result = data.get("scanning_result")
@@ -227,7 +237,7 @@ def parse_scan_result(
     return ScanResult(
         message_id=message_id,
         message_id_source=id_source,
-        timestamp=parse_timestamp(data.get("timestamp")),
+        timestamp=parse_timestamp(data.get("timestamp"), now),
         bucket=bucket,
         key=key,
         verdict=_verdict(findings, status, codes),
@@ -279,8 +289,10 @@ def _findings(value: Any) -> tuple[Finding, ...]:
 def _codes(value: Any) -> tuple[int, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(_is_int(code) for code in value):
-        raise ScanMessageError("scanning_result.Codes is not a list of integers")
+    if not isinstance(value, list) or not all(
+        _is_int(code) and -_MAX_CODE < code < _MAX_CODE for code in value
+    ):
+        raise ScanMessageError("scanning_result.Codes is not a list of (64-bit) integers")
     return tuple(value)
 
 
@@ -320,8 +332,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def parse_timestamp(value: Any) -> Decimal:
-    """Epoch seconds (number or numeric string) or an ISO-8601 string (naive = UTC)."""
+def parse_timestamp(value: Any, now: float | None = None) -> Decimal:
+    """Epoch seconds (number or numeric string) or an ISO-8601 string (naive = UTC).
+
+    Only a plausible scan time is accepted: finite, from 2015-01-01 to a day after `now`, with at
+    most 38 significant digits. The checks look at the number's digits and exponent first, so a
+    value such as 1e-60000000 is refused without ever being expanded.
+    """
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         seconds = Decimal(value)
     elif isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
@@ -330,8 +347,17 @@ def parse_timestamp(value: Any) -> Decimal:
         seconds = _iso_seconds(value.strip())
     else:
         raise ScanMessageError(f"timestamp is missing or not a time: {_short(value)}")
-    if not (seconds.is_finite() and 0 < seconds < _MAX_EPOCH):
-        raise ScanMessageError(f"timestamp is out of range: {_short(value)}")
+    latest = Decimal(int(time.time() if now is None else now) + LATEST_SCAN_AHEAD)
+    # Epoch seconds from 2015 to 2286 have exactly 10 integer digits: adjusted() == 9.
+    plausible = (
+        seconds.is_finite()
+        and seconds.adjusted() == 9
+        and len(seconds.as_tuple().digits) <= _MAX_TIMESTAMP_DIGITS
+    )
+    if not (plausible and EARLIEST_SCAN <= seconds <= latest):
+        raise ScanMessageError(
+            f"timestamp is out of range (2015-01-01 to a day from now): {_short(value)}"
+        )
     return seconds
 
 

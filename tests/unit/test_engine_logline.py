@@ -28,6 +28,8 @@ REQUIRED_FIELDS = {
     "scan_timestamp",
     "file_id",
     "destination",
+    "targets",
+    "fallback",
     "actions",
     "dry_run",
     "outcome",
@@ -47,6 +49,8 @@ COUNTERS = {
     "AmbiguousLocations",
     "OwnCopiesSkipped",
     "Errors",
+    "FallbackActions",
+    "VerdictConflicts",
 }
 
 
@@ -120,6 +124,21 @@ def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
     assert_valid_emf(line, "NS")
     assert {name for name in COUNTERS if line[name]} == {counter}
     assert line["Verdict"] == "unparsed"
+
+
+@pytest.mark.parametrize(
+    ("fields", "counters"),
+    [
+        ({"outcome": "fallback", "fallback": "key too long"}, {"FallbackActions"}),
+        ({"outcome": "fallback", "fallback": "key too long", "dry_run": True}, set()),
+        ({"outcome": "error", "verdict_conflict": True}, {"Errors", "VerdictConflicts"}),
+    ],
+)
+def test_fallback_and_verdict_conflict_counters(fields: dict, counters: set) -> None:
+    line = logline.build(Outcome(**{"dry_run": False, **fields}), "NS", "fn", 1_700_000_000_000)
+    assert_valid_emf(line, "NS")
+    assert {name for name in COUNTERS if line[name]} == counters
+    assert line["fallback"] == fields.get("fallback")
 
 
 def test_error_line_names_the_exception() -> None:
