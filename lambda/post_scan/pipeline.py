@@ -489,11 +489,13 @@ class Pipeline:
             out.notes.append("already deleted by an earlier delivery")
 
     def _settle(self, out: Outcome) -> None:
-        """A record that needed a fallback says so in its outcome (FallbackActions)."""
+        """A record that was completed by a fallback says so in its outcome (FallbackActions).
+
+        Not when it ended otherwise (superseded, object_gone): then no fallback was carried out.
+        """
         reasons = [f"{t.describe()}: {reason}" for t in out.targets for reason in t.fallbacks]
-        if not reasons:
+        if not reasons or out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING):
             return
         out.fallback = "; ".join(reasons)
         out.notes.append("FALLBACK " + out.fallback)
-        if out.outcome in (PROCESSED, STALE_VERDICT, ROW_MISSING):
-            out.outcome = FALLBACK
+        out.outcome = FALLBACK

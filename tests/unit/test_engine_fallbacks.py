@@ -293,3 +293,18 @@ def test_queue_mode_reports_a_fallback_as_handled_and_counts_it(
     )
     assert run.result == {"batchItemFailures": []}
     assert_fallback(run.line)
+
+
+def test_a_planned_fallback_that_is_superseded_is_not_counted(
+    s3, bucket, quarantine_bucket, table, make_engine, s3_calls
+) -> None:
+    """The key was overwritten before the copy (412): nothing was made harmless by a fallback."""
+    key = long_key(bucket)
+    obj = upload(s3, bucket, key, body=BODY, tags=TAGS)
+    s3_calls.fail("CopyObject", "PreconditionFailed", 412)
+    run = make_engine(**env(bucket))(
+        sns_event(sns_record(scan_message(bucket, key, etag=obj["etag"])))
+    )
+    assert (run.line["outcome"], run.line["FallbackActions"]) == ("superseded", 0)
+    assert run.line["fallback"] is None
+    assert keys(s3, bucket) == [key]
