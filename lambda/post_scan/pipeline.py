@@ -317,14 +317,14 @@ class Pipeline:
                     if not target.versioned:
                         raise
                     target.gone = True
-        if not out.live:
-            raise ObjectGone("every scanned version was deleted meanwhile")
-        check_conflicts(scan, out.live)
         for target in out.live:
             if wants.route is not None or (wants.tags and not target.versioned):
                 self._read_source(scan, target, checksums=wants.route is not None, out=out)
             if target.tags is not None:
                 target.file_id = target.tags.get(self.config.file_id_tag_key) or None
+        if not out.live:
+            raise ObjectGone("every scanned version was deleted meanwhile")
+        check_conflicts(scan, out.live)  # on tags now known to be the scanned content's
 
     def _read_source(self, scan: ScanResult, target: Target, checksums: bool, out: Outcome) -> None:
         out.actions.append("read_source")
