@@ -139,3 +139,16 @@ def test_a_genuine_clean_verdict_is_promoted(
     run = engine(sns_event(sns_record(message)))
     assert run.error is None, run.line
     assert keys(s3, promote_bucket) == [f"p/{bucket}/ok.pdf"] and keys(s3, bucket) == []
+
+
+def test_without_an_etag_a_benign_verdict_never_matches_a_version_tagged_malicious(
+    s3, bucket, promote_bucket, dynamodb, table, make_engine
+) -> None:
+    """No ETag: the scanner's tag must agree with the verdict for a version to be the scanned one,
+    so a forged clean result finds nothing to act on (it cannot tell a forgery from a race)."""
+    upload(s3, bucket, "payload.exe", body=MALWARE, tags=SCANNER_SAYS_MALICIOUS)
+    engine = make_engine(**env(bucket, ROUTE_CLEAN=f"{promote_bucket}/p/"))
+    run = engine(sns_event(sns_record(scan_message(bucket, "payload.exe", verdict="clean"))))
+    assert run.line["outcome"] == "superseded"
+    assert keys(s3, bucket) == ["payload.exe"] and keys(s3, promote_bucket) == []
+    assert dynamodb.scan(TableName=table)["Items"] == []
