@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from post_scan import scanner_tags
 from post_scan.message import ScanResult, epoch_seconds
 from post_scan.objects import Head, ObjectGone, ObjectVersion
-from post_scan.scanner_tag import FSS_RESULT_TAG, agrees, has_scanner_tag
 
 FOUND = "found"
 GONE = "gone"
@@ -78,16 +78,23 @@ def _by_etag(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     return Location(FOUND, f"{len(matches)} version(s) have the scanned ETag", True, matches)
 
 
+def scan_bound(scan: ScanResult) -> Decimal:
+    """Latest LastModified the scanned content can have: when the scan began if the message says
+    (newer scanners), else when the result was published."""
+    return scan.scan_started if scan.scan_started is not None else scan.timestamp
+
+
 def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     """No ETag in the message: use LastModified and File Storage Security's own result tag."""
     current, versioned = head.current, head.versioned
+    bound = scan_bound(scan)
     read: dict[str | None, dict[str, str]] = {}
     current_tags = None
-    if current is not None and _not_newer(current, scan.timestamp):
+    if current is not None and _not_newer(current, bound):
         current_tags = _tags_if_there(reader, current.version_id if versioned else None)
         if current_tags is None and not versioned:
             return Location(GONE, "the object was deleted while its tags were read")
-        if current_tags is not None and agrees(current_tags, scan.verdict):
+        if current_tags is not None and scanner_tags.agrees(current_tags, scan.verdict):
             reason = "current object matches the scan"
             return Location(FOUND, reason, versioned, (current,), current_tags)
         if current_tags is not None:
@@ -97,11 +104,11 @@ def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
         assert current is not None  # unversioned and no delete marker: GONE was handled
         if current_tags is None:
             return Location(SUPERSEDED, "key was overwritten after the scan")
-        if has_scanner_tag(current_tags):
-            return Location(SUPERSEDED, f"{FSS_RESULT_TAG} tag of the current object disagrees")
+        if scanner_tags.has_result(current_tags):
+            return Location(SUPERSEDED, "scanner result tag of the current object disagrees")
         return _ambiguous(scan, [current], read, versioned=False)
 
-    candidates = [v for v in reader.versions() if _not_newer(v, scan.timestamp)]
+    candidates = [v for v in reader.versions() if _not_newer(v, bound)]
     reads, gone = len(read), set()
     for version in candidates:
         if version.version_id not in read:
@@ -118,11 +125,11 @@ def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
                 continue
             read[version.version_id] = found
         tags = read[version.version_id]
-        if agrees(tags, scan.verdict):
-            reason = f"newest version with a consistent {FSS_RESULT_TAG} tag"
+        if scanner_tags.agrees(tags, scan.verdict):
+            reason = "newest version with a consistent scanner result tag"
             return Location(FOUND, reason, True, (version,), tags)
-    if any(has_scanner_tag(tags) for tags in read.values()):
-        return Location(GONE, f"no version has a {FSS_RESULT_TAG} tag matching the verdict", True)
+    if any(scanner_tags.has_result(tags) for tags in read.values()):
+        return Location(GONE, "no version has a scanner result tag matching the verdict", True)
     remaining = [v for v in candidates if v.version_id not in gone]
     return _ambiguous(scan, remaining, read, versioned=True)
 
@@ -143,7 +150,7 @@ def _ambiguous(
     """FSS tagging is off and there is no ETag: take the newest plausible version, say so."""
     for version in candidates:
         if scan.size is None or version.size == scan.size:
-            reason = f"no ETag and no {FSS_RESULT_TAG} tag: newest version not newer than the scan"
+            reason = "no ETag and no scanner result tag: newest version not newer than the scan"
             return Location(
                 FOUND, reason, versioned, (version,), read.get(version.version_id), ambiguous=True
             )

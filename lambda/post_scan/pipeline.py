@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from post_scan.config import Config, Route
+from post_scan import scanner_tags
+from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
 from post_scan.failures import PERMANENT, classify, describe
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
+    SCAN_RESULT_TYPE,
     SNS,
     SQS,
+    NotAScanResult,
     ScanResult,
     is_queue_record,
     parse_record,
@@ -67,6 +70,7 @@ STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
 SKIPPED_OWN_COPY = "skipped_own_copy"
 FALLBACK = "fallback"  # a malicious file made harmless another way than configured (see targets)
+IGNORED = "ignored"  # published on the topic, but says it is not a scan result (its `type`)
 ERROR = "error"
 
 
@@ -125,6 +129,8 @@ class Outcome:
     outcome: str = PROCESSED
     notes: list[str] = field(default_factory=list)
     ambiguous: bool | None = None
+    scan_type: str | None = None  # Vision One's fss-scan-type, when the tags were read
+    moved_by_scanner: bool = False  # gone, and the scanner moves this verdict's files itself
     error: Exception | None = None
     duration_ms: float = 0.0
     targets: list[Target] = field(default_factory=list)  # the scanned version(s) acted on
@@ -225,7 +231,18 @@ class Pipeline:
             out.outcome = REJECTED
             out.notes.append("topic not in ALLOWED_TOPIC_ARNS")
             return
-        scan = parse_scan_result(envelope.message, *envelope.fallback_id())
+        if envelope.message_type not in (None, SCAN_RESULT_TYPE):
+            out.outcome = IGNORED
+            out.notes.append(
+                f"message attribute type is {envelope.message_type!r}: not a scan result"
+            )
+            return
+        try:
+            scan = parse_scan_result(envelope.message, *envelope.fallback_id())
+        except NotAScanResult as exc:
+            out.outcome = IGNORED
+            out.notes.append(f"{exc}: not a scan result")
+            return
         out.scan = scan
         if not config.bucket_allowed(scan.bucket):
             out.outcome = REJECTED
@@ -250,12 +267,21 @@ class Pipeline:
             out.notes.append(location.reason)
             if location.status != FOUND:
                 out.outcome = OBJECT_GONE if location.status == GONE else SUPERSEDED
+                if location.status == GONE:
+                    self._gone(scan, out)
                 return
             out.ambiguous = location.ambiguous
             if location.versioned:
                 out.version_id = location.targets[0].version_id
             if self._own_copy(scan, location, out):
                 return
+            if wants.route is not None and not self._routes_scan_type(scan, location, reader, out):
+                out.destination = None
+                wants = replace(
+                    wants, route=None, delete=deletes_source(scan.verdict, config, routed=False)
+                )
+                if not (wants.record or wants.delete):
+                    return
             out.targets = [Target(v, location.versioned) for v in location.targets]
             self._read(scan, wants, reader, out)
             plan(scan, config, wants.route, out.live)
@@ -268,11 +294,48 @@ class Pipeline:
                 self._delete(scan, out)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
-            out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
+            if not self._gone(scan, out):
+                out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
         except ObjectChanged as exc:
             out.outcome = SUPERSEDED
             out.notes.append(f"S3 answered {exc}: the key holds a different upload now, left alone")
         self._settle(out)
+
+    def _gone(self, scan: ScanResult, out: Outcome) -> bool:
+        """Say so when the scanned content is gone because the scanner moved it (its own routing,
+        declared in SCANNER_ROUTED_VERDICTS); True when that is the explanation."""
+        if scan.verdict not in self.config.scanner_routed_verdicts:
+            return False
+        out.moved_by_scanner = True
+        out.notes.append(
+            f"moved by the scanner: it moves {scan.verdict} files to its own destination "
+            "(SCANNER_ROUTED_VERDICTS), so the object is no longer here"
+        )
+        return True
+
+    def _routes_scan_type(
+        self, scan: ScanResult, location: Location, reader: _Reader, out: Outcome
+    ) -> bool:
+        """Whether this result may be routed, by its scan type (Vision One's fss-scan-type tag).
+
+        Clean and unscanned results only for the scan types in ROUTE_SCAN_TYPES (or when the
+        object has no scan-type tag), so a full bucket scan does not move every file in use;
+        the other verdicts always (config.SCAN_TYPE_GATED_VERDICTS says why).
+        """
+        config = self.config
+        gated = scan.verdict in SCAN_TYPE_GATED_VERDICTS
+        if not gated or config.route_scan_types.issuperset(scanner_tags.SCAN_TYPES):
+            return True  # nothing to decide: no tag read for it
+        tags = location.tags if location.tags is not None else reader.tags(out.version_id)
+        out.scan_type = scanner_tags.scan_type(tags)
+        if config.routes_scan_type(scan.verdict, out.scan_type):
+            return True
+        allowed = ", ".join(sorted(config.route_scan_types)) or "none"
+        out.notes.append(
+            f"scan type {out.scan_type!r} ({scanner_tags.SCAN_TYPE_TAG}): {scan.verdict} results "
+            f"of this scan type are not routed (ROUTE_SCAN_TYPES: {allowed})"
+        )
+        return False
 
     def _own_copy(self, scan: ScanResult, location: Location, out: Outcome) -> bool:
         """True when a target is a copy this module wrote (loop protection).
@@ -353,6 +416,8 @@ class Pipeline:
         out.file_id, out.destination = first.file_id, first.destination
         if first.versioned:
             out.version_id = first.version_id
+        if out.scan_type is None and first.tags is not None:
+            out.scan_type = scanner_tags.scan_type(first.tags)
 
     def _record_all(self, scan: ScanResult, wants: _Wants, out: Outcome) -> None:
         missing = [t.describe() for t in out.live if t.file_id is None]

@@ -15,7 +15,7 @@ from post_scan.config import Config, Route
 from post_scan.message import MALICIOUS, ScanResult
 from post_scan.objects import ObjectVersion, StoredObject
 from post_scan.route import deletes_source, planned_key, routed_metadata, scan_action
-from post_scan.scanner_tag import FSS_RESULT_TAG, says_malicious
+from post_scan.scanner_tags import RESULT_TAG, says_malicious
 
 
 class VerdictConflict(RuntimeError):
@@ -66,14 +66,15 @@ def may_fall_back(verdict: str, config: Config) -> bool:
 
 
 def check_conflicts(scan: ScanResult, targets: list[Target]) -> None:
-    """A clean, incomplete or failed verdict is never acted on for content that File Storage
-    Security itself tagged malicious (tags can lag a malicious message, never the reverse)."""
+    """A clean, incomplete, failed or unscanned verdict is never acted on for content that File
+    Storage Security itself tagged malicious (tags can lag a malicious message, never the
+    reverse). The tag may be separated or merged (scanner_tags reads both)."""
     if scan.verdict == MALICIOUS:
         return
     tagged = [t.describe() for t in targets if t.tags is not None and says_malicious(t.tags)]
     if tagged:
         raise VerdictConflict(
-            f"the message says {scan.verdict} but File Storage Security's {FSS_RESULT_TAG} tag "
+            f"the message says {scan.verdict} but File Storage Security's {RESULT_TAG} tag "
             f"on {', '.join(tagged)} says malicious: nothing recorded, copied or deleted"
         )
 
@@ -85,7 +86,7 @@ def plan(scan: ScanResult, config: Config, route: Route | None, targets: list[Ta
     Raises RouteError when a copy cannot be made as configured and no fallback is allowed.
     """
     fall_back = may_fall_back(scan.verdict, config)
-    action = scan_action(scan.verdict, config)
+    action = scan_action(scan.verdict, config, routed=route is not None)
     for index, target in enumerate(targets):
         target.action = action
         if route is None:

@@ -39,7 +39,7 @@ def env(source: str, **more: str) -> dict[str, str]:
         "ALLOWED_TOPIC_ARNS": TOPIC_ARN,
         "EXTRACT_FILE_ID": "true",
         "FILE_ID_TABLE": "app-files",
-        "RECORD_VERDICTS": "malicious,clean,incomplete,failed",
+        "RECORD_VERDICTS": "malicious,clean,incomplete,failed,unscanned",
         "DELETE_MALICIOUS": "true",
         **more,
     }
@@ -51,7 +51,11 @@ def keys(s3: Any, bucket: str) -> list[str]:
 
 def forged(bucket: str, key: str, verdict: str) -> dict[str, Any]:
     """A forged scan result: the ETag is computed offline from the attacker's own malware."""
-    return scan_message(bucket, key, verdict=verdict, etag=hashlib.md5(MALWARE).hexdigest())
+    etag = hashlib.md5(MALWARE).hexdigest()
+    if verdict == "unscanned":  # scanner_status -4: the scanner was not invoked (a timeout)
+        message = scan_message(bucket, key, verdict="clean", etag=etag)
+        return {**message, "scanner_status": -4, "scanner_status_message": "timeout"}
+    return scan_message(bucket, key, verdict=verdict, etag=etag)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +64,7 @@ def forged(bucket: str, key: str, verdict: str) -> dict[str, Any]:
         ("clean", "ROUTE_CLEAN"),
         ("incomplete", "ROUTE_INCOMPLETE"),
         ("failed", "ROUTE_FAILED"),
+        ("unscanned", "ROUTE_UNSCANNED"),
     ],
 )
 def test_a_forged_benign_verdict_moves_records_and_deletes_nothing(
@@ -152,3 +157,15 @@ def test_without_an_etag_a_benign_verdict_never_matches_a_version_tagged_malicio
     assert run.line["outcome"] == "superseded"
     assert keys(s3, bucket) == ["payload.exe"] and keys(s3, promote_bucket) == []
     assert dynamodb.scan(TableName=table)["Items"] == []
+
+
+def test_a_merged_scanner_tag_saying_malicious_refuses_a_benign_verdict_too(
+    s3, bucket, promote_bucket, table, make_engine
+) -> None:
+    """ScanResultTagFormat = Merged tag: the same check reads the merged tag (scanner_tags)."""
+    merged = {"file_id": "f-1", "fss-scan": "scan-result=malicious scan-date=2024/05/01 12:00:31"}
+    upload(s3, bucket, "payload.exe", body=MALWARE, tags=merged)
+    engine = make_engine(**env(bucket, ROUTE_CLEAN=f"{promote_bucket}/p/"))
+    run = engine(sns_event(sns_record(forged(bucket, "payload.exe", "clean"))))
+    assert (run.line["outcome"], run.line["VerdictConflicts"]) == ("error", 1)
+    assert keys(s3, promote_bucket) == [] and keys(s3, bucket) == ["payload.exe"]
