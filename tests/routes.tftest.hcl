@@ -44,7 +44,7 @@ run "quarantine_malicious_files_move" {
       ROUTE_UNSCANNED_KMS_KEY_ARN   = ""
       ROUTE_UNSCANNED_BUCKET_OWNER  = ""
       ROUTE_MODE                    = "move"
-      ROUTE_SCAN_TYPES             = "object created"
+      ROUTE_SCAN_TYPES              = "object created"
     }
     error_message = "Route environment is wrong: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
