@@ -8,6 +8,10 @@ locals {
     for verdict in local.verdicts : verdict if contains(keys(local.routes), verdict)
   ]
 
+  # Scanned buckets must belong to the function's account, each route's bucket to its owner:
+  # a bucket name deleted and registered again by another account is outside the grant.
+  owned_by_this_account = { StringEquals = { "s3:ResourceAccount" = local.account_id } }
+
   # Every statement the function may need; only the enabled ones reach the role. Sids are stable
   # (tests and users' reviews rely on them); actions are sorted. Each statement is an inline policy
   # of its own (named by its Sid), except those with `policy`, which go into the named statement's
@@ -53,24 +57,27 @@ locals {
     {
       # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes;
       # GetObjectVersion reads one version (HEAD of a listed version, copies of a version).
-      enabled  = local.reads_objects
-      Sid      = "ReadScannedObjects"
-      Action   = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"]
-      Resource = local.bucket_object_arns
+      enabled   = local.reads_objects
+      Sid       = "ReadScannedObjects"
+      Action    = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"]
+      Resource  = local.bucket_object_arns
+      Condition = local.owned_by_this_account
     },
     {
       # Without s3:ListBucket a missing object reads as 403 instead of 404.
-      enabled  = local.reads_objects
-      Sid      = "ListScannedBuckets"
-      Action   = ["s3:ListBucket", "s3:ListBucketVersions"]
-      Resource = local.bucket_arns
+      enabled   = local.reads_objects
+      Sid       = "ListScannedBuckets"
+      Action    = ["s3:ListBucket", "s3:ListBucketVersions"]
+      Resource  = local.bucket_arns
+      Condition = local.owned_by_this_account
     },
     {
       # delete_malicious, and move-mode routes (the source goes once its copy is verified).
-      enabled  = var.delete_malicious || local.moves_objects
-      Sid      = "DeleteScannedObjects"
-      Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      Resource = local.bucket_object_arns
+      enabled   = var.delete_malicious || local.moves_objects
+      Sid       = "DeleteScannedObjects"
+      Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      Resource  = local.bucket_object_arns
+      Condition = local.owned_by_this_account
     },
     {
       # extract_file_id always reads objects; a table name or ARN may be unknown until apply.
@@ -113,10 +120,11 @@ locals {
   route_statements = flatten([
     for verdict in local.route_verdicts : [
       {
-        enabled  = true
-        Sid      = "Write${title(verdict)}Route"
-        Action   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
-        Resource = ["arn:${local.partition}:s3:::${local.routes[verdict].bucket}/${local.routes[verdict].prefix}*"]
+        enabled   = true
+        Sid       = "Write${title(verdict)}Route"
+        Action    = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
+        Resource  = ["arn:${local.partition}:s3:::${local.routes[verdict].bucket}/${local.routes[verdict].prefix}*"]
+        Condition = { StringEquals = { "s3:ResourceAccount" = local.routes[verdict].owner } }
       },
       {
         enabled  = local.routes[verdict].kms_key_arn != null
@@ -134,12 +142,15 @@ locals {
     # A conditional, not &&: an unknown `enabled` of a statement with `policy` must not be read.
     for name in [for s in local.all_statements : s.Sid if try(s.policy, null) == null ? s.enabled : false] :
     name => [
-      for s in local.all_statements : {
-        Sid      = s.Sid
-        Effect   = "Allow"
-        Action   = s.Action
-        Resource = s.Resource
-      } if try(s.policy, s.Sid) == name ? s.enabled : false
+      for s in local.all_statements : merge(
+        {
+          Sid      = s.Sid
+          Effect   = "Allow"
+          Action   = s.Action
+          Resource = s.Resource
+        },
+        try(s.Condition, null) == null ? {} : { Condition = s.Condition },
+      ) if try(s.policy, s.Sid) == name ? s.enabled : false
     ]
   }
   policy_statements = flatten(values(local.role_policies))

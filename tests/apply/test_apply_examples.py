@@ -20,6 +20,7 @@ import pytest
 from _contract import (
     HANDLER,
     VPC_ACTIONS,
+    Grant,
     Where,
     alarms,
     environment,
@@ -132,7 +133,7 @@ def test_function_matches_the_runtime_contract(deployed: Deployment):
     assert config["Handler"] == HANDLER
     assert config["Runtime"] == inputs["runtime"]
     assert config["Architectures"] == [inputs["architecture"]]
-    assert config["Environment"]["Variables"] == environment(inputs)
+    assert config["Environment"]["Variables"] == environment(inputs, _where(deployed).account_id)
     assert config["MemorySize"] == inputs["memory_size"]
     assert config["Timeout"] == inputs["timeout"]
     assert config["TracingConfig"]["Mode"] == (inputs["tracing_mode"] or "PassThrough")
@@ -229,7 +230,7 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
 
     # One inline policy per permission, named by its first statement's Sid (each follows its flag
     # in order; a key statement goes with the statement it extends).
-    granted: set[tuple[str, str]] = set()
+    granted: set[Grant] = set()
     for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
         document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
         assert document["Statement"][0]["Sid"] == policy_name
@@ -243,7 +244,7 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     vpc_managed = (
         f"arn:{where.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
     )
-    vpc_inline = {(a, "*") for a in VPC_ACTIONS}
+    vpc_inline = {(a, "*", None) for a in VPC_ACTIONS}
     if inputs["vpc_subnet_ids"]:
         assert attached == [vpc_managed] or (not attached and vpc_inline <= granted), (
             "VPC access needs the ENI actions, inline or through the managed policy"
