@@ -15,7 +15,7 @@ CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 RELEASE = re.compile(r"^## \[(\d+)\.(\d+)\.(\d+)\] - (\d{4}-\d{2}-\d{2})$", re.MULTILINE)
 HEADING = re.compile(r"^## .*$", re.MULTILINE)
-SUPPORTED = re.compile(r"^Supported: (.+?)$", re.MULTILINE)
+SUPPORTED = re.compile(r"^Supported: (.+?)(?:\n\n|\Z)", re.MULTILINE | re.DOTALL)
 SECTIONS = {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
 
 
@@ -60,8 +60,8 @@ def test_changelog_follows_keep_a_changelog():
 
 def test_every_release_states_what_it_supports():
     for version, _, text in _releases():
-        supported = SUPPORTED.findall(text)
-        assert len(supported) == 1, f"{version}: one 'Supported: ...' line"
+        supported = [" ".join(p.split()) for p in SUPPORTED.findall(text)]
+        assert len(supported) == 1, f"{version}: one 'Supported: ...' paragraph"
         for what in ("Terraform", "hashicorp/aws", "hashicorp/archive", "Python"):
             assert what in supported[0], f"{version}: Supported names no {what}"
 
@@ -74,7 +74,7 @@ def test_latest_release_supports_what_the_code_requires():
         variables = {k: v for block in hcl2.load(handle)["variable"] for k, v in block.items()}
     runtimes = re.findall(r"python3\.\d+", str(variables['"runtime"']["validation"]))
     _, _, text = _releases()[0]
-    (supported,) = SUPPORTED.findall(text)
+    (supported,) = [" ".join(p.split()) for p in SUPPORTED.findall(text)]
     assert f"Terraform {_unquote(terraform['required_version'])}" in supported
     assert f"hashicorp/aws {_unquote(providers['aws']['version'])}" in supported
     assert "5.x and 6.x" in supported, "the module claims both major versions of hashicorp/aws"
