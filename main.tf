@@ -56,6 +56,7 @@ locals {
     RECORD_VERDICTS      = join(",", var.record_verdicts)
     LOG_LEVEL            = var.log_level
     METRICS_NAMESPACE    = var.metrics_namespace
+    READ_PROTECTION      = var.read_protection
 
     ROUTE_MALICIOUS              = try(local.route_targets.malicious, "")
     ROUTE_MALICIOUS_KMS_KEY_ARN  = try(local.route_keys.malicious, "")
