@@ -21,6 +21,8 @@ _KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-
 _PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
 
 ROUTE_MODES = ("move", "copy")
+# Bucket-policy read protection the module's policies enforce (see post_scan.protection).
+READ_PROTECTIONS = ("off", "malicious", "until_clean")
 # Contract variables per verdict: (destination, KMS key for SSE-KMS at the destination).
 ROUTE_VARIABLES = {
     "malicious": ("ROUTE_MALICIOUS", "ROUTE_MALICIOUS_KMS_KEY_ARN"),
@@ -66,6 +68,7 @@ class Config:
     # verdict -> Route; verdicts without a route are absent.
     routes: Mapping[str, Route] = field(default_factory=dict)
     route_mode: str = "move"
+    read_protection: str = "off"
 
     @property
     def moves(self) -> bool:
@@ -175,6 +178,16 @@ def _route_mode(environ: Mapping[str, str]) -> str:
     return value
 
 
+def _read_protection(environ: Mapping[str, str]) -> str:
+    value = _raw(environ, "READ_PROTECTION").lower() or Config.read_protection
+    if value not in READ_PROTECTIONS:
+        raise ConfigError(
+            "READ_PROTECTION must be off, malicious or until_clean, "
+            f"got {environ['READ_PROTECTION']!r}"
+        )
+    return value
+
+
 def _route(environ: Mapping[str, str], name: str, key_name: str) -> Route | None:
     value, key_arn = _raw(environ, name), _raw(environ, key_name)
     if not value:
@@ -230,4 +243,5 @@ def load_config(environ: Mapping[str, str]) -> Config:
         function_name=_raw(environ, "AWS_LAMBDA_FUNCTION_NAME") or "local",
         routes=_routes(environ, allowed_buckets),
         route_mode=_route_mode(environ),
+        read_protection=_read_protection(environ),
     )

@@ -31,6 +31,7 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "FileIdMissing": int(outcome.file_id_missing),
         "AmbiguousLocations": int(bool(outcome.ambiguous)),
         "OwnCopiesSkipped": int(outcome.outcome == SKIPPED_OWN_COPY),
+        "UntaggedCleanObjects": int(outcome.untagged_clean),
         "Errors": int(outcome.outcome == ERROR),
     }
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from post_scan.config import Config, Route
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
+    CLEAN,
     SNS,
     SQS,
     ScanResult,
@@ -34,6 +35,15 @@ from post_scan.objects import (
     ObjectGone,
     ObjectVersion,
     StoredObject,
+)
+from post_scan.protection import (
+    CLEAN_RESULT,
+    COMPLETE_CODE,
+    DETAIL_CODE_TAG,
+    RESULT_TAG,
+    UNTIL_CLEAN,
+    copy_tags,
+    tagged_clean,
 )
 from post_scan.record import RECORDED, VerdictRow, build_update
 from post_scan.route import (
@@ -57,6 +67,11 @@ STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
 SKIPPED_OWN_COPY = "skipped_own_copy"
 ERROR = "error"
+
+# until_clean: a clean object not tagged clean yet is looked at once more after this pause (the
+# scanner tags in parallel with this function), when the invocation has the time for it.
+RECHECK_SECONDS = 2.0
+RECHECK_MARGIN_SECONDS = 10.0
 
 
 class S3Store(Protocol):
@@ -114,6 +129,8 @@ class Outcome:
     outcome: str = PROCESSED
     notes: list[str] = field(default_factory=list)
     ambiguous: bool | None = None
+    # until_clean: a clean verdict whose object (or promoted copy) is not tagged clean: unreadable
+    untagged_clean: bool = False
     error: Exception | None = None
     duration_ms: float = 0.0
 
@@ -151,16 +168,23 @@ class Pipeline:
         s3: S3Store,
         send_update: UpdateSender,
         clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self._s3 = s3
         self._send_update = send_update
         self._clock = clock
+        self._sleep = sleep
+        self._time_left: Callable[[], float] | None = None
 
-    def process(self, record: Any) -> Outcome:
-        """Handle one record; never raises (errors are reported in the Outcome)."""
+    def process(self, record: Any, time_left: Callable[[], float] | None = None) -> Outcome:
+        """Handle one record; never raises (errors are reported in the Outcome).
+
+        time_left: seconds the invocation has left (None: unknown, no limit).
+        """
         outcome = Outcome(dry_run=self.config.dry_run)
         started = self._clock()
+        self._time_left = time_left
         try:
             self._process(record, outcome)
         except Exception as exc:  # reported per record; the handler fails the invocation
@@ -201,7 +225,8 @@ class Pipeline:
         route = config.routes.get(scan.verdict)
         wants_record = config.extract_file_id and scan.verdict in config.record_verdicts
         wants_delete = deletes_source(scan.verdict, config)
-        if not (wants_record or route or wants_delete):
+        wants_check = config.read_protection == UNTIL_CLEAN and scan.verdict == CLEAN
+        if not (wants_record or route or wants_delete or wants_check):
             out.notes.append(f"no action configured for verdict {scan.verdict}")
             return
         if route is not None:  # a key too long for the destination fails before any S3 call
@@ -224,6 +249,8 @@ class Pipeline:
                 self._route(scan, location, route, reader, out)
             if wants_delete:
                 self._delete(scan, location, out)
+            elif wants_check:
+                self._check_tagged_clean(scan, location, reader, out)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
             out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
@@ -311,7 +338,8 @@ class Pipeline:
         Raises on any failure (nothing is deleted then); ObjectGone / ObjectChanged when the
         scanned content is no longer there to copy.
         """
-        if self.config.dry_run:
+        config = self.config
+        if config.dry_run:
             out.actions.append("would_copy")
             what = _describe_one(location.versioned, location.targets[0])
             out.notes.append(f"dry run: would copy {what} to {out.destination}")
@@ -325,7 +353,12 @@ class Pipeline:
             etag=None if location.versioned else target.etag,
             checksums=True,
         )
-        tags = reader.tags(out.version_id)
+        protection = config.read_protection
+        tags, note = copy_tags(scan.verdict, reader.tags(out.version_id), protection)
+        if note:
+            out.notes.append(note)
+        if protection == UNTIL_CLEAN and scan.verdict == CLEAN and not tagged_clean(tags):
+            out.untagged_clean = True
         metadata = routed_metadata(source.metadata, scan, source.version_id)
         key = destination_key(route, scan.bucket, scan.key)
         arguments = copy_arguments(source, route, tags, metadata)
@@ -344,6 +377,31 @@ class Pipeline:
         how = "multipart copy" if result.multipart else "copy"
         what = _describe_one(location.versioned, target)
         out.notes.append(f"{how} of {what} verified at {out.destination}")
+
+    def _check_tagged_clean(
+        self, scan: ScanResult, location: Location, reader: _Reader, out: Outcome
+    ) -> None:
+        """until_clean: readers are denied until the scanner tags the object clean; say so when
+        it has not (UntaggedCleanObjects), e.g. because its tagging is off or failing."""
+        tags = location.tags if location.tags is not None else reader.tags(out.version_id)
+        if tagged_clean(tags):
+            return
+        left = self._time_left() if self._time_left is not None else None
+        if left is not None and left < RECHECK_SECONDS + RECHECK_MARGIN_SECONDS:
+            out.notes.append("read protection: not tagged clean yet, no time left to look again")
+            return
+        self._sleep(RECHECK_SECONDS)
+        out.actions.append("read_tags")
+        tags = self._s3.tags(scan.bucket, scan.key, out.version_id)
+        if tagged_clean(tags):
+            return
+        out.untagged_clean = True
+        found = {k: tags[k] for k in (RESULT_TAG, DETAIL_CODE_TAG) if k in tags} or "no result tag"
+        out.notes.append(
+            f"read protection: clean, but the scanner has not tagged the object {RESULT_TAG}="
+            f"{CLEAN_RESULT!r}, {DETAIL_CODE_TAG}={COMPLETE_CODE!r} ({found}) "
+            f"{RECHECK_SECONDS:g} s after the check: until_clean denies every read of it"
+        )
 
     def _delete(self, scan: ScanResult, location: Location, out: Outcome) -> None:
         if self.config.dry_run:

@@ -46,6 +46,7 @@ COUNTERS = {
     "FileIdMissing",
     "AmbiguousLocations",
     "OwnCopiesSkipped",
+    "UntaggedCleanObjects",
     "Errors",
 }
 
