@@ -3,6 +3,11 @@ output "lambda_function_name" {
   value       = module.post_scan.lambda_function_name
 }
 
+output "lambda_function_arn" {
+  description = "ARN of the Lambda function."
+  value       = module.post_scan.lambda_function_arn
+}
+
 output "lambda_role_arn" {
   description = "ARN of the function's IAM role (always exempt from the read protection)."
   value       = module.post_scan.lambda_role_arn

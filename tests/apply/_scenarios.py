@@ -166,6 +166,7 @@ def _prepare_read_protection(account: Account, root: Path) -> tuple[dict, dict]:
         "table": None,
         "scanner_roles": scanner_roles,
         "break_glass_role": break_glass,
+        "roles": [*scanner_roles, break_glass],
     }
     return variables, facts
 
