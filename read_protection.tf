@@ -34,7 +34,9 @@ locals {
 
   # aws:PrincipalArn is the role's ARN for every session of the role (never the session ARN) and
   # is absent from anonymous requests: ArnNotLike is then true, so the deny applies to them too.
-  read_protection_exempt_arns = sort(distinct(concat([aws_iam_role.this.arn], var.read_protection_exempt_principal_arns)))
+  # The function's role, built from its deterministic name so the policies are known at plan.
+  function_role_arn           = "arn:${local.partition}:iam::${local.account_id}:role${var.role_path}${local.role_name}"
+  read_protection_exempt_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_exempt_principal_arns)))
   not_exempt                  = { ArnNotLike = { "aws:PrincipalArn" = local.read_protection_exempt_arns } }
 
   # Statements without Resource (added per bucket below). Sids are stable and prefixed, so they

@@ -117,7 +117,7 @@ run "function_role_is_always_exempt" {
   assert {
     condition = alltrue([
       for s in jsondecode(output.read_protection_policies["uploads-bucket"]).Statement :
-      s.Condition.ArnNotLike["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:role/fss-post-scan-1"]
+      s.Condition.ArnNotLike["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:role/fss-post-scan-post-scan"]
     ])
     error_message = "Every statement must exempt the function's role, also with no other exemption."
   }
