@@ -29,7 +29,7 @@ from read_protection_cases import mismatches, principals
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 MODES = ("malicious", "until_clean")
 ACCOUNT = "111122223333"
-FUNCTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fss-post-scan-1"
+FUNCTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fss-post-scan-post-scan"
 EXEMPT = [
     FUNCTION_ROLE,
     f"arn:aws:iam::{ACCOUNT}:role/StorageStack-BucketListenerExecutionRole-ABC",
