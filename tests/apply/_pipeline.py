@@ -102,12 +102,13 @@ class Job:
         account: Account,
         tf_bin: str,
         inputs: dict[str, Any],
+        extra: dict[str, Any] | None = None,
     ) -> Job:
-        """The module staged in workdir/module and a root calling it with `inputs`, initialised."""
+        """The module staged in workdir/module and a root calling it with `inputs` (and `extra`
+        top-level blocks, e.g. more module calls), initialised."""
         stage_module(workdir / "module")
-        job = cls(
-            write_root(workdir / "root", account, "../module", inputs), tf_bin, server, account
-        )
+        root = write_root(workdir / "root", account, "../module", inputs, extra=extra)
+        job = cls(root, tf_bin, server, account)
         job.init()
         return job
 

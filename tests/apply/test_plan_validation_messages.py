@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,43 +132,69 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
 }
 
 
-def _messages(output: str) -> list[str]:
-    """The error messages of the failed validations (without the source snippet Terraform shows
-    above them, which echoes the whole input), each on one line."""
+def _messages(output: str) -> dict[str, list[str]]:
+    """Variable name -> the error messages of its failed validations (without the source snippet
+    Terraform shows above them, which echoes the whole input), each on one line."""
     text = re.sub(r"[│╷╵]", " ", output[output.find("Error:") :])
     text = re.sub(r"\s+", " ", text)
-    return re.findall(r"├─+ var\.\w+ is .*? with \d+ elements? (.*?) This was checked by", text)
+    found: dict[str, list[str]] = {}
+    pattern = r"├─+ var\.(\w+) is .*? with \d+ elements? (.*?) This was checked by"
+    for variable, message in re.findall(pattern, text):
+        found.setdefault(variable, []).append(message)
+    return found
+
+
+def _rounds() -> list[list[str]]:
+    """The cases grouped so that no two in a group set the same input: one plan per group
+    reports every failed validation of every input (Terraform checks all of them)."""
+    rounds: list[list[str]] = []
+    for case in sorted(CASES):
+        inputs = set(CASES[case][0])
+        for group in rounds:
+            if not inputs & {name for other in group for name in CASES[other][0]}:
+                group.append(case)
+                break
+        else:
+            rounds.append([case])
+    return rounds
 
 
 @pytest.fixture(scope="module")
-def messages_job(
+def messages(
     moto_server: MotoServer, terraform_binary: str, tmp_path_factory: pytest.TempPathFactory
-) -> Job:
+) -> dict[str, list[str]]:
+    """Case -> the validation messages of the inputs it sets, from one failed plan per round."""
     workdir = tmp_path_factory.mktemp("messages")
     account = moto_server.account(ACCOUNT, REGION)
     job = Job.module_root(workdir, moto_server, account, terraform_binary, BASE)
     job.plan()  # the good inputs plan
-    return job
+    document = (job.root / "main.tf.json").read_text()
+    found: dict[str, list[str]] = {}
+    for group in _rounds():
+        config = json.loads(document)
+        for case in group:
+            config["module"]["post_scan"].update(CASES[case][0])
+        (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
+        try:
+            job.run("plan", "-input=false", "-no-color", "-lock=false")
+        except TerraformFailed as failed:
+            output = failed.output
+        else:
+            output = ""
+        assert "Invalid value for variable" in output, f"{group} planned without an error"
+        by_variable = _messages(output)
+        for case in group:
+            found[case] = [m for name in CASES[case][0] for m in by_variable.get(name, [])]
+    (job.root / "main.tf.json").write_text(document)
+    return found
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_validation_names_the_bad_entry(case: str, messages_job: Job):
-    overrides, wanted, unwanted = CASES[case]
-    root: Path = messages_job.root
-    document = (root / "main.tf.json").read_text()
-    try:
-        config = json.loads(document)
-        config["module"]["post_scan"].update(overrides)
-        (root / "main.tf.json").write_text(json.dumps(config, indent=2))
-        with pytest.raises(TerraformFailed) as failed:
-            messages_job.run("plan", "-input=false", "-no-color", "-lock=false")
-    finally:
-        (root / "main.tf.json").write_text(document)
-    output = failed.value.output
-    assert "Invalid value for variable" in output, output
-    messages = " ".join(_messages(output))
-    assert messages, f"no validation message found in: {output}"
-    for text in wanted:
-        assert text in messages, f"{text!r} not named in: {messages}"
-    for text in unwanted:
-        assert text not in messages, f"{text!r} is fine but named in: {messages}"
+def test_validation_names_the_bad_entry(case: str, messages: dict[str, list[str]]):
+    _, wanted, unwanted = CASES[case]
+    text = " ".join(messages[case])
+    assert text, f"no validation message for {sorted(CASES[case][0])}"
+    for fragment in wanted:
+        assert fragment in text, f"{fragment!r} not named in: {text}"
+    for fragment in unwanted:
+        assert fragment not in text, f"{fragment!r} is fine but named in: {text}"
