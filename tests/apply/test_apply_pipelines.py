@@ -17,6 +17,8 @@ import time
 import urllib.request
 import uuid
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
 REGION = "eu-west-1"
 PACKAGE_EXCLUDED = {"__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".DS_Store"}
+# The deployed handler runs in this process with its own os.environ: one at a time.
+HANDLER_LOCK = threading.Lock()
 DELETE_POLICY = 'module.post_scan.aws_iam_role_policy.this["DeleteScannedObjects"]'
 FUNCTION = "module.post_scan.aws_lambda_function.this"
 
@@ -145,9 +149,7 @@ def _recorded_file_ids(account: Account, table: str) -> dict[str, str]:
 ################################################################################
 
 
-def test_saved_plans_apply_in_fresh_jobs(
-    moto_server: MotoServer, terraform_binary: str, tmp_path: Path
-):
+def saved_plans_flow(moto_server: MotoServer, terraform_binary: str, tmp_path: Path) -> None:
     account = moto_server.account("712000000001", REGION)
     topic, bucket = _prerequisites(account, "jobs")
     repository = module_repository(tmp_path / "module-repo", "v1.0.0")
@@ -233,7 +235,7 @@ def test_saved_plans_apply_in_fresh_jobs(
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "replayed" in replayed.stdout
     assert (_queue_depth(account, dlq_url), _queue_depth(account, delivery_url)) == (0, 1)
-    with warm_deployed_handler(account, "fss-jobs", tmp_path) as invoke:
+    with HANDLER_LOCK, warm_deployed_handler(account, "fss-jobs", tmp_path) as invoke:
         EventSource(account, deployed_mapping(account, "fss-jobs"), invoke).drain()
     table = module_outputs["file_id_table_name"]
     assert _recorded_file_ids(account, table) == {"replayed-1": "clean"}
@@ -277,9 +279,7 @@ class Stream:
             self._stop.wait(self.interval)
 
 
-def test_mode_switch_under_a_steady_stream_loses_no_scan_result(
-    moto_server: MotoServer, terraform_binary: str, tmp_path: Path
-):
+def mode_switch_flow(moto_server: MotoServer, terraform_binary: str, tmp_path: Path) -> None:
     account = moto_server.account("712000000002", REGION)
     topic, bucket = _prerequisites(account, "switch")
     stage_module(tmp_path / "module")
@@ -317,7 +317,7 @@ def test_mode_switch_under_a_steady_stream_loses_no_scan_result(
     # what waits in the delivery queue (worked off by its mapping, emulated), through the deployed
     # handler. Every published scan result must be handled: its verdict recorded.
     delivery_url = consumer.job("outputs").outputs()["module"]["delivery_queue_url"]
-    with warm_deployed_handler(account, "fss-switch", tmp_path) as invoke:
+    with HANDLER_LOCK, warm_deployed_handler(account, "fss-switch", tmp_path) as invoke:
         for event in moto_server.lambda_deliveries(function_arn):
             invoke(event)
         EventSource(account, deployed_mapping(account, "fss-switch"), invoke).drain()
@@ -332,3 +332,44 @@ def test_mode_switch_under_a_steady_stream_loses_no_scan_result(
     plan, _ = _plan_then_apply(consumer, "drained")
     assert planned_actions(plan)["module.post_scan.aws_sqs_queue.delivery[0]"] == ["delete"]
     assert plan_exit_code(consumer.job("settled")) == 0
+
+
+################################################################################
+# The two flows run side by side (most of their time is Terraform waiting on the emulator's SQS);
+# each test reports its own.
+################################################################################
+
+FLOWS = {
+    "test_saved_plans_apply_in_fresh_jobs": saved_plans_flow,
+    "test_mode_switch_under_a_steady_stream_loses_no_scan_result": mode_switch_flow,
+}
+
+
+@pytest.fixture(scope="module")
+def flows(
+    request: pytest.FixtureRequest,
+    moto_server: MotoServer,
+    terraform_binary: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Future[None]]]:
+    """The selected flows, started at once in threads; each test waits for its own."""
+    selected = {item.originalname for item in request.session.items} & set(FLOWS)
+    with ThreadPoolExecutor(max_workers=len(selected) or 1) as pool:
+        yield {
+            name: pool.submit(
+                FLOWS[name], moto_server, terraform_binary, tmp_path_factory.mktemp(name[5:30])
+            )
+            for name in sorted(selected)
+        }
+
+
+def test_saved_plans_apply_in_fresh_jobs(flows: dict[str, Future[None]]):
+    """Items 1, 4 and 5: a saved plan applied in a fresh job (first deploy, a new release, nothing
+    changed), permissions ordered around the function on flag changes, replay_command from the
+    consumer's root."""
+    flows["test_saved_plans_apply_in_fresh_jobs"].result()
+
+
+def test_mode_switch_under_a_steady_stream_loses_no_scan_result(flows: dict[str, Future[None]]):
+    """Item 3: delivery_mode switched both ways while scan results keep coming: none lost."""
+    flows["test_mode_switch_under_a_steady_stream_loses_no_scan_result"].result()

@@ -32,16 +32,21 @@ class _Account(Protocol):
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            del os.environ[key]
+    """The function's environment in os.environ: no AWS_* of this process, then `values`.
+
+    Only the keys it changes are touched and put back (never the whole environment cleared), so
+    other threads of a test keep their PATH and the like meanwhile.
+    """
+    changed = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in values}
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
     os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for key in [k for k in os.environ if k.startswith("AWS_") or k in values]:
+            del os.environ[key]
+        os.environ.update(changed)
 
 
 @contextlib.contextmanager
