@@ -1,0 +1,330 @@
+"""Organisation scale, applied: 1,000 buckets and 300 topics in both delivery modes.
+
+Two deployments (direct and queue) are applied side by side into their own emulated accounts. Each
+takes 100 topics and buckets from FSS storage stacks (CloudFormation stacks in its account with the
+storage stack's output names), 200 topics of two FSS accounts by ARN, and 900 more buckets by name;
+every flag that adds statements is on. The buckets are named by pattern in the role and the topics
+by account in the resource policies (the options docs/scale.md recommends at this size); the engine
+still gets the exact lists.
+
+The emulator enforces no quota, so every document the deployment holds is measured with
+tests/quotas.py against the AWS quota. Then the deployed function is driven: a scan result from a
+stack's topic deletes the malware in a stack's bucket, and the exact allow-lists (read from the
+package) reject a topic and a bucket that the broader policies would allow.
+
+Marked `scale`: `pytest -m "not scale"` skips it locally; CI runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import quotas
+from _harness import Account, MotoServer, Runner, prepare_root, run_deployed_handler, stage_module
+
+from emulator import fss
+from emulator.event_source import drain_deployed
+
+pytestmark = [pytest.mark.terraform, pytest.mark.apply, pytest.mark.scale]
+
+REGION = "eu-west-1"
+STACKS = 100
+FOREIGN_TOPICS = 100  # per FSS account
+LISTED_BUCKETS = 900
+FSS_ACCOUNTS = ("710000000011", "710000000012")
+MODES = {"direct": "710000000001", "queue": "710000000002"}
+
+# Storage stack outputs, named as in Trend Micro's FSS-Storage-Stack template.
+STORAGE_STACK_TEMPLATE = {
+    "Resources": {
+        "ScanResultTopic": {"Type": "AWS::SNS::Topic"},
+        "S3BucketToScan": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": ""}},
+    },
+    "Outputs": {
+        "ScanResultTopicARN": {"Value": {"Ref": "ScanResultTopic"}},
+        "ScanningBucket": {"Value": {"Ref": "S3BucketToScan"}},
+    },
+}
+
+ROOT = """\
+variable "name" { type = string }
+variable "delivery_mode" { type = string }
+variable "scan_result_topic_arns" { type = map(string) }
+variable "storage_stack_names" { type = list(string) }
+variable "bucket_names" { type = list(string) }
+variable "bucket_name_patterns" { type = list(string) }
+
+module "post_scan" {
+  source = "../"
+
+  name                   = var.name
+  delivery_mode          = var.delivery_mode
+  scan_result_topic_arns = var.scan_result_topic_arns
+  storage_stack_names    = var.storage_stack_names
+  bucket_names           = var.bucket_names
+  bucket_name_patterns   = var.bucket_name_patterns
+  topic_policy_scope     = "account"
+
+  delete_malicious     = true
+  extract_file_id      = true
+  create_file_id_table = true
+  kms_key_arns         = ["arn:aws:kms:eu-west-1:710000000099:key/0000-0001"]
+  tracing_mode         = "Active"
+}
+"""
+
+
+@dataclass
+class ScaleDeployment:
+    mode: str
+    account: Account
+    root: Path
+    runner: Runner
+    stack_buckets: list[str]
+    stack_topics: dict[str, str]
+    foreign_topics: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _bucket_prefix(account: Account) -> str:
+    return f"acme-{account.account_id}-"
+
+
+def _foreign_topics(server: MotoServer) -> dict[str, str]:
+    """200 scan-result topics in two FSS accounts, shared by both deployments."""
+    topics = {}
+    for owner in FSS_ACCOUNTS:
+        sns = server.account(owner, REGION).client("sns")
+        for i in range(FOREIGN_TOPICS):
+            name = f"fss-{owner[-2:]}-{i:03d}-ScanResultTopic-1A2B3C4D5E6F"
+            topics[f"fss-{owner[-2:]}-{i:03d}"] = sns.create_topic(Name=name)["TopicArn"]
+    return topics
+
+
+def _storage_stacks(account: Account) -> tuple[list[str], dict[str, str], list[str]]:
+    """STACKS storage stacks: (stack names, stack -> topic ARN, their buckets)."""
+    cloudformation = account.client("cloudformation")
+    names, buckets = [], []
+    for i in range(STACKS):
+        name = f"fss-storage-{i:03d}"
+        bucket = f"{_bucket_prefix(account)}stack-{i:03d}"
+        template = json.loads(json.dumps(STORAGE_STACK_TEMPLATE))
+        template["Resources"]["S3BucketToScan"]["Properties"]["BucketName"] = bucket
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+        names.append(name)
+        buckets.append(bucket)
+    topics = {}
+    for page in cloudformation.get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+            topics[stack["StackName"]] = outputs["ScanResultTopicARN"]
+    return names, topics, buckets
+
+
+def _deploy(
+    server: MotoServer, workdir: Path, tf_bin: str, mode: str, foreign: dict[str, str]
+) -> ScaleDeployment:
+    account = server.account(MODES[mode], REGION)
+    stacks, stack_topics, stack_buckets = _storage_stacks(account)
+    root = stage_module(workdir / f"scale-{mode}") / "root"
+    root.mkdir()
+    (root / "main.tf").write_text(ROOT)
+    listed = [f"{_bucket_prefix(account)}uploads-{i:04d}" for i in range(LISTED_BUCKETS)]
+    variables = {
+        "name": f"fss-scale-{mode}",
+        "delivery_mode": mode,
+        "scan_result_topic_arns": foreign,
+        "storage_stack_names": stacks,
+        "bucket_names": listed,
+        "bucket_name_patterns": [f"{_bucket_prefix(account)}*"],
+    }
+    runner = prepare_root(root, account, variables, tf_bin, server.url)
+    deployment = ScaleDeployment(mode, account, root, runner, stack_buckets, stack_topics, foreign)
+    started = time.monotonic()
+    runner.init()
+    deployment.seconds["init"] = time.monotonic() - started
+    started = time.monotonic()
+    state = runner.apply()
+    deployment.seconds["apply"] = time.monotonic() - started
+    deployment.outputs = {k: v["value"] for k, v in state.outputs.items()}
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def scale(
+    terraform_binary: str, moto_server: MotoServer, apply_workdir: Path
+) -> Iterator[dict[str, ScaleDeployment]]:
+    """Both modes, applied at the same time (the provider's waits overlap)."""
+    foreign = _foreign_topics(moto_server)
+    with ThreadPoolExecutor(max_workers=len(MODES)) as pool:
+        futures = {
+            mode: pool.submit(_deploy, moto_server, apply_workdir, terraform_binary, mode, foreign)
+            for mode in MODES
+        }
+        deployments = {mode: future.result() for mode, future in futures.items()}
+    for deployment in deployments.values():
+        print(f"scale {deployment.mode}: {deployment.seconds}")
+    yield deployments
+
+
+def _module_outputs(deployment: ScaleDeployment) -> dict[str, Any]:
+    return deployment.outputs["apply_test_module_outputs"]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_every_document_is_within_its_aws_quota(scale: dict[str, ScaleDeployment], mode: str):
+    deployment = scale[mode]
+    outputs = _module_outputs(deployment)
+    account = deployment.account
+    sizes = [
+        *quotas.role_sizes(account.client("iam"), outputs["lambda_role_name"]),
+        *quotas.function_sizes(account.client("lambda"), outputs["lambda_function_name"]),
+        *quotas.queue_sizes(account.client("sqs"), outputs["dead_letter_queue_url"]),
+    ]
+    if mode == "queue":
+        sizes += quotas.queue_sizes(account.client("sqs"), outputs["delivery_queue_url"])
+    print("\n".join(str(size) for size in sizes))
+    assert quotas.over_quota(sizes) == []
+    # Every topic is subscribed, and the engine holds the exact lists (in the package).
+    assert len(outputs["sns_subscription_arns"]) == STACKS + 2 * FOREIGN_TOPICS
+    environment = account.client("lambda").get_function_configuration(
+        FunctionName=outputs["lambda_function_name"]
+    )["Environment"]["Variables"]
+    assert environment["ALLOWED_BUCKETS"] == "file:allowed_buckets.txt"
+    assert environment["ALLOWED_TOPIC_ARNS"] == "file:allowed_topic_arns.txt"
+
+
+def _scan_result_event(topic: str, bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
+    message = fss.scan_result(
+        bucket, key, REGION, size=size, etag=etag, findings=[fss.EICAR_FINDING]
+    )
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": f"m-{key}",
+                    "TopicArn": topic,
+                    "Message": json.dumps(message),
+                },
+            }
+        ]
+    }
+
+
+def _outcomes(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"outcome"' in line
+    ]
+
+
+def _upload(account: Account, bucket: str, key: str) -> dict[str, Any]:
+    s3 = account.client("s3")
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:  # a stack's exists
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    body = fss.eicar()
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return {"etag": put["ETag"].strip('"'), "size": len(body)}
+
+
+def _keys(account: Account, bucket: str) -> list[str]:
+    listing = account.client("s3").list_objects_v2(Bucket=bucket)
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
+    scale: dict[str, ScaleDeployment], moto_server: MotoServer, tmp_path, capsys
+):
+    deployment = scale["direct"]
+    account = deployment.account
+    outputs = _module_outputs(deployment)
+    name = outputs["lambda_function_name"]
+    stack_bucket = deployment.stack_buckets[-1]
+    stack_topic = deployment.stack_topics[f"fss-storage-{STACKS - 1:03d}"]
+    stored = _upload(account, stack_bucket, "uploads/eicar.txt")
+
+    # Published on the stack's topic: SNS delivers it to the function, which deletes the malware.
+    account.client("sns").publish(
+        TopicArn=stack_topic,
+        Message=json.dumps(
+            fss.scan_result(
+                stack_bucket,
+                "uploads/eicar.txt",
+                REGION,
+                size=stored["size"],
+                etag=stored["etag"],
+                findings=[fss.EICAR_FINDING],
+            )
+        ),
+    )
+    (event,) = moto_server.lambda_deliveries(outputs["lambda_function_arn"])
+    capsys.readouterr()
+    run_deployed_handler(account, name, event, tmp_path)
+    (line,) = _outcomes(capsys)
+    assert line["outcome"] == "processed" and line["actions"], line
+    assert _keys(account, stack_bucket) == []
+
+    # The role and the function policy allow more (any bucket matching the pattern, any topic of
+    # the account); the engine's lists stay exact.
+    unlisted_bucket = f"{_bucket_prefix(account)}not-listed"
+    stored = _upload(account, unlisted_bucket, "eicar.txt")
+    unlisted_topic = stack_topic.rsplit(":", 1)[0] + ":not-a-scan-result-topic"
+    events = [
+        _scan_result_event(
+            stack_topic, unlisted_bucket, "eicar.txt", stored["etag"], stored["size"]
+        ),
+        _scan_result_event(unlisted_topic, stack_bucket, "x.txt", stored["etag"], stored["size"]),
+    ]
+    for event in events:
+        run_deployed_handler(account, name, event, tmp_path)
+    assert [line["outcome"] for line in _outcomes(capsys)] == ["rejected", "rejected"]
+    assert _keys(account, unlisted_bucket) == ["eicar.txt"]
+
+
+def test_queue_mode_delivers_from_a_foreign_topic(
+    scale: dict[str, ScaleDeployment], moto_server: MotoServer, tmp_path, capsys
+):
+    deployment = scale["queue"]
+    account = deployment.account
+    outputs = _module_outputs(deployment)
+    name = outputs["lambda_function_name"]
+    bucket = f"{_bucket_prefix(account)}uploads-{LISTED_BUCKETS - 1:04d}"
+    stored = _upload(account, bucket, "eicar.bin")
+    topic = sorted(deployment.foreign_topics.values())[-1]
+    # The FSS account publishes; the topic's subscription feeds the delivery queue.
+    publisher = moto_server.account(topic.split(":")[4], REGION)
+    publisher.client("sns").publish(
+        TopicArn=topic,
+        Message=json.dumps(
+            fss.scan_result(
+                bucket,
+                "eicar.bin",
+                REGION,
+                size=stored["size"],
+                etag=stored["etag"],
+                findings=[fss.EICAR_FINDING],
+            )
+        ),
+    )
+
+    def invoke(event: dict[str, Any]) -> Any:
+        result, _ = run_deployed_handler(account, name, event, tmp_path)
+        return result
+
+    capsys.readouterr()
+    drained = drain_deployed(account, name, invoke)
+    (line,) = _outcomes(capsys)
+    assert (line["outcome"], line["delivery"]) == ("processed", "sqs"), line
+    assert drained.kept == []
+    assert _keys(account, bucket) == []
