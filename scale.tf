@@ -117,11 +117,9 @@ locals {
   package_list_contents = {
     for variable, file in local.package_list_files : file => join("", [for item in split(",", local.environment[variable]) : "${item}\n"])
   }
-  # Every file of lambda/ but byte code and tool caches (the excludes of the source_dir archive).
-  package_files = [
-    for f in fileset("${path.module}/lambda", "**") : f
-    if !can(regex("(^|/)(__pycache__|tests|\\.pytest_cache|\\.ruff_cache)/|\\.pyc$|(^|/)\\.DS_Store$", f))
-  ]
+  # Every file of lambda/ but byte code, tests and tool caches (benchmarks/package.py reads this).
+  package_exclude_regex = "(^|/)(__pycache__|tests|\\.pytest_cache|\\.ruff_cache)/|\\.pyc$|(^|/)\\.DS_Store$"
+  package_files         = [for f in fileset("${path.module}/lambda", "**") : f if !can(regex(local.package_exclude_regex, f))]
 }
 
 # What SQS counts in a queue policy: its bytes, statements and conditions (one per key of each
