@@ -22,6 +22,7 @@ from benchmarks.burst import MAX_RECEIVE_COUNT, POISON_EVERY, measure_bursts
 from benchmarks.coldstart import measure_imports
 from benchmarks.machine import machine_line
 from benchmarks.package import build_package
+from benchmarks.plan import measure_plans
 from benchmarks.scenarios import SCENARIOS
 from benchmarks.throughput import emulated_account, measure_messages
 
@@ -33,6 +34,7 @@ IMPORT_RUNS = 7
 QUICK_IMPORT_RUNS = 2
 BURST = 10_000
 QUICK_BURST = 100
+PLAN_RUNS = 3
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -112,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         "Package (lambda/ zipped like the module's archive_file)",
         tables.package_table(build_package(REPO)),
     )
+    if args.quick:
+        plans: list | str = "not measured with --quick"
+    else:
+        print(f"measuring plan time ({PLAN_RUNS} plans per delivery mode)", file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="fss-bench-plan-") as workdir:
+            plans = measure_plans(Path(workdir), PLAN_RUNS)
+    _section("Plan time (1,000 buckets, 300 topics)", tables.plan_table(plans))
     return 0
 
 

@@ -11,6 +11,7 @@ from benchmarks.batches import BatchRow
 from benchmarks.burst import BurstRow
 from benchmarks.coldstart import GOAL_RATIO, ImportTiming, goal_ratios
 from benchmarks.package import Package
+from benchmarks.plan import PlanTiming
 from benchmarks.scenarios import extra_calls, minimum_calls, why_extra
 from benchmarks.throughput import Row
 
@@ -208,3 +209,20 @@ def _operation_rank(operation: str) -> int:
     if operation in OPERATION_ORDER:
         return OPERATION_ORDER.index(operation)
     return len(OPERATION_ORDER)
+
+
+def plan_table(plans: Sequence[PlanTiming] | str) -> str:
+    """First plan of a new deployment against the emulator, per delivery mode."""
+    if isinstance(plans, str):
+        return plans
+    body = [
+        [
+            plan.mode,
+            str(plan.resources),
+            str(len(plan.runs_s)),
+            f"{plan.median_s:.1f}",
+            f"{min(plan.runs_s):.1f}-{max(plan.runs_s):.1f}",
+        ]
+        for plan in plans
+    ]
+    return table(["delivery_mode", "resources to add", "plans", "median s", "range s"], body)

@@ -30,55 +30,13 @@ import quotas
 from _harness import Account, MotoServer, Runner, prepare_root, run_deployed_handler, stage_module
 
 from emulator import fss
+from emulator import scale as scale_config
 from emulator.event_source import drain_deployed
 
 pytestmark = [pytest.mark.terraform, pytest.mark.apply, pytest.mark.scale]
 
 REGION = "eu-west-1"
-STACKS = 100
-FOREIGN_TOPICS = 100  # per FSS account
-LISTED_BUCKETS = 900
-FSS_ACCOUNTS = ("710000000011", "710000000012")
 MODES = {"direct": "710000000001", "queue": "710000000002"}
-
-# Storage stack outputs, named as in Trend Micro's FSS-Storage-Stack template.
-STORAGE_STACK_TEMPLATE = {
-    "Resources": {
-        "ScanResultTopic": {"Type": "AWS::SNS::Topic"},
-        "S3BucketToScan": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": ""}},
-    },
-    "Outputs": {
-        "ScanResultTopicARN": {"Value": {"Ref": "ScanResultTopic"}},
-        "ScanningBucket": {"Value": {"Ref": "S3BucketToScan"}},
-    },
-}
-
-ROOT = """\
-variable "name" { type = string }
-variable "delivery_mode" { type = string }
-variable "scan_result_topic_arns" { type = map(string) }
-variable "storage_stack_names" { type = list(string) }
-variable "bucket_names" { type = list(string) }
-variable "bucket_name_patterns" { type = list(string) }
-
-module "post_scan" {
-  source = "../"
-
-  name                   = var.name
-  delivery_mode          = var.delivery_mode
-  scan_result_topic_arns = var.scan_result_topic_arns
-  storage_stack_names    = var.storage_stack_names
-  bucket_names           = var.bucket_names
-  bucket_name_patterns   = var.bucket_name_patterns
-  topic_policy_scope     = "account"
-
-  delete_malicious     = true
-  extract_file_id      = true
-  create_file_id_table = true
-  kms_key_arns         = ["arn:aws:kms:eu-west-1:710000000099:key/0000-0001"]
-  tracing_mode         = "Active"
-}
-"""
 
 
 @dataclass
@@ -92,69 +50,29 @@ class ScaleDeployment:
     foreign_topics: dict[str, str]
     seconds: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
-
-
-def _bucket_prefix(account: Account) -> str:
-    return f"acme-{account.account_id}-"
-
-
-def _foreign_topics(server: MotoServer) -> dict[str, str]:
-    """200 scan-result topics in two FSS accounts, shared by both deployments."""
-    topics = {}
-    for owner in FSS_ACCOUNTS:
-        sns = server.account(owner, REGION).client("sns")
-        for i in range(FOREIGN_TOPICS):
-            name = f"fss-{owner[-2:]}-{i:03d}-ScanResultTopic-1A2B3C4D5E6F"
-            topics[f"fss-{owner[-2:]}-{i:03d}"] = sns.create_topic(Name=name)["TopicArn"]
-    return topics
-
-
-def _storage_stacks(account: Account) -> tuple[list[str], dict[str, str], list[str]]:
-    """STACKS storage stacks: (stack names, stack -> topic ARN, their buckets)."""
-    cloudformation = account.client("cloudformation")
-    names, buckets = [], []
-    for i in range(STACKS):
-        name = f"fss-storage-{i:03d}"
-        bucket = f"{_bucket_prefix(account)}stack-{i:03d}"
-        template = json.loads(json.dumps(STORAGE_STACK_TEMPLATE))
-        template["Resources"]["S3BucketToScan"]["Properties"]["BucketName"] = bucket
-        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-        names.append(name)
-        buckets.append(bucket)
-    topics = {}
-    for page in cloudformation.get_paginator("describe_stacks").paginate():
-        for stack in page["Stacks"]:
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-            topics[stack["StackName"]] = outputs["ScanResultTopicARN"]
-    return names, topics, buckets
+    second_plan_exit_code: int | None = None
 
 
 def _deploy(
     server: MotoServer, workdir: Path, tf_bin: str, mode: str, foreign: dict[str, str]
 ) -> ScaleDeployment:
     account = server.account(MODES[mode], REGION)
-    stacks, stack_topics, stack_buckets = _storage_stacks(account)
+    stacks, stack_topics, stack_buckets = scale_config.create_storage_stacks(account)
     root = stage_module(workdir / f"scale-{mode}") / "root"
     root.mkdir()
-    (root / "main.tf").write_text(ROOT)
-    listed = [f"{_bucket_prefix(account)}uploads-{i:04d}" for i in range(LISTED_BUCKETS)]
-    variables = {
-        "name": f"fss-scale-{mode}",
-        "delivery_mode": mode,
-        "scan_result_topic_arns": foreign,
-        "storage_stack_names": stacks,
-        "bucket_names": listed,
-        "bucket_name_patterns": [f"{_bucket_prefix(account)}*"],
-    }
+    (root / "main.tf").write_text(scale_config.ROOT_TF)
+    variables = scale_config.root_variables(account, mode, stacks, foreign)
     runner = prepare_root(root, account, variables, tf_bin, server.url)
     deployment = ScaleDeployment(mode, account, root, runner, stack_buckets, stack_topics, foreign)
-    started = time.monotonic()
     runner.init()
-    deployment.seconds["init"] = time.monotonic() - started
     started = time.monotonic()
     state = runner.apply()
     deployment.seconds["apply"] = time.monotonic() - started
     deployment.outputs = {k: v["value"] for k, v in state.outputs.items()}
+    # A second plan (every subscription and stack read back) must find nothing to change.
+    started = time.monotonic()
+    deployment.second_plan_exit_code, _ = runner.plan_exit_code()
+    deployment.seconds["second plan"] = time.monotonic() - started
     return deployment
 
 
@@ -163,7 +81,9 @@ def scale(
     terraform_binary: str, moto_server: MotoServer, apply_workdir: Path
 ) -> Iterator[dict[str, ScaleDeployment]]:
     """Both modes, applied at the same time (the provider's waits overlap)."""
-    foreign = _foreign_topics(moto_server)
+    foreign = scale_config.create_foreign_topics(
+        [moto_server.account(owner, REGION) for owner in scale_config.FSS_ACCOUNTS]
+    )
     with ThreadPoolExecutor(max_workers=len(MODES)) as pool:
         futures = {
             mode: pool.submit(_deploy, moto_server, apply_workdir, terraform_binary, mode, foreign)
@@ -194,7 +114,11 @@ def test_every_document_is_within_its_aws_quota(scale: dict[str, ScaleDeployment
     print("\n".join(str(size) for size in sizes))
     assert quotas.over_quota(sizes) == []
     # Every topic is subscribed, and the engine holds the exact lists (in the package).
-    assert len(outputs["sns_subscription_arns"]) == STACKS + 2 * FOREIGN_TOPICS
+    expected_topics = scale_config.STACKS + len(scale_config.FSS_ACCOUNTS) * (
+        scale_config.FOREIGN_TOPICS
+    )
+    assert len(outputs["sns_subscription_arns"]) == expected_topics == 300
+    assert deployment.second_plan_exit_code == 0, "the second plan wants changes"
     environment = account.client("lambda").get_function_configuration(
         FunctionName=outputs["lambda_function_name"]
     )["Environment"]["Variables"]
@@ -251,7 +175,7 @@ def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
     outputs = _module_outputs(deployment)
     name = outputs["lambda_function_name"]
     stack_bucket = deployment.stack_buckets[-1]
-    stack_topic = deployment.stack_topics[f"fss-storage-{STACKS - 1:03d}"]
+    stack_topic = deployment.stack_topics[f"fss-storage-{scale_config.STACKS - 1:03d}"]
     stored = _upload(account, stack_bucket, "uploads/eicar.txt")
 
     # Published on the stack's topic: SNS delivers it to the function, which deletes the malware.
@@ -277,7 +201,7 @@ def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
 
     # The role and the function policy allow more (any bucket matching the pattern, any topic of
     # the account); the engine's lists stay exact.
-    unlisted_bucket = f"{_bucket_prefix(account)}not-listed"
+    unlisted_bucket = f"{scale_config.bucket_prefix(account)}not-listed"
     stored = _upload(account, unlisted_bucket, "eicar.txt")
     unlisted_topic = stack_topic.rsplit(":", 1)[0] + ":not-a-scan-result-topic"
     events = [
@@ -299,7 +223,7 @@ def test_queue_mode_delivers_from_a_foreign_topic(
     account = deployment.account
     outputs = _module_outputs(deployment)
     name = outputs["lambda_function_name"]
-    bucket = f"{_bucket_prefix(account)}uploads-{LISTED_BUCKETS - 1:04d}"
+    bucket = scale_config.listed_buckets(account)[-1]
     stored = _upload(account, bucket, "eicar.bin")
     topic = sorted(deployment.foreign_topics.values())[-1]
     # The FSS account publishes; the topic's subscription feeds the delivery queue.
