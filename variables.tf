@@ -79,7 +79,7 @@ variable "storage_stack_names" {
 }
 
 variable "bucket_name_patterns" {
-  description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to roughly 100 buckets (docs/scale.md)."
+  description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to about 90 buckets (docs/scale.md)."
   type        = list(string)
   default     = []
   nullable    = false
@@ -96,7 +96,7 @@ variable "bucket_name_patterns" {
 }
 
 variable "topic_policy_scope" {
-  description = "How the function's resource policy (direct mode) and the queue policies name the topics allowed to deliver: topic (each topic ARN; the function policy fits about 55 topics, the queue policies about 100) or account (one ArnLike pattern arn:PARTITION:sns:REGION:ACCOUNT:* per topic-owner account; for hundreds of topics). Either way the function accepts only the listed topics (ALLOWED_TOPIC_ARNS)."
+  description = "How the function's resource policy (direct mode) and the queue policies name the topics allowed to deliver: topic (each topic ARN; the function policy fits about 60 topics, the queue policies about 95) or account (one ArnLike pattern arn:PARTITION:sns:REGION:ACCOUNT:* per topic-owner account; for hundreds of topics). Either way the function accepts only the listed topics (ALLOWED_TOPIC_ARNS)."
   type        = string
   default     = "topic"
 
