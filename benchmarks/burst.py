@@ -23,7 +23,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from benchmarks.batches import BATCH_SIZE, _Batch, _notification, batch_runner
+from benchmarks.batches import (
+    BATCH_SIZE,
+    _Batch,
+    _notification,
+    _send_batch,
+    batch_runner,
+    delivery_queue,
+)
 from benchmarks.scenarios import SCENARIOS
 from benchmarks.throughput import BenchmarkError, CallCounter, engine_clients, upload_and_message
 from emulator import Account
@@ -61,36 +68,7 @@ def _queues(account: Account, name: str) -> tuple[Mapping, str]:
         "Attributes"
     ]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-    url = sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": redrive})["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    mapping = Mapping(
-        uuid=name,
-        function_arn=f"arn:aws:lambda:{account.region}:{account.account_id}:function:bench",
-        queue_arn=arn,
-        queue_url=url,
-        batch_size=BATCH_SIZE,
-        reports_batch_item_failures=True,
-        enabled=True,
-    )
-    return mapping, dead_url
-
-
-def _send(account: Account, url: str, bodies: list[str]) -> list[str]:
-    sqs = account.client("sqs")
-    ids: list[str] = []
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start : start + 10]
-        sent = sqs.send_message_batch(
-            QueueUrl=url,
-            Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
-        )
-        if sent.get("Failed"):
-            raise BenchmarkError(f"SQS refused messages: {sent['Failed']}")
-        by_id = {entry["Id"]: entry["MessageId"] for entry in sent["Successful"]}
-        ids.extend(by_id[str(i)] for i in range(len(chunk)))
-    return ids
+    return delivery_queue(account, name, {"RedrivePolicy": redrive}), dead_url
 
 
 def _depth(account: Account, url: str) -> int:
@@ -120,7 +98,11 @@ def run_burst(account: Account, messages: int, poisoned: bool, name: str) -> Bur
         # A publisher that sent str(dict) instead of JSON: not a scan result, never will be.
         poison = poisoned and number % POISON_EVERY == POISON_EVERY // 2
         bodies.append(_notification(str(message) if poison else json.dumps(message)))
-    ids = _send(account, mapping.queue_url, bodies)
+    ids = [
+        message_id
+        for start in range(0, len(bodies), BATCH_SIZE)
+        for message_id in _send_batch(account, mapping, bodies[start : start + BATCH_SIZE])
+    ]
     poison_ids = {
         ids[n] for n in range(messages) if poisoned and n % POISON_EVERY == POISON_EVERY // 2
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from emulator import MotoServer
 from emulator import scale as config
-from emulator.staging import provider_override, run_logged, stage_module, terraform_environment
+from emulator.staging import provider_override, run_logged, terraform_environment
 
 REGION = "eu-west-1"
 ACCOUNTS = {"direct": "720000000001", "queue": "720000000002"}
@@ -75,9 +75,7 @@ def _plan_mode(
 ) -> PlanTiming:
     account = server.account(ACCOUNTS[mode], REGION)
     stacks, _, _ = config.create_storage_stacks(account)
-    root = stage_module(workdir / f"plan-{mode}") / "root"
-    root.mkdir()
-    (root / "main.tf").write_text(config.ROOT_TF)
+    root = config.stage_root(workdir / f"plan-{mode}")
     (root / "moto_override.tf").write_text(provider_override(REGION))
     variables = config.root_variables(account, mode, stacks, foreign)
     (root / "terraform.tfvars.json").write_text(json.dumps(variables))

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import quotas
-from _harness import Account, MotoServer, Runner, prepare_root, run_deployed_handler, stage_module
+from _harness import Account, MotoServer, Runner, prepare_root, run_deployed_handler
 
 from emulator import fss
 from emulator import scale as scale_config
@@ -58,9 +58,7 @@ def _deploy(
 ) -> ScaleDeployment:
     account = server.account(MODES[mode], REGION)
     stacks, stack_topics, stack_buckets = scale_config.create_storage_stacks(account)
-    root = stage_module(workdir / f"scale-{mode}") / "root"
-    root.mkdir()
-    (root / "main.tf").write_text(scale_config.ROOT_TF)
+    root = scale_config.stage_root(workdir / f"scale-{mode}")
     variables = scale_config.root_variables(account, mode, stacks, foreign)
     runner = prepare_root(root, account, variables, tf_bin, server.url)
     deployment = ScaleDeployment(mode, account, root, runner, stack_buckets, stack_topics, foreign)
@@ -126,10 +124,16 @@ def test_every_document_is_within_its_aws_quota(scale: dict[str, ScaleDeployment
     assert environment["ALLOWED_TOPIC_ARNS"] == "file:allowed_topic_arns.txt"
 
 
-def _scan_result_event(topic: str, bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
+def _malicious(bucket: str, key: str, stored: dict[str, Any]) -> str:
+    """The scan result FSS publishes for an uploaded EICAR file (JSON)."""
     message = fss.scan_result(
-        bucket, key, REGION, size=size, etag=etag, findings=[fss.EICAR_FINDING]
+        bucket, key, REGION, size=stored["size"], etag=stored["etag"], findings=[fss.EICAR_FINDING]
     )
+    return json.dumps(message)
+
+
+def _scan_result_event(topic: str, bucket: str, key: str, stored: dict[str, Any]) -> dict:
+    """The SNS event Lambda would get for that scan result from `topic`."""
     return {
         "Records": [
             {
@@ -138,7 +142,7 @@ def _scan_result_event(topic: str, bucket: str, key: str, etag: str, size: int) 
                     "Type": "Notification",
                     "MessageId": f"m-{key}",
                     "TopicArn": topic,
-                    "Message": json.dumps(message),
+                    "Message": _malicious(bucket, key, stored),
                 },
             }
         ]
@@ -180,17 +184,7 @@ def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
 
     # Published on the stack's topic: SNS delivers it to the function, which deletes the malware.
     account.client("sns").publish(
-        TopicArn=stack_topic,
-        Message=json.dumps(
-            fss.scan_result(
-                stack_bucket,
-                "uploads/eicar.txt",
-                REGION,
-                size=stored["size"],
-                etag=stored["etag"],
-                findings=[fss.EICAR_FINDING],
-            )
-        ),
+        TopicArn=stack_topic, Message=_malicious(stack_bucket, "uploads/eicar.txt", stored)
     )
     (event,) = moto_server.lambda_deliveries(outputs["lambda_function_arn"])
     capsys.readouterr()
@@ -228,19 +222,7 @@ def test_queue_mode_delivers_from_a_foreign_topic(
     topic = sorted(deployment.foreign_topics.values())[-1]
     # The FSS account publishes; the topic's subscription feeds the delivery queue.
     publisher = moto_server.account(topic.split(":")[4], REGION)
-    publisher.client("sns").publish(
-        TopicArn=topic,
-        Message=json.dumps(
-            fss.scan_result(
-                bucket,
-                "eicar.bin",
-                REGION,
-                size=stored["size"],
-                etag=stored["etag"],
-                findings=[fss.EICAR_FINDING],
-            )
-        ),
-    )
+    publisher.client("sns").publish(TopicArn=topic, Message=_malicious(bucket, "eicar.bin", stored))
 
     def invoke(event: dict[str, Any]) -> Any:
         result, _ = run_deployed_handler(account, name, event, tmp_path)

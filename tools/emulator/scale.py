@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any, Protocol
+
+from emulator.staging import stage_module
 
 STACKS = 100
 FOREIGN_TOPICS = 100  # per FSS account
@@ -119,3 +122,11 @@ def root_variables(
         "bucket_names": listed_buckets(account),
         "bucket_name_patterns": [f"{bucket_prefix(account)}*"],
     }
+
+
+def stage_root(destination: Path) -> Path:
+    """The module copied to destination and ROOT_TF beside it as destination/root; returns it."""
+    root = stage_module(destination) / "root"
+    root.mkdir()
+    (root / "main.tf").write_text(ROOT_TF)
+    return root
