@@ -85,7 +85,7 @@ variable "bucket_name_patterns" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for p in var.bucket_name_patterns : can(regex("^[a-z0-9.*?-]{1,63}$", p)) && !strcontains(p, "..") && !startswith(p, "?") && p != "?"])
+    condition     = alltrue([for p in var.bucket_name_patterns : can(regex("^[a-z0-9.*?-]{1,63}$", p)) && !strcontains(p, "..")])
     error_message = "Each bucket_name_patterns item must be 1-63 characters of a-z, 0-9, '.', '-' and the wildcards * and ? (no ARNs, no '/', no policy variables)."
   }
 
