@@ -170,6 +170,11 @@ resource "aws_iam_role_policy" "this" {
   policy = local.role_policy
 
   lifecycle {
+    # Known at plan even while a queue's ARN is not (name_prefix): the bucket ARNs alone.
+    precondition {
+      condition     = !local.reads_objects || length(jsonencode(concat(local.bucket_arns, local.bucket_object_arns))) <= local.quota.iam_inline_policy_characters
+      error_message = "The scanned buckets' ARNs alone would be ${length(jsonencode(concat(local.bucket_arns, local.bucket_object_arns)))} characters of the role's inline policy; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. Name the buckets by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets)."
+    }
     precondition {
       condition     = length(local.role_policy) <= local.quota.iam_inline_policy_characters
       error_message = "The role's inline policy would be ${length(local.role_policy)} characters; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. With many buckets name them by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets); or list fewer kms_key_arns / routes."

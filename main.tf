@@ -235,6 +235,11 @@ resource "aws_sqs_queue_policy" "this" {
   policy    = jsonencode({ Version = "2012-10-17", Statement = local.dead_letter_queue_policy_statements })
 
   lifecycle {
+    # Known at plan even while the queue's ARN is not (name_prefix): the topic condition alone.
+    precondition {
+      condition     = length(jsonencode(local.topic_source_condition)) <= local.quota.sqs_policy_bytes
+      error_message = "The topic ARNs alone would be ${length(jsonencode(local.topic_source_condition))} bytes of the dead-letter queue's policy; SQS allows ${local.quota.sqs_policy_bytes}. Set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+    }
     precondition {
       condition     = local.sqs_policy_sizes.dead-letter.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.dead-letter.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.dead-letter.conditions <= local.quota.sqs_policy_conditions
       error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."

@@ -64,6 +64,11 @@ resource "aws_sqs_queue_policy" "delivery" {
   policy    = jsonencode({ Version = "2012-10-17", Statement = local.delivery_queue_policy_statements })
 
   lifecycle {
+    # Known at plan even while the queue's ARN is not (name_prefix): the topic condition alone.
+    precondition {
+      condition     = length(jsonencode(local.topic_source_condition)) <= local.quota.sqs_policy_bytes
+      error_message = "The topic ARNs alone would be ${length(jsonencode(local.topic_source_condition))} bytes of the delivery queue's policy; SQS allows ${local.quota.sqs_policy_bytes}. Set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+    }
     precondition {
       condition     = local.sqs_policy_sizes.delivery.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.delivery.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.delivery.conditions <= local.quota.sqs_policy_conditions
       error_message = "The delivery queue's policy would be ${local.sqs_policy_sizes.delivery.bytes} bytes, ${local.sqs_policy_sizes.delivery.statements} statements, ${local.sqs_policy_sizes.delivery.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."

@@ -11,6 +11,12 @@ mock_provider "archive" {
   source = "./tests/mocks/archive"
 }
 
+# As in a real first plan: the queues' and the table's ARNs are only known after apply.
+mock_provider "aws" {
+  alias  = "unknown_arns"
+  source = "./tests/mocks/aws"
+}
+
 variables {
   name = "fss-post-scan"
   # 300 topics in three accounts, 1,000 buckets with realistic name lengths (30 characters).
@@ -30,6 +36,20 @@ run "each_bucket_and_topic_by_arn_exceeds_the_quotas_and_says_what_to_do" {
   command = plan
 
   # The function waits for its role's policy, so its own check shows once the role fits (next run).
+  expect_failures = [
+    aws_iam_role_policy.this,
+    aws_sqs_queue_policy.this,
+  ]
+}
+
+run "the_plan_fails_while_queue_arns_are_unknown" {
+  command = plan
+
+  providers = {
+    aws     = aws.unknown_arns
+    archive = archive
+  }
+
   expect_failures = [
     aws_iam_role_policy.this,
     aws_sqs_queue_policy.this,
