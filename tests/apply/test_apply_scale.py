@@ -199,10 +199,8 @@ def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
     stored = _upload(account, unlisted_bucket, "eicar.txt")
     unlisted_topic = stack_topic.rsplit(":", 1)[0] + ":not-a-scan-result-topic"
     events = [
-        _scan_result_event(
-            stack_topic, unlisted_bucket, "eicar.txt", stored["etag"], stored["size"]
-        ),
-        _scan_result_event(unlisted_topic, stack_bucket, "x.txt", stored["etag"], stored["size"]),
+        _scan_result_event(stack_topic, unlisted_bucket, "eicar.txt", stored),
+        _scan_result_event(unlisted_topic, stack_bucket, "x.txt", stored),
     ]
     for event in events:
         run_deployed_handler(account, name, event, tmp_path)
