@@ -12,7 +12,7 @@ locals {
       description = "Messages are waiting in the dead-letter queue of ${var.name}: fix the cause, then replay them (see the module output replay_command)."
       namespace   = "AWS/SQS"
       metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.this.name }
+      dimensions  = { QueueName = local.dead_letter_queue_name }
       statistic   = "Maximum"
       threshold   = var.alarms.dead_letters_threshold
     }
@@ -32,11 +32,19 @@ locals {
       statistic   = "Sum"
       threshold   = var.alarms.throttles_threshold
     }
+    unscanned = {
+      description = "Uploads to the buckets of ${var.name} are not being scanned (scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling): check File Storage Security. Such files are not deleted, and not routed unless routes.unscanned is set."
+      namespace   = var.metrics_namespace
+      metric_name = "ScanResults"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name, Verdict = "unscanned" }
+      statistic   = "Sum"
+      threshold   = var.alarms.unscanned_threshold
+    }
     queue-age = {
       description = "The oldest scan result in the delivery queue of ${var.name} is older than ${var.alarms.queue_age_threshold_seconds} seconds: the function does not keep up or keeps failing."
       namespace   = "AWS/SQS"
       metric_name = "ApproximateAgeOfOldestMessage"
-      dimensions  = { QueueName = try(aws_sqs_queue.delivery[0].name, "") }
+      dimensions  = { QueueName = local.delivery_queue_name }
       statistic   = "Maximum"
       threshold   = var.alarms.queue_age_threshold_seconds
     }

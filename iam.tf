@@ -6,7 +6,7 @@ locals {
   reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0
   moves_objects = length(local.routes) > 0 && var.route_mode == "move"
   route_verdicts = [
-    for verdict in ["malicious", "clean", "incomplete", "failed"] : verdict if contains(keys(local.routes), verdict)
+    for verdict in local.verdicts : verdict if contains(keys(local.routes), verdict)
   ]
 
   # Every statement the function may need; only the enabled ones reach the policy. Sids are stable
@@ -24,7 +24,7 @@ locals {
       enabled  = local.direct_mode
       Sid      = "SendFailedEventsToDeadLetterQueue"
       Action   = ["sqs:SendMessage"]
-      Resource = [aws_sqs_queue.this.arn]
+      Resource = [local.dead_letter_queue_arn]
     },
     {
       enabled  = local.direct_mode && var.dead_letter_queue_kms_key_arn != null
@@ -37,7 +37,7 @@ locals {
       enabled  = local.queue_mode
       Sid      = "ReceiveFromDeliveryQueue"
       Action   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
-      Resource = [try(aws_sqs_queue.delivery[0].arn, "")]
+      Resource = [local.delivery_queue_arn]
     },
     {
       enabled  = local.queue_mode && var.queue.kms_key_arn != null
@@ -149,7 +149,7 @@ locals {
 }
 
 resource "aws_iam_role" "this" {
-  name_prefix          = "${substr(var.name, 0, 37)}-"
+  name                 = local.role_name
   path                 = var.role_path
   permissions_boundary = var.role_permissions_boundary_arn
   assume_role_policy = jsonencode({
@@ -162,19 +162,21 @@ resource "aws_iam_role" "this" {
   })
 
   tags = var.tags
+
+  # A new name (upgrade from the random-suffix name, a new var.name): the function moves to the new
+  # role before the old one is deleted. (A new role_path cannot be applied in place: IAM has no
+  # move, and the replacement would clash with the old role's name; see docs/pipelines.md.)
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
-  name   = "${var.name}-post-scan"
-  role   = aws_iam_role.this.id
+  name   = local.role_name
+  role   = aws_iam_role.this.name # known at plan (the id is not)
   policy = local.role_policy
 
   lifecycle {
-    # Known at plan even while a queue's ARN is not (name_prefix): the bucket ARNs alone.
-    precondition {
-      condition     = !local.reads_objects || length(jsonencode(concat(local.bucket_arns, local.bucket_object_arns))) <= local.quota.iam_inline_policy_characters
-      error_message = "The scanned buckets' ARNs alone would be ${length(jsonencode(concat(local.bucket_arns, local.bucket_object_arns)))} characters of the role's inline policy; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. Name the buckets by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets)."
-    }
     precondition {
       condition     = length(local.role_policy) <= local.quota.iam_inline_policy_characters
       error_message = "The role's inline policy would be ${length(local.role_policy)} characters; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. With many buckets name them by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets); or list fewer kms_key_arns / routes."

@@ -7,8 +7,16 @@ locals {
   region     = data.aws_region.current.id
   account_id = data.aws_caller_identity.current.account_id
 
-  log_group_name = "/aws/lambda/${var.name}"
-  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  # Every name derives from var.name (unique per account and region: the log group already requires
+  # it), and every ARN a policy embeds is built from these names, so each policy is known at plan.
+  log_group_name         = "/aws/lambda/${var.name}"
+  log_group_arn          = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  role_name              = "${var.name}-post-scan"
+  dead_letter_queue_name = "${var.name}-dlq"
+  dead_letter_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dead_letter_queue_name}"
+  delivery_queue_name    = "${var.name}-delivery"
+  delivery_queue_arn     = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.delivery_queue_name}"
+  created_table_name     = "${var.name}-file-ids"
 
   use_existing_table = var.file_id_table_name != null
   use_table          = var.create_file_id_table || local.use_existing_table
@@ -18,7 +26,7 @@ locals {
   )
   # An existing table may be given by ARN (e.g. in another account) or by name (this account and region).
   table_arn = (
-    var.create_file_id_table ? aws_dynamodb_table.this[0].arn :
+    var.create_file_id_table ? "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.created_table_name}" :
     !local.use_existing_table ? null :
     startswith(var.file_id_table_name, "arn:") ? var.file_id_table_name :
     "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${var.file_id_table_name}"
@@ -28,6 +36,10 @@ locals {
 
   queue_mode  = var.delivery_mode == "queue"
   direct_mode = !local.queue_mode
+
+  # The engine's verdicts (post_scan.config.VERDICTS), in the documented order. Variable validations
+  # repeat the list literally (Terraform >= 1.5 cannot reference locals there).
+  verdicts = ["malicious", "clean", "incomplete", "failed", "unscanned"]
 
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
@@ -63,7 +75,12 @@ locals {
     ROUTE_INCOMPLETE_KMS_KEY_ARN = try(local.route_keys.incomplete, "")
     ROUTE_FAILED                 = try(local.route_targets.failed, "")
     ROUTE_FAILED_KMS_KEY_ARN     = try(local.route_keys.failed, "")
+    ROUTE_UNSCANNED              = try(local.route_targets.unscanned, "")
+    ROUTE_UNSCANNED_KMS_KEY_ARN  = try(local.route_keys.unscanned, "")
     ROUTE_MODE                   = var.route_mode
+
+    ROUTE_SCAN_TYPES        = join(",", var.route_scan_types)
+    SCANNER_ROUTED_VERDICTS = join(",", var.scanner_routed_verdicts)
   }
 }
 
@@ -161,6 +178,11 @@ resource "aws_lambda_function" "this" {
       error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
     }
     precondition {
+      # The engine refuses this at cold start too: each file would be moved twice.
+      condition     = length(setintersection(keys(var.routes), var.scanner_routed_verdicts)) == 0
+      error_message = "routes has a route for ${join(", ", sort(setintersection(keys(var.routes), var.scanner_routed_verdicts)))}, which scanner_routed_verdicts says the scanner moves itself: use the scanner's routing or this module's routes for a verdict, not both."
+    }
+    precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
       error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
     }
@@ -207,12 +229,18 @@ resource "aws_lambda_function" "this" {
 ################################################################################
 
 resource "aws_sqs_queue" "this" {
-  name_prefix               = "${var.name}-dlq-"
+  name                      = local.dead_letter_queue_name
   message_retention_seconds = var.dead_letter_queue_message_retention_seconds
   kms_master_key_id         = var.dead_letter_queue_kms_key_arn
   sqs_managed_sse_enabled   = var.dead_letter_queue_kms_key_arn == null ? true : null
 
   tags = var.tags
+
+  # A new name (upgrade from the random-suffix names, a new var.name): the new queue exists before
+  # the redrive policies and the on-failure destination move to it.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 locals {
@@ -224,7 +252,7 @@ locals {
       Effect    = "Allow"
       Principal = { Service = "sns.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.this.arn
+      Resource  = local.dead_letter_queue_arn
       Condition = local.topic_source_condition
     },
   ]
@@ -235,11 +263,6 @@ resource "aws_sqs_queue_policy" "this" {
   policy    = jsonencode({ Version = "2012-10-17", Statement = local.dead_letter_queue_policy_statements })
 
   lifecycle {
-    # Known at plan even while the queue's ARN is not (name_prefix): the topic condition alone.
-    precondition {
-      condition     = length(jsonencode(local.topic_source_condition)) <= local.quota.sqs_policy_bytes
-      error_message = "The topic ARNs alone would be ${length(jsonencode(local.topic_source_condition))} bytes of the dead-letter queue's policy; SQS allows ${local.quota.sqs_policy_bytes}. Set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
-    }
     precondition {
       condition     = local.sqs_policy_sizes.dead-letter.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.dead-letter.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.dead-letter.conditions <= local.quota.sqs_policy_conditions
       error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
@@ -291,7 +314,7 @@ resource "aws_sns_topic_subscription" "this" {
   endpoint            = local.queue_mode ? aws_sqs_queue.delivery[0].arn : aws_lambda_function.this.arn
   filter_policy       = var.subscription_filter_policy
   filter_policy_scope = var.subscription_filter_policy == null ? null : var.subscription_filter_policy_scope
-  redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.this.arn })
+  redrive_policy      = jsonencode({ deadLetterTargetArn = local.dead_letter_queue_arn })
   # The SQS body stays the SNS notification (with TopicArn), so the function can check the topic.
   raw_message_delivery = false
 
@@ -304,6 +327,7 @@ resource "aws_sns_topic_subscription" "this" {
 
   depends_on = [
     aws_lambda_permission.this,
+    aws_sqs_queue.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
   ]
@@ -316,7 +340,7 @@ resource "aws_sns_topic_subscription" "this" {
 resource "aws_dynamodb_table" "this" {
   count = var.create_file_id_table ? 1 : 0
 
-  name                        = "${var.name}-file-ids"
+  name                        = local.created_table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = var.file_id_table_key
   deletion_protection_enabled = var.file_id_table_deletion_protection

@@ -14,7 +14,7 @@ locals {
 resource "aws_sqs_queue" "delivery" {
   count = local.queue_mode ? 1 : 0
 
-  name_prefix                = "${var.name}-delivery-"
+  name                       = local.delivery_queue_name
   visibility_timeout_seconds = local.queue_visibility_timeout_seconds
   message_retention_seconds  = var.queue.message_retention_seconds
   kms_master_key_id          = var.queue.kms_key_arn
@@ -23,13 +23,19 @@ resource "aws_sqs_queue" "delivery" {
   # After max_receive_count failed receives SQS moves the message, unchanged, to the module's
   # dead-letter queue (the same one direct mode uses).
   redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.this.arn
+    deadLetterTargetArn = local.dead_letter_queue_arn
     maxReceiveCount     = var.queue.max_receive_count
   })
 
   tags = var.tags
 
+  # SQS checks that the redrive target exists (the ARN above is built from its name).
+  depends_on = [aws_sqs_queue.this]
+
   lifecycle {
+    # A new name: the new queue and its subscriptions exist before the old ones go.
+    create_before_destroy = true
+
     precondition {
       condition     = local.queue_visibility_timeout_seconds >= var.timeout
       error_message = "queue.visibility_timeout_seconds (${local.queue_visibility_timeout_seconds}) must be at least the function timeout (${var.timeout}); Lambda rejects the event source mapping otherwise. AWS recommends 6 x timeout."
@@ -51,7 +57,7 @@ locals {
       Effect    = "Allow"
       Principal = { Service = "sns.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.delivery[0].arn
+      Resource  = local.delivery_queue_arn
       Condition = local.topic_source_condition
     },
   ] : []
@@ -64,11 +70,6 @@ resource "aws_sqs_queue_policy" "delivery" {
   policy    = jsonencode({ Version = "2012-10-17", Statement = local.delivery_queue_policy_statements })
 
   lifecycle {
-    # Known at plan even while the queue's ARN is not (name_prefix): the topic condition alone.
-    precondition {
-      condition     = length(jsonencode(local.topic_source_condition)) <= local.quota.sqs_policy_bytes
-      error_message = "The topic ARNs alone would be ${length(jsonencode(local.topic_source_condition))} bytes of the delivery queue's policy; SQS allows ${local.quota.sqs_policy_bytes}. Set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
-    }
     precondition {
       condition     = local.sqs_policy_sizes.delivery.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.delivery.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.delivery.conditions <= local.quota.sqs_policy_conditions
       error_message = "The delivery queue's policy would be ${local.sqs_policy_sizes.delivery.bytes} bytes, ${local.sqs_policy_sizes.delivery.statements} statements, ${local.sqs_policy_sizes.delivery.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."

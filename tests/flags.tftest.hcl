@@ -30,7 +30,7 @@ run "defaults_only_log_verdicts" {
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
-      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
     }
     error_message = "Default policy must only write logs and send to the DLQ, got: ${aws_iam_role_policy.this.policy}"
   }
@@ -49,7 +49,7 @@ run "defaults_only_log_verdicts" {
       FILE_ID_TABLE        = ""
       FILE_ID_TABLE_KEY    = "file_id"
       FILE_ID_TABLE_UPSERT = "true"
-      RECORD_VERDICTS      = "malicious,incomplete,failed"
+      RECORD_VERDICTS      = "malicious,incomplete,failed,unscanned"
       LOG_LEVEL            = "INFO"
       METRICS_NAMESPACE    = "FSSPostScan"
 
@@ -61,7 +61,12 @@ run "defaults_only_log_verdicts" {
       ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_UNSCANNED              = ""
+      ROUTE_UNSCANNED_KMS_KEY_ARN  = ""
       ROUTE_MODE                   = "move"
+
+      ROUTE_SCAN_TYPES        = "object created"
+      SCANNER_ROUTED_VERDICTS = ""
     })
     error_message = "Default environment does not match the contract: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -73,7 +78,7 @@ run "defaults_only_log_verdicts" {
       aws_lambda_function.this.architectures == tolist(["arm64"]) &&
       aws_lambda_function.this.memory_size == 256 &&
       aws_lambda_function.this.timeout == 60 &&
-      aws_lambda_function.this.role == "arn:aws:iam::111122223333:role/fss-post-scan-1"
+      aws_lambda_function.this.role == "arn:aws:iam::111122223333:role/fss-post-scan-post-scan"
     )
     error_message = "Function defaults (name, handler, runtime, architecture, memory, timeout, role) are wrong."
   }
@@ -104,7 +109,7 @@ run "delete_malicious_only" {
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
-      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
       # Statements on the same resources are one statement, Sids joined: each bucket ARN is written once.
       ReadScannedObjectsDeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
@@ -141,7 +146,7 @@ run "extract_file_id_without_table_only_logs" {
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
-      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
       ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
@@ -200,7 +205,7 @@ run "extract_file_id_into_created_table" {
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
-      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
       ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
@@ -330,7 +335,7 @@ run "delete_and_extract_into_created_table" {
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
-      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
       # Statements on the same resources are one statement, Sids joined: each bucket ARN is written once.
       ReadScannedObjectsDeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
@@ -388,7 +393,12 @@ run "every_flag_with_existing_table_and_dry_run" {
       ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_UNSCANNED              = ""
+      ROUTE_UNSCANNED_KMS_KEY_ARN  = ""
       ROUTE_MODE                   = "move"
+
+      ROUTE_SCAN_TYPES        = "object created"
+      SCANNER_ROUTED_VERDICTS = ""
     })
     error_message = "Every flag must reach the function through its contract variable: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }

@@ -11,7 +11,7 @@ mock_provider "archive" {
   source = "./tests/mocks/archive"
 }
 
-# As in a real first plan: the queues' and the table's ARNs are only known after apply.
+# As in a real first plan: computed attributes are unknown (the checks must not depend on them).
 mock_provider "aws" {
   alias  = "unknown_arns"
   source = "./tests/mocks/aws"
@@ -42,7 +42,7 @@ run "each_bucket_and_topic_by_arn_exceeds_the_quotas_and_says_what_to_do" {
   ]
 }
 
-run "the_plan_fails_while_queue_arns_are_unknown" {
+run "quota_checks_fail_the_first_plan" {
   command = plan
 
   providers = {
