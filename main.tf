@@ -188,19 +188,19 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       condition     = length(local.topic_arns) > 0
-      error_message = "Give at least one scan-result topic: scan_result_topic_arns or storage_stack_names."
+      error_message = "Give at least one scan-result topic: scan_result_topic_arns, storage_stack_names or account_scanner_stack_name."
     }
     precondition {
       condition     = length(local.bucket_names) > 0
       error_message = "Give at least one scanned bucket: bucket_names or storage_stack_names."
     }
     precondition {
-      condition     = length(setintersection(keys(var.scan_result_topic_arns), var.storage_stack_names)) == 0
-      error_message = "These scan_result_topic_arns keys are also storage_stack_names (a stack's topic is keyed by its name): ${join(", ", setintersection(keys(var.scan_result_topic_arns), var.storage_stack_names))}."
+      condition     = length(setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys)) == 0
+      error_message = "These scan_result_topic_arns keys are also keys of topics found through stacks (a storage stack's topic is keyed by the stack name, the account scanner's by account-scanner): ${join(", ", setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys))}."
     }
     precondition {
       condition     = length(local.topic_arns) == length(local.scan_result_topic_arns)
-      error_message = "A topic is given twice (in scan_result_topic_arns and as a storage stack's ScanResultTopicARN): list each topic once."
+      error_message = "A topic is given twice (in scan_result_topic_arns and as a stack's ScanResultTopicARN): list each topic once."
     }
     precondition {
       condition     = length(local.buckets_outside_patterns) == 0

@@ -18,6 +18,28 @@ data "aws_cloudformation_stack" "storage" {
   }
 }
 
+# A File Storage Security account scanner stack: it has no topic output; its scan-result topic is in
+# the JSON it writes to SSM Parameter Store as <stack name>-OutputsParameter-<first part of the stack
+# id's UUID> (Trend Micro's FSS-Account-Scanner-Stack template, OutputsParameterStore).
+data "aws_cloudformation_stack" "account_scanner" {
+  count = var.account_scanner_stack_name == null ? 0 : 1
+
+  name = var.account_scanner_stack_name
+}
+
+data "aws_ssm_parameter" "account_scanner_outputs" {
+  count = var.account_scanner_stack_name == null ? 0 : 1
+
+  name = "${var.account_scanner_stack_name}-OutputsParameter-${split("-", split("/", data.aws_cloudformation_stack.account_scanner[0].id)[2])[0]}"
+
+  lifecycle {
+    postcondition {
+      condition     = can(regex("^arn:aws[a-zA-Z-]*:sns:", jsondecode(self.insecure_value).ScanResultTopicARN))
+      error_message = "SSM parameter ${self.name} holds no ScanResultTopicARN: account_scanner_stack_name takes a File Storage Security account scanner stack (in the provider's account and region)."
+    }
+  }
+}
+
 locals {
   # AWS quotas (Service Quotas names in docs/scale.md). Every check below reads the final documents,
   # so a statement added anywhere in the module is counted.
@@ -30,10 +52,16 @@ locals {
     sqs_policy_conditions        = 10
   }
 
-  # Topics: those given by ARN and those of the storage stacks (keyed by the stack name).
-  stack_topic_arns       = { for name, stack in data.aws_cloudformation_stack.storage : name => try(stack.outputs["ScanResultTopicARN"], "") }
-  scan_result_topic_arns = merge(var.scan_result_topic_arns, local.stack_topic_arns)
-  topic_arns             = sort(distinct(values(local.scan_result_topic_arns)))
+  # Topics: those given by ARN, those of the storage stacks (keyed by the stack name) and that of the
+  # account scanner stack (keyed account-scanner).
+  stack_topic_arns = { for name, stack in data.aws_cloudformation_stack.storage : name => try(stack.outputs["ScanResultTopicARN"], "") }
+  account_scanner_topic_arns = {
+    for outputs in data.aws_ssm_parameter.account_scanner_outputs : "account-scanner" => try(jsondecode(outputs.insecure_value).ScanResultTopicARN, "")
+  }
+  scan_result_topic_arns = merge(var.scan_result_topic_arns, local.stack_topic_arns, local.account_scanner_topic_arns)
+  # Keys of the topics that are not given by ARN (they must not collide with scan_result_topic_arns).
+  derived_topic_keys = concat(var.storage_stack_names, keys(local.account_scanner_topic_arns))
+  topic_arns         = sort(distinct(values(local.scan_result_topic_arns)))
 
   # Buckets: those given by name and those the storage stacks protect. The engine's allow-list.
   stack_bucket_names = [for name in sort(var.storage_stack_names) : try(data.aws_cloudformation_stack.storage[name].outputs["ScanningBucket"], "")]

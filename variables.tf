@@ -78,6 +78,17 @@ variable "storage_stack_names" {
   }
 }
 
+variable "account_scanner_stack_name" {
+  description = "Name of a File Storage Security account scanner stack (CloudFormation, in the provider's account and region) whose scan-result topic to subscribe (keyed account-scanner). The stack has no topic output: the module reads it from the stack's outputs parameter in SSM Parameter Store (<stack name>-OutputsParameter-<id>) at plan time. The stack scans every bucket of the account: give the buckets to act on in bucket_names, and for many of them bucket_name_patterns (for example [\"*\"])."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_scanner_stack_name == null || can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", coalesce(var.account_scanner_stack_name, "-")))
+    error_message = "account_scanner_stack_name must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN."
+  }
+}
+
 variable "bucket_name_patterns" {
   description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to about 90 buckets (docs/scale.md)."
   type        = list(string)

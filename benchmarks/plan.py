@@ -1,8 +1,8 @@
-"""Plan time of the organisation-scale configuration (1,000 buckets, 300 topics: emulator.scale).
+"""Plan time of the organisation-scale configuration (1,000 buckets, 301 topics: emulator.scale).
 
 The module and its root are staged into a temporary folder and planned against the emulator's moto
-server, where the 100 storage stacks exist (their outputs are read at plan time) and the 200 other
-topics are given by ARN. Each delivery mode is planned RUNS times after one `terraform init`; the
+server, where the 100 storage stacks and the account scanner stack exist (their outputs are read at
+plan time) and the 200 other topics are given by ARN. Each delivery mode is planned RUNS times after one `terraform init`; the
 first plan of a new deployment is what is timed (nothing in the state to refresh). Needs terraform
 on the PATH; without it the section says so.
 """
@@ -75,6 +75,7 @@ def _plan_mode(
 ) -> PlanTiming:
     account = server.account(ACCOUNTS[mode], REGION)
     stacks, _, _ = config.create_storage_stacks(account)
+    config.create_account_scanner(account)
     root = config.stage_root(workdir / f"plan-{mode}")
     (root / "moto_override.tf").write_text(provider_override(REGION))
     variables = config.root_variables(account, mode, stacks, foreign)

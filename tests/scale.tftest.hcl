@@ -336,6 +336,59 @@ run "a_stack_that_is_not_a_storage_stack_fails_the_plan" {
   expect_failures = [data.aws_cloudformation_stack.storage]
 }
 
+run "the_account_scanner_topic_comes_from_its_outputs_parameter" {
+  command = plan
+
+  variables {
+    scan_result_topic_arns     = {}
+    bucket_names               = ["uploads-bucket"]
+    routes                     = {}
+    account_scanner_stack_name = "fss-account-scanner"
+  }
+
+  override_data {
+    target = data.aws_cloudformation_stack.account_scanner[0]
+    values = { id = "arn:aws:cloudformation:eu-west-1:111122223333:stack/fss-account-scanner/1a2b3c4d-5e6f-7a8b-9c0d-112233445566" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.account_scanner_outputs[0]
+    values = { insecure_value = "{\"CloudOneRegion\": \"us-1\", \"ScanResultTopicARN\": \"arn:aws:sns:eu-west-1:111122223333:fss-account-scanner-ScanResultTopic-ZZZ\"}" }
+  }
+
+  assert {
+    condition     = data.aws_ssm_parameter.account_scanner_outputs[0].name == "fss-account-scanner-OutputsParameter-1a2b3c4d"
+    error_message = "The outputs parameter is <stack>-OutputsParameter-<first part of the stack id's UUID>: ${data.aws_ssm_parameter.account_scanner_outputs[0].name}"
+  }
+  assert {
+    condition = (
+      { for k, s in aws_sns_topic_subscription.this : k => s.topic_arn } == { account-scanner = "arn:aws:sns:eu-west-1:111122223333:fss-account-scanner-ScanResultTopic-ZZZ" } &&
+      aws_lambda_function.this.environment[0].variables["ALLOWED_TOPIC_ARNS"] == "arn:aws:sns:eu-west-1:111122223333:fss-account-scanner-ScanResultTopic-ZZZ"
+    )
+    error_message = "The account scanner's topic is subscribed (key account-scanner) and allowed."
+  }
+}
+
+run "an_account_scanner_parameter_without_a_topic_fails_the_plan" {
+  command = plan
+
+  variables {
+    scan_result_topic_arns     = {}
+    bucket_names               = ["uploads-bucket"]
+    account_scanner_stack_name = "fss-storage-uploads"
+  }
+
+  override_data {
+    target = data.aws_cloudformation_stack.account_scanner[0]
+    values = { id = "arn:aws:cloudformation:eu-west-1:111122223333:stack/fss-storage-uploads/1a2b3c4d-5e6f-7a8b-9c0d-112233445566" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.account_scanner_outputs[0]
+    values = { insecure_value = "{\"ScannerQueueURL\": \"https://sqs.eu-west-1.amazonaws.com/111122223333/q\"}" }
+  }
+
+  expect_failures = [data.aws_ssm_parameter.account_scanner_outputs]
+}
+
 run "no_topic_and_no_bucket_fail_the_plan" {
   command = plan
 
@@ -372,9 +425,12 @@ run "rejects_invalid_scale_inputs" {
     storage_stack_names  = ["arn:aws:cloudformation:eu-west-1:111122223333:stack/fss/1", "ok", "ok"]
     bucket_name_patterns = ["arn:aws:s3:::uploads-*", "uploads/*"]
     topic_policy_scope   = "organization"
+
+    account_scanner_stack_name = "arn:aws:cloudformation:eu-west-1:111122223333:stack/fss/1"
   }
 
   expect_failures = [
+    var.account_scanner_stack_name,
     var.storage_stack_names,
     var.bucket_name_patterns,
     var.topic_policy_scope,

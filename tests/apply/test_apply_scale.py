@@ -1,8 +1,9 @@
-"""Organisation scale, applied: 1,000 buckets and 300 topics in both delivery modes.
+"""Organisation scale, applied: 1,000 buckets and 301 topics in both delivery modes.
 
 Two deployments (direct and queue) are applied side by side into their own emulated accounts. Each
 takes 100 topics and buckets from FSS storage stacks (CloudFormation stacks in its account with the
-storage stack's output names), 200 topics of two FSS accounts by ARN, and 900 more buckets by name;
+storage stack's output names), one from an account scanner stack (its SSM outputs parameter), 200
+topics of two FSS accounts by ARN, and 900 more buckets by name;
 every flag that adds statements is on. The buckets are named by pattern in the role and the topics
 by account in the resource policies (the options docs/scale.md recommends at this size); the engine
 still gets the exact lists.
@@ -58,6 +59,7 @@ def _deploy(
 ) -> ScaleDeployment:
     account = server.account(MODES[mode], REGION)
     stacks, stack_topics, stack_buckets = scale_config.create_storage_stacks(account)
+    stack_topics["account-scanner"] = scale_config.create_account_scanner(account)
     root = scale_config.stage_root(workdir / f"scale-{mode}")
     variables = scale_config.root_variables(account, mode, stacks, foreign)
     runner = prepare_root(root, account, variables, tf_bin, server.url)
@@ -112,10 +114,15 @@ def test_every_document_is_within_its_aws_quota(scale: dict[str, ScaleDeployment
     print("\n".join(str(size) for size in sizes))
     assert quotas.over_quota(sizes) == []
     # Every topic is subscribed, and the engine holds the exact lists (in the package).
-    expected_topics = scale_config.STACKS + len(scale_config.FSS_ACCOUNTS) * (
-        scale_config.FOREIGN_TOPICS
-    )
-    assert len(outputs["sns_subscription_arns"]) == expected_topics == 300
+    # Every topic is subscribed: the storage stacks', the account scanner's (read from its SSM
+    # outputs parameter) and the FSS accounts' by ARN.
+    subscriptions = outputs["sns_subscription_arns"]
+    topics = {**deployment.stack_topics, **deployment.foreign_topics}
+    assert len(subscriptions) == len(topics) == 301
+    sns = account.client("sns")
+    for key in ("account-scanner", "fss-storage-000", sorted(deployment.foreign_topics)[0]):
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscriptions[key])
+        assert attributes["Attributes"]["TopicArn"] == topics[key], key
     assert deployment.second_plan_exit_code == 0, "the second plan wants changes"
     environment = account.client("lambda").get_function_configuration(
         FunctionName=outputs["lambda_function_name"]

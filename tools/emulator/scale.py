@@ -1,11 +1,12 @@
 """An organisation-scale deployment for the emulator: what the scale apply test and `make bench`
 (plan time) share.
 
-1,000 buckets and 300 topics: STACKS File Storage Security storage stacks in the deployment's
+1,000 buckets and 301 topics: STACKS File Storage Security storage stacks in the deployment's
 account (CloudFormation stacks with the storage stack's output names: each gives a topic and a
-bucket), FOREIGN_TOPICS topics in each of two FSS accounts (by ARN), and LISTED_BUCKETS more
-buckets by name. Every flag that adds statements is on; the buckets are named by pattern in the
-role and the topics by account in the resource policies (docs/scale.md).
+bucket), an account scanner stack (its topic in its SSM outputs parameter), FOREIGN_TOPICS topics
+in each of two FSS accounts (by ARN), and LISTED_BUCKETS more buckets by name. Every flag that
+adds statements is on; the buckets are named by pattern in the role and the topics by account in
+the resource policies (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ variable "scan_result_topic_arns" { type = map(string) }
 variable "storage_stack_names" { type = list(string) }
 variable "bucket_names" { type = list(string) }
 variable "bucket_name_patterns" { type = list(string) }
+variable "account_scanner_stack_name" { type = string }
 
 module "post_scan" {
   source = "../"
@@ -50,6 +52,7 @@ module "post_scan" {
   delivery_mode          = var.delivery_mode
   scan_result_topic_arns = var.scan_result_topic_arns
   storage_stack_names    = var.storage_stack_names
+  account_scanner_stack_name = var.account_scanner_stack_name
   bucket_names           = var.bucket_names
   bucket_name_patterns   = var.bucket_name_patterns
   topic_policy_scope     = "account"
@@ -106,6 +109,34 @@ def create_storage_stacks(account: _Account) -> tuple[list[str], dict[str, str],
     return names, topics, buckets
 
 
+ACCOUNT_SCANNER_STACK = "fss-account-scanner"
+# The account scanner stack's topic, as Trend Micro's template names it; its outputs parameter is
+# written by the template itself (OutputsParameterStore) and here by create_account_scanner.
+ACCOUNT_SCANNER_TEMPLATE: dict[str, Any] = {
+    "Resources": {"ScanResultTopic": {"Type": "AWS::SNS::Topic"}},
+}
+
+
+def create_account_scanner(account: _Account) -> str:
+    """An account scanner stack and its outputs parameter; returns its topic ARN."""
+    cloudformation = account.client("cloudformation")
+    stack_id = cloudformation.create_stack(
+        StackName=ACCOUNT_SCANNER_STACK, TemplateBody=json.dumps(ACCOUNT_SCANNER_TEMPLATE)
+    )["StackId"]
+    (resource,) = cloudformation.describe_stack_resources(StackName=ACCOUNT_SCANNER_STACK)[
+        "StackResources"
+    ]
+    topic = resource["PhysicalResourceId"]
+    # <stack name>-OutputsParameter-<first part of the UUID at the end of the stack id>
+    suffix = stack_id.split("/")[2].split("-")[0]
+    account.client("ssm").put_parameter(
+        Name=f"{ACCOUNT_SCANNER_STACK}-OutputsParameter-{suffix}",
+        Type="String",
+        Value=json.dumps({"CloudOneRegion": "us-1", "ScanResultTopicARN": topic}),
+    )
+    return topic
+
+
 def listed_buckets(account: _Account) -> list[str]:
     return [f"{bucket_prefix(account)}uploads-{i:04d}" for i in range(LISTED_BUCKETS)]
 
@@ -121,6 +152,7 @@ def root_variables(
         "storage_stack_names": stacks,
         "bucket_names": listed_buckets(account),
         "bucket_name_patterns": [f"{bucket_prefix(account)}*"],
+        "account_scanner_stack_name": ACCOUNT_SCANNER_STACK,
     }
 
 
