@@ -2,9 +2,9 @@
 
 The module and its root are staged into a temporary folder and planned against the emulator's moto
 server, where the 100 storage stacks and the account scanner stack exist (their outputs are read at
-plan time) and the 200 other topics are given by ARN. Each delivery mode is planned RUNS times after one `terraform init`; the
-first plan of a new deployment is what is timed (nothing in the state to refresh). Needs terraform
-on the PATH; without it the section says so.
+plan time) and the 200 other topics are given by ARN. Each delivery mode is planned RUNS times
+after one `terraform init`; the first plan of a new deployment is what is timed (nothing in the
+state to refresh). Needs terraform on the PATH; without it the section says so.
 """
 
 from __future__ import annotations
