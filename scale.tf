@@ -68,12 +68,9 @@ locals {
   bucket_names       = distinct(concat(var.bucket_names, local.stack_bucket_names))
 
   # How the role's S3 statements name the scanned buckets: each bucket, or the patterns (bounded to
-  # this account, since bucket names are global).
+  # this account by the statements' s3:ResourceAccount condition, iam.tf: bucket names are global).
   bucket_patterns_used = length(var.bucket_name_patterns) > 0
   scanned_bucket_names = local.bucket_patterns_used ? var.bucket_name_patterns : local.bucket_names
-  scanned_bucket_condition = local.bucket_patterns_used ? {
-    StringEquals = { "s3:ResourceAccount" = local.account_id }
-  } : null
   # IAM wildcards as regular expressions: * any run of characters, ? one character.
   bucket_pattern_regexes = [
     for p in var.bucket_name_patterns : "^${replace(replace(replace(p, ".", "\\."), "*", ".*"), "?", ".")}$"
