@@ -70,6 +70,7 @@ locals {
     METRICS_NAMESPACE    = var.metrics_namespace
     # Every S3 request names the account that must own its bucket (ExpectedBucketOwner).
     EXPECTED_BUCKET_OWNER = local.account_id
+    READ_PROTECTION       = var.read_protection
 
     ROUTE_MALICIOUS               = try(local.route_targets.malicious, "")
     ROUTE_MALICIOUS_KMS_KEY_ARN   = try(local.route_keys.malicious, "")
@@ -188,7 +189,7 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       # Objects in a scanned bucket are read as the function's account's (EXPECTED_BUCKET_OWNER).
-      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(var.bucket_names, r.bucket)])
+      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(local.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) cannot have another bucket_owner: scanned buckets belong to the function's account."
     }
     precondition {

@@ -26,6 +26,10 @@ parent process goes away. Patches (each one says why moto alone is not enough):
 - ``ListObjectVersions`` honours ``encoding-type=url`` (moto ignores it). The AWS provider asks
   for it when ``force_destroy`` empties a bucket and URL-decodes the keys, so a key with a ``+``
   came back as another key and the destroy looped forever.
+- A bucket policy's statements with a ``Condition`` are left out of moto's own bucket-policy check:
+  moto ignores conditions (its IAMPolicy has no Condition support), so a conditional Deny such
+  as the module's read protection statements would deny every request to the bucket. What such
+  policies decide is proven with the tests' evaluator (tests/policy_eval.py) instead.
 """
 
 from __future__ import annotations
@@ -42,11 +46,13 @@ from urllib.parse import parse_qs, quote
 
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
 from moto.core.utils import unix_time_millis
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from moto.sqs.models import Queue, sqs_backends
@@ -177,6 +183,19 @@ def _list_object_versions(self: S3Response) -> Any:
         del self.serialized
 
 
+def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy)
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    unconditional = [s for s in statements if "Condition" not in s]
+    if not unconditional:
+        return PermissionResult.NEUTRAL
+    policy = IAMPolicy(json.dumps({**document, "Statement": unconditional}))
+    return policy.is_action_permitted(action, resource)
+
+
 LambdaFunction.get_code = _get_code
 Subscription.publish = _publish
 SNSBackend._get_topic_subscriptions = _topic_subscriptions
@@ -186,6 +205,7 @@ Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,ass
 Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
 Queue.approximate_number_of_messages_delayed = property(_delayed_count)  # type: ignore[method-assign,assignment]
 Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)  # type: ignore[method-assign,assignment]
+FakeBucket.get_permission = _get_permission
 
 
 class _TestRoutes:
