@@ -21,7 +21,12 @@ from pathlib import Path
 
 from emulator import MotoServer
 from emulator import scale as config
-from emulator.staging import provider_override, run_logged, terraform_environment
+from emulator.staging import (
+    TerraformFailed,
+    provider_override,
+    run_logged,
+    terraform_environment,
+)
 
 REGION = "eu-west-1"
 ACCOUNTS = {"direct": "720000000001", "queue": "720000000002"}
@@ -61,6 +66,8 @@ def measure_plans(workdir: Path, runs: int) -> list[PlanTiming] | str:
             [server.account(owner, REGION) for owner in config.FSS_ACCOUNTS]
         )
         return [_plan_mode(server, workdir, terraform, mode, foreign, runs) for mode in ACCOUNTS]
+    except TerraformFailed as exc:  # the other sections stay printed
+        return f"not measured: {' '.join(exc.cmd[1:3])} failed:\n\n```\n{exc.tail(15)}\n```"
     finally:
         server.stop()
 
