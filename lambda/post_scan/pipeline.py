@@ -199,7 +199,7 @@ class Pipeline:
             return
 
         route = config.routes.get(scan.verdict)
-        wants_record = config.extract_file_id and scan.verdict in config.record_verdicts
+        wants_record = config.reads_file_id(scan.verdict)  # to record it, or to announce it
         wants_delete = deletes_source(scan.verdict, config)
         if not (wants_record or route or wants_delete):
             out.notes.append(f"no action configured for verdict {scan.verdict}")
@@ -275,6 +275,9 @@ class Pipeline:
             return
         if config.file_id_table is None:
             out.notes.append("FILE_ID_TABLE not set: verdict logged only")
+            return
+        if scan.verdict not in config.record_verdicts:  # read for the announcement only
+            out.notes.append(f"{scan.verdict} is not in RECORD_VERDICTS: not recorded")
             return
         request = build_update(
             VerdictRow(
