@@ -134,9 +134,13 @@ class Announcer:
         planned = self.plan(outcomes)
         if not planned:
             return
-        self._events([p for p in planned if p.event is not None])
-        self._notifications([p for p in planned if p.notification is not None])
-        self._findings([p for p in planned if p.finding is not None])
+        for send, wanted in (
+            (self._events, [p for p in planned if p.event is not None]),
+            (self._notifications, [p for p in planned if p.notification is not None]),
+            (self._findings, [p for p in planned if p.finding is not None]),
+        ):
+            if wanted:
+                send(wanted)
         for item in planned:
             outcome = outcomes[item.index]
             outcome.actions.extend(item.sent)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from post_scan.message import MALICIOUS
-from post_scan.notify import APP, headline, next_steps, what_was_done
+from post_scan.notify import APP, headline, next_steps, plain_text, what_was_done
 from post_scan.pipeline import ERROR, OBJECT_GONE, PROCESSED
 
 SCHEMA_VERSION = "2018-10-08"
@@ -86,7 +86,7 @@ def finding(detail: dict[str, Any], product_arn: str, now: datetime) -> dict[str
             "Severity": {"Label": severity, "Original": severity},
             "Types": TYPES,
         },
-        "Title": _short(f"{headline(detail)}: s3://{bucket}/{key}", 256),
+        "Title": _short(plain_text(f"{headline(detail)}: s3://{bucket}/{key}"), 256),
         "Description": _short(
             f"{what_was_done(detail)} Next: {' '.join(next_steps(detail))}", MAX_TEXT
         ),

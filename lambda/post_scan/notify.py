@@ -90,11 +90,12 @@ def entry_size(entry: dict[str, Any]) -> int:
 # --- what happened, in words ------------------------------------------------------------------
 
 
-def headline(detail: dict[str, Any]) -> str:
-    """ "Malware found: deleted", "Malware found: NOT handled (error)", ... (ASCII)."""
+def headline(detail: dict[str, Any], where: str = "") -> str:
+    """What happened in a few words: "Malware found: deleted", "Malware found in BUCKET: NOT
+    handled (error, will be retried)", ..."""
     verdict = detail["verdict"]
     what = _VERDICT_WORDS.get(verdict, f"Verdict {verdict}")
-    return f"{what}: {_result(detail)}"
+    return f"{what}{f' in {where}' if where else ''}: {_result(detail)}"
 
 
 def _result(detail: dict[str, Any]) -> str:
@@ -183,7 +184,7 @@ def next_steps(detail: dict[str, Any]) -> list[str]:
 
 
 def subject(detail: dict[str, Any]) -> str:
-    text = f"[{APP}] {headline(detail)}: {detail['bucket']}"
+    text = f"[{APP}] {headline(detail, detail['bucket'])}"
     text = text.encode("ascii", "replace").decode("ascii")
     return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3] + "..."
 
@@ -196,28 +197,28 @@ def email(detail: dict[str, Any]) -> str:
     lines = [
         headline(detail),
         "",
-        f"File:        s3://{detail['bucket']}/{_plain_text(detail['key'])}",
+        f"File:        s3://{detail['bucket']}/{plain_text(detail['key'])}",
     ]
     if detail["version_id"]:
-        lines.append(f"Version:     {_plain_text(detail['version_id'])}")
-    lines.append(f"File id:     {_plain_text(detail['file_id']) if detail['file_id'] else '-'}")
+        lines.append(f"Version:     {plain_text(detail['version_id'])}")
+    lines.append(f"File id:     {plain_text(detail['file_id']) if detail['file_id'] else '-'}")
     lines.append(f"Verdict:     {_verdict_line(detail)}")
-    lines.append(f"Done:        {_plain_text(what_was_done(detail))}")
+    lines.append(f"Done:        {plain_text(what_was_done(detail))}")
     lines.append("")
     lines.append("Next steps:")
     lines += [f"- {step}" for step in next_steps(detail)]
     lines.append("")
     if detail["error"]:
         error = detail["error"]
-        lines.append(f"Error:       {_plain_text(error['type'] + ': ' + error['message'])}")
+        lines.append(f"Error:       {plain_text(error['type'] + ': ' + error['message'])}")
     if detail["reason"]:
-        lines.append(f"Details:     {_plain_text(detail['reason'])}")
+        lines.append(f"Details:     {plain_text(detail['reason'])}")
     lines += [
         f"Outcome:     {detail['outcome']} (action {detail['action']}"
         f"{', dry run' if detail['dry_run'] else ''})",
         f"Scanned at:  {_time(detail['scan_timestamp'])}",
-        f"Scan result: {_plain_text(detail['scan_message_id'])}",
-        f"Function:    {_plain_text(detail['function_name'])}",
+        f"Scan result: {plain_text(detail['scan_message_id'])}",
+        f"Function:    {plain_text(detail['function_name'])}",
         "",
         "The JSON of this scan result is in the notification's default body "
         "(subscribe with the email-json, SQS or Lambda protocol to receive it).",
@@ -229,7 +230,7 @@ def _verdict_line(detail: dict[str, Any]) -> str:
     verdict = detail["verdict"]
     if detail["findings"]:
         listed = ", ".join(
-            _plain_text(f["malware"]) + (f" ({_plain_text(f['type'])})" if f["type"] else "")
+            plain_text(f["malware"]) + (f" ({plain_text(f['type'])})" if f["type"] else "")
             for f in detail["findings"][:LISTED_FINDINGS]
         )
         more = detail["findings_count"] - min(LISTED_FINDINGS, len(detail["findings"]))
@@ -246,7 +247,7 @@ def _time(seconds: float) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _plain_text(value: Any, limit: int = EMAIL_TEXT_MAX) -> str:
+def plain_text(value: Any, limit: int = EMAIL_TEXT_MAX) -> str:
     """One line of printable text: control and format characters (line breaks, bidi overrides)
     shown as escapes, so a key cannot forge lines or reorder what a reader sees."""
     text = "".join(
@@ -288,7 +289,7 @@ def chat_notification(detail: dict[str, Any]) -> dict[str, Any]:
         "metadata": {
             # Every notice about the same file (retries, later outcomes) in one thread.
             "threadId": thread_id(detail["bucket"], detail["key"]),
-            "summary": f"{headline(detail)}: {_code_text(detail['bucket'], 63)}",
+            "summary": headline(detail, _code_text(detail["bucket"], 63)),
             "eventType": "ScanResultProcessed",
             "relatedResources": [_code_text(where, CHAT_TEXT_MAX)],
             "additionalContext": {
@@ -320,7 +321,7 @@ _CHAT_REPLACEMENTS = str.maketrans({"<": "\u2039", ">": "\u203a", "`": "\u02cb",
 
 
 def _code_text(value: Any, limit: int) -> str:
-    text = _plain_text(value, limit).translate(_CHAT_REPLACEMENTS)
+    text = plain_text(value, limit).translate(_CHAT_REPLACEMENTS)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
