@@ -66,6 +66,14 @@ locals {
     ROUTE_FAILED                 = try(local.route_targets.failed, "")
     ROUTE_FAILED_KMS_KEY_ARN     = try(local.route_keys.failed, "")
     ROUTE_MODE                   = var.route_mode
+
+    # Announcements (notifications.tf).
+    EVENT_BUS                = var.event_bus_name == null ? "" : var.event_bus_name
+    EVENT_SOURCE             = var.event_source
+    NOTIFY_TOPIC_ARN         = local.notifies ? local.notify_topic_arn : ""
+    NOTIFY_VERDICTS          = join(",", local.notify_verdicts)
+    NOTIFY_CHAT              = tostring(var.notify_chat)
+    SECURITY_HUB_PRODUCT_ARN = var.security_hub_findings ? local.security_hub_product_arn : ""
   }
 }
 
@@ -160,6 +168,11 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
       error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
+    }
+    precondition {
+      # E-mail subscriptions are made on the created topic only: an existing topic's owner manages its subscribers.
+      condition     = var.create_notify_topic || length(var.notify_email_addresses) == 0
+      error_message = "notify_email_addresses are subscribed to the topic the module creates: set create_notify_topic = true, or subscribe them to your notify_topic_arn yourself."
     }
   }
 

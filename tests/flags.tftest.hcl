@@ -62,6 +62,13 @@ run "defaults_only_log_verdicts" {
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
       ROUTE_MODE                   = "move"
+
+      EVENT_BUS                = ""
+      EVENT_SOURCE             = "fss-post-scan"
+      NOTIFY_TOPIC_ARN         = ""
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed"
+      NOTIFY_CHAT              = "true"
+      SECURITY_HUB_PRODUCT_ARN = ""
     })
     error_message = "Default environment does not match the contract: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -391,6 +398,13 @@ run "every_flag_with_existing_table_and_dry_run" {
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
       ROUTE_MODE                   = "move"
+
+      EVENT_BUS                = ""
+      EVENT_SOURCE             = "fss-post-scan"
+      NOTIFY_TOPIC_ARN         = ""
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed"
+      NOTIFY_CHAT              = "true"
+      SECURITY_HUB_PRODUCT_ARN = ""
     })
     error_message = "Every flag must reach the function through its contract variable: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
