@@ -8,6 +8,7 @@ locals {
   notify_known_verdicts   = ["malicious", "clean", "incomplete", "failed"]
   notify_default_verdicts = [for v in local.notify_known_verdicts : v if v != "clean"]
   notify_verdicts         = var.notify_verdicts == null ? local.notify_default_verdicts : var.notify_verdicts
+  notify_email_verdicts   = var.notify_email_verdicts == null ? local.notify_default_verdicts : var.notify_email_verdicts
 
   # The bus by ARN, for the IAM statement (a name is a bus of this account and region).
   event_bus_arn = (
@@ -52,6 +53,9 @@ resource "aws_sns_topic_subscription" "notify_email" {
   topic_arn = aws_sns_topic.notifications[0].arn
   protocol  = "email"
   endpoint  = each.value
+  # People read about the verdicts they asked for; the attribute is set on every notification.
+  filter_policy       = jsonencode({ verdict = local.notify_email_verdicts })
+  filter_policy_scope = "MessageAttributes"
 }
 
 check "notify_verdicts_need_a_target" {

@@ -309,6 +309,22 @@ variable "notify_email_addresses" {
   }
 }
 
+variable "notify_email_verdicts" {
+  description = "Verdicts the e-mail subscriptions (notify_email_addresses) receive: a filter policy on the notifications' verdict attribute. null: every verdict except clean."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.notify_email_verdicts == null || alltrue([for v in coalesce(var.notify_email_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed"], v)])
+    error_message = "notify_email_verdicts may only contain malicious, clean, incomplete and failed."
+  }
+
+  validation {
+    condition     = try(length(var.notify_email_verdicts) > 0, true)
+    error_message = "notify_email_verdicts must list at least one verdict (to subscribe no one, leave notify_email_addresses empty)."
+  }
+}
+
 variable "notify_verdicts" {
   description = "Verdicts announced by event and notification (any of malicious, clean, incomplete, failed). null: every verdict except clean. Security Hub findings are about malicious files only, whatever this says."
   type        = list(string)

@@ -155,6 +155,13 @@ run "created_topic_with_email_subscriptions" {
     error_message = "One e-mail subscription per address."
   }
   assert {
+    condition = alltrue([
+      for s in aws_sns_topic_subscription.notify_email :
+      jsondecode(s.filter_policy) == { verdict = ["malicious", "incomplete", "failed"] } && s.filter_policy_scope == "MessageAttributes"
+    ])
+    error_message = "E-mail subscriptions get every verdict but clean by default (filter on the verdict attribute)."
+  }
+  assert {
     # The topic's ARN is known at plan (deterministic name): the policy is too.
     condition = [
       for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "PublishNotifications"
@@ -179,6 +186,13 @@ run "created_topic_with_a_customer_managed_key" {
   variables {
     create_notify_topic      = true
     notify_topic_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/3333-4444"
+    notify_email_addresses   = ["secops@example.com"]
+    notify_email_verdicts    = ["malicious"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_sns_topic_subscription.notify_email["secops@example.com"].filter_policy) == { verdict = ["malicious"] }
+    error_message = "notify_email_verdicts must become the e-mail subscriptions' filter policy."
   }
 
   assert {
@@ -247,6 +261,7 @@ run "bad_announcement_inputs_are_refused" {
     notify_topic_kms_key_arn = "alias/aws/sns"
     notify_email_addresses   = ["not-an-address"]
     notify_verdicts          = ["malicious", "infected"]
+    notify_email_verdicts    = []
   }
 
   expect_failures = [
@@ -256,5 +271,6 @@ run "bad_announcement_inputs_are_refused" {
     var.notify_topic_kms_key_arn,
     var.notify_email_addresses,
     var.notify_verdicts,
+    var.notify_email_verdicts,
   ]
 }
