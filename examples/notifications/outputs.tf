@@ -13,6 +13,11 @@ output "dead_letter_queue_url" {
   value       = module.post_scan.dead_letter_queue_url
 }
 
+output "replay_command" {
+  description = "Command that sends what reached the dead-letter queue back to the function, once the cause is fixed."
+  value       = module.post_scan.replay_command
+}
+
 output "notify_topic_arn" {
   description = "ARN of the notification topic (subscribe more people, queues or a chat channel to it)."
   value       = module.post_scan.notify_topic_arn

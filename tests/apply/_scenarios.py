@@ -135,6 +135,30 @@ def _prepare_queue(account: Account, root: Path) -> tuple[dict, dict]:
     return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
 
 
+NOTIFY_EMAIL = "secops@example.com"
+
+
+def _prepare_notifications(account: Account, root: Path) -> tuple[dict, dict]:
+    topic = _topic(account, "notify-stack-ScanResultTopic-G7")
+    # Object Lock lets a test block a delete (legal hold): a malicious file that cannot be handled.
+    bucket = _bucket(
+        account, f"notify-uploads-{account.account_id}", versioned=True, object_lock=True
+    )
+    # Security Hub is enabled per account and region by the security team, not by this module.
+    account.client("securityhub").enable_security_hub()
+    variables = {
+        "region": account.region,
+        "name": "fss-notify",
+        "scan_result_topic_arn": topic,
+        "bucket_name": bucket["name"],
+        "file_id_tag_key": "upload-id",
+        "notify_email_addresses": [NOTIFY_EMAIL],
+        "delivery_mode": "queue",
+        "security_hub_findings": True,
+    }
+    return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
+
+
 def _prepare_complete(server: MotoServer) -> Any:
     def prepare(account: Account, root: Path) -> tuple[dict, dict]:
         foreign = server.account(FOREIGN_ACCOUNT, account.region)
@@ -319,6 +343,13 @@ def scenarios(server: MotoServer) -> list[Scenario]:
             lambda d: stage_example(d, "queue"),
             _prepare_queue,
         ),
+        Scenario(
+            "notifications",
+            "700000000006",
+            "eu-west-2",
+            lambda d: stage_example(d, "notifications"),
+            _prepare_notifications,
+        ),
     ]
     block, _ = readme_usage_block()
     if block is not None:
@@ -326,4 +357,12 @@ def scenarios(server: MotoServer) -> list[Scenario]:
     return found
 
 
-ALL_KEYS = ["basic", "file-id-to-dynamodb", "complete", "quarantine", "queue", README_KEY]
+ALL_KEYS = [
+    "basic",
+    "file-id-to-dynamodb",
+    "complete",
+    "quarantine",
+    "queue",
+    "notifications",
+    README_KEY,
+]
