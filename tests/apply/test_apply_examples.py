@@ -80,14 +80,14 @@ def _queue_arn(deployment: Deployment, url: str) -> str:
 def _queue_urls(deployment: Deployment) -> tuple[str, str | None]:
     """(dead-letter queue URL, delivery queue URL or None), told apart by the redrive policy.
 
-    The module's queues are NAME-dlq-... and NAME-delivery-...; a root may have queues of its own.
+    The module's queues are NAME-dlq and NAME-delivery; a root may have queues of its own.
     """
     sqs = deployment.account.client("sqs")
     name = _inputs(deployment)["name"]
     urls = [
         url
         for url in sqs.list_queues().get("QueueUrls", [])
-        if url.rsplit("/", 1)[1].startswith((f"{name}-dlq-", f"{name}-delivery-"))
+        if url.rsplit("/", 1)[1].startswith((f"{name}-dlq", f"{name}-delivery"))
     ]
     delivery = [
         u
@@ -104,12 +104,18 @@ def _queue_urls(deployment: Deployment) -> tuple[str, str | None]:
 
 
 def _dead_letter_queue_arn(deployment: Deployment) -> str:
-    return _queue_arn(deployment, _queue_urls(deployment)[0])
+    arn = _queue_arn(deployment, _queue_urls(deployment)[0])
+    assert arn.endswith(f":{_inputs(deployment)['name']}-dlq")  # deterministic: known at plan
+    return arn
 
 
 def _delivery_queue_arn(deployment: Deployment) -> str | None:
     url = _queue_urls(deployment)[1]
-    return _queue_arn(deployment, url) if url else None
+    if url is None:
+        return None
+    arn = _queue_arn(deployment, url)
+    assert arn.endswith(f":{_inputs(deployment)['name']}-delivery")  # deterministic: known at plan
+    return arn
 
 
 def _function(deployment: Deployment) -> dict[str, Any]:
@@ -215,6 +221,7 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     role_name = role_arn.rsplit("/", 1)[1]
     role = iam.get_role(RoleName=role_name)["Role"]
 
+    assert role_name == f"{inputs['name']}-post-scan"  # deterministic: known at plan
     assert role["Path"] == inputs["role_path"]
     assert role_arn.startswith(f"arn:{where.partition}:iam::{where.account_id}:role/")
     boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
