@@ -178,6 +178,7 @@ def _prepare_complete(server: MotoServer) -> Any:
             ),
         ]
         table = _table(account, "app-files", "upload_id")
+        bus = account.client("events").create_event_bus(Name="uploads-scan-results")["EventBusArn"]
         ec2 = account.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         subnets = [
@@ -204,12 +205,15 @@ def _prepare_complete(server: MotoServer) -> Any:
             "reserved_concurrent_executions": 3,
             "role_permissions_boundary_arn": boundary,
             "dry_run": False,
+            "event_bus_name": bus.rsplit("/", 1)[1],
+            "notify_email_addresses": ["uploads-security@example.com"],
         }
         facts = {
             "topics": topics,
             "buckets": buckets,
             "table": table,
             "foreign_accounts": [foreign],
+            "event_buses": ["uploads-scan-results"],
         }
         return variables, facts
 
