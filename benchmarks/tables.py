@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from benchmarks.batches import BatchRow
 from benchmarks.coldstart import ImportTiming
 from benchmarks.package import Package
-from benchmarks.scenarios import extra_calls, minimum_calls, why_extra
+from benchmarks.scenarios import ANNOUNCE_OPERATIONS, extra_calls, minimum_calls, why_extra
 from benchmarks.throughput import Row
 
 # Calls are listed in the order the pipeline makes them.
@@ -21,6 +21,9 @@ OPERATION_ORDER = (
     "CopyObject",
     "UploadPartCopy",
     "DeleteObject",
+    "PutEvents",
+    "PublishBatch",
+    "BatchImportFindings",
 )
 
 
@@ -85,6 +88,7 @@ def batch_table(rows: Sequence[BatchRow]) -> str:
                 f"{percentile(row.latencies_ms, 0.95):.2f}",
                 f"{p50 / size:.2f}",
                 str(sum(row.per_batch(row.calls, "calls").values())),
+                str(sum(row.per_batch(row.calls, "calls")[op] for op in ANNOUNCE_OPERATIONS)),
             ]
         )
     headers = [
@@ -99,6 +103,7 @@ def batch_table(rows: Sequence[BatchRow]) -> str:
         "batch p95 ms",
         "p50 ms/msg",
         "AWS calls/batch",
+        "of which announcing",
     ]
     return table(headers, body)
 
