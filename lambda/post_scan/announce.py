@@ -88,7 +88,7 @@ class Announcer:
 
     @property
     def enabled(self) -> bool:
-        return self.config.announces or self.config.security_hub_product_arn is not None
+        return self.config.has_announcements
 
     @property
     def sender(self) -> Sender:

@@ -94,6 +94,11 @@ class Config:
         """An event bus or a notification topic is configured (NOTIFY_VERDICTS applies)."""
         return self.event_bus is not None or self.notify_topic_arn is not None
 
+    @property
+    def has_announcements(self) -> bool:
+        """Any target at all: an event bus, a notification topic or Security Hub."""
+        return self.announces or self.security_hub_product_arn is not None
+
     def announced(self, verdict: str) -> bool:
         return self.announces and verdict in self.notify_verdicts
 

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from post_scan import aws, logline, record
-from post_scan.announce import Announcer
 from post_scan.config import ROUTE_VARIABLES, Config, load_config
 from post_scan.message import SQS, EventError, ScanMessageError, event_records
 from post_scan.pipeline import ERROR, Outcome, Pipeline, S3Store, UpdateSender
@@ -91,7 +90,10 @@ def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
     outcomes = [pipeline.process(item) for item in records]
     # Events, notifications and findings go out after every record's actions, in batches; a
     # record whose announcement failed is an error from here on (so it is delivered again).
-    Announcer(pipeline.config).announce(outcomes)
+    if pipeline.config.has_announcements:
+        from post_scan.announce import Announcer  # loaded only where something is announced
+
+        Announcer(pipeline.config).announce(outcomes)
     failures: list[dict[str, str]] = []
     for outcome in outcomes:
         _emit(pipeline, outcome)
