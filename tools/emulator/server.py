@@ -122,12 +122,10 @@ def _publish(
             deduplication_id,
             message_structure,
         )
-    # Same filtering as moto's own publish for every protocol.
-    matcher = self._filter_policy_matcher
-    if matcher is not None and not matcher.matches(message_attributes, message):
+    received = _received(self, message, message_attributes, message_structure)
+    if received is None:
         return None
-    if message_structure == "json":
-        message = self._parse_message_structure(message, self.protocol)
+    message = received
     with _deliveries_lock:
         _deliveries.append(
             {
@@ -140,6 +138,19 @@ def _publish(
     return None
 
 
+def _received(
+    self: Subscription, message: str, message_attributes: Any, message_structure: Any
+) -> str | None:
+    """The body this subscription gets (its protocol's, for MessageStructure=json), or None when
+    its filter policy keeps the message out: the same filtering as moto's own publish."""
+    matcher = self._filter_policy_matcher
+    if matcher is not None and not matcher.matches(message_attributes, message):
+        return None
+    if message_structure == "json":
+        return self._parse_message_structure(message, self.protocol)
+    return message
+
+
 def _record_notification(
     self: Subscription,
     message: str,
@@ -149,11 +160,10 @@ def _record_notification(
     message_structure: Any,
 ) -> None:
     """What an e-mail / HTTP(S) subscriber would receive, kept instead of sent."""
-    matcher = self._filter_policy_matcher
-    if matcher is not None and not matcher.matches(message_attributes, message):
+    received = _received(self, message, message_attributes, message_structure)
+    if received is None:
         return None
-    if message_structure == "json":
-        message = self._parse_message_structure(message, self.protocol)
+    message = received
     with _deliveries_lock:
         _notifications.append(
             {
