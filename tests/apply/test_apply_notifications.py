@@ -105,6 +105,15 @@ def _consumer_events(deployed: Deployment) -> list[dict[str, Any]]:
     return found
 
 
+def _findings(securityhub: Any, earlier: set[str]) -> dict[str, dict[str, Any]]:
+    """This test's findings by their object's ARN (not those of earlier tests)."""
+    return {
+        f["Resources"][0]["Id"]: f
+        for f in securityhub.get_findings()["Findings"]
+        if f["Id"] not in earlier
+    }
+
+
 def test_every_scan_result_is_announced_to_people_and_systems(
     deployed: Deployment, moto_server: MotoServer, tmp_path, monkeypatch
 ):
@@ -116,6 +125,12 @@ def test_every_scan_result_is_announced_to_people_and_systems(
     max_receives = 5  # the module's default queue.max_receive_count
     # What Amazon Q Developer in chat applications does when a channel is given the topic.
     sns.subscribe(TopicArn=topic, Protocol="https", Endpoint=CHAT_ENDPOINT)
+    # What other tests of this deployment left behind is not this test's.
+    _consumer_events(deployed)
+    mails_before = len(moto_server.sns_notifications(NOTIFY_EMAIL))
+    chats_before = len(moto_server.sns_notifications(CHAT_ENDPOINT))
+    securityhub = account.client("securityhub")
+    findings_before = {f["Id"] for f in securityhub.get_findings()["Findings"]}
 
     uploads: dict[str, dict[str, Any]] = {}
     for verdict, count in UPLOADS:
@@ -176,7 +191,7 @@ def test_every_scan_result_is_announced_to_people_and_systems(
     assert stuck_attempts == list(range(1, max_receives + 1))
 
     # People, by e-mail: every verdict but clean (the subscription's filter policy).
-    mails = moto_server.sns_notifications(NOTIFY_EMAIL)
+    mails = moto_server.sns_notifications(NOTIFY_EMAIL)[mails_before:]
     assert Counter(m["message_attributes"]["verdict"]["Value"] for m in mails) == {
         "malicious": 5 + max_receives,
         "incomplete": 2,
@@ -193,7 +208,7 @@ def test_every_scan_result_is_announced_to_people_and_systems(
     )
 
     # People, in chat: every verdict, in the custom notification format.
-    chats = moto_server.sns_notifications(CHAT_ENDPOINT)
+    chats = moto_server.sns_notifications(CHAT_ENDPOINT)[chats_before:]
     assert len(chats) == len(events)
     for chat in chats:
         body = json.loads(chat["message"])
@@ -201,8 +216,7 @@ def test_every_scan_result_is_announced_to_people_and_systems(
         assert body["content"]["textType"] == "client-markdown" and body["content"]["title"]
 
     # Security: one finding per malicious file; the stuck one says so.
-    securityhub = account.client("securityhub")
-    findings = {f["Resources"][0]["Id"]: f for f in securityhub.get_findings()["Findings"]}
+    findings = _findings(securityhub, findings_before)
     malicious = [k for k, u in uploads.items() if u["verdict"] == "malicious"]
     assert len(findings) == len(malicious)
     stuck_arn = f"arn:aws:s3:::{bucket}/{stuck}"
@@ -221,7 +235,7 @@ def test_every_scan_result_is_announced_to_people_and_systems(
     assert [b["result"] for b in batches] == [{"batchItemFailures": []}]
     (event,) = _consumer_events(deployed)
     assert (event["detail"]["key"], event["detail"]["outcome"]) == (stuck, "processed")
-    after = {f["Resources"][0]["Id"]: f for f in securityhub.get_findings()["Findings"]}
+    after = _findings(securityhub, findings_before)
     assert len(after) == len(malicious), "updated, not duplicated"
     assert after[stuck_arn]["Malware"][0]["State"] == "REMOVED"
     assert after[stuck_arn]["UpdatedAt"] > findings[stuck_arn]["UpdatedAt"]
