@@ -4,9 +4,8 @@
 ################################################################################
 
 locals {
-  # The verdicts the engine knows (post_scan.config.VERDICTS); announced by default: all but clean.
-  notify_known_verdicts   = ["malicious", "clean", "incomplete", "failed"]
-  notify_default_verdicts = [for v in local.notify_known_verdicts : v if v != "clean"]
+  # Announced by default: every verdict the engine knows (local.verdicts) but clean.
+  notify_default_verdicts = [for v in local.verdicts : v if v != "clean"]
   notify_verdicts         = var.notify_verdicts == null ? local.notify_default_verdicts : var.notify_verdicts
   notify_email_verdicts   = var.notify_email_verdicts == null ? local.notify_default_verdicts : var.notify_email_verdicts
 

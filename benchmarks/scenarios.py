@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from post_scan import config
+
 HEAD = "HeadObject"
 TAGS = "GetObjectTagging"
 UPDATE = "UpdateItem"
@@ -38,11 +40,11 @@ PUBLISH_BATCH = "PublishBatch"
 IMPORT_FINDINGS = "BatchImportFindings"
 ANNOUNCE_OPERATIONS = (PUT_EVENTS, PUBLISH_BATCH, IMPORT_FINDINGS)
 # Verdicts announced with the default NOTIFY_VERDICTS.
-DEFAULT_NOTIFY_VERDICTS = frozenset({"malicious", "incomplete", "failed"})
+DEFAULT_NOTIFY_VERDICTS = frozenset({"malicious", "incomplete", "failed", "unscanned"})
 
-VERDICTS = ("malicious", "clean", "incomplete", "failed")
+VERDICTS = config.VERDICTS
 # Verdicts the record rows record: the module's default RECORD_VERDICTS.
-DEFAULT_RECORD_VERDICTS = frozenset({"malicious", "incomplete", "failed"})
+DEFAULT_RECORD_VERDICTS = config.Config.record_verdicts
 
 TABLE = "bench-file-ids"
 UPLOADS = "bench-uploads"

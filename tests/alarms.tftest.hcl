@@ -1,6 +1,6 @@
 # Plan-level tests of the CloudWatch alarms: none without an alarm topic or with create_alarms = false;
 # with a topic, dead-letters / errors / throttles on the module's own queue and function, plus
-# queue-age in queue mode only; thresholds and periods from `alarms`; validation of the inputs.
+# unscanned (EMF ScanResults, Verdict=unscanned, in metrics_namespace); queue-age in queue mode only; thresholds and periods from `alarms`; validation of the inputs.
 
 mock_provider "aws" {
   override_during = plan
@@ -79,8 +79,8 @@ run "direct_mode_alarms" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles"])
-    error_message = "Direct mode: dead-letters, errors and throttles (no queue-age without a delivery queue)."
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "unscanned"])
+    error_message = "Direct mode: dead-letters, errors, throttles and unscanned (no queue-age without a delivery queue)."
   }
   assert {
     condition = {
@@ -94,6 +94,8 @@ run "direct_mode_alarms" {
       errors = ["fss-post-scan-errors", "AWS/Lambda", "Errors", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       throttles = ["fss-post-scan-throttles", "AWS/Lambda", "Throttles", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      unscanned = ["fss-post-scan-unscanned", "FSSPostScan", "ScanResults", tomap({ FunctionName = "fss-post-scan", Verdict = "unscanned" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
     }
     error_message = "Alarm definitions are wrong."
@@ -122,11 +124,13 @@ run "queue_mode_adds_the_queue_age_alarm" {
       errors_threshold            = 2
       throttles_threshold         = 3
       queue_age_threshold_seconds = 600
+      unscanned_threshold         = 5
     }
+    metrics_namespace = "Team/Uploads"
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "queue-age"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "unscanned", "queue-age"])
     error_message = "Queue mode adds queue-age."
   }
   assert {
@@ -146,11 +150,16 @@ run "queue_mode_adds_the_queue_age_alarm" {
       errors       = [2, 60, 1440]
       throttles    = [3, 60, 1440]
       queue-age    = [600, 60, 1440]
+      unscanned    = [5, 60, 1440]
     }
     error_message = "Thresholds and periods from `alarms` were not applied."
   }
   assert {
-    condition     = toset(keys(output.cloudwatch_alarm_arns)) == toset(["dead-letters", "errors", "throttles", "queue-age"]) && output.cloudwatch_alarm_arns["queue-age"] == "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan"
+    condition     = aws_cloudwatch_metric_alarm.this["unscanned"].namespace == "Team/Uploads"
+    error_message = "The unscanned alarm watches the function's own metrics namespace."
+  }
+  assert {
+    condition     = toset(keys(output.cloudwatch_alarm_arns)) == toset(["dead-letters", "errors", "throttles", "unscanned", "queue-age"]) && output.cloudwatch_alarm_arns["queue-age"] == "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan"
     error_message = "cloudwatch_alarm_arns must map every alarm key to its ARN."
   }
 }
@@ -229,7 +238,17 @@ run "create_alarms_true_decides_before_the_topic_exists" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "unscanned"])
     error_message = "create_alarms = true must create the direct-mode alarms."
   }
+}
+
+run "rejects_a_negative_unscanned_threshold" {
+  command = plan
+
+  variables {
+    alarms = { unscanned_threshold = -1 }
+  }
+
+  expect_failures = [var.alarms]
 }

@@ -28,7 +28,7 @@ run "nothing_is_announced_by_default" {
       EVENT_BUS                = ""
       EVENT_SOURCE             = "fss-post-scan"
       NOTIFY_TOPIC_ARN         = ""
-      NOTIFY_VERDICTS          = "malicious,incomplete,failed"
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed,unscanned"
       NOTIFY_CHAT              = "true"
       SECURITY_HUB_PRODUCT_ARN = ""
     }
@@ -157,7 +157,7 @@ run "created_topic_with_email_subscriptions" {
   assert {
     condition = alltrue([
       for s in aws_sns_topic_subscription.notify_email :
-      jsondecode(s.filter_policy) == { verdict = ["malicious", "incomplete", "failed"] } && s.filter_policy_scope == "MessageAttributes"
+      jsondecode(s.filter_policy) == { verdict = ["malicious", "incomplete", "failed", "unscanned"] } && s.filter_policy_scope == "MessageAttributes"
     ])
     error_message = "E-mail subscriptions get every verdict but clean by default (filter on the verdict attribute)."
   }

@@ -18,7 +18,7 @@ from typing import Any
 
 from post_scan.config import Config
 from post_scan.message import ScanResult
-from post_scan.pipeline import REJECTED, SKIPPED_OWN_COPY, Outcome
+from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
 
 SCHEMA_VERSION = "1.0"
@@ -27,9 +27,10 @@ DETAIL_TYPE = "Scan Result Processed"
 # event and a notification far below EventBridge's and SNS's 256 KiB whatever the scanner sends.
 MAX_FINDINGS = 100
 
-# Outcomes that are never announced: the scan result was not trusted (rejected), or it is about a
-# copy this module wrote (the original upload was announced already).
-SILENT_OUTCOMES = frozenset({REJECTED, SKIPPED_OWN_COPY})
+# Outcomes that are never announced: the scan result was not trusted (rejected), the message says
+# it is not a scan result (ignored), or it is about a copy this module wrote (the original upload
+# was announced already).
+SILENT_OUTCOMES = frozenset({REJECTED, IGNORED, SKIPPED_OWN_COPY})
 
 # Outcome / ScanResult fields the detail states under its own names (or leaves out on purpose).
 _OUTCOME_FIELDS = frozenset(

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from post_scan.events import render
-from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS
+from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
 from post_scan.pipeline import (
     ERROR,
     OBJECT_GONE,
@@ -50,6 +50,7 @@ _VERDICT_WORDS = {
     INCOMPLETE: "Scan incomplete",
     FAILED: "Scan failed",
     CLEAN: "Clean file",
+    UNSCANNED: "File not scanned",
 }
 
 
@@ -178,6 +179,12 @@ def next_steps(detail: dict[str, Any]) -> list[str]:
         )
     elif verdict == FAILED:
         steps.append("The scan failed: the file is not known to be clean. Rescan it.")
+    elif verdict == UNSCANNED:
+        steps.append(
+            "The scanner did not look at the file (licence, scanner error, timeout or throttling): "
+            "check File Storage Security, then rescan the file; until then it is not known to "
+            "be clean."
+        )
     elif not steps:
         steps.append("Nothing to do.")
     return steps
@@ -237,7 +244,7 @@ def _verdict_line(detail: dict[str, Any]) -> str:
         return f"{verdict}: {listed}" + (f" and {more} more" if more else "")
     if verdict == INCOMPLETE:
         return f"{verdict} (scanner codes {', '.join(str(c) for c in detail['codes'])})"
-    if verdict == FAILED:
+    if verdict in (FAILED, UNSCANNED):
         return f"{verdict} (scanner status {detail['scanner_status']})"
     return verdict
 

@@ -21,9 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "file_id_table_key": "file_id",
     "file_id_table_upsert": True,
     "file_id_table_kms_key_arn": None,
-    "record_verdicts": ["malicious", "incomplete", "failed"],
+    "record_verdicts": ["malicious", "incomplete", "failed", "unscanned"],
     "routes": {},
     "route_mode": "move",
+    "route_scan_types": ["object created"],
+    "scanner_routed_verdicts": [],
     "dry_run": False,
     "log_level": "INFO",
     "metrics_namespace": "FSSPostScan",
@@ -79,6 +81,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "errors_threshold": 0,
     "throttles_threshold": 0,
     "queue_age_threshold_seconds": 900,
+    "unscanned_threshold": 0,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -141,6 +144,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             settings["throttles_threshold"],
         ),
+        # The engine's own EMF metric: scan results whose verdict is unscanned.
+        "unscanned": (
+            inputs["metrics_namespace"],
+            "ScanResults",
+            "FunctionName",
+            "Sum",
+            settings["unscanned_threshold"],
+        ),
     }
     if inputs["delivery_mode"] == "queue":
         found["queue-age"] = (
@@ -159,6 +170,7 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "threshold": threshold,
             "period": settings["period_seconds"],
             "evaluation_periods": settings["evaluation_periods"],
+            "extra_dimensions": {"Verdict": "unscanned"} if key == "unscanned" else {},
         }
         for key, (namespace, metric, dimension, statistic, threshold) in found.items()
     }
@@ -184,7 +196,7 @@ def table_arn(inputs: dict[str, Any], where: Where) -> str | None:
     return f"arn:{where.partition}:dynamodb:{where.region}:{where.account_id}:table/{name}"
 
 
-VERDICTS = ("malicious", "clean", "incomplete", "failed")
+VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
 
 
 def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -273,6 +285,8 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "RECORD_VERDICTS": ",".join(inputs["record_verdicts"]),
         "LOG_LEVEL": inputs["log_level"],
         "METRICS_NAMESPACE": inputs["metrics_namespace"],
+        "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
+        "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
     }
 
 

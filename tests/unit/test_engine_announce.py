@@ -461,9 +461,9 @@ def test_fields_the_outcome_gains_later_flow_into_the_detail() -> None:
     detail = events.detail(outcome, Config())
     assert detail["scan_error"] == "timeout" and detail["fallback"] == {"n": 1}
     scan = dataclasses.make_dataclass(
-        "ExtendedScan", [("bucket_region", str, "eu-west-1")], bases=(ScanResult,), frozen=True
+        "ExtendedScan", [("engine_version", str, "2.3.1")], bases=(ScanResult,), frozen=True
     )(**dataclasses.asdict(_outcome().scan) | {"findings": (), "codes": ()})
-    assert events.detail(_outcome(scan=scan), Config())["bucket_region"] == "eu-west-1"
+    assert events.detail(_outcome(scan=scan), Config())["engine_version"] == "2.3.1"
     valid(detail)
 
 
