@@ -85,7 +85,7 @@ def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "verdict": scan.verdict,
         "outcome": outcome.outcome,
-        "action": scan_action(scan.verdict, config),
+        "action": _action(outcome, config),
         "dry_run": outcome.dry_run,
         "bucket": scan.bucket,
         "key": scan.key,
@@ -139,6 +139,15 @@ def entry_size(entry: dict[str, Any]) -> int:
     return size + sum(len(resource.encode("utf-8")) for resource in entry.get("Resources", []))
 
 
+def _action(outcome: Outcome, config: Config) -> str:
+    """The row's scan_action: the first target's (a fallback may differ from the settings')."""
+    targets = getattr(outcome, "targets", None)
+    if targets:
+        return str(targets[0].action)
+    assert outcome.scan is not None
+    return scan_action(outcome.scan.verdict, config)
+
+
 def _error(error: Exception | None) -> dict[str, str] | None:
     if error is None:
         return None
@@ -182,6 +191,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         items = {k: _plain(v) for k, v in value.items()}
         return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items.values()) else items
+    summary = getattr(value, "summary", None)
+    if callable(summary):  # an object that says what the log line reports about it
+        return _plain(summary())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _plain(dataclasses.asdict(value))
     return _NOT_PLAIN

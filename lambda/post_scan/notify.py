@@ -31,6 +31,7 @@ from post_scan.events import render
 from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
 from post_scan.pipeline import (
     ERROR,
+    FALLBACK,
     OBJECT_GONE,
     PROCESSED,
     ROW_MISSING,
@@ -109,6 +110,7 @@ def _result(detail: dict[str, Any]) -> str:
         return _done_word(action) if action != "none" else "no action configured"
     return {
         OBJECT_GONE: "already gone",
+        FALLBACK: "made harmless by a fallback",
         SUPERSEDED: "replaced by a newer upload, left alone",
         STALE_VERDICT: "a newer verdict is recorded",
         ROW_MISSING: "no row for its file id",
@@ -145,6 +147,11 @@ def what_was_done(detail: dict[str, Any]) -> str:
         return "Nothing: the file was already gone (handled by an earlier delivery, or deleted)."
     if outcome == SUPERSEDED:
         return "Nothing: the key holds a newer upload now, which was left alone."
+    if outcome == FALLBACK:
+        return (
+            f"The configured action could not be done ({detail.get('fallback')}); the file was "
+            "made harmless another way instead."
+        )
     done = f"The file was {_fate(detail)}." if action != "none" else "No action is configured."
     if outcome == STALE_VERDICT:
         done += " The verdict was not recorded: a newer one is recorded for this file id."

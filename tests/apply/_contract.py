@@ -7,6 +7,7 @@ defaults are the documented ones: a module default that drifts from the spec sho
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,9 +200,9 @@ def table_arn(inputs: dict[str, Any], where: Where) -> str | None:
 VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
 
 
-def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def routes(inputs: dict[str, Any], account_id: str = "") -> dict[str, dict[str, Any]]:
     """verdict -> {bucket (a name, also when given as an ARN), prefix ("" when not given),
-    kms_key_arn (None when not given)}."""
+    kms_key_arn (None when not given), owner (bucket_owner, else the function's account)}."""
     found = {}
     for verdict, route in (inputs["routes"] or {}).items():
         bucket = route["bucket"]
@@ -211,13 +212,15 @@ def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "bucket": bucket,
             "prefix": route.get("prefix") or "",
             "kms_key_arn": route.get("kms_key_arn"),
+            "owner": route.get("bucket_owner") or account_id,
         }
     return found
 
 
-def _route_environment(inputs: dict[str, Any]) -> dict[str, str]:
-    """ROUTE_<VERDICT> = BUCKET or BUCKET/PREFIX (empty: no route), its _KMS_KEY_ARN, ROUTE_MODE."""
-    configured = routes(inputs)
+def _route_environment(inputs: dict[str, Any], account_id: str) -> dict[str, str]:
+    """ROUTE_<VERDICT> = BUCKET or BUCKET/PREFIX (empty: no route), its _KMS_KEY_ARN and
+    _BUCKET_OWNER, ROUTE_MODE."""
+    configured = routes(inputs, account_id)
     env = {"ROUTE_MODE": inputs["route_mode"]}
     for verdict in VERDICTS:
         route = configured.get(verdict)
@@ -226,6 +229,7 @@ def _route_environment(inputs: dict[str, Any]) -> dict[str, str]:
             target = route["bucket"] + (f"/{route['prefix']}" if route["prefix"] else "")
         env[f"ROUTE_{verdict.upper()}"] = target
         env[f"ROUTE_{verdict.upper()}_KMS_KEY_ARN"] = (route or {}).get("kms_key_arn") or ""
+        env[f"ROUTE_{verdict.upper()}_BUCKET_OWNER"] = (route or {}).get("owner") or ""
     return env
 
 
@@ -270,9 +274,11 @@ def _announce_environment(inputs: dict[str, Any], where: Where) -> dict[str, str
 
 def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
     """The function's environment: every contract variable, set explicitly."""
+    account_id = where.account_id
     return {
-        **_route_environment(inputs),
+        **_route_environment(inputs, account_id),
         **_announce_environment(inputs, where),
+        "EXPECTED_BUCKET_OWNER": account_id,
         "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
@@ -290,10 +296,24 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
     }
 
 
+Grant = tuple[str, str, str | None]  # (action, resource, condition as canonical JSON or None)
+
+
+def owned_by(account_id: str) -> str:
+    """The condition that limits S3 statements to buckets of one account (canonical JSON)."""
+    return condition({"StringEquals": {"s3:ResourceAccount": account_id}})
+
+
+def condition(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
 def policy_grants(
     inputs: dict[str, Any], where: Where, dlq_arn: str, delivery_queue_arn: str | None = None
-) -> set[tuple[str, str]]:
-    """(action, resource) pairs the role's inline policy must grant, and nothing else.
+) -> set[Grant]:
+    """(action, resource, condition) the role's inline policy must grant, and nothing else.
+    S3 statements hold only for buckets of the expected account (s3:ResourceAccount): the
+    function's own for scanned buckets, each route's owner for its destination.
 
     Direct mode: Lambda's on-failure destination sends to the DLQ as the role. Queue mode: the
     event source mapping reads the delivery queue as the role; SQS moves dead letters itself.
@@ -307,10 +327,11 @@ def policy_grants(
     log_group = (
         f"arn:{p}:logs:{where.region}:{where.account_id}:log-group:/aws/lambda/{inputs['name']}:*"
     )
-    grants: set[tuple[str, str]] = set()
+    grants: set[Grant] = set()
+    own = owned_by(where.account_id)
 
-    def grant(actions: list[str], resources: list[str]) -> None:
-        grants.update((a, r) for a in actions for r in resources)
+    def grant(actions: list[str], resources: list[str], when: str | None = None) -> None:
+        grants.update((a, r, when) for a in actions for r in resources)
 
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
     if inputs["delivery_mode"] == "queue":
@@ -326,7 +347,7 @@ def policy_grants(
         grant(["sqs:SendMessage"], [dlq_arn])
         if inputs["dead_letter_queue_kms_key_arn"]:
             grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
-    configured = routes(inputs)
+    configured = routes(inputs, where.account_id)
     if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
         grant(
             [
@@ -336,10 +357,11 @@ def policy_grants(
                 "s3:GetObjectVersionTagging",
             ],
             objects,
+            own,
         )
-        grant(["s3:ListBucket", "s3:ListBucketVersions"], buckets)
+        grant(["s3:ListBucket", "s3:ListBucketVersions"], buckets, own)
     if inputs["delete_malicious"] or (configured and inputs["route_mode"] == "move"):
-        grant(["s3:DeleteObject", "s3:DeleteObjectVersion"], objects)
+        grant(["s3:DeleteObject", "s3:DeleteObjectVersion"], objects, own)
     for route in configured.values():
         # Copy (+ tags) under the route's prefix, HEAD the copy to verify it, abort a failed
         # multipart copy; SSE-KMS with the route's own key.
@@ -347,6 +369,7 @@ def policy_grants(
         grant(
             ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:AbortMultipartUpload"],
             [destination],
+            owned_by(route["owner"]),
         )
         if route["kms_key_arn"]:
             grant(["kms:GenerateDataKey", "kms:Decrypt"], [route["kms_key_arn"]])
@@ -370,19 +393,21 @@ def policy_grants(
     return grants
 
 
-def statement_grants(document: dict[str, Any]) -> tuple[set[tuple[str, str]], list[str]]:
-    """Flatten a policy into (action, resource) pairs; also list statements that are not plain."""
-    pairs: set[tuple[str, str]] = set()
+def statement_grants(document: dict[str, Any]) -> tuple[set[Grant], list[str]]:
+    """Flatten a policy into (action, resource, condition) grants; also list statements that are
+    not plain Allow statements."""
+    pairs: set[Grant] = set()
     oddities: list[str] = []
     statements = document.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
     for s in statements:
-        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s or "Condition" in s:
+        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
             oddities.append(f"unexpected statement shape: {s}")
+        when = condition(s.get("Condition"))
         actions = s.get("Action", [])
         resources = s.get("Resource", [])
         for a in [actions] if isinstance(actions, str) else actions:
             for r in [resources] if isinstance(resources, str) else resources:
-                pairs.add((a, r))
+                pairs.add((a, r, when))
     return pairs, oddities

@@ -244,7 +244,7 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     vpc_managed = (
         f"arn:{where.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
     )
-    vpc_inline = {(a, "*") for a in VPC_ACTIONS}
+    vpc_inline = {(a, "*", None) for a in VPC_ACTIONS}
     if inputs["vpc_subnet_ids"]:
         assert attached == [vpc_managed] or (not attached and vpc_inline <= granted), (
             "VPC access needs the ENI actions, inline or through the managed policy"

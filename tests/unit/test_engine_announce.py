@@ -452,14 +452,16 @@ def test_fields_the_outcome_gains_later_flow_into_the_detail() -> None:
     extended = dataclasses.make_dataclass(
         "ExtendedOutcome",
         [
-            ("scan_error", str | None, None),
-            ("fallback", dict, dataclasses.field(default_factory=dict)),
+            ("retry_hint", str | None, None),
+            ("quota_state", dict, dataclasses.field(default_factory=dict)),
         ],
         bases=(Outcome,),
     )
-    outcome = extended(dry_run=False, scan=_outcome().scan, scan_error="timeout", fallback={"n": 1})
+    outcome = extended(
+        dry_run=False, scan=_outcome().scan, retry_hint="later", quota_state={"n": 1}
+    )
     detail = events.detail(outcome, Config())
-    assert detail["scan_error"] == "timeout" and detail["fallback"] == {"n": 1}
+    assert detail["retry_hint"] == "later" and detail["quota_state"] == {"n": 1}
     scan = dataclasses.make_dataclass(
         "ExtendedScan", [("engine_version", str, "2.3.1")], bases=(ScanResult,), frozen=True
     )(**dataclasses.asdict(_outcome().scan) | {"findings": (), "codes": ()})
