@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from post_scan import aws, logline, record
@@ -73,7 +73,7 @@ def _configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
+def handle_event(pipeline: Pipeline, event: Any, context: Any = None) -> dict[str, Any]:
     """Process every record and print one log line each.
 
     SNS event: raise at the end if any record failed (Lambda retries, then dead-letters it).
@@ -87,7 +87,8 @@ def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
         outcome.notes.append(str(exc))
         _emit(pipeline, outcome)
         raise
-    outcomes = [pipeline.process(item) for item in records]
+    time_left = _time_left(context)
+    outcomes = [pipeline.process(item, time_left) for item in records]
     # Events, notifications and findings go out after every record's actions, in batches; a
     # record whose announcement failed is an error from here on (so it is delivered again).
     if pipeline.config.has_announcements:
@@ -109,6 +110,14 @@ def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
     return {"records": len(records)}
 
 
+def _time_left(context: Any) -> Callable[[], float] | None:
+    """Seconds the invocation has left, from the Lambda context (None outside Lambda)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return lambda: remaining() / 1000
+
+
 def _emit(pipeline: Pipeline, outcome: Outcome) -> None:
     config = pipeline.config
     now_ms = int(time.time() * 1000)
@@ -119,4 +128,4 @@ PIPELINE = cold_start(os.environ)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    return handle_event(PIPELINE, event)
+    return handle_event(PIPELINE, event, context)

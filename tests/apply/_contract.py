@@ -63,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "notify_verdicts": None,
     "notify_chat": True,
     "security_hub_findings": False,
+    "read_protection": "off",
+    "read_protection_exempt_principal_arns": [],
 }
 
 QUEUE_DEFAULTS: dict[str, Any] = {
@@ -83,6 +85,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "throttles_threshold": 0,
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
+    "untagged_clean_objects_threshold": 0,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -161,6 +164,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "QueueName",
             "Maximum",
             settings["queue_age_threshold_seconds"],
+        )
+    if inputs["read_protection"] == "until_clean":
+        found["untagged-clean-objects"] = (
+            inputs["metrics_namespace"],
+            "UntaggedCleanObjects",
+            "FunctionName",
+            "Sum",
+            settings["untagged_clean_objects_threshold"],
         )
     return {
         key: {
@@ -293,6 +304,7 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "METRICS_NAMESPACE": inputs["metrics_namespace"],
         "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
         "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
+        "READ_PROTECTION": inputs["read_protection"],
     }
 
 
@@ -348,7 +360,9 @@ def policy_grants(
         if inputs["dead_letter_queue_kms_key_arn"]:
             grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
     configured = routes(inputs, where.account_id)
-    if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
+    # until_clean: the function reads clean objects' tags (UntaggedCleanObjects).
+    until_clean = inputs["read_protection"] == "until_clean"
+    if inputs["extract_file_id"] or inputs["delete_malicious"] or configured or until_clean:
         grant(
             [
                 "s3:GetObject",

@@ -34,6 +34,10 @@ parent process goes away. Patches (each one says why moto alone is not enough):
 - Security Hub ``BatchImportFindings`` behaves as documented where moto does not: an account
   without Security Hub enabled gets every finding back as ``InvalidAccess``; an update whose
   ``UpdatedAt`` is not later than the stored finding's is ignored; a finding over 240 KB fails.
+- A bucket policy's statements with a ``Condition`` are left out of moto's own bucket-policy check:
+  moto ignores conditions (its IAMPolicy has no Condition support), so a conditional Deny such
+  as the module's read protection statements would deny every request to the bucket. What such
+  policies decide is proven with the tests' evaluator (tests/policy_eval.py) instead.
 """
 
 from __future__ import annotations
@@ -51,11 +55,13 @@ from urllib.parse import parse_qs, quote
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
 from moto.events.exceptions import ValidationException
 from moto.events.models import EventsBackend
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.securityhub.models import Finding, SecurityHubBackend
 from moto.sns.exceptions import SNSException
@@ -283,6 +289,19 @@ def _list_object_versions(self: S3Response) -> Any:
         del self.serialized
 
 
+def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy)
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    unconditional = [s for s in statements if "Condition" not in s]
+    if not unconditional:
+        return PermissionResult.NEUTRAL
+    policy = IAMPolicy(json.dumps({**document, "Statement": unconditional}))
+    return policy.is_action_permitted(action, resource)
+
+
 LambdaFunction.get_code = _get_code
 Subscription.publish = _publish
 SNSBackend._get_topic_subscriptions = _topic_subscriptions
@@ -292,6 +311,7 @@ Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,ass
 SNSBackend.publish_batch = _publish_batch  # type: ignore[method-assign]
 EventsBackend.put_events = _put_events  # type: ignore[method-assign]
 SecurityHubBackend.batch_import_findings = _batch_import_findings  # type: ignore[method-assign]
+FakeBucket.get_permission = _get_permission
 
 
 class _TestRoutes:
