@@ -88,6 +88,34 @@ locals {
       Resource = [local.table_arn]
     },
     {
+      # One event per announced scan result (PutEvents, up to 10 a call), on that bus only.
+      enabled  = var.event_bus_name != null
+      Sid      = "PutScanResultEvents"
+      Action   = ["events:PutEvents"]
+      Resource = [coalesce(local.event_bus_arn, "-")]
+    },
+    {
+      # PublishBatch is authorized as sns:Publish; on that topic only.
+      enabled  = local.notifies
+      Sid      = "PublishNotifications"
+      Action   = ["sns:Publish"]
+      Resource = [coalesce(local.notify_topic_policy_arn, "-")]
+    },
+    {
+      # SNS encrypts each message with the topic's customer managed key as the publisher.
+      enabled  = local.notifies && var.notify_topic_kms_key_arn != null
+      Sid      = "UseNotificationTopicKey"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = [coalesce(var.notify_topic_kms_key_arn, "-")]
+    },
+    {
+      # Findings of this account, into its default product only.
+      enabled  = var.security_hub_findings
+      Sid      = "ImportSecurityHubFindings"
+      Action   = ["securityhub:BatchImportFindings"]
+      Resource = [local.security_hub_product_arn]
+    },
+    {
       enabled  = length(var.kms_key_arns) > 0
       Sid      = "DecryptWithListedKeys"
       Action   = ["kms:Decrypt"]
