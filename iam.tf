@@ -1,6 +1,7 @@
 locals {
-  bucket_arns        = [for b in local.bucket_names : "arn:${local.partition}:s3:::${b}"]
-  bucket_object_arns = [for b in local.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
+  # Each scanned bucket, or each of bucket_name_patterns (then bounded to this account: scale.tf).
+  bucket_arns        = [for b in local.scanned_bucket_names : "arn:${local.partition}:s3:::${b}"]
+  bucket_object_arns = [for b in local.scanned_bucket_names : "arn:${local.partition}:s3:::${b}/*"]
 
   # until_clean: the function reads clean objects' tags to check the scanner tagged them.
   reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0 || var.read_protection == "until_clean"
@@ -81,12 +82,46 @@ locals {
       Condition = local.owned_by_this_account
     },
     {
-      # extract_file_id always reads objects; a table name or ARN may be unknown until apply.
-      enabled  = var.extract_file_id && local.use_table
-      policy   = "ReadScannedObjects"
+      # Its own policy for the created table. An existing table's name or ARN may be unknown until
+      # apply: then it joins ReadScannedObjects (extract_file_id always reads objects).
+      enabled  = var.extract_file_id && (var.create_file_id_table ? true : local.use_existing_table)
+      policy   = var.create_file_id_table ? null : "ReadScannedObjects"
       Sid      = "RecordVerdicts"
       Action   = ["dynamodb:UpdateItem"]
       Resource = [local.table_arn]
+    },
+    {
+      # One event per announced scan result (PutEvents, up to 10 a call), on that bus only.
+      # The bus may be given by an ARN unknown until apply: in the always-present policy.
+      enabled  = var.event_bus_name != null
+      policy   = "WriteOwnLogs"
+      Sid      = "PutScanResultEvents"
+      Action   = ["events:PutEvents"]
+      Resource = [coalesce(local.event_bus_arn, "-")]
+    },
+    {
+      # PublishBatch is authorized as sns:Publish; on that topic only.
+      # Its own policy for the created topic; a given topic ARN may be unknown until apply.
+      enabled  = var.create_notify_topic ? true : local.notifies
+      policy   = var.create_notify_topic ? null : "WriteOwnLogs"
+      Sid      = "PublishNotifications"
+      Action   = ["sns:Publish"]
+      Resource = [coalesce(local.notify_topic_policy_arn, "-")]
+    },
+    {
+      # SNS encrypts each message with the topic's customer managed key as the publisher.
+      enabled  = local.notifies && var.notify_topic_kms_key_arn != null
+      policy   = var.create_notify_topic ? "PublishNotifications" : "WriteOwnLogs"
+      Sid      = "UseNotificationTopicKey"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = [coalesce(var.notify_topic_kms_key_arn, "-")]
+    },
+    {
+      # Findings of this account, into its default product only.
+      enabled  = var.security_hub_findings
+      Sid      = "ImportSecurityHubFindings"
+      Action   = ["securityhub:BatchImportFindings"]
+      Resource = [local.security_hub_product_arn]
     },
     {
       enabled  = length(var.kms_key_arns) > 0
@@ -151,10 +186,13 @@ locals {
           Resource = s.Resource
         },
         try(s.Condition, null) == null ? {} : { Condition = s.Condition },
-      ) if try(s.policy, s.Sid) == name ? s.enabled : false
+      ) if coalesce(try(s.policy, null), s.Sid) == name ? s.enabled : false
     ]
   }
   policy_statements = flatten(values(local.role_policies))
+  # IAM counts every inline policy of a role together, without whitespace (jsonencode writes none).
+  role_policy_documents  = { for name, statements in local.role_policies : name => jsonencode({ Version = "2012-10-17", Statement = statements }) }
+  role_policy_characters = sum(concat([0], [for d in values(local.role_policy_documents) : length(d)]))
 }
 
 resource "aws_iam_role" "this" {
@@ -177,12 +215,17 @@ resource "aws_iam_role" "this" {
   # move, and the replacement would clash with the old role's name; see docs/pipelines.md.)
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = local.role_policy_characters <= local.quota.iam_inline_policy_characters
+      error_message = "The role's inline policies would be ${local.role_policy_characters} characters; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. With many buckets name them by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets); or list fewer kms_key_arns / routes."
+    }
   }
 }
 
 # One inline policy per permission (a statement, with the key statement that extends it), named by
-# its Sid, so that a permission follows the setting that needs it in the right order. A statement a change adds is put before the function's new settings
-# (the function depends on these policies); a statement a change removes is deleted only after the
+# its Sid, so that a permission follows the setting that needs it in the right order. A statement a
+# change adds is put before the function's new settings (the function depends on these policies); a statement a change removes is deleted only after the
 # function has its new settings (create_before_destroy, which the subscriptions impose on everything
 # they depend on, orders a removed dependency after the update of its dependents). So turning a flag
 # on or off never leaves the function using a permission the role no longer has.
@@ -191,7 +234,7 @@ resource "aws_iam_role_policy" "this" {
 
   name   = each.key
   role   = aws_iam_role.this.name # known at plan (the id is not)
-  policy = jsonencode({ Version = "2012-10-17", Statement = each.value })
+  policy = local.role_policy_documents[each.key]
 
   lifecycle {
     create_before_destroy = true

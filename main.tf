@@ -18,10 +18,6 @@ locals {
   delivery_queue_arn     = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.delivery_queue_name}"
   created_table_name     = "${var.name}-file-ids"
 
-  topic_arns = sort(values(var.scan_result_topic_arns))
-  # bucket_names takes names or bucket ARNs (as routes do); everything below uses the names.
-  bucket_names = [for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")]
-
   use_existing_table = var.file_id_table_name != null
   use_table          = var.create_file_id_table || local.use_existing_table
   table_name = (
@@ -96,8 +92,15 @@ locals {
     ROUTE_UNSCANNED_BUCKET_OWNER  = try(local.route_owners.unscanned, "")
     ROUTE_MODE                    = var.route_mode
 
-    ROUTE_SCAN_TYPES        = join(",", var.route_scan_types)
-    SCANNER_ROUTED_VERDICTS = join(",", var.scanner_routed_verdicts)
+    # Announcements (notifications.tf).
+    EVENT_BUS                = var.event_bus_name == null ? "" : var.event_bus_name
+    EVENT_SOURCE             = var.event_source
+    NOTIFY_TOPIC_ARN         = local.notifies ? local.notify_topic_policy_arn : ""
+    NOTIFY_VERDICTS          = join(",", local.notify_verdicts)
+    NOTIFY_CHAT              = tostring(var.notify_chat)
+    SECURITY_HUB_PRODUCT_ARN = var.security_hub_findings ? local.security_hub_product_arn : ""
+    ROUTE_SCAN_TYPES         = join(",", var.route_scan_types)
+    SCANNER_ROUTED_VERDICTS  = join(",", var.scanner_routed_verdicts)
   }
 }
 
@@ -106,45 +109,45 @@ locals {
 ################################################################################
 
 locals {
-  package_source_dir = "${path.module}/lambda"
-  # Left out of the package: byte code, tool caches and tests, at any depth.
-  package_excludes = ["**/__pycache__", "**/*.pyc", "**/tests", "**/.pytest_cache", "**/.ruff_cache", "**/.DS_Store"]
-  # The same excludes for fileset(): "**/NAME" drops every path through NAME, "**/*SUFFIX" every
-  # file ending in SUFFIX.
-  package_excluded_names    = [for p in local.package_excludes : trimprefix(p, "**/") if !startswith(p, "**/*")]
-  package_excluded_suffixes = [for p in local.package_excludes : trimprefix(p, "**/*") if startswith(p, "**/*")]
-  package_files = sort([
-    for f in fileset(local.package_source_dir, "**") : f
-    if length(setintersection(split("/", f), local.package_excluded_names)) == 0 &&
-    !anytrue([for suffix in local.package_excluded_suffixes : endswith(f, suffix)])
-  ])
-  # Path and content of every file that goes into the zip, known at plan from the files themselves.
-  package_source_hash = sha256(join("", [
-    for f in local.package_files : "${f}\t${filesha256("${local.package_source_dir}/${f}")}\n"
-  ]))
+  # The files of lambda/ (scale.tf: without byte code, tests and tool caches) and, when the engine's
+  # allow-lists do not fit the environment, the lists: file name -> content, known at plan.
+  package_sources = merge(
+    { for f in local.package_files : f => file("${path.module}/lambda/${f}") },
+    local.lists_in_package ? local.package_list_contents : {},
+  )
+  package_source_hash = sha256(jsonencode(local.package_sources))
 }
 
-# Carries the sources' hash in the state. When it changes, archive_file.this is replaced, so the zip
-# is built at apply time in the working directory that applies: a saved plan applied in a fresh
+# The package's hash, one line in the plan. When it changes, archive_file.this is replaced, so the
+# zip is built at apply time in the working directory that applies: a saved plan applied in a fresh
 # checkout (a separate pipeline job: terraform init, then terraform apply PLANFILE) has the file it
-# deploys, and unchanged sources plan no change at all.
+# deploys, and an unchanged package plans no change at all.
 resource "terraform_data" "this" {
   input = local.package_source_hash
 }
 
 # The resource form writes the zip at apply (and rebuilds it on refresh); the data source wrote it at
 # plan, into a directory a separate apply job does not have. One file per deployment, overwritten.
+# The contents are marked sensitive only to keep the whole code out of the plan's text: the hash
+# above shows that it changes.
 resource "archive_file" "this" {
   type             = "zip"
-  source_dir       = local.package_source_dir
   output_path      = "${path.module}/builds/${var.name}-post-scan.zip"
   output_file_mode = "0644"
-  excludes         = local.package_excludes
+
+  dynamic "source" {
+    for_each = local.package_sources
+    content {
+      filename = source.key
+      content  = sensitive(source.value)
+    }
+  }
 
   lifecycle {
     replace_triggered_by = [terraform_data.this]
   }
 }
+
 
 ################################################################################
 # Function
@@ -181,7 +184,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
   environment {
-    variables = local.environment
+    variables = local.function_environment
   }
 
   dynamic "tracing_config" {
@@ -213,7 +216,7 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       # Objects in a scanned bucket are read as the function's account's (EXPECTED_BUCKET_OWNER).
-      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(var.bucket_names, r.bucket)])
+      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(local.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) cannot have another bucket_owner: scanned buckets belong to the function's account."
     }
     precondition {
@@ -230,6 +233,39 @@ resource "aws_lambda_function" "this" {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
       error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
     }
+    precondition {
+      condition     = length(local.topic_arns) > 0
+      error_message = "Give at least one scan-result topic: scan_result_topic_arns, storage_stack_names or account_scanner_stack_name."
+    }
+    precondition {
+      condition     = length(local.bucket_names) > 0
+      error_message = "Give at least one scanned bucket: bucket_names or storage_stack_names."
+    }
+    precondition {
+      condition     = length(setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys)) == 0
+      error_message = "These scan_result_topic_arns keys are also keys of topics found through stacks (a storage stack's topic is keyed by the stack name, the account scanner's by account-scanner): ${join(", ", setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys))}."
+    }
+    precondition {
+      condition     = length(local.topic_arns) == length(local.scan_result_topic_arns)
+      error_message = "A topic is given twice (in scan_result_topic_arns and as a stack's ScanResultTopicARN): list each topic once."
+    }
+    precondition {
+      condition     = length(local.buckets_outside_patterns) == 0
+      error_message = "These buckets match none of bucket_name_patterns, so the role could not act on them: ${join(", ", local.buckets_outside_patterns)}. Add a pattern that covers them."
+    }
+    precondition {
+      condition     = length(jsonencode(local.function_environment)) <= local.quota.lambda_environment_bytes
+      error_message = "The function's environment would be ${length(jsonencode(local.function_environment))} bytes; Lambda allows ${local.quota.lambda_environment_bytes} for all variables. The allow-lists are already in the package: shorten the other settings (file_id_tag_key, metrics_namespace, route prefixes)."
+    }
+    precondition {
+      condition     = length(local.function_policy) <= local.quota.lambda_resource_policy_bytes
+      error_message = "The function's resource policy would be ${length(local.function_policy)} bytes (one permission per topic); Lambda allows ${local.quota.lambda_resource_policy_bytes}. Set topic_policy_scope = \"account\" (one permission per topic-owner account; the function still accepts only the listed topics) or delivery_mode = \"queue\"."
+    }
+    precondition {
+      # E-mail subscriptions are made on the created topic only: an existing topic's owner manages its subscribers.
+      condition     = var.create_notify_topic || length(var.notify_email_addresses) == 0
+      error_message = "notify_email_addresses are subscribed to the topic the module creates: set create_notify_topic = true, or subscribe them to your notify_topic_arn yourself."
+    }
   }
 
   # The log group must exist before the first invocation (else Lambda creates an unmanaged one), and the
@@ -237,6 +273,7 @@ resource "aws_lambda_function" "this" {
   depends_on = [
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
+    aws_sns_topic.notifications, # NOTIFY_TOPIC_ARN is built from the topic's name (known at plan)
   ]
 }
 
@@ -259,20 +296,31 @@ resource "aws_sqs_queue" "this" {
   }
 }
 
-# Lets SNS move messages it could not deliver to the function (subscription redrive policy).
-resource "aws_sqs_queue_policy" "this" {
-  queue_url = aws_sqs_queue.this.url
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
+locals {
+  # Statements of the dead-letter queue's policy (size checked against the SQS quotas in scale.tf).
+  dead_letter_queue_policy_statements = [
+    {
+      # Lets SNS move messages it could not deliver (subscription redrive policy).
       Sid       = "AllowScanResultTopicsRedrive"
       Effect    = "Allow"
       Principal = { Service = "sns.amazonaws.com" }
       Action    = "sqs:SendMessage"
       Resource  = local.dead_letter_queue_arn
-      Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
-    }]
-  })
+      Condition = local.topic_source_condition
+    },
+  ]
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = aws_sqs_queue.this.url
+  policy    = jsonencode({ Version = "2012-10-17", Statement = local.dead_letter_queue_policy_statements })
+
+  lifecycle {
+    precondition {
+      condition     = local.sqs_policy_sizes.dead-letter.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.dead-letter.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.dead-letter.conditions <= local.quota.sqs_policy_conditions
+      error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+    }
+  }
 }
 
 # Asynchronous invocations: retries, then the dead-letter queue. SNS invokes asynchronously in direct
@@ -301,20 +349,19 @@ moved {
 # Subscriptions (one subscription per topic; in direct mode one permission per topic)
 ################################################################################
 
+# One per topic, or one per topic-owner account (topic_policy_scope; see scale.tf).
 resource "aws_lambda_permission" "this" {
-  for_each = local.direct_mode ? var.scan_result_topic_arns : {}
+  for_each = local.function_permissions
 
-  # The topic's hash makes the id unique per ARN, so a new ARN under the same key is added before the
-  # old statement is removed (create_before_destroy, from the subscriptions).
-  statement_id  = "AllowSNS-${each.key}-${substr(sha256(each.value), 0, 8)}"
+  statement_id  = each.value.statement_id
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
-  principal     = "sns.amazonaws.com"
-  source_arn    = each.value
+  principal     = each.value.principal
+  source_arn    = each.value.source_arn
 }
 
 resource "aws_sns_topic_subscription" "this" {
-  for_each = var.scan_result_topic_arns
+  for_each = local.scan_result_topic_arns
 
   topic_arn           = each.value
   protocol            = local.queue_mode ? "sqs" : "lambda"

@@ -13,13 +13,10 @@ variable "name" {
 }
 
 variable "scan_result_topic_arns" {
-  description = "File Storage Security scan-result SNS topics to subscribe to, keyed by a static label (for example one per storage stack). The topics must be in the provider's region; they may belong to another account."
+  description = "File Storage Security scan-result SNS topics to subscribe to, keyed by a static label (for example one per storage stack). The topics must be in the provider's region; they may belong to another account. Together with storage_stack_names at least one topic is needed."
   type        = map(string)
-
-  validation {
-    condition     = length(var.scan_result_topic_arns) > 0
-    error_message = "Give at least one scan-result topic ARN in scan_result_topic_arns."
-  }
+  default     = {}
+  nullable    = false
 
   validation {
     condition     = alltrue([for k in keys(var.scan_result_topic_arns) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
@@ -46,13 +43,10 @@ variable "scan_result_topic_arns" {
 }
 
 variable "bucket_names" {
-  description = "The scanned S3 buckets, by name or bucket ARN (arn:aws:s3:::name, as routes accept). The function acts only on objects in these buckets and its IAM policy is scoped to them."
+  description = "The scanned S3 buckets, by name or bucket ARN (arn:aws:s3:::name, as routes accept), besides those of storage_stack_names. The function acts only on objects in these buckets, and its IAM policy names each of them unless bucket_name_patterns is set. Together with storage_stack_names at least one bucket is needed."
   type        = list(string)
-
-  validation {
-    condition     = length(var.bucket_names) > 0
-    error_message = "Give at least one bucket name in bucket_names."
-  }
+  default     = []
+  nullable    = false
 
   validation {
     condition = alltrue([
@@ -64,6 +58,62 @@ variable "bucket_names" {
   validation {
     condition     = length(distinct([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")])) == length(var.bucket_names)
     error_message = "Each bucket may appear only once in bucket_names (a name and its ARN are the same bucket); given more than once: ${join(", ", distinct([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "") if length([for other in var.bucket_names : other if replace(other, "/^arn:[^:]+:s3:::/", "") == replace(b, "/^arn:[^:]+:s3:::/", "")]) > 1]))}."
+  }
+}
+
+variable "storage_stack_names" {
+  description = "Names of File Storage Security storage stacks (CloudFormation, in the provider's account and region) to act for: each stack's ScanResultTopicARN output is subscribed (keyed by the stack name) and its ScanningBucket output is added to the scanned buckets. Read at plan time."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for s in var.storage_stack_names : can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", s))])
+    error_message = "Each storage_stack_names item must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN."
+  }
+
+  validation {
+    condition     = length(distinct(var.storage_stack_names)) == length(var.storage_stack_names)
+    error_message = "Each stack may appear only once in storage_stack_names."
+  }
+}
+
+variable "account_scanner_stack_name" {
+  description = "Name of a File Storage Security account scanner stack (CloudFormation, in the provider's account and region) whose scan-result topic to subscribe (keyed account-scanner). The stack has no topic output: the module reads it from the stack's outputs parameter in SSM Parameter Store (<stack name>-OutputsParameter-<id>) at plan time. The stack scans every bucket of the account: give the buckets to act on in bucket_names, and for many of them bucket_name_patterns (for example [\"*\"])."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_scanner_stack_name == null || can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", coalesce(var.account_scanner_stack_name, "-")))
+    error_message = "account_scanner_stack_name must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN."
+  }
+}
+
+variable "bucket_name_patterns" {
+  description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to about 90 buckets (docs/scale.md)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for p in var.bucket_name_patterns : can(regex("^[a-z0-9.*?-]{1,63}$", p)) && !strcontains(p, "..")])
+    error_message = "Each bucket_name_patterns item must be 1-63 characters of a-z, 0-9, '.', '-' and the wildcards * and ? (no ARNs, no '/', no policy variables)."
+  }
+
+  validation {
+    condition     = length(distinct(var.bucket_name_patterns)) == length(var.bucket_name_patterns)
+    error_message = "Each pattern may appear only once in bucket_name_patterns."
+  }
+}
+
+variable "topic_policy_scope" {
+  description = "How the function's resource policy (direct mode) and the queue policies name the topics allowed to deliver: topic (each topic ARN; the function policy fits about 60 topics, the queue policies about 95) or account (one ArnLike pattern arn:PARTITION:sns:REGION:ACCOUNT:* per topic-owner account; for hundreds of topics). Either way the function accepts only the listed topics (ALLOWED_TOPIC_ARNS)."
+  type        = string
+  default     = "topic"
+
+  validation {
+    condition     = contains(["topic", "account"], var.topic_policy_scope)
+    error_message = "topic_policy_scope must be topic or account."
   }
 }
 
@@ -272,6 +322,123 @@ variable "route_mode" {
 
 variable "dry_run" {
   description = "Read and decide, but neither delete objects nor write to the table; the log line says what would have been done."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Announcements: EventBridge events, SNS notifications, Security Hub findings
+################################################################################
+
+variable "event_bus_name" {
+  description = "Name or ARN of an existing EventBridge event bus (\"default\" for the account's default bus) that gets one \"Scan Result Processed\" event per announced scan result, after its actions. An ARN may name a bus in another account whose policy allows this function's role. null: no events."
+  type        = string
+  default     = null
+
+  validation {
+    condition = var.event_bus_name == null || can(regex(
+      "^([A-Za-z0-9._/-]{1,256}|arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256})$",
+      var.event_bus_name
+    ))
+    error_message = "event_bus_name must be an event bus name (1-256 characters of A-Z a-z 0-9 . _ / -) or an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)."
+  }
+}
+
+variable "event_source" {
+  description = "The events' source (what EventBridge rules match on)."
+  type        = string
+  default     = "fss-post-scan"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}$", var.event_source)) && !startswith(lower(var.event_source), "aws.")
+    error_message = "event_source must be 1-256 characters of A-Z a-z 0-9 . _ / - and must not start with aws. (reserved for AWS services)."
+  }
+}
+
+variable "notify_topic_arn" {
+  description = "ARN of an existing standard SNS topic that gets one notification per announced scan result (bodies for e-mail, chat and machines). Not together with create_notify_topic. If the topic is encrypted with a customer managed key, give it in notify_topic_kms_key_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notify_topic_arn))
+    error_message = "notify_topic_arn must be a standard (not FIFO) SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>."
+  }
+}
+
+variable "create_notify_topic" {
+  description = "Create the notification topic NAME-notifications (encrypted with notify_topic_kms_key_arn, else the AWS managed key alias/aws/sns), with an e-mail subscription per notify_email_addresses. Subscribe Amazon Q Developer in chat applications (Slack, Microsoft Teams) to it in its channel configuration."
+  type        = bool
+  default     = false
+}
+
+variable "notify_topic_kms_key_arn" {
+  description = "Customer managed KMS key of the notification topic: the created topic is encrypted with it, and the function may use it to publish (kms:GenerateDataKey, kms:Decrypt) to the created or the given topic. null: the created topic uses alias/aws/sns."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_topic_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.notify_topic_kms_key_arn))
+    error_message = "notify_topic_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+}
+
+variable "notify_email_addresses" {
+  description = "E-mail addresses subscribed to the created notification topic (create_notify_topic). Each address gets a confirmation e-mail from AWS first; until it is confirmed nothing is delivered to it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.notify_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "Each notify_email_addresses item must be an e-mail address."
+  }
+
+  validation {
+    condition     = length(distinct(var.notify_email_addresses)) == length(var.notify_email_addresses)
+    error_message = "Each address may appear only once in notify_email_addresses."
+  }
+}
+
+variable "notify_email_verdicts" {
+  description = "Verdicts the e-mail subscriptions (notify_email_addresses) receive: a filter policy on the notifications' verdict attribute. null: every verdict except clean."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.notify_email_verdicts == null || alltrue([for v in coalesce(var.notify_email_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
+    error_message = "notify_email_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+  }
+
+  validation {
+    condition     = try(length(var.notify_email_verdicts) > 0, true)
+    error_message = "notify_email_verdicts must list at least one verdict (to subscribe no one, leave notify_email_addresses empty)."
+  }
+}
+
+variable "notify_verdicts" {
+  description = "Verdicts announced by event and notification (any of malicious, clean, incomplete, failed, unscanned). null: every verdict except clean. Security Hub findings are about malicious files only, whatever this says."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.notify_verdicts == null || alltrue([for v in coalesce(var.notify_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
+    error_message = "notify_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+  }
+
+  validation {
+    condition     = var.notify_verdicts == null || length(distinct(coalesce(var.notify_verdicts, []))) == length(coalesce(var.notify_verdicts, []))
+    error_message = "Each verdict may appear only once in notify_verdicts."
+  }
+}
+
+variable "notify_chat" {
+  description = "true: HTTPS subscriptions of the notification topic get the Amazon Q Developer in chat applications (formerly AWS Chatbot) custom notification body, which Slack and Microsoft Teams channels render (Amazon Q Developer subscribes over HTTPS). false: they get the event detail (JSON) like SQS and Lambda subscriptions."
+  type        = bool
+  default     = true
+}
+
+variable "security_hub_findings" {
+  description = "Import one AWS Security Hub finding per malicious file (AwsS3Object, the scanner's findings as details) into the account's default product, updated, not duplicated, when the scan result comes again. Security Hub must be enabled in the region."
   type        = bool
   default     = false
 }

@@ -73,8 +73,14 @@ run "defaults_only_log_verdicts" {
       ROUTE_UNSCANNED_BUCKET_OWNER  = ""
       ROUTE_MODE                    = "move"
 
-      ROUTE_SCAN_TYPES        = "object created"
-      SCANNER_ROUTED_VERDICTS = ""
+      EVENT_BUS                = ""
+      EVENT_SOURCE             = "fss-post-scan"
+      NOTIFY_TOPIC_ARN         = ""
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed,unscanned"
+      NOTIFY_CHAT              = "true"
+      SECURITY_HUB_PRODUCT_ARN = ""
+      ROUTE_SCAN_TYPES         = "object created"
+      SCANNER_ROUTED_VERDICTS  = ""
     })
     error_message = "Default environment does not match the contract: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -360,7 +366,7 @@ run "delete_and_extract_into_created_table" {
       length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 6 &&
       alltrue([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Effect == "Allow"])
     )
-    error_message = "Exactly six Allow statements expected."
+    error_message = "Exactly five Allow statements expected."
   }
 }
 
@@ -414,8 +420,14 @@ run "every_flag_with_existing_table_and_dry_run" {
       ROUTE_UNSCANNED_BUCKET_OWNER  = ""
       ROUTE_MODE                    = "move"
 
-      ROUTE_SCAN_TYPES        = "object created"
-      SCANNER_ROUTED_VERDICTS = ""
+      EVENT_BUS                = ""
+      EVENT_SOURCE             = "fss-post-scan"
+      NOTIFY_TOPIC_ARN         = ""
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed,unscanned"
+      NOTIFY_CHAT              = "true"
+      SECURITY_HUB_PRODUCT_ARN = ""
+      ROUTE_SCAN_TYPES         = "object created"
+      SCANNER_ROUTED_VERDICTS  = ""
     })
     error_message = "Every flag must reach the function through its contract variable: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }

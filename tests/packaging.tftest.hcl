@@ -30,7 +30,7 @@ run "zips_the_lambda_folder_at_apply" {
       archive_file.this.output_path == "./builds/fss-post-scan-pkg-post-scan.zip" &&
       archive_file.this.output_file_mode == "0644"
     )
-    error_message = "The archive must be ./lambda zipped into ./builds/<name>-post-scan.zip with fixed file modes."
+    error_message = "The archive must be zipped into ./builds/<name>-post-scan.zip with fixed file modes."
   }
   assert {
     condition     = alltrue([for p in ["**/__pycache__", "**/*.pyc", "**/tests"] : contains(archive_file.this.excludes, p)])
