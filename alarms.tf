@@ -17,7 +17,7 @@ locals {
       threshold   = var.alarms.dead_letters_threshold
     }
     errors = {
-      description = "The function ${var.name} failed (a raised error or a timeout)."
+      description = "The function ${var.name} failed as a whole (a raised error or a timeout; in direct mode also any failed scan result)."
       namespace   = "AWS/Lambda"
       metric_name = "Errors"
       dimensions  = { FunctionName = aws_lambda_function.this.function_name }
@@ -32,6 +32,50 @@ locals {
       statistic   = "Sum"
       threshold   = var.alarms.throttles_threshold
     }
+    # Queue mode: a scan result the function failed on is reported in the partial batch response,
+    # not as an invocation error (AWS/Lambda Errors stays 0); the engine's EMF Errors counts it.
+    record-errors = {
+      description = "The function ${var.name} failed on scan results (EMF metric Errors): they return to the delivery queue and, after queue.max_receive_count receives, go to the dead-letter queue. See the log lines with outcome error."
+      namespace   = var.metrics_namespace
+      metric_name = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = var.alarms.errors_threshold
+    }
+    rejected = {
+      description = "The function ${var.name} rejected scan results (EMF metric Rejected): a topic not in scan_result_topic_arns or a bucket not in bucket_names. A misspelled bucket name rejects every scan result of that bucket, malicious ones included: check the log lines with outcome rejected."
+      namespace   = var.metrics_namespace
+      metric_name = "Rejected"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = var.alarms.rejected_threshold
+    }
+    fallbacks = {
+      description = "The function ${var.name} made a malicious file harmless with a fallback action (EMF metric FallbackActions), because the configured action could not be done: check the log lines and the file's row."
+      namespace   = var.metrics_namespace
+      metric_name = "FallbackActions"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    verdict-conflicts = {
+      description = "The function ${var.name} refused a non-malicious verdict for an object the scanner tagged malicious (EMF metric VerdictConflicts): a forged or contradicted scan result. Investigate who can publish to the topics or send to the queues."
+      namespace   = var.metrics_namespace
+      metric_name = "VerdictConflicts"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    # Direct mode: Lambda could not put a failed event into the dead-letter queue (for example a
+    # KMS key policy that does not let the role use the key): that event is lost.
+    destination-delivery-failures = {
+      description = "Lambda could not send failed events of ${var.name} to its dead-letter queue (AWS/Lambda DestinationDeliveryFailures): those scan results are lost. Check the queue policy and the dead-letter queue's KMS key."
+      namespace   = "AWS/Lambda"
+      metric_name = "DestinationDeliveryFailures"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
     queue-age = {
       description = "The oldest scan result in the delivery queue of ${var.name} is older than ${var.alarms.queue_age_threshold_seconds} seconds: the function does not keep up or keeps failing."
       namespace   = "AWS/SQS"
@@ -41,9 +85,11 @@ locals {
       threshold   = var.alarms.queue_age_threshold_seconds
     }
   }
+  queue_mode_alarms  = ["queue-age", "record-errors"]
+  direct_mode_alarms = ["destination-delivery-failures"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && (key != "queue-age" || local.queue_mode)
+    if local.create_alarms && !contains(local.queue_mode ? local.direct_mode_alarms : local.queue_mode_alarms, key)
   }
 }
 

@@ -8,6 +8,25 @@ locals {
     for verdict in ["malicious", "clean", "incomplete", "failed"] : verdict if contains(keys(local.routes), verdict)
   ]
 
+  # kms:ViaService: the role's KMS rights work only in requests the named AWS service makes on its
+  # behalf (SQS encrypting/decrypting queue messages, S3 objects, DynamoDB items), never in a direct
+  # KMS call. The value is SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide,
+  # "kms:ViaService"), in the key's own region (an SSE-KMS key is in its bucket's / table's region).
+  # The function itself never calls KMS.
+  via_sqs            = { StringEquals = { "kms:ViaService" = ["sqs.${local.region}.amazonaws.com"] } }
+  listed_key_regions = sort(distinct([for k in var.kms_key_arns : split(":", k)[3]]))
+  listed_key_services = concat(
+    ["s3"],
+    var.extract_file_id && local.use_table ? ["dynamodb"] : [],
+  )
+  via_listed_key_services = {
+    StringEquals = {
+      "kms:ViaService" = sort([
+        for pair in setproduct(local.listed_key_services, local.listed_key_regions) : "${pair[0]}.${pair[1]}.amazonaws.com"
+      ])
+    }
+  }
+
   # Every statement the function may need; only the enabled ones reach the policy. Sids are stable
   # (tests and users' reviews rely on them); actions are sorted.
   candidate_statements = [
@@ -26,10 +45,12 @@ locals {
       Resource = [aws_sqs_queue.this.arn]
     },
     {
-      enabled  = local.direct_mode && var.dead_letter_queue_kms_key_arn != null
-      Sid      = "UseDeadLetterQueueKey"
-      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource = [var.dead_letter_queue_kms_key_arn]
+      # Lambda sends the on-failure record to SQS as the role; SQS uses the key on its behalf.
+      enabled   = local.direct_mode && var.dead_letter_queue_kms_key_arn != null
+      Sid       = "UseDeadLetterQueueKey"
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = [var.dead_letter_queue_kms_key_arn]
+      Condition = local.via_sqs
     },
     {
       # What the event source mapping polls with (the actions of AWSLambdaSQSQueueExecutionRole).
@@ -39,10 +60,14 @@ locals {
       Resource = [try(aws_sqs_queue.delivery[0].arn, "")]
     },
     {
-      enabled  = local.queue_mode && var.queue.kms_key_arn != null
-      Sid      = "DecryptDeliveryQueueMessages"
-      Action   = ["kms:Decrypt"]
-      Resource = [var.queue.kms_key_arn]
+      # The event source mapping receives as the role; SQS decrypts on its behalf. Moving a message
+      # to the dead-letter queue needs no KMS right of the role: SQS does it, and the message keeps
+      # its encryption under this key (see docs/threat-model.md).
+      enabled   = local.queue_mode && var.queue.kms_key_arn != null
+      Sid       = "DecryptDeliveryQueueMessages"
+      Action    = ["kms:Decrypt"]
+      Resource  = [var.queue.kms_key_arn]
+      Condition = local.via_sqs
     },
     {
       # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes;
@@ -78,10 +103,12 @@ locals {
       Resource = [local.table_arn]
     },
     {
-      enabled  = length(var.kms_key_arns) > 0
-      Sid      = "DecryptWithListedKeys"
-      Action   = ["kms:Decrypt"]
-      Resource = var.kms_key_arns
+      # S3 decrypts SSE-KMS objects (and DynamoDB a CMK-encrypted table) on the role's behalf.
+      enabled   = length(var.kms_key_arns) > 0
+      Sid       = "DecryptWithListedKeys"
+      Action    = ["kms:Decrypt"]
+      Resource  = var.kms_key_arns
+      Condition = local.via_listed_key_services
     },
     {
       enabled  = var.tracing_mode == "Active"
@@ -116,21 +143,28 @@ locals {
         Resource = ["arn:${local.partition}:s3:::${local.routes[verdict].bucket}/${local.routes[verdict].prefix}*"]
       },
       {
+        # S3 encrypts the copy on the role's behalf, in the destination bucket's (= the key's) region.
         enabled  = local.routes[verdict].kms_key_arn != null
         Sid      = "Encrypt${title(verdict)}Route"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = [local.routes[verdict].kms_key_arn]
+        Condition = {
+          StringEquals = { "kms:ViaService" = ["s3.${try(split(":", local.routes[verdict].kms_key_arn)[3], local.region)}.amazonaws.com"] }
+        }
       },
     ]
   ])
 
   policy_statements = [
-    for s in concat(local.candidate_statements, local.route_statements) : {
-      Sid      = s.Sid
-      Effect   = "Allow"
-      Action   = s.Action
-      Resource = s.Resource
-    } if s.enabled
+    for s in concat(local.candidate_statements, local.route_statements) : merge(
+      {
+        Sid      = s.Sid
+        Effect   = "Allow"
+        Action   = s.Action
+        Resource = s.Resource
+      },
+      { for k, v in { Condition = try(s.Condition, null) } : k => v if v != null },
+    ) if s.enabled
   ]
 }
 

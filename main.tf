@@ -31,6 +31,15 @@ locals {
   queue_mode  = var.delivery_mode == "queue"
   direct_mode = !local.queue_mode
 
+  # In both queue policies (dead-letter and delivery queue): no request without TLS, whoever sends it.
+  deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "sqs:*"
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
     for verdict, r in var.routes : verdict => {
@@ -184,20 +193,37 @@ resource "aws_sqs_queue" "this" {
   tags = var.tags
 }
 
-# Lets SNS move messages it could not deliver to the function (subscription redrive policy).
+# Lets SNS move messages it could not deliver to the function (subscription redrive policy), and
+# refuses every request that does not come over TLS (SNS, Lambda and the SDKs all use HTTPS).
 resource "aws_sqs_queue_policy" "this" {
   queue_url = aws_sqs_queue.this.url
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AllowScanResultTopicsRedrive"
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.this.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
-    }]
+    Statement = [
+      {
+        Sid       = "AllowScanResultTopicsRedrive"
+        Effect    = "Allow"
+        Principal = { Service = "sns.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = aws_sqs_queue.this.arn
+        Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
+      },
+      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.this.arn }),
+    ]
   })
+}
+
+# Which SQS queues may name the dead-letter queue in their redrive policy: only the module's own
+# delivery queue (queue mode), nobody in direct mode. A separate resource, so that the delivery
+# queue (whose redrive policy names this queue) exists first, and the permission is in place before
+# that redrive policy is set (aws_sqs_queue_redrive_policy.delivery), also on a mode switch.
+resource "aws_sqs_queue_redrive_allow_policy" "this" {
+  queue_url = aws_sqs_queue.this.url
+  redrive_allow_policy = (
+    local.queue_mode
+    ? jsonencode({ redrivePermission = "byQueue", sourceQueueArns = [aws_sqs_queue.delivery[0].arn] })
+    : jsonencode({ redrivePermission = "denyAll" })
+  )
 }
 
 # Direct mode only: in queue mode the event source mapping invokes synchronously and the delivery
@@ -258,6 +284,7 @@ resource "aws_sns_topic_subscription" "this" {
     aws_lambda_permission.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
+    aws_sqs_queue_redrive_policy.delivery,
   ]
 }
 

@@ -20,13 +20,6 @@ resource "aws_sqs_queue" "delivery" {
   kms_master_key_id          = var.queue.kms_key_arn
   sqs_managed_sse_enabled    = var.queue.kms_key_arn == null ? true : null
 
-  # After max_receive_count failed receives SQS moves the message, unchanged, to the module's
-  # dead-letter queue (the same one direct mode uses).
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.this.arn
-    maxReceiveCount     = var.queue.max_receive_count
-  })
-
   tags = var.tags
 
   lifecycle {
@@ -42,21 +35,40 @@ resource "aws_sqs_queue" "delivery" {
   }
 }
 
-# Lets exactly the scan-result topics deliver to the queue (also topics in other accounts).
+# After max_receive_count failed receives SQS moves the message, unchanged, to the module's
+# dead-letter queue (the same one direct mode uses). Set once the dead-letter queue allows this
+# queue as its source (redrive allow policy); nothing is subscribed or polled before.
+resource "aws_sqs_queue_redrive_policy" "delivery" {
+  count = local.queue_mode ? 1 : 0
+
+  queue_url = aws_sqs_queue.delivery[0].url
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.this.arn
+    maxReceiveCount     = var.queue.max_receive_count
+  })
+
+  depends_on = [aws_sqs_queue_redrive_allow_policy.this]
+}
+
+# Lets exactly the scan-result topics deliver to the queue (also topics in other accounts), and
+# refuses every request that does not come over TLS.
 resource "aws_sqs_queue_policy" "delivery" {
   count = local.queue_mode ? 1 : 0
 
   queue_url = aws_sqs_queue.delivery[0].url
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AllowScanResultTopicsDelivery"
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.delivery[0].arn
-      Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
-    }]
+    Statement = [
+      {
+        Sid       = "AllowScanResultTopicsDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "sns.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = aws_sqs_queue.delivery[0].arn
+        Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
+      },
+      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.delivery[0].arn }),
+    ]
   })
 }
 
@@ -86,8 +98,9 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
-  # Lambda checks at creation that the role may read the queue.
-  depends_on = [aws_iam_role_policy.this]
+  # Lambda checks at creation that the role may read the queue; no message is received before the
+  # queue has its redrive policy (else a failing message would be received forever).
+  depends_on = [aws_iam_role_policy.this, aws_sqs_queue_redrive_policy.delivery]
 }
 
 # A warning, not an error: without a cap the pollers scale past the reserved concurrency.
