@@ -68,6 +68,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "dead_letters_threshold": 0,
     "errors_threshold": 0,
     "throttles_threshold": 0,
+    "rejected_threshold": 0,
     "queue_age_threshold_seconds": 900,
 }
 
@@ -132,6 +133,11 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             settings["throttles_threshold"],
         ),
     }
+    # The engine's EMF counters (namespace metrics_namespace, dimension FunctionName).
+    emf = inputs["metrics_namespace"]
+    found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
+    found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
+    found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
     if inputs["delivery_mode"] == "queue":
         found["queue-age"] = (
             "AWS/SQS",
@@ -139,6 +145,22 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "QueueName",
             "Maximum",
             settings["queue_age_threshold_seconds"],
+        )
+        # A failed record is a partial batch failure, not an invocation error.
+        found["record-errors"] = (
+            emf,
+            "Errors",
+            "FunctionName",
+            "Sum",
+            settings["errors_threshold"],
+        )
+    else:
+        found["destination-delivery-failures"] = (
+            "AWS/Lambda",
+            "DestinationDeliveryFailures",
+            "FunctionName",
+            "Sum",
+            0,
         )
     return {
         key: {
@@ -296,19 +318,85 @@ def policy_grants(
     return grants
 
 
+def kms_via_services(inputs: dict[str, Any], where: Where) -> dict[str, set[str]]:
+    """KMS key ARN -> the services (kms:ViaService) through which the role may use it.
+
+    Every KMS right of the role works only through the service that uses the key on its behalf,
+    in the key's region (an SSE-KMS key is in its bucket's or table's region), named
+    SERVICE.REGION.amazonaws.com in every partition: SQS for the queues' keys, S3 for objects and
+    route copies, DynamoDB for a CMK-encrypted verdict table.
+    """
+    via: dict[str, set[str]] = {}
+
+    def allow(keys: list[str], services: list[str]) -> None:
+        regions = {key.split(":")[3] for key in keys}
+        names = {f"{s}.{r}.amazonaws.com" for s in services for r in regions}
+        for key in keys:
+            via.setdefault(key, set()).update(names)
+
+    queue_key = queue_settings(inputs)["kms_key_arn"]
+    if inputs["delivery_mode"] == "queue" and queue_key:
+        allow([queue_key], ["sqs"])
+    if inputs["delivery_mode"] != "queue" and inputs["dead_letter_queue_kms_key_arn"]:
+        allow([inputs["dead_letter_queue_kms_key_arn"]], ["sqs"])
+    if inputs["kms_key_arns"]:
+        table = inputs["extract_file_id"] and table_arn(inputs, where)
+        allow(list(inputs["kms_key_arns"]), ["s3", "dynamodb"] if table else ["s3"])
+    for route in routes(inputs).values():
+        if route["kms_key_arn"]:
+            allow([route["kms_key_arn"]], ["s3"])
+    return via
+
+
 def statement_grants(document: dict[str, Any]) -> tuple[set[tuple[str, str]], list[str]]:
-    """Flatten a policy into (action, resource) pairs; also list statements that are not plain."""
+    """Flatten a policy into (action, resource) pairs; also list statements that are not plain.
+
+    The one condition a statement may carry is kms:ViaService on KMS actions (checked against
+    kms_via_services by the caller through statement_via_services).
+    """
     pairs: set[tuple[str, str]] = set()
     oddities: list[str] = []
     statements = document.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
     for s in statements:
-        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s or "Condition" in s:
+        condition = s.get("Condition")
+        actions = s.get("Action", [])
+        kms_only = all(
+            a.startswith("kms:") for a in ([actions] if isinstance(actions, str) else actions)
+        )
+        via_only = (
+            kms_only
+            and isinstance(condition, dict)
+            and list(condition) == ["StringEquals"]
+            and list(condition["StringEquals"]) == ["kms:ViaService"]
+        )
+        if (
+            s.get("Effect") != "Allow"
+            or "NotAction" in s
+            or "NotResource" in s
+            or (condition is not None and not via_only)
+        ):
             oddities.append(f"unexpected statement shape: {s}")
+        if kms_only and condition is None:
+            oddities.append(f"KMS rights without kms:ViaService: {s}")
         actions = s.get("Action", [])
         resources = s.get("Resource", [])
         for a in [actions] if isinstance(actions, str) else actions:
             for r in [resources] if isinstance(resources, str) else resources:
                 pairs.add((a, r))
     return pairs, oddities
+
+
+def statement_via_services(document: dict[str, Any]) -> dict[str, set[str]]:
+    """KMS key ARN -> the kms:ViaService values of the statements that grant it."""
+    via: dict[str, set[str]] = {}
+    statements = document.get("Statement", [])
+    for s in [statements] if isinstance(statements, dict) else statements:
+        names = (s.get("Condition") or {}).get("StringEquals", {}).get("kms:ViaService")
+        if names is None:
+            continue
+        resources = s.get("Resource", [])
+        for key in [resources] if isinstance(resources, str) else resources:
+            via.setdefault(key, set()).update([names] if isinstance(names, str) else names)
+    return via
