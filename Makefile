@@ -22,11 +22,11 @@ $(VENV)/bin/python:
 demo: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m demo
 
-# Prints the performance tables of the README (see "Performance"); ARGS=--quick for a short run.
+# Prints the performance tables of docs/performance.md; ARGS=--quick for a short run.
 bench: $(VENV)/bin/python
 	PYTHONPATH=lambda:tools $(VENV)/bin/python -m benchmarks $(ARGS)
 
-# Replays the dead-letter queue (see "Replaying dead letters"), e.g.
+# Replays the dead-letter queue (see docs/operations.md, "Replaying dead letters"), e.g.
 # make replay ARGS="--dead-letter-queue-url URL --function NAME"
 replay: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m replay $(ARGS)

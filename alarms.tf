@@ -12,7 +12,7 @@ locals {
       description = "Messages are waiting in the dead-letter queue of ${var.name}: fix the cause, then replay them (see the module output replay_command)."
       namespace   = "AWS/SQS"
       metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.this.name }
+      dimensions  = { QueueName = local.dead_letter_queue_name }
       statistic   = "Maximum"
       threshold   = var.alarms.dead_letters_threshold
     }
@@ -80,7 +80,7 @@ locals {
       description = "The oldest scan result in the delivery queue of ${var.name} is older than ${var.alarms.queue_age_threshold_seconds} seconds: the function does not keep up or keeps failing."
       namespace   = "AWS/SQS"
       metric_name = "ApproximateAgeOfOldestMessage"
-      dimensions  = { QueueName = try(aws_sqs_queue.delivery[0].name, "") }
+      dimensions  = { QueueName = local.delivery_queue_name }
       statistic   = "Maximum"
       threshold   = var.alarms.queue_age_threshold_seconds
     }

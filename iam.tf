@@ -42,7 +42,7 @@ locals {
       enabled  = local.direct_mode
       Sid      = "SendFailedEventsToDeadLetterQueue"
       Action   = ["sqs:SendMessage"]
-      Resource = [aws_sqs_queue.this.arn]
+      Resource = [local.dead_letter_queue_arn]
     },
     {
       # Lambda sends the on-failure record to SQS as the role; SQS uses the key on its behalf.
@@ -57,7 +57,7 @@ locals {
       enabled  = local.queue_mode
       Sid      = "ReceiveFromDeliveryQueue"
       Action   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
-      Resource = [try(aws_sqs_queue.delivery[0].arn, "")]
+      Resource = [local.delivery_queue_arn]
     },
     {
       # The event source mapping receives as the role; SQS decrypts on its behalf. Moving a message
@@ -169,7 +169,7 @@ locals {
 }
 
 resource "aws_iam_role" "this" {
-  name_prefix          = "${substr(var.name, 0, 37)}-"
+  name                 = local.role_name
   path                 = var.role_path
   permissions_boundary = var.role_permissions_boundary_arn
   assume_role_policy = jsonencode({
@@ -182,10 +182,17 @@ resource "aws_iam_role" "this" {
   })
 
   tags = var.tags
+
+  # A new name (upgrade from the random-suffix name, a new var.name): the function moves to the new
+  # role before the old one is deleted. (A new role_path cannot be applied in place: IAM has no
+  # move, and the replacement would clash with the old role's name; see docs/pipelines.md.)
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
-  name   = "${var.name}-post-scan"
-  role   = aws_iam_role.this.id
+  name   = local.role_name
+  role   = aws_iam_role.this.name # known at plan (the id is not)
   policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
 }

@@ -7,8 +7,16 @@ locals {
   region     = data.aws_region.current.id
   account_id = data.aws_caller_identity.current.account_id
 
-  log_group_name = "/aws/lambda/${var.name}"
-  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  # Every name derives from var.name (unique per account and region: the log group already requires
+  # it), and every ARN a policy embeds is built from these names, so each policy is known at plan.
+  log_group_name         = "/aws/lambda/${var.name}"
+  log_group_arn          = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  role_name              = "${var.name}-post-scan"
+  dead_letter_queue_name = "${var.name}-dlq"
+  dead_letter_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dead_letter_queue_name}"
+  delivery_queue_name    = "${var.name}-delivery"
+  delivery_queue_arn     = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.delivery_queue_name}"
+  created_table_name     = "${var.name}-file-ids"
 
   topic_arns = sort(values(var.scan_result_topic_arns))
 
@@ -20,7 +28,7 @@ locals {
   )
   # An existing table may be given by ARN (e.g. in another account) or by name (this account and region).
   table_arn = (
-    var.create_file_id_table ? aws_dynamodb_table.this[0].arn :
+    var.create_file_id_table ? "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.created_table_name}" :
     !local.use_existing_table ? null :
     startswith(var.file_id_table_name, "arn:") ? var.file_id_table_name :
     "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${var.file_id_table_name}"
@@ -185,12 +193,18 @@ resource "aws_lambda_function" "this" {
 ################################################################################
 
 resource "aws_sqs_queue" "this" {
-  name_prefix               = "${var.name}-dlq-"
+  name                      = local.dead_letter_queue_name
   message_retention_seconds = var.dead_letter_queue_message_retention_seconds
   kms_master_key_id         = var.dead_letter_queue_kms_key_arn
   sqs_managed_sse_enabled   = var.dead_letter_queue_kms_key_arn == null ? true : null
 
   tags = var.tags
+
+  # A new name (upgrade from the random-suffix names, a new var.name): the new queue exists before
+  # the redrive policies and the on-failure destination move to it.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Lets SNS move messages it could not deliver to the function (subscription redrive policy), and
@@ -205,10 +219,10 @@ resource "aws_sqs_queue_policy" "this" {
         Effect    = "Allow"
         Principal = { Service = "sns.amazonaws.com" }
         Action    = "sqs:SendMessage"
-        Resource  = aws_sqs_queue.this.arn
+        Resource  = local.dead_letter_queue_arn
         Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
       },
-      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.this.arn }),
+      merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
     ]
   })
 }
@@ -221,9 +235,11 @@ resource "aws_sqs_queue_redrive_allow_policy" "this" {
   queue_url = aws_sqs_queue.this.url
   redrive_allow_policy = (
     local.queue_mode
-    ? jsonencode({ redrivePermission = "byQueue", sourceQueueArns = [aws_sqs_queue.delivery[0].arn] })
+    ? jsonencode({ redrivePermission = "byQueue", sourceQueueArns = [local.delivery_queue_arn] })
     : jsonencode({ redrivePermission = "denyAll" })
   )
+
+  depends_on = [aws_sqs_queue.delivery]
 }
 
 # Direct mode only: in queue mode the event source mapping invokes synchronously and the delivery
@@ -269,7 +285,7 @@ resource "aws_sns_topic_subscription" "this" {
   endpoint            = local.queue_mode ? aws_sqs_queue.delivery[0].arn : aws_lambda_function.this.arn
   filter_policy       = var.subscription_filter_policy
   filter_policy_scope = var.subscription_filter_policy == null ? null : var.subscription_filter_policy_scope
-  redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.this.arn })
+  redrive_policy      = jsonencode({ deadLetterTargetArn = local.dead_letter_queue_arn })
   # The SQS body stays the SNS notification (with TopicArn), so the function can check the topic.
   raw_message_delivery = false
 
@@ -282,6 +298,7 @@ resource "aws_sns_topic_subscription" "this" {
 
   depends_on = [
     aws_lambda_permission.this,
+    aws_sqs_queue.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
     aws_sqs_queue_redrive_policy.delivery,
@@ -295,7 +312,7 @@ resource "aws_sns_topic_subscription" "this" {
 resource "aws_dynamodb_table" "this" {
   count = var.create_file_id_table ? 1 : 0
 
-  name                        = "${var.name}-file-ids"
+  name                        = local.created_table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = var.file_id_table_key
   deletion_protection_enabled = var.file_id_table_deletion_protection

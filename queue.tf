@@ -14,7 +14,7 @@ locals {
 resource "aws_sqs_queue" "delivery" {
   count = local.queue_mode ? 1 : 0
 
-  name_prefix                = "${var.name}-delivery-"
+  name                       = local.delivery_queue_name
   visibility_timeout_seconds = local.queue_visibility_timeout_seconds
   message_retention_seconds  = var.queue.message_retention_seconds
   kms_master_key_id          = var.queue.kms_key_arn
@@ -22,7 +22,14 @@ resource "aws_sqs_queue" "delivery" {
 
   tags = var.tags
 
+  # The dead-letter queue first: its redrive allow policy, then this queue's redrive policy
+  # (aws_sqs_queue_redrive_policy.delivery) name both.
+  depends_on = [aws_sqs_queue.this]
+
   lifecycle {
+    # A new name: the new queue and its subscriptions exist before the old ones go.
+    create_before_destroy = true
+
     precondition {
       condition     = local.queue_visibility_timeout_seconds >= var.timeout
       error_message = "queue.visibility_timeout_seconds (${local.queue_visibility_timeout_seconds}) must be at least the function timeout (${var.timeout}); Lambda rejects the event source mapping otherwise. AWS recommends 6 x timeout."
@@ -43,7 +50,7 @@ resource "aws_sqs_queue_redrive_policy" "delivery" {
 
   queue_url = aws_sqs_queue.delivery[0].url
   redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.this.arn
+    deadLetterTargetArn = local.dead_letter_queue_arn
     maxReceiveCount     = var.queue.max_receive_count
   })
 
@@ -64,10 +71,10 @@ resource "aws_sqs_queue_policy" "delivery" {
         Effect    = "Allow"
         Principal = { Service = "sns.amazonaws.com" }
         Action    = "sqs:SendMessage"
-        Resource  = aws_sqs_queue.delivery[0].arn
+        Resource  = local.delivery_queue_arn
         Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
       },
-      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.delivery[0].arn }),
+      merge(local.deny_insecure_transport, { Resource = local.delivery_queue_arn }),
     ]
   })
 }

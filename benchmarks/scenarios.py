@@ -64,7 +64,7 @@ class Scenario:
         return VERSIONED_UPLOADS if self.versioned else UPLOADS
 
     def environment(self) -> dict[str, str]:
-        """The runtime contract's variables for these flags (README, "Runtime contract")."""
+        """The runtime contract's variables for these flags (docs/contract.md)."""
         env = dict(BASE_ENVIRONMENT)
         if self.record:
             env |= {"EXTRACT_FILE_ID": "true", "FILE_ID_TABLE": TABLE}

@@ -1,4 +1,4 @@
-"""Formatting only: measured results in, Markdown tables (pasteable into the README) out."""
+"""Formatting only: measured results in, Markdown tables (for docs/performance.md) out."""
 
 from __future__ import annotations
 

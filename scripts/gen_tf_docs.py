@@ -1,11 +1,13 @@
-"""The README's inputs/outputs block, in terraform-docs' markdown table format.
+"""The inputs/outputs blocks of README.md (compact) and docs/inputs-outputs.md (full).
 
-A stand-in for `terraform-docs markdown table` (a Go binary that is not on every machine):
-Requirements, Providers, Modules, Resources, Inputs and Outputs (sorted by name), between the
-BEGIN_TF_DOCS / END_TF_DOCS markers. Needs python-hcl2 8.x (in .venv).
+The full block is a stand-in for `terraform-docs markdown table` (a Go binary that is not on every
+machine): Requirements, Providers, Modules, Resources, Inputs and Outputs (sorted by name). The
+README's block is the compact form of the same data: one line per input (required ones first) and
+per output, the first sentence of each description, each name linked to its full entry. Both sit
+between the BEGIN_TF_DOCS / END_TF_DOCS markers. Needs python-hcl2 8.x (in .venv).
 
-    .venv/bin/python scripts/gen_tf_docs.py .            # print the block
-    .venv/bin/python scripts/gen_tf_docs.py . README.md  # replace the block in README.md
+    .venv/bin/python scripts/gen_tf_docs.py .          # rewrite both blocks
+    .venv/bin/python scripts/gen_tf_docs.py . --print  # print them instead
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def cell_text(text: str) -> str:
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 
-def render(module: Path) -> str:
+def parts(module: Path) -> tuple[dict, dict, dict, dict, dict]:
+    """The parsed module: config, the terraform block, providers, variables and outputs by name."""
     config = load(module)
     terraform = unquote(config["terraform"][0])
     providers = {
@@ -91,6 +94,13 @@ def render(module: Path) -> str:
         for block in terraform.get("required_providers", [])
         for name, spec in block.items()
     }
+    variables = {unquote(k): unquote(v) for block in config["variable"] for k, v in block.items()}
+    outputs = {unquote(k): unquote(v) for block in config["output"] for k, v in block.items()}
+    return config, terraform, providers, variables, outputs
+
+
+def render(module: Path) -> str:
+    config, terraform, providers, variables, outputs = parts(module)
 
     out = [
         BEGIN,
@@ -153,7 +163,6 @@ def render(module: Path) -> str:
         "| Name | Description | Type | Default | Required |",
         "|------|-------------|------|---------|:--------:|",
     ]
-    variables = {unquote(k): unquote(v) for block in config["variable"] for k, v in block.items()}
     for name in sorted(variables):
         spec = variables[name]
         required = "default" not in spec
@@ -165,7 +174,6 @@ def render(module: Path) -> str:
         )
 
     out += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
-    outputs = {unquote(k): unquote(v) for block in config["output"] for k, v in block.items()}
     for name in sorted(outputs):
         out.append(
             f'| <a name="output_{name}"></a> [{esc(name)}](#output\\_{esc(name)}) '
@@ -173,6 +181,82 @@ def render(module: Path) -> str:
         )
     out.append(END)
     return "\n".join(out)
+
+
+FULL_DOC = "docs/inputs-outputs.md"
+SUMMARY_CHARS = 160
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first full stop outside parentheses, at most SUMMARY_CHARS; "…" when cut."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "." and depth <= 0 and (index + 1 == len(text) or text[index + 1] == " "):
+            head = text[: index + 1]
+            break
+    else:
+        head = text
+    if len(head) > SUMMARY_CHARS:
+        head = head[:SUMMARY_CHARS].rsplit(" ", 1)[0].rstrip(",;:")
+    return head if head == text else head + " …"
+
+
+def short_type(type_expr: str) -> str:
+    """`object({...})` -> `object`, `map(object({...}))` -> `map(object)`."""
+    while "({" in type_expr:
+        start = type_expr.index("({")
+        depth, stop = 0, start
+        for stop in range(start, len(type_expr)):
+            depth += {"(": 1, ")": -1}.get(type_expr[stop], 0)
+            if depth == 0:
+                break
+        type_expr = type_expr[:start] + type_expr[stop + 1 :]
+    return type_expr
+
+
+def one_line(value: Any) -> str:
+    text = json.dumps(value, separators=(", ", ": ")) if isinstance(value, (list, dict)) else None
+    return text if text is not None else hcl_value(value)
+
+
+def render_compact(module: Path) -> str:
+    """The README's block: what an adopter scans for; every name links to its full entry."""
+    _, terraform, providers, variables, outputs = parts(module)
+    versions = ", ".join(
+        [f"Terraform {terraform['required_version']}"]
+        + [f"{name} {providers[name]['version']}" for name in sorted(providers)]
+    )
+    out = [
+        BEGIN,
+        f"Requires {versions}. Generated from the `*.tf` files by `scripts/gen_tf_docs.py`: "
+        f"full descriptions, types, providers and resources in [{FULL_DOC}]({FULL_DOC}).",
+        "",
+        "### Inputs",
+        "",
+        "| Name | Type | Default | Description |",
+        "|------|------|---------|-------------|",
+    ]
+    for name in sorted(variables, key=lambda n: ("default" in variables[n], n)):
+        spec = variables[name]
+        default = "**required**" if "default" not in spec else f"`{one_line(spec['default'])}`"
+        summary = first_sentence(spec.get("description", "n/a"))
+        out.append(
+            f"| [{esc(name)}]({FULL_DOC}#input_{name}) | `{short_type(spec.get('type', 'any'))}` "
+            f"| {cell_text(default)} | {cell_text(summary)} |"
+        )
+    out += ["", "### Outputs", "", "| Name | Description |", "|------|-------------|"]
+    for name in sorted(outputs):
+        out.append(
+            f"| [{esc(name)}]({FULL_DOC}#output_{name}) "
+            f"| {cell_text(first_sentence(outputs[name].get('description', 'n/a')))} |"
+        )
+    out.append(END)
+    return "\n".join(out)
+
+
+# Each generated file and the form of its block.
+TARGETS = {"README.md": render_compact, FULL_DOC: render}
 
 
 def replace_block(document: str, block: str) -> str:
@@ -184,13 +268,16 @@ def replace_block(document: str, block: str) -> str:
 
 
 def main(argv: list[str]) -> None:
-    module = Path(argv[0] if argv else ".")
-    block = render(module)
-    if len(argv) < 2:
-        print(block)
-        return
-    target = Path(argv[1])
-    target.write_text(replace_block(target.read_text(encoding="utf-8"), block), encoding="utf-8")
+    args = [arg for arg in argv if not arg.startswith("--")]
+    module = Path(args[0] if args else ".")
+    for relative, renderer in TARGETS.items():
+        block = renderer(module)
+        if "--print" in argv:
+            print(f"{relative}:\n{block}\n")
+            continue
+        target = module / relative
+        document = target.read_text(encoding="utf-8")
+        target.write_text(replace_block(document, block), encoding="utf-8")
 
 
 if __name__ == "__main__":

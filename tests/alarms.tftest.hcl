@@ -17,9 +17,9 @@ override_resource {
   target          = aws_sqs_queue.this
   override_during = plan
   values = {
-    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
-    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1"
-    name = "fss-post-scan-dlq-1"
+    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
+    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq"
+    name = "fss-post-scan-dlq"
   }
 }
 
@@ -27,9 +27,9 @@ override_resource {
   target          = aws_sqs_queue.delivery
   override_during = plan
   values = {
-    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
-    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1"
-    name = "fss-post-scan-delivery-1"
+    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
+    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery"
+    name = "fss-post-scan-delivery"
   }
 }
 
@@ -93,7 +93,7 @@ run "direct_mode_alarms" {
         a.period, a.evaluation_periods, a.treat_missing_data,
       ]
       } == {
-      dead-letters = ["fss-post-scan-dead-letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", tomap({ QueueName = "fss-post-scan-dlq-1" }),
+      dead-letters = ["fss-post-scan-dead-letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible", tomap({ QueueName = "fss-post-scan-dlq" }),
       "Maximum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       errors = ["fss-post-scan-errors", "AWS/Lambda", "Errors", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
@@ -161,7 +161,7 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
     condition = (
       aws_cloudwatch_metric_alarm.this["queue-age"].namespace == "AWS/SQS" &&
       aws_cloudwatch_metric_alarm.this["queue-age"].metric_name == "ApproximateAgeOfOldestMessage" &&
-      aws_cloudwatch_metric_alarm.this["queue-age"].dimensions == tomap({ QueueName = "fss-post-scan-delivery-1" }) &&
+      aws_cloudwatch_metric_alarm.this["queue-age"].dimensions == tomap({ QueueName = "fss-post-scan-delivery" }) &&
       aws_cloudwatch_metric_alarm.this["queue-age"].statistic == "Maximum"
     )
     error_message = "queue-age must watch the delivery queue's oldest message."

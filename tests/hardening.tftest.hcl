@@ -17,9 +17,9 @@ override_resource {
   target          = aws_sqs_queue.delivery
   override_during = plan
   values = {
-    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
-    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1"
-    name = "fss-post-scan-delivery-1"
+    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
+    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery"
+    name = "fss-post-scan-delivery"
   }
 }
 
@@ -37,7 +37,7 @@ run "direct_mode_lets_no_queue_redrive_into_the_dead_letter_queue" {
 
   assert {
     condition = (
-      aws_sqs_queue_redrive_allow_policy.this.queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1" &&
+      aws_sqs_queue_redrive_allow_policy.this.queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq" &&
       jsondecode(aws_sqs_queue_redrive_allow_policy.this.redrive_allow_policy) == { redrivePermission = "denyAll" }
     )
     error_message = "Direct mode: no SQS queue may use the dead-letter queue as its dead-letter queue: ${aws_sqs_queue_redrive_allow_policy.this.redrive_allow_policy}"
@@ -58,14 +58,14 @@ run "queue_mode_lets_only_the_delivery_queue_redrive_into_the_dead_letter_queue"
   assert {
     condition = jsondecode(aws_sqs_queue_redrive_allow_policy.this.redrive_allow_policy) == {
       redrivePermission = "byQueue"
-      sourceQueueArns   = ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"]
+      sourceQueueArns   = ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"]
     }
     error_message = "Queue mode: only the module's delivery queue may redrive into the dead-letter queue: ${aws_sqs_queue_redrive_allow_policy.this.redrive_allow_policy}"
   }
   assert {
     condition = (
-      aws_sqs_queue_redrive_policy.delivery[0].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1" &&
-      jsondecode(aws_sqs_queue_redrive_policy.delivery[0].redrive_policy).deadLetterTargetArn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
+      aws_sqs_queue_redrive_policy.delivery[0].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery" &&
+      jsondecode(aws_sqs_queue_redrive_policy.delivery[0].redrive_policy).deadLetterTargetArn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
     )
     error_message = "The delivery queue's redrive policy names the dead-letter queue."
   }
@@ -90,8 +90,8 @@ run "both_queue_policies_refuse_requests_without_tls" {
   }
   assert {
     condition = (
-      jsondecode(aws_sqs_queue_policy.this.policy).Statement[1].Resource == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1" &&
-      jsondecode(aws_sqs_queue_policy.delivery[0].policy).Statement[1].Resource == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
+      jsondecode(aws_sqs_queue_policy.this.policy).Statement[1].Resource == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq" &&
+      jsondecode(aws_sqs_queue_policy.delivery[0].policy).Statement[1].Resource == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
     )
     error_message = "Each deny names its own queue."
   }

@@ -48,7 +48,7 @@ run "one_permission_and_subscription_per_topic" {
   assert {
     condition = alltrue([
       for s in aws_sns_topic_subscription.this :
-      jsondecode(s.redrive_policy) == { deadLetterTargetArn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1" }
+      jsondecode(s.redrive_policy) == { deadLetterTargetArn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq" }
     ])
     error_message = "Every subscription must redrive undeliverable messages to the dead-letter queue."
   }
@@ -62,20 +62,20 @@ run "one_permission_and_subscription_per_topic" {
       Effect    = "Allow"
       Principal = { Service = "sns.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
+      Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
       Condition = { ArnEquals = { "aws:SourceArn" = ["arn:aws:sns:eu-west-1:222233334444:fss-a", "arn:aws:sns:eu-west-1:999988887777:fss-b"] } }
       }, {
       Sid       = "DenyInsecureTransport"
       Effect    = "Deny"
       Principal = "*"
       Action    = "sqs:*"
-      Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
+      Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
     }]
     error_message = "The queue policy must let exactly the subscribed topics redrive into the queue: ${aws_sqs_queue_policy.this.policy}"
   }
   assert {
-    condition     = aws_sqs_queue_policy.this.queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1"
+    condition     = aws_sqs_queue_policy.this.queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq"
     error_message = "The queue policy must be attached to the dead-letter queue."
   }
   assert {
@@ -112,7 +112,7 @@ run "dead_letter_queue_and_retries_defaults" {
 
   assert {
     condition = (
-      aws_sqs_queue.this.name_prefix == "fss-post-scan-dlq-" &&
+      aws_sqs_queue.this.name == "fss-post-scan-dlq" &&
       aws_sqs_queue.this.message_retention_seconds == 1209600 &&
       aws_sqs_queue.this.sqs_managed_sse_enabled == true &&
       aws_sqs_queue.this.kms_master_key_id == null
@@ -124,7 +124,7 @@ run "dead_letter_queue_and_retries_defaults" {
       aws_lambda_function_event_invoke_config.this[0].function_name == "fss-post-scan" &&
       aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 2 &&
       aws_lambda_function_event_invoke_config.this[0].maximum_event_age_in_seconds == 21600 &&
-      aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1" &&
+      aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq" &&
       length(aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_success) == 0
     )
     error_message = "Failed async events must go to the DLQ after the default retries."
@@ -338,11 +338,11 @@ run "role_settings" {
 
   assert {
     condition = (
-      aws_iam_role.this.name_prefix == "fss-post-scan-" &&
+      aws_iam_role.this.name == "fss-post-scan-post-scan" &&
       aws_iam_role.this.path == "/service/storage/" &&
       aws_iam_role.this.permissions_boundary == "arn:aws:iam::111122223333:policy/boundary"
     )
-    error_message = "Role prefix, path and boundary are wrong."
+    error_message = "Role name, path and boundary are wrong."
   }
   assert {
     condition = jsondecode(aws_iam_role.this.assume_role_policy).Statement == [{
@@ -353,7 +353,7 @@ run "role_settings" {
     error_message = "Only Lambda may assume the role."
   }
   assert {
-    condition     = aws_iam_role_policy.this.role == aws_iam_role.this.id && aws_iam_role_policy.this.name == "fss-post-scan-post-scan"
+    condition     = aws_iam_role_policy.this.role == "fss-post-scan-post-scan" && aws_iam_role_policy.this.name == "fss-post-scan-post-scan"
     error_message = "The inline policy must belong to the module's role."
   }
 }
@@ -368,12 +368,13 @@ run "longest_name_stays_within_aws_limits" {
   assert {
     condition = (
       aws_lambda_function.this.function_name == "a23456789012345678901234567890123456789012345678" &&
-      aws_iam_role.this.name_prefix == "a234567890123456789012345678901234567-" &&
-      length(aws_iam_role.this.name_prefix) == 38 &&
-      aws_sqs_queue.this.name_prefix == "a23456789012345678901234567890123456789012345678-dlq-" &&
+      aws_iam_role.this.name == "a23456789012345678901234567890123456789012345678-post-scan" &&
+      length(aws_iam_role.this.name) <= 64 &&
+      aws_sqs_queue.this.name == "a23456789012345678901234567890123456789012345678-dlq" &&
+      length(aws_sqs_queue.this.name) <= 80 &&
       aws_cloudwatch_log_group.this.name == "/aws/lambda/a23456789012345678901234567890123456789012345678"
     )
-    error_message = "A 48-character name must fit the role's 38-character prefix limit and name everything else."
+    error_message = "A 48-character name must keep the role within 64 characters and name everything else."
   }
 }
 
@@ -440,11 +441,11 @@ run "outputs" {
     condition = (
       output.lambda_function_name == "fss-post-scan" &&
       output.lambda_function_arn == "arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan" &&
-      output.lambda_role_name == "fss-post-scan-1" &&
-      output.lambda_role_arn == "arn:aws:iam::111122223333:role/fss-post-scan-1" &&
+      output.lambda_role_name == "fss-post-scan-post-scan" &&
+      output.lambda_role_arn == "arn:aws:iam::111122223333:role/fss-post-scan-post-scan" &&
       output.cloudwatch_log_group_arn == "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan" &&
-      output.dead_letter_queue_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1" &&
-      output.dead_letter_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1" &&
+      output.dead_letter_queue_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq" &&
+      output.dead_letter_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq" &&
       output.sns_subscription_arns == { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA:sub-1" }
     )
     error_message = "Outputs must expose the created resources."

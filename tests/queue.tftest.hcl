@@ -16,9 +16,9 @@ override_resource {
   target          = aws_sqs_queue.delivery
   override_during = plan
   values = {
-    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
-    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1"
-    name = "fss-post-scan-delivery-1"
+    arn  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
+    url  = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery"
+    name = "fss-post-scan-delivery"
   }
 }
 
@@ -58,7 +58,7 @@ run "direct_mode_is_the_default_and_unchanged" {
     error_message = "No delivery queue outputs in direct mode."
   }
   assert {
-    condition     = output.replay_command == "PYTHONPATH=tools python -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1 --function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan --region eu-west-1"
+    condition     = output.replay_command == "PYTHONPATH=tools python -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan --region eu-west-1"
     error_message = "Direct-mode replay command is wrong: ${output.replay_command}"
   }
 }
@@ -81,14 +81,14 @@ run "queue_mode_defaults" {
   }
   assert {
     condition = (
-      aws_sqs_queue.delivery[0].name_prefix == "fss-post-scan-delivery-" &&
+      aws_sqs_queue.delivery[0].name == "fss-post-scan-delivery" &&
       aws_sqs_queue.delivery[0].visibility_timeout_seconds == 360 &&
       aws_sqs_queue.delivery[0].message_retention_seconds == 345600 &&
       aws_sqs_queue.delivery[0].sqs_managed_sse_enabled == true &&
       aws_sqs_queue.delivery[0].kms_master_key_id == null &&
-      aws_sqs_queue_redrive_policy.delivery[0].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1" &&
+      aws_sqs_queue_redrive_policy.delivery[0].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery" &&
       jsondecode(aws_sqs_queue_redrive_policy.delivery[0].redrive_policy) == {
-        deadLetterTargetArn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
+        deadLetterTargetArn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
         maxReceiveCount     = 5
       }
     )
@@ -102,7 +102,7 @@ run "queue_mode_defaults" {
         Effect    = "Allow"
         Principal = { Service = "sns.amazonaws.com" }
         Action    = "sqs:SendMessage"
-        Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
+        Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
         Condition = { ArnEquals = { "aws:SourceArn" = [
           "arn:aws:sns:eu-west-1:222233334444:fss-ScanResultTopic-BBBB",
           "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA",
@@ -112,7 +112,7 @@ run "queue_mode_defaults" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "sqs:*"
-        Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"
+        Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       }]
     }
@@ -122,14 +122,14 @@ run "queue_mode_defaults" {
     condition = {
       for k, s in aws_sns_topic_subscription.this : k => [s.topic_arn, s.protocol, s.endpoint, s.raw_message_delivery, jsondecode(s.redrive_policy).deadLetterTargetArn]
       } == {
-      stack   = ["arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA", "sqs", "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1", false, "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]
-      archive = ["arn:aws:sns:eu-west-1:222233334444:fss-ScanResultTopic-BBBB", "sqs", "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1", false, "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]
+      stack   = ["arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA", "sqs", "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery", false, "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]
+      archive = ["arn:aws:sns:eu-west-1:222233334444:fss-ScanResultTopic-BBBB", "sqs", "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery", false, "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]
     }
     error_message = "Every topic must feed the one delivery queue (SNS envelope kept, SNS redrive to the DLQ)."
   }
   assert {
     condition = (
-      aws_lambda_event_source_mapping.this[0].event_source_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1" &&
+      aws_lambda_event_source_mapping.this[0].event_source_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery" &&
       aws_lambda_event_source_mapping.this[0].function_name == "arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan" &&
       aws_lambda_event_source_mapping.this[0].batch_size == 10 &&
       aws_lambda_event_source_mapping.this[0].maximum_batching_window_in_seconds == 0 &&
@@ -145,7 +145,7 @@ run "queue_mode_defaults" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       ReceiveFromDeliveryQueue = ["Allow", ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-      ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"]]
+      ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"]]
     }
     error_message = "Queue mode: logs and reading the delivery queue only (SQS, not the role, moves dead letters): ${aws_iam_role_policy.this.policy}"
   }
@@ -159,14 +159,14 @@ run "queue_mode_defaults" {
   }
   assert {
     condition = (
-      output.delivery_queue_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1" &&
-      output.delivery_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1" &&
-      output.dead_letter_queue_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
+      output.delivery_queue_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery" &&
+      output.delivery_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery" &&
+      output.dead_letter_queue_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
     )
     error_message = "Queue outputs are wrong."
   }
   assert {
-    condition     = output.replay_command == "PYTHONPATH=tools python -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1 --to-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery-1 --region eu-west-1"
+    condition     = output.replay_command == "PYTHONPATH=tools python -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --to-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery --region eu-west-1"
     error_message = "Queue-mode replay command is wrong: ${output.replay_command}"
   }
 }
@@ -213,7 +213,7 @@ run "queue_mode_settings_and_keys" {
     condition = {
       for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource] if s.Sid != "WriteOwnLogs"
       } == {
-      ReceiveFromDeliveryQueue     = [["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery-1"]]
+      ReceiveFromDeliveryQueue     = [["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"]]
       DecryptDeliveryQueueMessages = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/queue-key"]]
     }
     error_message = "Queue mode with a CMK: decrypt with the queue's key only, nothing on the DLQ key: ${aws_iam_role_policy.this.policy}"
@@ -234,7 +234,7 @@ run "direct_mode_ignores_queue_settings" {
     condition = {
       for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource] if s.Sid != "WriteOwnLogs"
       } == {
-      SendFailedEventsToDeadLetterQueue = [["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"]]
+      SendFailedEventsToDeadLetterQueue = [["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
       UseDeadLetterQueueKey             = [["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/dlq-key"]]
     }
     error_message = "Direct mode must not grant anything on the (absent) delivery queue: ${aws_iam_role_policy.this.policy}"

@@ -10,7 +10,7 @@ variable "name" {
 }
 
 variable "scan_result_topic_arns" {
-  description = "Scan-result topics of every storage stack, keyed by a static label (topics of other accounts need the topic policy from the README)."
+  description = "Scan-result topics of every storage stack, keyed by a static label (topics of other accounts need the topic policy in docs/cross-account.md)."
   type        = map(string)
 }
 

@@ -95,12 +95,18 @@ def _queue_urls(deployment: Deployment) -> tuple[str, str | None]:
 
 
 def _dead_letter_queue_arn(deployment: Deployment) -> str:
-    return _queue_arn(deployment, _queue_urls(deployment)[0])
+    arn = _queue_arn(deployment, _queue_urls(deployment)[0])
+    assert arn.endswith(f":{_inputs(deployment)['name']}-dlq")  # deterministic: known at plan
+    return arn
 
 
 def _delivery_queue_arn(deployment: Deployment) -> str | None:
     url = _queue_urls(deployment)[1]
-    return _queue_arn(deployment, url) if url else None
+    if url is None:
+        return None
+    arn = _queue_arn(deployment, url)
+    assert arn.endswith(f":{_inputs(deployment)['name']}-delivery")  # deterministic: known at plan
+    return arn
 
 
 def _function(deployment: Deployment) -> dict[str, Any]:
@@ -206,6 +212,7 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     role_name = role_arn.rsplit("/", 1)[1]
     role = iam.get_role(RoleName=role_name)["Role"]
 
+    assert role_name == f"{inputs['name']}-post-scan"  # deterministic: known at plan
     assert role["Path"] == inputs["role_path"]
     assert role_arn.startswith(f"arn:{where.partition}:iam::{where.account_id}:role/")
     boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")

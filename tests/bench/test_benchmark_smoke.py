@@ -1,7 +1,7 @@
 """The benchmark runs with its documented command and prints every section, row and sane counts.
 
 It measures nothing here (`--quick`: 3 messages a row, one batch of 10 per queue delivery row):
-the numbers are for the README, the test only checks that the tables are complete, that the
+the numbers are for docs/performance.md, the test only checks that the tables are complete, that the
 API-call counts make sense and that a batch with one malformed message reports exactly that one.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VERDICTS = ["malicious", "clean", "incomplete", "failed"]
-# The flag combinations the README's Performance section reports.
+# The flag combinations docs/performance.md reports.
 FLAGS = [
     "log only",
     "record",

@@ -1,4 +1,9 @@
-"""The README's contracts match the code: inputs/outputs block, environment table, usage block."""
+"""The docs' contracts match the code, and the README stays a front page.
+
+README.md: the usage block and the compact inputs/outputs block; docs/inputs-outputs.md: the full
+inputs/outputs block; docs/contract.md: the environment table. The README stays short (size, Usage
+on the first screen) and keeps running the test command CI runs.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,15 @@ import hcl2
 from tooling import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+CONTRACT_DOC = "docs/contract.md"
+README_MAX_BYTES = 35_000
+USAGE_BEFORE_LINE = 45
 
 
-def _between(begin: str, end: str) -> str:
-    start, stop = README.index(begin), README.index(end)
+def _between(begin: str, end: str, document: str = README) -> str:
+    start, stop = document.index(begin), document.index(end)
     assert start < stop, f"{begin} must come before {end}"
-    return README[start + len(begin) : stop]
+    return document[start + len(begin) : stop]
 
 
 def _gen_tf_docs():
@@ -26,17 +34,46 @@ def _gen_tf_docs():
     return module
 
 
-def test_inputs_and_outputs_block_is_current():
+def test_inputs_and_outputs_blocks_are_current():
     docs = _gen_tf_docs()
-    expected = docs.render(REPO_ROOT)
-    current = docs.BEGIN + _between(docs.BEGIN, docs.END) + docs.END
-    assert current == expected, (
-        "README inputs/outputs are stale: run .venv/bin/python scripts/gen_tf_docs.py . README.md"
-    )
+    assert set(docs.TARGETS) == {"README.md", "docs/inputs-outputs.md"}
+    for relative, renderer in docs.TARGETS.items():
+        document = (REPO_ROOT / relative).read_text(encoding="utf-8")
+        current = docs.BEGIN + _between(docs.BEGIN, docs.END, document) + docs.END
+        assert current == renderer(REPO_ROOT), (
+            f"{relative} inputs/outputs are stale: run .venv/bin/python scripts/gen_tf_docs.py ."
+        )
+
+
+def test_compact_block_names_every_input_and_output_with_a_link_to_its_full_entry():
+    """The README's short form drops nothing: every input and output, linked to its full row."""
+    docs = _gen_tf_docs()
+    config = docs.load(REPO_ROOT)
+    names = [("input", docs.unquote(k)) for block in config["variable"] for k in block] + [
+        ("output", docs.unquote(k)) for block in config["output"] for k in block
+    ]
+    block = _between(docs.BEGIN, docs.END)
+    full = (REPO_ROOT / docs.FULL_DOC).read_text(encoding="utf-8")
+    for kind, name in names:
+        assert f"]({docs.FULL_DOC}#{kind}_{name})" in block, f"README misses {kind} {name}"
+        assert f'<a name="{kind}_{name}"></a>' in full, f"{docs.FULL_DOC} misses {kind} {name}"
+
+
+def test_compact_summaries():
+    docs = _gen_tf_docs()
+    assert docs.first_sentence("One. Two.") == "One. …"
+    assert docs.first_sentence("Keys (a. b) here. Rest.") == "Keys (a. b) here. …"
+    assert docs.first_sentence("No full stop") == "No full stop"
+    long = "word " * 60 + "end."
+    summary = docs.first_sentence(long)
+    assert summary.endswith(" …") and len(summary) <= docs.SUMMARY_CHARS + 2
+    assert docs.short_type("map(object({bucket = string, x = optional(string)}))") == "map(object)"
+    assert docs.short_type("list(string)") == "list(string)"
 
 
 def _readme_contract_variables() -> list[str]:
-    table = _between("<!-- CONTRACT:BEGIN -->", "<!-- CONTRACT:END -->")
+    document = (REPO_ROOT / CONTRACT_DOC).read_text(encoding="utf-8")
+    table = _between("<!-- CONTRACT:BEGIN -->", "<!-- CONTRACT:END -->", document)
     return re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M)
 
 
@@ -51,7 +88,7 @@ def _module_environment() -> set[str]:
 def test_environment_table_matches_module_and_engine():
     documented = _readme_contract_variables()
     assert len(documented) == len(set(documented)), documented
-    assert set(documented) == _module_environment(), "README table vs main.tf local.environment"
+    assert set(documented) == _module_environment(), f"{CONTRACT_DOC} vs main.tf local.environment"
     config_source = (REPO_ROOT / "lambda/post_scan/config.py").read_text(encoding="utf-8")
     read_by_engine = set(re.findall(r'"([A-Z][A-Z_]+)"', config_source)) - {
         "AWS_LAMBDA_FUNCTION_NAME",
@@ -61,7 +98,7 @@ def test_environment_table_matches_module_and_engine():
         "ERROR",
         "CRITICAL",
     }
-    assert set(documented) == read_by_engine, "README table vs variables config.py reads"
+    assert set(documented) == read_by_engine, f"{CONTRACT_DOC} table vs variables config.py reads"
 
 
 def test_usage_block_uses_only_module_inputs():
@@ -87,3 +124,40 @@ def test_usage_block_uses_only_module_inputs():
         )
     }
     assert required <= used, f"usage block misses required inputs {required - used}"
+
+
+def test_readme_is_a_front_page():
+    size = len(README.encode("utf-8"))
+    assert size < README_MAX_BYTES, (
+        f"README.md is {size} bytes, the front page must stay under {README_MAX_BYTES}: "
+        "move depth into docs/"
+    )
+    headings = [
+        number
+        for number, line in enumerate(README.splitlines(), start=1)
+        if line.strip() == "## Usage"
+    ]
+    assert headings, "README.md has no '## Usage' heading"
+    assert headings[0] < USAGE_BEFORE_LINE, (
+        f"'## Usage' is on line {headings[0]}; it must come before line {USAGE_BEFORE_LINE}"
+    )
+    assert README.index("<!-- USAGE:BEGIN -->") > README.index("## Usage")
+
+
+def _development_commands() -> list[str]:
+    section = README.split("\n## Development\n", 1)[1].split("\n## ", 1)[0]
+    fence = re.search(r"```sh\n(.*?)```", section, flags=re.S)
+    assert fence, "README Development must hold a ```sh block with the test command"
+    return [line.split("#", 1)[0].strip() for line in fence.group(1).splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = _development_commands()
+    assert commands == ["make setup", "make test"], commands
+    ci = (REPO_ROOT / ".ci/run").read_text(encoding="utf-8")
+    ci_commands = [
+        line.strip()
+        for line in ci.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert ci_commands[-len(commands) :] == commands, "CI must end with the README's commands"

@@ -1,8 +1,8 @@
 """What File Storage Security publishes and writes, for the demo and the apply tests.
 
-Shapes follow the scan-result facts in the README ("How the function works") and FSS's public
-documentation: one JSON message per scanned object on the storage stack's scan-result topic, and
-``fss-*`` tags on the scanned object.
+Shapes follow the scan-result facts in docs/how-it-works.md ("How the function works") and FSS's
+public documentation: one JSON message per scanned object on the storage stack's scan-result topic,
+and ``fss-*`` tags on the scanned object.
 """
 
 from __future__ import annotations

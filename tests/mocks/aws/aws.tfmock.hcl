@@ -11,8 +11,8 @@ mock_data "aws_caller_identity" {
 }
 mock_resource "aws_sqs_queue" {
   defaults = {
-    arn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq-1"
-    url = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq-1"
+    arn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq"
   }
 }
 mock_resource "aws_dynamodb_table" {
@@ -23,8 +23,8 @@ mock_resource "aws_lambda_function" {
 }
 mock_resource "aws_iam_role" {
   defaults = {
-    arn  = "arn:aws:iam::111122223333:role/fss-post-scan-1"
-    name = "fss-post-scan-1"
+    arn  = "arn:aws:iam::111122223333:role/fss-post-scan-post-scan"
+    name = "fss-post-scan-post-scan"
   }
 }
 mock_resource "aws_cloudwatch_log_group" {
