@@ -20,6 +20,9 @@ parent process goes away. Patches (each one says why moto alone is not enough):
   against the queue's maxReceiveCount). ``emulator.event_source`` polls the queue instead.
 - A queue's ``RedrivePolicy`` attribute is compact JSON, as SQS returns it (moto adds spaces, and
   the AWS provider then plans a whitespace-only change to it after every apply).
+- ``SetQueueAttributes`` without ``Policy`` keeps the queue's policy (moto 5 resets it to none, so
+  setting a redrive policy after the queue policy, as the AWS provider does with
+  ``aws_sqs_queue_redrive_policy``, silently dropped the queue policy).
 - A queue's ``RedriveAllowPolicy`` is kept and returned (moto 5 stores it but never returns it, so
   the AWS provider waits in vain for it), and honoured: a queue whose ``RedrivePolicy`` names a
   dead-letter queue that does not allow it (``denyAll``, or ``byQueue`` without its ARN) is refused
@@ -69,6 +72,7 @@ _original_list_object_versions = S3Response.list_object_versions
 _original_create_event_source_mapping = LambdaBackend.create_event_source_mapping
 _original_queue_attributes = Queue.attributes.fget
 _original_setup_dlq = Queue._setup_dlq
+_original_set_attributes = Queue._set_attributes
 
 
 def _get_code(self: LambdaFunction) -> dict[str, Any]:
@@ -147,6 +151,13 @@ def _queue_attributes(self: Queue) -> dict[str, Any]:
     return attributes
 
 
+def _set_attributes(self: Queue, attributes: dict[str, Any], now: float | None = None) -> None:
+    policy = getattr(self, "policy", None)
+    _original_set_attributes(self, attributes, now)
+    if "Policy" not in attributes:
+        self.policy = policy
+
+
 def redrive_refusal(source_arn: str, allow_policy: str | None) -> str | None:
     """Why a dead-letter queue with `allow_policy` refuses `source_arn` as a source (None: it
     accepts it). No policy, or allowAll: every queue of the account and region."""
@@ -208,6 +219,7 @@ Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,ass
 Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
 Queue.redrive_allow_policy = None  # a queue created without one
 Queue._setup_dlq = _setup_dlq  # type: ignore[method-assign]
+Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
 
 
 class _TestRoutes:
