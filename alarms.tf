@@ -74,6 +74,14 @@ locals {
       statistic   = "Sum"
       threshold   = 0
     }
+    unscanned = {
+      description = "Uploads to the buckets of ${var.name} are not being scanned (scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling): check File Storage Security. Such files are not deleted, and not routed unless routes.unscanned is set."
+      namespace   = var.metrics_namespace
+      metric_name = "ScanResults"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name, Verdict = "unscanned" }
+      statistic   = "Sum"
+      threshold   = var.alarms.unscanned_threshold
+    }
     queue-age = {
       description = "The oldest scan result in the delivery queue of ${var.name} is older than ${var.alarms.queue_age_threshold_seconds} seconds: the function does not keep up or keeps failing."
       namespace   = "AWS/SQS"

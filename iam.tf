@@ -5,7 +5,7 @@ locals {
   reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0
   moves_objects = length(local.routes) > 0 && var.route_mode == "move"
   route_verdicts = [
-    for verdict in ["malicious", "clean", "incomplete", "failed"] : verdict if contains(keys(local.routes), verdict)
+    for verdict in local.verdicts : verdict if contains(keys(local.routes), verdict)
   ]
 
   # kms:ViaService: the role's KMS rights work only in requests the named AWS service makes on its

@@ -48,6 +48,10 @@ locals {
     Condition = { Bool = { "aws:SecureTransport" = "false" } }
   }
 
+  # The engine's verdicts (post_scan.config.VERDICTS), in the documented order. Variable validations
+  # repeat the list literally (Terraform >= 1.5 cannot reference locals there).
+  verdicts = ["malicious", "clean", "incomplete", "failed", "unscanned"]
+
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
     for verdict, r in var.routes : verdict => {
@@ -82,7 +86,12 @@ locals {
     ROUTE_INCOMPLETE_KMS_KEY_ARN = try(local.route_keys.incomplete, "")
     ROUTE_FAILED                 = try(local.route_targets.failed, "")
     ROUTE_FAILED_KMS_KEY_ARN     = try(local.route_keys.failed, "")
+    ROUTE_UNSCANNED              = try(local.route_targets.unscanned, "")
+    ROUTE_UNSCANNED_KMS_KEY_ARN  = try(local.route_keys.unscanned, "")
     ROUTE_MODE                   = var.route_mode
+
+    ROUTE_SCAN_TYPES        = join(",", var.route_scan_types)
+    SCANNER_ROUTED_VERDICTS = join(",", var.scanner_routed_verdicts)
   }
 }
 
@@ -173,6 +182,11 @@ resource "aws_lambda_function" "this" {
       # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
       condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(var.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
+    }
+    precondition {
+      # The engine refuses this at cold start too: each file would be moved twice.
+      condition     = length(setintersection(keys(var.routes), var.scanner_routed_verdicts)) == 0
+      error_message = "routes has a route for ${join(", ", sort(setintersection(keys(var.routes), var.scanner_routed_verdicts)))}, which scanner_routed_verdicts says the scanner moves itself: use the scanner's routing or this module's routes for a verdict, not both."
     }
     precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)

@@ -62,7 +62,7 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, (direct mode) destination-delivery-failures and (queue mode) record-errors and queue-age; empty without alarm_topic_arn."
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, (direct mode) destination-delivery-failures and (queue mode) record-errors and queue-age; empty without alarm_topic_arn."
   value       = try({ for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }, {})
 }
 

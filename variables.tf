@@ -171,13 +171,13 @@ variable "file_id_table_deletion_protection" {
 }
 
 variable "record_verdicts" {
-  description = "Verdicts recorded in the table: any of malicious, clean, incomplete, failed."
+  description = "Verdicts recorded in the table: any of malicious, clean, incomplete, failed, unscanned (the scanner did not scan the file: licence, scanner error, timeout or throttling)."
   type        = list(string)
-  default     = ["malicious", "incomplete", "failed"]
+  default     = ["malicious", "incomplete", "failed", "unscanned"]
 
   validation {
-    condition     = alltrue([for v in var.record_verdicts : contains(["malicious", "clean", "incomplete", "failed"], v)])
-    error_message = "record_verdicts may only contain malicious, clean, incomplete and failed."
+    condition     = alltrue([for v in var.record_verdicts : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
+    error_message = "record_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
   }
 
   validation {
@@ -187,7 +187,7 @@ variable "record_verdicts" {
 }
 
 variable "routes" {
-  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. route_mode decides whether the source is then deleted. Not together with Vision One's own routing of scanned files."
+  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
   type = map(object({
     bucket      = string
     prefix      = optional(string, "")
@@ -196,8 +196,8 @@ variable "routes" {
   default = {}
 
   validation {
-    condition     = alltrue([for verdict in keys(var.routes) : contains(["malicious", "clean", "incomplete", "failed"], verdict)])
-    error_message = "routes keys must be verdicts: malicious, clean, incomplete or failed."
+    condition     = alltrue([for verdict in keys(var.routes) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], verdict)])
+    error_message = "routes keys must be verdicts: malicious, clean, incomplete, failed or unscanned."
   }
 
   validation {
@@ -216,6 +216,40 @@ variable "routes" {
   validation {
     condition     = alltrue([for r in values(var.routes) : r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn))])
     error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+}
+
+variable "route_scan_types" {
+  description = "Vision One scan types (the fss-scan-type tag: object created, manual, schedule) whose clean and unscanned results are routed. Objects without the tag (Cloud One, tagging off), and malicious, incomplete and failed results, are routed whatever this says. The default keeps full bucket scans (manual, schedule) from promoting every clean file in use, and an outage during one from moving every file."
+  type        = list(string)
+  default     = ["object created"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for t in var.route_scan_types : contains(["object created", "manual", "schedule"], t)])
+    error_message = "route_scan_types may only contain \"object created\", \"manual\" and \"schedule\" (the values of Vision One's fss-scan-type tag)."
+  }
+
+  validation {
+    condition     = length(distinct(var.route_scan_types)) == length(var.route_scan_types)
+    error_message = "Each scan type may appear only once in route_scan_types."
+  }
+}
+
+variable "scanner_routed_verdicts" {
+  description = "Verdicts whose files the scanner itself moves out of the scanned buckets: Cloud One account scanner QuarantineBucket (malicious), Vision One custom destination buckets (malicious for QuarantineBucket, clean for CleanBucket, failed and others for FailureBucket). The log line then says when a file is gone because the scanner moved it; a route for such a verdict is refused."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for v in var.scanner_routed_verdicts : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
+    error_message = "scanner_routed_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+  }
+
+  validation {
+    condition     = length(distinct(var.scanner_routed_verdicts)) == length(var.scanner_routed_verdicts)
+    error_message = "Each verdict may appear only once in scanner_routed_verdicts."
   }
 }
 
@@ -517,13 +551,13 @@ variable "alarm_topic_arn" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts; in direct mode failed deliveries to the dead-letter queue; in queue mode failed scan results and the age of the oldest queued message), notifying alarm_topic_arn. null (default): create them exactly when alarm_topic_arn is set. Set true when alarm_topic_arn is only known after apply (a topic created in the same configuration): Terraform must know at plan time whether the alarms exist. true without alarm_topic_arn is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads; in direct mode failed deliveries to the dead-letter queue; in queue mode failed scan results and the age of the oldest queued message), notifying alarm_topic_arn. null (default): create them exactly when alarm_topic_arn is set. Set true when alarm_topic_arn is only known after apply (a topic created in the same configuration): Terraform must know at plan time whether the alarms exist. true without alarm_topic_arn is an error; false never creates them."
   type        = bool
   default     = null
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; in queue mode also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, and (queue mode) when the oldest queued message is older than queue_age_threshold_seconds. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; in queue mode also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (queue mode) when the oldest queued message is older than queue_age_threshold_seconds, and above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout). Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
   type = object({
     period_seconds              = optional(number, 300)
     evaluation_periods          = optional(number, 1)
@@ -532,6 +566,7 @@ variable "alarms" {
     throttles_threshold         = optional(number, 0)
     rejected_threshold          = optional(number, 0)
     queue_age_threshold_seconds = optional(number, 900)
+    unscanned_threshold         = optional(number, 0)
   })
   default  = {}
   nullable = false
@@ -551,7 +586,7 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold] : t >= 0
     ])
     error_message = "alarms thresholds must not be negative."
   }

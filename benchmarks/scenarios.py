@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from post_scan import config
+
 HEAD = "HeadObject"
 TAGS = "GetObjectTagging"
 UPDATE = "UpdateItem"
@@ -31,9 +33,9 @@ DELETE = "DeleteObject"
 LIST = "ListObjectVersions"
 COPY = "CopyObject"
 
-VERDICTS = ("malicious", "clean", "incomplete", "failed")
+VERDICTS = config.VERDICTS
 # Verdicts the record rows record: the module's default RECORD_VERDICTS.
-DEFAULT_RECORD_VERDICTS = frozenset({"malicious", "incomplete", "failed"})
+DEFAULT_RECORD_VERDICTS = config.Config.record_verdicts
 
 TABLE = "bench-file-ids"
 UPLOADS = "bench-uploads"

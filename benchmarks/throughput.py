@@ -127,24 +127,22 @@ def _create_resources(account: Account) -> None:
     )
 
 
+# The scanner_status and Error of the results that were not (fully) scanned.
+_UNSCANNED_BY = {
+    "failed": (fss.UNSUCCESSFUL_SCAN, "scan timed out"),
+    "unscanned": (fss.UNSUCCESSFUL_SCANNER_INVOCATION, ""),
+}
+
+
 def _message(verdict: str, bucket: str, key: str, size: int, etag: str | None) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
     if verdict == "malicious":
-        return fss.scan_result(
-            bucket, key, REGION, size=size, etag=etag, findings=[fss.EICAR_FINDING]
-        )
-    if verdict == "incomplete":
-        return fss.scan_result(bucket, key, REGION, size=size, etag=etag, codes=INCOMPLETE_CODES)
-    if verdict == "failed":
-        return fss.scan_result(
-            bucket,
-            key,
-            REGION,
-            size=size,
-            etag=etag,
-            scanner_status=fss.UNSUCCESSFUL_SCAN,
-            error="scan timed out",
-        )
-    return fss.scan_result(bucket, key, REGION, size=size, etag=etag)
+        extra["findings"] = [fss.EICAR_FINDING]
+    elif verdict == "incomplete":
+        extra["codes"] = INCOMPLETE_CODES
+    elif verdict in _UNSCANNED_BY:
+        extra["scanner_status"], extra["error"] = _UNSCANNED_BY[verdict]
+    return fss.scan_result(bucket, key, REGION, size=size, etag=etag, **extra)
 
 
 def upload_and_event(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 # Plan-level tests of the CloudWatch alarms: none without an alarm topic or with create_alarms = false;
 # with a topic, dead-letters / errors / throttles on the module's own queue and function, the
-# engine's EMF metrics rejected / fallbacks / verdict-conflicts in both modes, destination delivery
-# failures in direct mode only, record-errors (EMF Errors: partial batch failures are no invocation
-# errors) and queue-age in queue mode only; thresholds and periods from `alarms`; validation.
+# engine's EMF metrics rejected / fallbacks / verdict-conflicts / unscanned (ScanResults,
+# Verdict=unscanned) in both modes, destination delivery failures in direct mode only,
+# record-errors (EMF Errors: partial batch failures are no invocation errors) and queue-age in queue
+# mode only; thresholds and periods from `alarms`; validation of the inputs.
 
 mock_provider "aws" {
   override_during = plan
@@ -82,7 +83,7 @@ run "direct_mode_alarms" {
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "destination-delivery-failures",
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "destination-delivery-failures",
     ])
     error_message = "Direct mode: dead-letters, errors, throttles, the EMF alarms and destination delivery failures (no queue-age or record-errors without a delivery queue)."
   }
@@ -107,6 +108,8 @@ run "direct_mode_alarms" {
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       destination-delivery-failures = ["fss-post-scan-destination-delivery-failures", "AWS/Lambda", "DestinationDeliveryFailures", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      unscanned = ["fss-post-scan-unscanned", "FSSPostScan", "ScanResults", tomap({ FunctionName = "fss-post-scan", Verdict = "unscanned" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
     }
     error_message = "Alarm definitions are wrong."
   }
@@ -125,9 +128,8 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
   command = plan
 
   variables {
-    delivery_mode     = "queue"
-    metrics_namespace = "Uploads/FSS"
-    alarm_topic_arn   = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    delivery_mode   = "queue"
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
     alarms = {
       period_seconds              = 60
       evaluation_periods          = 1440
@@ -136,12 +138,14 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
       throttles_threshold         = 3
       rejected_threshold          = 4
       queue_age_threshold_seconds = 600
+      unscanned_threshold         = 5
     }
+    metrics_namespace = "Team/Uploads"
   }
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "record-errors", "queue-age",
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "record-errors", "queue-age",
     ])
     error_message = "Queue mode adds queue-age and record-errors, and has no destination-delivery-failures (no on-failure destination)."
   }
@@ -150,10 +154,10 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
       for k, a in aws_cloudwatch_metric_alarm.this : k => [a.namespace, a.metric_name, a.dimensions, a.statistic]
       if contains(["record-errors", "rejected", "fallbacks", "verdict-conflicts"], k)
       } == {
-      record-errors     = ["Uploads/FSS", "Errors", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      rejected          = ["Uploads/FSS", "Rejected", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      fallbacks         = ["Uploads/FSS", "FallbackActions", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      verdict-conflicts = ["Uploads/FSS", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      record-errors     = ["Team/Uploads", "Errors", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      rejected          = ["Team/Uploads", "Rejected", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      fallbacks         = ["Team/Uploads", "FallbackActions", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      verdict-conflicts = ["Team/Uploads", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
     }
     error_message = "The EMF alarms watch the engine's metrics in metrics_namespace, dimension FunctionName."
   }
@@ -178,8 +182,13 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
       verdict-conflicts = [0, 60, 1440]
       record-errors     = [2, 60, 1440]
       queue-age         = [600, 60, 1440]
+      unscanned         = [5, 60, 1440]
     }
     error_message = "Thresholds and periods from `alarms` were not applied."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["unscanned"].namespace == "Team/Uploads"
+    error_message = "The unscanned alarm watches the function's own metrics namespace."
   }
   assert {
     condition     = toset(keys(output.cloudwatch_alarm_arns)) == toset(keys(aws_cloudwatch_metric_alarm.this)) && output.cloudwatch_alarm_arns["queue-age"] == "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan"
@@ -271,7 +280,17 @@ run "create_alarms_true_decides_before_the_topic_exists" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 7 && contains(keys(aws_cloudwatch_metric_alarm.this), "destination-delivery-failures")
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 8 && contains(keys(aws_cloudwatch_metric_alarm.this), "destination-delivery-failures")
     error_message = "create_alarms = true must create the direct-mode alarms."
   }
+}
+
+run "rejects_a_negative_unscanned_threshold" {
+  command = plan
+
+  variables {
+    alarms = { unscanned_threshold = -1 }
+  }
+
+  expect_failures = [var.alarms]
 }

@@ -49,7 +49,7 @@ run "defaults_only_log_verdicts" {
       FILE_ID_TABLE        = ""
       FILE_ID_TABLE_KEY    = "file_id"
       FILE_ID_TABLE_UPSERT = "true"
-      RECORD_VERDICTS      = "malicious,incomplete,failed"
+      RECORD_VERDICTS      = "malicious,incomplete,failed,unscanned"
       LOG_LEVEL            = "INFO"
       METRICS_NAMESPACE    = "FSSPostScan"
 
@@ -61,7 +61,12 @@ run "defaults_only_log_verdicts" {
       ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_UNSCANNED              = ""
+      ROUTE_UNSCANNED_KMS_KEY_ARN  = ""
       ROUTE_MODE                   = "move"
+
+      ROUTE_SCAN_TYPES        = "object created"
+      SCANNER_ROUTED_VERDICTS = ""
     })
     error_message = "Default environment does not match the contract: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -390,7 +395,12 @@ run "every_flag_with_existing_table_and_dry_run" {
       ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_UNSCANNED              = ""
+      ROUTE_UNSCANNED_KMS_KEY_ARN  = ""
       ROUTE_MODE                   = "move"
+
+      ROUTE_SCAN_TYPES        = "object created"
+      SCANNER_ROUTED_VERDICTS = ""
     })
     error_message = "Every flag must reach the function through its contract variable: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }

@@ -36,7 +36,10 @@ run "quarantine_malicious_files_move" {
       ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
       ROUTE_FAILED                 = ""
       ROUTE_FAILED_KMS_KEY_ARN     = ""
+      ROUTE_UNSCANNED              = ""
+      ROUTE_UNSCANNED_KMS_KEY_ARN  = ""
       ROUTE_MODE                   = "move"
+      ROUTE_SCAN_TYPES             = "object created"
     }
     error_message = "Route environment is wrong: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -108,6 +111,7 @@ run "every_route_with_delete_malicious" {
       clean      = { bucket = "promote-bucket", prefix = "clean/" }
       incomplete = { bucket = "review-bucket", prefix = "incomplete/" }
       failed     = { bucket = "review-bucket", prefix = "failed/", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/bbbb" }
+      unscanned  = { bucket = "review-bucket", prefix = "unscanned/", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/cccc" }
     }
   }
 
@@ -123,12 +127,14 @@ run "every_route_with_delete_malicious" {
       WriteIncompleteRoute   = ["arn:aws:s3:::review-bucket/incomplete/*"]
       WriteFailedRoute       = ["arn:aws:s3:::review-bucket/failed/*"]
       EncryptFailedRoute     = ["arn:aws:kms:eu-west-1:111122223333:key/bbbb"]
+      WriteUnscannedRoute    = ["arn:aws:s3:::review-bucket/unscanned/*"]
+      EncryptUnscannedRoute  = ["arn:aws:kms:eu-west-1:111122223333:key/cccc"]
     }
     error_message = "Each route gets its own statements, scoped to its prefix and key: ${aws_iam_role_policy.this.policy}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 12
-    error_message = "Exactly 12 statements expected: ${aws_iam_role_policy.this.policy}"
+    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 14
+    error_message = "Exactly 14 statements expected: ${aws_iam_role_policy.this.policy}"
   }
   assert {
     condition = (
@@ -138,7 +144,9 @@ run "every_route_with_delete_malicious" {
       aws_lambda_function.this.environment[0].variables["ROUTE_CLEAN_KMS_KEY_ARN"] == "" &&
       aws_lambda_function.this.environment[0].variables["ROUTE_INCOMPLETE"] == "review-bucket/incomplete/" &&
       aws_lambda_function.this.environment[0].variables["ROUTE_FAILED"] == "review-bucket/failed/" &&
-      aws_lambda_function.this.environment[0].variables["ROUTE_FAILED_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-1:111122223333:key/bbbb"
+      aws_lambda_function.this.environment[0].variables["ROUTE_FAILED_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-1:111122223333:key/bbbb" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_UNSCANNED"] == "review-bucket/unscanned/" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_UNSCANNED_KMS_KEY_ARN"] == "arn:aws:kms:eu-west-1:111122223333:key/cccc"
     )
     error_message = "Every route must reach the engine: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -284,4 +292,68 @@ run "rejects_route_into_a_scanned_bucket_given_by_arn_without_prefix" {
   }
 
   expect_failures = [aws_lambda_function.this]
+}
+
+run "scan_types_and_scanner_routing_reach_the_engine" {
+  command = plan
+
+  variables {
+    routes                  = { clean = { bucket = "promote-bucket" } }
+    route_scan_types        = ["object created", "schedule"]
+    scanner_routed_verdicts = ["malicious", "failed"]
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["ROUTE_SCAN_TYPES"] == "object created,schedule" &&
+      aws_lambda_function.this.environment[0].variables["SCANNER_ROUTED_VERDICTS"] == "malicious,failed"
+    )
+    error_message = "route_scan_types and scanner_routed_verdicts must reach the engine: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+}
+
+run "no_scan_type_routes_only_untagged_and_malicious_results" {
+  command = plan
+
+  variables {
+    route_scan_types = []
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ROUTE_SCAN_TYPES"] == ""
+    error_message = "An empty route_scan_types must reach the engine as an empty string."
+  }
+}
+
+run "rejects_a_route_for_a_verdict_the_scanner_moves" {
+  command = plan
+
+  variables {
+    routes                  = { malicious = { bucket = "quarantine-bucket" } }
+    scanner_routed_verdicts = ["malicious"]
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_unknown_scan_types_and_scanner_routed_verdicts" {
+  command = plan
+
+  variables {
+    route_scan_types        = ["object created", "upload"]
+    scanner_routed_verdicts = ["quarantined"]
+  }
+
+  expect_failures = [var.route_scan_types, var.scanner_routed_verdicts]
+}
+
+run "rejects_repeated_scan_types_and_scanner_routed_verdicts" {
+  command = plan
+
+  variables {
+    route_scan_types        = ["manual", "manual"]
+    scanner_routed_verdicts = ["clean", "clean"]
+  }
+
+  expect_failures = [var.route_scan_types, var.scanner_routed_verdicts]
 }

@@ -32,7 +32,7 @@ run "boundary_values_are_accepted" {
     file_id_tag_key                             = join("", [for i in range(128) : "k"])
     extract_file_id                             = true
     file_id_table_name                          = "arn:aws-us-gov:dynamodb:us-gov-west-1:111122223333:table/app.files_v2"
-    record_verdicts                             = ["malicious", "clean", "incomplete", "failed"]
+    record_verdicts                             = ["malicious", "clean", "incomplete", "failed", "unscanned"]
     log_level                                   = "CRITICAL"
     metrics_namespace                           = "Company/Storage.Post-Scan"
     kms_key_arns                                = ["arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"]

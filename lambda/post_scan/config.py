@@ -6,7 +6,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-VERDICTS = ("malicious", "clean", "incomplete", "failed")
+from post_scan.scanner_tags import OBJECT_CREATED, SCAN_TYPES
+
+# Every verdict, in the order documented. `unscanned`: the scanner did not scan the file for a
+# reason of its own (scanner_status -1, -3, -4), `failed`: it could not scan this file (-2).
+VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
+# Verdicts whose results are routed only for the scan types in ROUTE_SCAN_TYPES: a full bucket scan
+# must not promote every clean file in use, and an outage during one says nothing about the files.
+# Malicious, incomplete and failed results are routed whatever the scan type: a scan-type tag an
+# uploader could set (FSS tagging off) must never keep a file from quarantine or review.
+SCAN_TYPE_GATED_VERDICTS = ("clean", "unscanned")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
@@ -27,6 +36,7 @@ ROUTE_VARIABLES = {
     "clean": ("ROUTE_CLEAN", "ROUTE_CLEAN_KMS_KEY_ARN"),
     "incomplete": ("ROUTE_INCOMPLETE", "ROUTE_INCOMPLETE_KMS_KEY_ARN"),
     "failed": ("ROUTE_FAILED", "ROUTE_FAILED_KMS_KEY_ARN"),
+    "unscanned": ("ROUTE_UNSCANNED", "ROUTE_UNSCANNED_KMS_KEY_ARN"),
 }
 
 
@@ -57,7 +67,7 @@ class Config:
     file_id_tag_key: str = "file_id"
     file_id_table: str | None = None
     file_id_table_key: str = "file_id"
-    record_verdicts: frozenset[str] = frozenset({"malicious", "incomplete", "failed"})
+    record_verdicts: frozenset[str] = frozenset({"malicious", "incomplete", "failed", "unscanned"})
     dry_run: bool = False
     log_level: str = "INFO"
     file_id_table_upsert: bool = True
@@ -66,6 +76,11 @@ class Config:
     # verdict -> Route; verdicts without a route are absent.
     routes: Mapping[str, Route] = field(default_factory=dict)
     route_mode: str = "move"
+    # Vision One fss-scan-type values whose clean and unscanned results are routed (results without
+    # the tag, and of the other verdicts, always are): full bucket scans do not promote by default.
+    route_scan_types: frozenset[str] = frozenset({OBJECT_CREATED})
+    # Verdicts whose files the scanner moves itself (its quarantine / custom destination buckets).
+    scanner_routed_verdicts: frozenset[str] = frozenset()
 
     @property
     def moves(self) -> bool:
@@ -73,6 +88,11 @@ class Config:
 
     def bucket_allowed(self, bucket: str) -> bool:
         return self.allowed_buckets is None or bucket in self.allowed_buckets
+
+    def routes_scan_type(self, verdict: str, scan_type: str | None) -> bool:
+        """Whether a result of this verdict and scan type (None: not known) may be routed."""
+        gated = verdict in SCAN_TYPE_GATED_VERDICTS and scan_type is not None
+        return not gated or scan_type in self.route_scan_types
 
     def topic_allowed(self, topic_arn: str) -> bool:
         return not self.allowed_topic_arns or topic_arn in self.allowed_topic_arns
@@ -84,6 +104,12 @@ class Config:
             found.append("ALLOWED_BUCKETS is empty: every scan result will be rejected")
         if self.file_id_table and not self.extract_file_id:
             found.append("FILE_ID_TABLE is set but EXTRACT_FILE_ID is false: the table is ignored")
+        if self.delete_malicious and "malicious" in self.scanner_routed_verdicts:
+            found.append(
+                "DELETE_MALICIOUS=true while the scanner moves malicious files itself "
+                "(SCANNER_ROUTED_VERDICTS): whichever acts first wins, the scanner's quarantine "
+                "copy may be missing"
+            )
         return found
 
 
@@ -124,13 +150,25 @@ def _allowed_topics(environ: Mapping[str, str]) -> frozenset[str]:
     return frozenset(items)
 
 
-def _record_verdicts(environ: Mapping[str, str]) -> frozenset[str]:
-    if "RECORD_VERDICTS" not in environ:
-        return Config.record_verdicts
-    items = [item.lower() for item in _items(environ, "RECORD_VERDICTS")]
+def _verdicts(environ: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    if name not in environ:
+        return default
+    items = [item.lower() for item in _items(environ, name)]
     for item in items:
         if item not in VERDICTS:
-            raise ConfigError(f"RECORD_VERDICTS: {item!r} is not one of {', '.join(VERDICTS)}")
+            raise ConfigError(f"{name}: {item!r} is not one of {', '.join(VERDICTS)}")
+    return frozenset(items)
+
+
+def _scan_types(environ: Mapping[str, str]) -> frozenset[str]:
+    name = "ROUTE_SCAN_TYPES"
+    if name not in environ:
+        return Config.route_scan_types
+    items = [" ".join(item.lower().split()) for item in _items(environ, name)]
+    for item in items:
+        if item not in SCAN_TYPES:
+            known = ", ".join(repr(t) for t in SCAN_TYPES)
+            raise ConfigError(f"{name}: {item!r} is not a scan type ({known})")
     return frozenset(items)
 
 
@@ -194,12 +232,19 @@ def _route(environ: Mapping[str, str], name: str, key_name: str) -> Route | None
     return Route(bucket=bucket, prefix=prefix, kms_key_arn=key_arn or None)
 
 
-def _routes(environ: Mapping[str, str], allowed: frozenset[str] | None) -> dict[str, Route]:
+def _routes(
+    environ: Mapping[str, str], allowed: frozenset[str] | None, scanner_routed: frozenset[str]
+) -> dict[str, Route]:
     routes = {}
     for verdict, (name, key_name) in ROUTE_VARIABLES.items():
         route = _route(environ, name, key_name)
         if route is None:
             continue
+        if verdict in scanner_routed:
+            raise ConfigError(
+                f"{name} is set but SCANNER_ROUTED_VERDICTS says the scanner moves {verdict} "
+                "files itself: each file would be moved twice; use one or the other"
+            )
         # Copying into a scanned bucket without a prefix would write over the source key's
         # neighbours and, in move mode, could delete what was just copied.
         if not route.prefix and (allowed is None or route.bucket in allowed):
@@ -214,6 +259,7 @@ def _routes(environ: Mapping[str, str], allowed: frozenset[str] | None) -> dict[
 def load_config(environ: Mapping[str, str]) -> Config:
     """Build the Config from environment variables; ConfigError names the bad variable."""
     allowed_buckets = _allowed_buckets(environ)
+    scanner_routed = _verdicts(environ, "SCANNER_ROUTED_VERDICTS", frozenset())
     return Config(
         allowed_buckets=allowed_buckets,
         allowed_topic_arns=_allowed_topics(environ),
@@ -222,12 +268,14 @@ def load_config(environ: Mapping[str, str]) -> Config:
         file_id_tag_key=_non_empty(environ, "FILE_ID_TAG_KEY", "file_id", 128),
         file_id_table=_table(environ),
         file_id_table_key=_non_empty(environ, "FILE_ID_TABLE_KEY", "file_id", 255),
-        record_verdicts=_record_verdicts(environ),
+        record_verdicts=_verdicts(environ, "RECORD_VERDICTS", Config.record_verdicts),
         dry_run=_bool(environ, "DRY_RUN", False),
         log_level=_log_level(environ),
         file_id_table_upsert=_bool(environ, "FILE_ID_TABLE_UPSERT", True),
         metrics_namespace=_namespace(environ),
         function_name=_raw(environ, "AWS_LAMBDA_FUNCTION_NAME") or "local",
-        routes=_routes(environ, allowed_buckets),
+        routes=_routes(environ, allowed_buckets, scanner_routed),
         route_mode=_route_mode(environ),
+        route_scan_types=_scan_types(environ),
+        scanner_routed_verdicts=scanner_routed,
     )

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from post_scan.message import MALICIOUS, ScanResult, epoch_seconds
+from post_scan import scanner_tags
+from post_scan.message import ScanResult, epoch_seconds
 from post_scan.objects import Head, ObjectVersion
 
 FOUND = "found"
 GONE = "gone"
 SUPERSEDED = "superseded"
 
-FSS_RESULT_TAG = "fss-scan-result"
 MAX_TAG_READS = 10
 
 
@@ -70,12 +70,19 @@ def _by_etag(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     return Location(FOUND, f"{len(matches)} version(s) have the scanned ETag", True, matches)
 
 
+def scan_bound(scan: ScanResult) -> Decimal:
+    """Latest LastModified the scanned content can have: when the scan began if the message says
+    (newer scanners), else when the result was published."""
+    return scan.scan_started if scan.scan_started is not None else scan.timestamp
+
+
 def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     """No ETag in the message: use LastModified and File Storage Security's own result tag."""
     current, versioned = head.current, head.versioned
+    bound = scan_bound(scan)
     read: dict[str | None, dict[str, str]] = {}
     current_tags = None
-    if current is not None and _not_newer(current, scan.timestamp):
+    if current is not None and _not_newer(current, bound):
         current_tags = reader.tags(current.version_id if versioned else None)
         if _consistent(current_tags, scan.verdict):
             reason = "current object matches the scan"
@@ -87,19 +94,19 @@ def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
         if current_tags is None:
             return Location(SUPERSEDED, "key was overwritten after the scan")
         if _has_result_tag(current_tags):
-            return Location(SUPERSEDED, f"{FSS_RESULT_TAG} tag of the current object disagrees")
+            return Location(SUPERSEDED, "scanner result tag of the current object disagrees")
         return _ambiguous(scan, [current], read, versioned=False)
 
-    candidates = [v for v in reader.versions() if _not_newer(v, scan.timestamp)]
+    candidates = [v for v in reader.versions() if _not_newer(v, bound)]
     for version in candidates[:MAX_TAG_READS]:
         if version.version_id not in read:
             read[version.version_id] = reader.tags(version.version_id)
         tags = read[version.version_id]
         if _consistent(tags, scan.verdict):
-            reason = f"newest version with a consistent {FSS_RESULT_TAG} tag"
+            reason = "newest version with a consistent scanner result tag"
             return Location(FOUND, reason, True, (version,), tags)
     if any(_has_result_tag(tags) for tags in read.values()):
-        return Location(GONE, f"no version has a {FSS_RESULT_TAG} tag matching the verdict", True)
+        return Location(GONE, "no version has a scanner result tag matching the verdict", True)
     return _ambiguous(scan, candidates, read, versioned=True)
 
 
@@ -112,7 +119,7 @@ def _ambiguous(
     """FSS tagging is off and there is no ETag: take the newest plausible version, say so."""
     for version in candidates:
         if scan.size is None or version.size == scan.size:
-            reason = f"no ETag and no {FSS_RESULT_TAG} tag: newest version not newer than the scan"
+            reason = "no ETag and no scanner result tag: newest version not newer than the scan"
             return Location(
                 FOUND, reason, versioned, (version,), read.get(version.version_id), ambiguous=True
             )
@@ -125,11 +132,8 @@ def _not_newer(version: ObjectVersion, timestamp: Decimal) -> bool:
 
 
 def _has_result_tag(tags: dict[str, str]) -> bool:
-    return FSS_RESULT_TAG in tags
+    return scanner_tags.has_result(tags)
 
 
 def _consistent(tags: dict[str, str], verdict: str) -> bool:
-    value = tags.get(FSS_RESULT_TAG)
-    if value is None:
-        return False
-    return (value.strip().lower() == MALICIOUS) == (verdict == MALICIOUS)
+    return scanner_tags.agrees(tags, verdict)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from post_scan.pipeline import (
     ERROR,
+    IGNORED,
     OBJECT_GONE,
     REJECTED,
     ROW_MISSING,
@@ -24,6 +26,7 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "ObjectsRouted": int("verify" in outcome.actions),
         "VerdictsRecorded": int("record" in outcome.actions),
         "Rejected": int(outcome.outcome == REJECTED),
+        "Ignored": int(outcome.outcome == IGNORED),
         "Superseded": int(outcome.outcome == SUPERSEDED),
         "ObjectGone": int(outcome.outcome == OBJECT_GONE),
         "StaleVerdicts": int(outcome.outcome == STALE_VERDICT),
@@ -33,6 +36,16 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "OwnCopiesSkipped": int(outcome.outcome == SKIPPED_OWN_COPY),
         "Errors": int(outcome.outcome == ERROR),
     }
+
+
+def _verdict_dimension(outcome: Outcome) -> str:
+    if outcome.scan is not None:
+        return outcome.scan.verdict
+    return "not_a_scan_result" if outcome.outcome == IGNORED else "unparsed"
+
+
+def _seconds(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> dict[str, Any]:
@@ -54,6 +67,11 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
         "findings": [{"malware": f.malware, "type": f.type} for f in scan.findings] if scan else [],
         "codes": list(scan.codes) if scan else [],
         "scan_timestamp": float(scan.timestamp) if scan else None,
+        "scan_start_timestamp": _seconds(scan.scan_started) if scan else None,
+        "scan_error": scan.scan_error if scan else None,
+        "scan_type": outcome.scan_type,
+        "bucket_region": scan.bucket_region if scan else None,
+        "file_name": scan.file_name if scan else None,
         "file_id": outcome.file_id,
         "destination": outcome.destination,
         "actions": outcome.actions,
@@ -64,13 +82,15 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
     }
     if outcome.ambiguous is not None:
         line["ambiguous"] = outcome.ambiguous
+    if outcome.moved_by_scanner:
+        line["moved_by_scanner"] = True
     if outcome.error is not None:
         line["error"] = {"type": type(outcome.error).__name__, "message": str(outcome.error)}
     metrics = counters(outcome)
     line.update(
         {
             "FunctionName": function_name,
-            "Verdict": scan.verdict if scan else "unparsed",
+            "Verdict": _verdict_dimension(outcome),
             "ScanResults": 1,
             **metrics,
             "_aws": {

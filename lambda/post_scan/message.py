@@ -23,6 +23,16 @@ MALICIOUS = "malicious"
 CLEAN = "clean"
 INCOMPLETE = "incomplete"
 FAILED = "failed"
+UNSCANNED = "unscanned"
+
+# The `type` of a scan result (message field on Vision One, SNS message attribute on the account
+# scanner's topic): anything else published on the topic is not a scan result.
+SCAN_RESULT_TYPE = "scan-result"
+# scanner_status values that say nothing about the file: -1 invalid licence, -3 scanner error,
+# -4 unsuccessful scanner invocation (timeout, throttling). -2 (unsuccessful scan) is the file's.
+UNSCANNED_STATUSES = frozenset({-1, -3, -4})
+# Longest scan_error kept (log line and row); the rest is cut, ending in "...".
+MAX_SCAN_ERROR = 1000
 
 # Latest instant accepted as a scan time (year 10000): keeps conversions to datetime in range.
 _MAX_EPOCH = Decimal(253402300800)
@@ -47,11 +57,20 @@ _S3_HOST = re.compile(r"(?:(?P<bucket>.+)\.)?" + _ENDPOINT)
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/]*)(?P<path>/.*)?", re.S)
 _AUTHORITY = re.compile(r"(?P<host>[^:@]*)(?::\d*)?")
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION_NAME = re.compile(_REGION)
+# The region an S3 host names (s3.REGION, s3-REGION, s3-fips.REGION, dualstack.REGION), if any.
+_HOST_REGION = re.compile(
+    r"(?:^|\.)s3(?:[.-]|-fips\.)(?:dualstack\.)?(" + _REGION + r")\.amazonaws"
+)
 _ANY_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
 
 
 class ScanMessageError(ValueError):
     """The record or message is not a usable scan result."""
+
+
+class NotAScanResult(ScanMessageError):
+    """A message that says it is something other than a scan result (its `type`)."""
 
 
 class EventError(ScanMessageError):
@@ -66,6 +85,8 @@ class Envelope:
     delivery: str = SNS
     queue_message_id: str | None = None
     receive_count: int | None = None
+    # The `type` message attribute, when the publisher set one (the account scanner does).
+    message_type: str | None = None
 
     def fallback_id(self) -> tuple[str, str]:
         """The delivery's id and its name, for a scan result without its own sqs_message_id."""
@@ -146,6 +167,13 @@ class ScanResult:
     codes: tuple[int, ...]
     etag: str | None  # without surrounding quotes
     size: int | None
+    # When the scan began (newer scanners); `timestamp` is then when the result was published.
+    scan_started: Decimal | None = None
+    # scanner_status_message (when the status is not 0) and scanning_result.Error, joined.
+    scan_error: str | None = None
+    bucket_region: str | None = None
+    file_name: str | None = None
+    scanner_status_message: str | None = None
 
 
 def parse_envelope(record: Any) -> Envelope:
@@ -154,7 +182,19 @@ def parse_envelope(record: Any) -> Envelope:
     if not isinstance(sns, dict):
         raise ScanMessageError("record has no Sns object")
     message, topic, message_id = _notification_fields(sns, "Sns")
-    return Envelope(message=message, topic_arn=topic, sns_message_id=message_id)
+    return Envelope(
+        message=message,
+        topic_arn=topic,
+        sns_message_id=message_id,
+        message_type=_attribute_type(sns.get("MessageAttributes"), "Value"),
+    )
+
+
+def _attribute_type(attributes: Any, value_name: str) -> str | None:
+    """The string value of the `type` message attribute (Value in SNS, stringValue in SQS)."""
+    entry = attributes.get("type") if isinstance(attributes, dict) else None
+    value = entry.get(value_name) if isinstance(entry, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _notification_fields(notification: dict[str, Any], where: str) -> tuple[str, str, str]:
@@ -182,8 +222,11 @@ def parse_queue_envelope(record: Any) -> Envelope:
     message, delivery = body, SQS_RAW
     topic: str | None = None
     message_id: str | None = None
+    # Raw delivery: SNS message attributes become the SQS message's attributes.
+    message_type = _attribute_type(record.get("messageAttributes"), "stringValue")
     if notification is not None:
         message, topic, message_id = _notification_fields(notification, "body")
+        message_type = _attribute_type(notification.get("MessageAttributes"), "Value")
         delivery = SQS
     return Envelope(
         message=message,
@@ -192,6 +235,7 @@ def parse_queue_envelope(record: Any) -> Envelope:
         delivery=delivery,
         queue_message_id=meta.message_id,
         receive_count=meta.receive_count,
+        message_type=message_type,
     )
 
 
@@ -214,6 +258,9 @@ def parse_scan_result(
     Its own sqs_message_id identifies it; without one, `fallback_id` (the delivery's id) does.
     """
     data = _load_json(message)
+    kind = data.get("type")
+    if kind is not None and kind != SCAN_RESULT_TYPE:
+        raise NotAScanResult(f"type is {_short(kind)}, not {SCAN_RESULT_TYPE!r}")
     result = data.get("scanning_result")
     if not isinstance(result, dict):
         raise ScanMessageError("not a scan result: no scanning_result object")
@@ -221,13 +268,17 @@ def parse_scan_result(
     codes = _codes(result.get("Codes"))
     status = _status(data.get("scanner_status"))
     bucket, key = parse_location(data.get("file_url"), data.get("bucket"))
+    region = _bucket_region(data.get("bucket_region"), data.get("file_url"))
+    timestamp = parse_timestamp(data.get("timestamp"))
+    started = _scan_started(data.get("scan_start_timestamp"), timestamp)
+    status_message = _optional_text(data.get("scanner_status_message"), "scanner_status_message")
     message_id, id_source = fallback_id, fallback_source
     if isinstance(data.get("sqs_message_id"), str) and data["sqs_message_id"]:
         message_id, id_source = _text(data["sqs_message_id"], "sqs_message_id"), "sqs_message_id"
     return ScanResult(
         message_id=message_id,
         message_id_source=id_source,
-        timestamp=parse_timestamp(data.get("timestamp")),
+        timestamp=timestamp,
         bucket=bucket,
         key=key,
         verdict=_verdict(findings, status, codes),
@@ -236,6 +287,11 @@ def parse_scan_result(
         codes=codes,
         etag=_etag(data.get("file_attributes")),
         size=_size(result.get("TotalBytesOfFile")),
+        scan_started=started,
+        scan_error=_scan_error(status, status_message, result.get("Error")),
+        bucket_region=region,
+        file_name=_optional_text(data.get("file_name"), "file_name"),
+        scanner_status_message=status_message,
     )
 
 
@@ -252,9 +308,64 @@ def _load_json(message: str) -> dict[str, Any]:
 def _verdict(findings: tuple[Finding, ...], status: int, codes: tuple[int, ...]) -> str:
     if findings:
         return MALICIOUS
+    if status in UNSCANNED_STATUSES:
+        return UNSCANNED
     if status != 0:
         return FAILED
     return INCOMPLETE if codes else CLEAN
+
+
+def _scan_started(value: Any, published: Decimal) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        started = parse_timestamp(value)
+    except ScanMessageError as exc:
+        raise ScanMessageError(f"scan_start_{exc}") from exc
+    if started > published:
+        raise ScanMessageError(
+            f"inconsistent message: scan_start_timestamp {started} is after timestamp {published}"
+        )
+    return started
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ScanMessageError(f"{what} is not a string: {_short(value)}")
+    return _text(value, what)
+
+
+def _scan_error(status: int, status_message: str | None, error: Any) -> str | None:
+    """What went wrong, in the scanner's words: its status message (status not 0), then Error."""
+    parts = []
+    if status != 0 and status_message and status_message.strip():
+        parts.append(status_message.strip())
+    if isinstance(error, str) and error.strip():
+        parts.append(_text(error.strip(), "scanning_result.Error"))
+    elif error not in (None, ""):
+        parts.append(json.dumps(error, default=str, ensure_ascii=False))
+    text = ": ".join(parts)
+    if len(text) > MAX_SCAN_ERROR:
+        text = text[: MAX_SCAN_ERROR - 3] + "..."
+    return text or None
+
+
+def _bucket_region(value: Any, file_url: Any) -> str | None:
+    """bucket_region when given: a region name that agrees with the region file_url names."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _REGION_NAME.fullmatch(value):
+        raise ScanMessageError(f"bucket_region is not a region name: {_short(value)}")
+    match = _URL.fullmatch(file_url) if isinstance(file_url, str) else None
+    host = _AUTHORITY.fullmatch(match["authority"]) if match else None
+    named = _HOST_REGION.search(host["host"].lower()) if host else None
+    if named is not None and named.group(1) != value:
+        raise ScanMessageError(
+            f"inconsistent message: bucket_region {value!r} but file_url names {named.group(1)!r}"
+        )
+    return value
 
 
 def _findings(value: Any) -> tuple[Finding, ...]:

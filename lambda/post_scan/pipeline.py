@@ -13,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from post_scan.config import Config, Route
+from post_scan import scanner_tags
+from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
+    SCAN_RESULT_TYPE,
     SNS,
     SQS,
+    NotAScanResult,
     ScanResult,
     is_queue_record,
     parse_record,
@@ -56,6 +59,7 @@ SUPERSEDED = "superseded"
 STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
 SKIPPED_OWN_COPY = "skipped_own_copy"
+IGNORED = "ignored"  # published on the topic, but says it is not a scan result (its `type`)
 ERROR = "error"
 
 
@@ -114,6 +118,8 @@ class Outcome:
     outcome: str = PROCESSED
     notes: list[str] = field(default_factory=list)
     ambiguous: bool | None = None
+    scan_type: str | None = None  # Vision One's fss-scan-type, when the tags were read
+    moved_by_scanner: bool = False  # gone, and the scanner moves this verdict's files itself
     error: Exception | None = None
     duration_ms: float = 0.0
 
@@ -191,7 +197,18 @@ class Pipeline:
             out.outcome = REJECTED
             out.notes.append("topic not in ALLOWED_TOPIC_ARNS")
             return
-        scan = parse_scan_result(envelope.message, *envelope.fallback_id())
+        if envelope.message_type not in (None, SCAN_RESULT_TYPE):
+            out.outcome = IGNORED
+            out.notes.append(
+                f"message attribute type is {envelope.message_type!r}: not a scan result"
+            )
+            return
+        try:
+            scan = parse_scan_result(envelope.message, *envelope.fallback_id())
+        except NotAScanResult as exc:
+            out.outcome = IGNORED
+            out.notes.append(f"{exc}: not a scan result")
+            return
         out.scan = scan
         if not config.bucket_allowed(scan.bucket):
             out.outcome = REJECTED
@@ -212,24 +229,68 @@ class Pipeline:
             out.notes.append(location.reason)
             if location.status != FOUND:
                 out.outcome = OBJECT_GONE if location.status == GONE else SUPERSEDED
+                if location.status == GONE:
+                    self._gone(scan, out)
                 return
             out.ambiguous = location.ambiguous
             if location.versioned:
                 out.version_id = location.targets[0].version_id
             if self._own_copy(scan, location, out):
                 return
+            if route is not None and not self._routes_scan_type(scan, location, reader, out):
+                route, out.destination = None, None
+                wants_delete = deletes_source(scan.verdict, config, routed=False)
+                if not (wants_record or wants_delete):
+                    return
             if wants_record:
-                self._record(scan, location, reader, out)
+                self._record(scan, location, reader, out, routed=route is not None)
             if route is not None:
                 self._route(scan, location, route, reader, out)
             if wants_delete:
                 self._delete(scan, location, out)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
-            out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
+            if not self._gone(scan, out):
+                out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
         except ObjectChanged as exc:
             out.outcome = SUPERSEDED
             out.notes.append(f"S3 answered {exc}: the key holds a different upload now, left alone")
+
+    def _gone(self, scan: ScanResult, out: Outcome) -> bool:
+        """Say so when the scanned content is gone because the scanner moved it (its own routing,
+        declared in SCANNER_ROUTED_VERDICTS); True when that is the explanation."""
+        if scan.verdict not in self.config.scanner_routed_verdicts:
+            return False
+        out.moved_by_scanner = True
+        out.notes.append(
+            f"moved by the scanner: it moves {scan.verdict} files to its own destination "
+            "(SCANNER_ROUTED_VERDICTS), so the object is no longer here"
+        )
+        return True
+
+    def _routes_scan_type(
+        self, scan: ScanResult, location: Location, reader: _Reader, out: Outcome
+    ) -> bool:
+        """Whether this result may be routed, by its scan type (Vision One's fss-scan-type tag).
+
+        Clean and unscanned results only for the scan types in ROUTE_SCAN_TYPES (or when the
+        object has no scan-type tag), so a full bucket scan does not move every file in use;
+        the other verdicts always (config.SCAN_TYPE_GATED_VERDICTS says why).
+        """
+        config = self.config
+        gated = scan.verdict in SCAN_TYPE_GATED_VERDICTS
+        if not gated or config.route_scan_types.issuperset(scanner_tags.SCAN_TYPES):
+            return True  # nothing to decide: no tag read for it
+        tags = location.tags if location.tags is not None else reader.tags(out.version_id)
+        out.scan_type = scanner_tags.scan_type(tags)
+        if config.routes_scan_type(scan.verdict, out.scan_type):
+            return True
+        allowed = ", ".join(sorted(config.route_scan_types)) or "none"
+        out.notes.append(
+            f"scan type {out.scan_type!r} ({scanner_tags.SCAN_TYPE_TAG}): {scan.verdict} results "
+            f"of this scan type are not routed (ROUTE_SCAN_TYPES: {allowed})"
+        )
+        return False
 
     def _own_copy(self, scan: ScanResult, location: Location, out: Outcome) -> bool:
         """True when a target is a copy this module wrote (loop protection).
@@ -263,11 +324,13 @@ class Pipeline:
         location: Location,
         reader: _Reader,
         out: Outcome,
+        routed: bool,
     ) -> None:
         config = self.config
         tags = location.tags
         if tags is None:
             tags = reader.tags(out.version_id)
+        out.scan_type = scanner_tags.scan_type(tags)
         out.file_id = tags.get(config.file_id_tag_key) or None
         if out.file_id is None:
             out.file_id_missing = True
@@ -282,7 +345,7 @@ class Pipeline:
                 key_name=config.file_id_table_key,
                 file_id=out.file_id,
                 scan=scan,
-                action=scan_action(scan.verdict, config),
+                action=scan_action(scan.verdict, config, routed=routed),
                 version_id=out.version_id,
                 destination=out.destination,
                 upsert=config.file_id_table_upsert,

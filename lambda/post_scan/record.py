@@ -40,6 +40,9 @@ def build_update(row: VerdictRow) -> dict[str, Any]:
         "scan_codes": {"L": [{"N": str(code)} for code in scan.codes]},
         "scan_timestamp": {"N": _number(scan.timestamp)},
         "scan_message_id": {"S": scan.message_id},
+        # Always set (empty when the scanner reported none), so a newer verdict never keeps an
+        # older result's error.
+        "scan_error": {"S": scan.scan_error or ""},
         "scan_action": {"S": row.action},
         "s3_bucket": {"S": scan.bucket},
         "s3_key": {"S": scan.key},

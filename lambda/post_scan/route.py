@@ -39,17 +39,20 @@ class CopyVerificationError(RuntimeError):
     """The destination's HEAD does not match the scanned source: the source is kept."""
 
 
-def scan_action(verdict: str, config: Config) -> str:
-    """The row's scan_action: what the configuration does with a verdict (same on each delivery)."""
-    if verdict in config.routes:
+def scan_action(verdict: str, config: Config, routed: bool | None = None) -> str:
+    """The row's scan_action: what the configuration does with a verdict (same on each delivery).
+
+    `routed` False: the verdict has a route but this result is not routed (its scan type).
+    """
+    if verdict in config.routes if routed is None else routed:
         return ACTION_BY_VERDICT.get(verdict, "route")
     if config.delete_malicious and verdict == MALICIOUS:
         return "delete"
     return "none"
 
 
-def deletes_source(verdict: str, config: Config) -> bool:
-    routed_and_moved = verdict in config.routes and config.moves
+def deletes_source(verdict: str, config: Config, routed: bool | None = None) -> bool:
+    routed_and_moved = (verdict in config.routes if routed is None else routed) and config.moves
     return routed_and_moved or (config.delete_malicious and verdict == MALICIOUS)
 
 

@@ -21,9 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "file_id_table_key": "file_id",
     "file_id_table_upsert": True,
     "file_id_table_kms_key_arn": None,
-    "record_verdicts": ["malicious", "incomplete", "failed"],
+    "record_verdicts": ["malicious", "incomplete", "failed", "unscanned"],
     "routes": {},
     "route_mode": "move",
+    "route_scan_types": ["object created"],
+    "scanner_routed_verdicts": [],
     "dry_run": False,
     "log_level": "INFO",
     "metrics_namespace": "FSSPostScan",
@@ -70,6 +72,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "throttles_threshold": 0,
     "rejected_threshold": 0,
     "queue_age_threshold_seconds": 900,
+    "unscanned_threshold": 0,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -132,6 +135,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             settings["throttles_threshold"],
         ),
+        # The engine's own EMF metric: scan results whose verdict is unscanned.
+        "unscanned": (
+            inputs["metrics_namespace"],
+            "ScanResults",
+            "FunctionName",
+            "Sum",
+            settings["unscanned_threshold"],
+        ),
     }
     # The engine's EMF counters (namespace metrics_namespace, dimension FunctionName).
     emf = inputs["metrics_namespace"]
@@ -171,6 +182,7 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "threshold": threshold,
             "period": settings["period_seconds"],
             "evaluation_periods": settings["evaluation_periods"],
+            "extra_dimensions": {"Verdict": "unscanned"} if key == "unscanned" else {},
         }
         for key, (namespace, metric, dimension, statistic, threshold) in found.items()
     }
@@ -196,7 +208,7 @@ def table_arn(inputs: dict[str, Any], where: Where) -> str | None:
     return f"arn:{where.partition}:dynamodb:{where.region}:{where.account_id}:table/{name}"
 
 
-VERDICTS = ("malicious", "clean", "incomplete", "failed")
+VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
 
 
 def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -245,6 +257,8 @@ def environment(inputs: dict[str, Any]) -> dict[str, str]:
         "RECORD_VERDICTS": ",".join(inputs["record_verdicts"]),
         "LOG_LEVEL": inputs["log_level"],
         "METRICS_NAMESPACE": inputs["metrics_namespace"],
+        "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
+        "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
     }
 
 

@@ -392,7 +392,10 @@ def test_alarms_watch_the_deployment(deployed: Deployment):
             want["metric"],
             want["statistic"],
         )
-        assert alarm["Dimensions"] == [{"Name": want["dimension"], "Value": value}]
+        dimensions = {want["dimension"]: value, **want["extra_dimensions"]}
+        assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == [
+            {"Name": name, "Value": dimensions[name]} for name in sorted(dimensions)
+        ]
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         assert alarm["Threshold"] == want["threshold"]
         assert (alarm["Period"], alarm["EvaluationPeriods"]) == (

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
+from scanner_fixtures import fill, load
 
 from emulator import fss
 
@@ -179,3 +180,84 @@ def test_clean_uploads_are_promoted_and_incomplete_scans_stay(
     for destination in (promote, quarantine):
         listed = s3.list_objects_v2(Bucket=destination).get("Contents", [])
         assert not [o for o in listed if o["Key"].endswith(archive_key)]
+
+
+def _vision_one(deployed: Deployment, name: str, bucket: str, key: str, obj: dict, **more) -> tuple:
+    """A Vision One scan result and its tags, from tests/fixtures/scanner/visionone.json."""
+    (result,) = [r for r in load("visionone")["results"] if r["name"] == name]
+    now = time.time()
+    values = {
+        "bucket": bucket,
+        "key": key,
+        "key_url": urllib.parse.quote_plus(key, safe="/"),
+        "region": deployed.account.region,
+        "etag": obj["ETag"].strip('"'),
+        "size": 14,
+        "published": now + 1,
+        "started": now,
+        "scan_date": time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(now)),
+        "message_id": str(uuid.uuid4()),
+        "request_id": "",
+        "scan_type": "object created",
+        **more,
+    }
+    return fill(result["message"], values), fill(result["tags"], values)
+
+
+def test_vision_one_full_scans_and_scanner_outages_through_the_deployed_function(
+    deployed: Deployment, moto_server: MotoServer, tmp_path, capsys
+):
+    """The deployed function with the module's defaults: a scheduled full bucket scan does not
+    promote a clean file that is already in use, an outage (-4) is `unscanned` and stays, a
+    malicious result of a full scan is quarantined, and a message of another type is ignored."""
+    s3 = deployed.account.client("s3")
+    promote = deployed.facts["promote_bucket"]
+    quarantine = deployed.outputs["quarantine_bucket_name"]
+    bucket = next(b["name"] for b in deployed.facts["buckets"] if not b["kms_key"])
+
+    key = f"inbox/{uuid.uuid4().hex[:6]} in use.txt"
+    obj = s3.put_object(Bucket=bucket, Key=key, Body=b"already in use")
+    message, tags = _vision_one(deployed, "clean", bucket, key, obj, scan_type="schedule")
+    s3.put_object_tagging(
+        Bucket=bucket,
+        Key=key,
+        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+    )
+    (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+    assert (line["outcome"], line["verdict"], line["scan_type"]) == (
+        "processed",
+        "clean",
+        "schedule",
+    )
+    assert (line["destination"], line["ObjectsRouted"]) == (None, 0), line
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"already in use"
+    assert not s3.list_objects_v2(Bucket=promote, Prefix=f"clean/{bucket}/{key}").get("KeyCount")
+
+    key = f"inbox/{uuid.uuid4().hex[:6]} during outage.txt"
+    obj = s3.put_object(Bucket=bucket, Key=key, Body=b"not scanned!!!")
+    message, _ = _vision_one(deployed, "unsuccessful scanner invocation (-4)", bucket, key, obj)
+    (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+    assert (line["outcome"], line["verdict"], line["Verdict"]) == (
+        "processed",
+        "unscanned",
+        "unscanned",
+    )
+    assert line["scan_error"] == "unsuccessful scanner invocation"
+    assert line["bucket_region"] == deployed.account.region
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"not scanned!!!"
+
+    key = f"inbox/{uuid.uuid4().hex[:6]} old malware.exe"
+    obj = s3.put_object(Bucket=bucket, Key=key, Body=EICAR)
+    message, tags = _vision_one(deployed, "malicious", bucket, key, obj, scan_type="schedule")
+    s3.put_object_tagging(
+        Bucket=bucket,
+        Key=key,
+        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+    )
+    (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+    assert (line["outcome"], line["ObjectsRouted"], line["ObjectsDeleted"]) == ("processed", 1, 1)
+    assert s3.head_object(Bucket=quarantine, Key=f"{bucket}/{key}")["ContentLength"] == len(EICAR)
+
+    other = {**message, "type": "post-scan-action"}
+    (line,) = _deliver(deployed, moto_server, other, tmp_path, capsys)
+    assert (line["outcome"], line["Ignored"], line["actions"]) == ("ignored", 1, [])

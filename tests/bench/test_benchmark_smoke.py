@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from post_scan import config
+
 REPO = Path(__file__).resolve().parents[2]
-VERDICTS = ["malicious", "clean", "incomplete", "failed"]
+VERDICTS = list(config.VERDICTS)
 # The flag combinations docs/performance.md reports.
 FLAGS = [
     "log only",
@@ -176,7 +178,7 @@ def test_api_calls_per_action(sections):
         assert calls[(flags, "malicious")]["engine"]["DeleteObject"] == 1
         assert "UpdateItem" not in calls[(flags, "malicious")]["engine"]
         assert calls[(flags, "clean")]["engine"] == {}
-    for verdict in ("malicious", "incomplete", "failed"):
+    for verdict in ("malicious", "incomplete", "failed", "unscanned"):
         assert calls[("record", verdict)]["engine"]["UpdateItem"] == 1
         assert calls[("record", verdict)]["engine"]["GetObjectTagging"] == 1
     assert calls[("record", "clean")]["engine"] == {}  # not in the default RECORD_VERDICTS
@@ -190,7 +192,7 @@ def test_api_calls_per_action(sections):
     promote = calls[("promote clean (move)", "clean")]["engine"]
     assert promote["CopyObject"] == 1
     assert promote["DeleteObject"] == 1
-    for verdict in ("malicious", "incomplete", "failed"):
+    for verdict in ("malicious", "incomplete", "failed", "unscanned"):
         assert calls[("promote clean (move)", verdict)]["engine"] == {}
     for verdict in VERDICTS:
         dry = calls[("dry run: record + delete + quarantine", verdict)]["engine"]

@@ -27,12 +27,14 @@ def test_defaults_are_the_documented_ones() -> None:
         file_id_tag_key="file_id",
         file_id_table=None,
         file_id_table_key="file_id",
-        record_verdicts=frozenset({"malicious", "incomplete", "failed"}),
+        record_verdicts=frozenset({"malicious", "incomplete", "failed", "unscanned"}),
         dry_run=False,
         log_level="INFO",
         file_id_table_upsert=True,
         metrics_namespace="FSSPostScan",
         function_name="local",
+        route_scan_types=frozenset({"object created"}),
+        scanner_routed_verdicts=frozenset(),
     )
     assert not config.bucket_allowed("any-bucket")
     assert config.topic_allowed(TOPIC)

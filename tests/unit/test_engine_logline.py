@@ -26,6 +26,11 @@ REQUIRED_FIELDS = {
     "findings",
     "codes",
     "scan_timestamp",
+    "scan_start_timestamp",
+    "scan_error",
+    "scan_type",
+    "bucket_region",
+    "file_name",
     "file_id",
     "destination",
     "actions",
@@ -39,6 +44,7 @@ COUNTERS = {
     "ObjectsRouted",
     "VerdictsRecorded",
     "Rejected",
+    "Ignored",
     "Superseded",
     "ObjectGone",
     "StaleVerdicts",
@@ -113,13 +119,14 @@ def test_processed_line_has_every_field_and_valid_emf(
         ("row_missing", "RowsMissing"),
         ("skipped_own_copy", "OwnCopiesSkipped"),
         ("error", "Errors"),
+        ("ignored", "Ignored"),
     ],
 )
 def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
     line = logline.build(Outcome(dry_run=False, outcome=outcome), "NS", "fn", 1_700_000_000_000)
     assert_valid_emf(line, "NS")
     assert {name for name in COUNTERS if line[name]} == {counter}
-    assert line["Verdict"] == "unparsed"
+    assert line["Verdict"] == ("not_a_scan_result" if outcome == "ignored" else "unparsed")
 
 
 def test_error_line_names_the_exception() -> None:

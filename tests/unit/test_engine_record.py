@@ -62,6 +62,7 @@ def test_request_sets_only_the_scan_attributes() -> None:
         "scan_codes": {"L": []},
         "scan_timestamp": {"N": "1600424846.74"},
         "scan_message_id": {"S": "msg-1"},
+        "scan_error": {"S": ""},
         "scan_action": {"S": "delete"},
         "s3_bucket": {"S": "uploads-bucket"},
         "s3_key": {"S": "dir/a b.txt"},

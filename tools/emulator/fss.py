@@ -14,9 +14,20 @@ from typing import Any
 
 EICAR_FINDING = {"malware": "Eicar_test_file", "type": "Virus"}
 
-# Scanner statuses (anything but 0 means the file was not scanned).
+# Scanner statuses (anything but 0 means the file was not scanned). -1, -3 and -4 are the
+# scanner's own conditions (the verdict `unscanned`); -2 concerns the file (`failed`).
 SUCCESSFUL_SCAN = 0
+INVALID_LICENSE_STATUS = -1
 UNSUCCESSFUL_SCAN = -2
+SCANNER_ERROR = -3
+UNSUCCESSFUL_SCANNER_INVOCATION = -4
+STATUS_MESSAGES = {
+    SUCCESSFUL_SCAN: "successful scan",
+    INVALID_LICENSE_STATUS: "invalid license status",
+    UNSUCCESSFUL_SCAN: "unsuccessful scan",
+    SCANNER_ERROR: "scanner error",
+    UNSUCCESSFUL_SCANNER_INVOCATION: "unsuccessful scanner invocation",
+}
 
 
 def eicar() -> bytes:
@@ -54,9 +65,7 @@ def scan_result(
         "xamz_request_id": "",
         "file_url": file_url(bucket, key, region),
         "scanner_status": scanner_status,
-        "scanner_status_message": (
-            "successful scan" if scanner_status == SUCCESSFUL_SCAN else "unsuccessful scan"
-        ),
+        "scanner_status_message": STATUS_MESSAGES.get(scanner_status, "unsuccessful scan"),
         "scanning_result": {
             "TotalBytesOfFile": size,
             "Findings": list(findings or []),
@@ -71,7 +80,9 @@ def scan_result(
 
 def scan_tags(verdict: str) -> dict[str, str]:
     """The tags FSS writes on a scanned object (separate-tags format)."""
-    result = {"malicious": "malicious", "failed": "failure"}.get(verdict, "no issues found")
+    failures = ("failed", "unscanned")
+    result = "malicious" if verdict == "malicious" else "no issues found"
+    result = "failure" if verdict in failures else result
     return {
         "fss-scanned": "true",
         "fss-scan-date": time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime()),
