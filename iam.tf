@@ -8,6 +8,10 @@ locals {
     for verdict in local.verdicts : verdict if contains(keys(local.routes), verdict)
   ]
 
+  # Scanned buckets must belong to the function's account, each route's bucket to its owner:
+  # a bucket name deleted and registered again by another account is outside the grant.
+  owned_by_this_account = { StringEquals = { "s3:ResourceAccount" = local.account_id } }
+
   # kms:ViaService: the role's KMS rights work only in requests the named AWS service makes on its
   # behalf (SQS encrypting/decrypting queue messages, S3 objects, DynamoDB items), never in a direct
   # KMS call. The value is SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide,
@@ -72,29 +76,33 @@ locals {
     {
       # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes;
       # GetObjectVersion reads one version (HEAD of a listed version, copies of a version).
-      enabled  = local.reads_objects
-      Sid      = "ReadScannedObjects"
-      Action   = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"]
-      Resource = local.bucket_object_arns
+      enabled   = local.reads_objects
+      Sid       = "ReadScannedObjects"
+      Action    = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"]
+      Resource  = local.bucket_object_arns
+      Condition = local.owned_by_this_account
     },
     {
       # Without s3:ListBucket a missing object reads as 403 instead of 404.
-      enabled  = local.reads_objects
-      Sid      = "ListScannedBuckets"
-      Action   = ["s3:ListBucket", "s3:ListBucketVersions"]
-      Resource = local.bucket_arns
+      enabled   = local.reads_objects
+      Sid       = "ListScannedBuckets"
+      Action    = ["s3:ListBucket", "s3:ListBucketVersions"]
+      Resource  = local.bucket_arns
+      Condition = local.owned_by_this_account
     },
     {
-      enabled  = var.delete_malicious
-      Sid      = "DeleteMaliciousObjects"
-      Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      Resource = local.bucket_object_arns
+      enabled   = var.delete_malicious
+      Sid       = "DeleteMaliciousObjects"
+      Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      Resource  = local.bucket_object_arns
+      Condition = local.owned_by_this_account
     },
     {
-      enabled  = local.moves_objects
-      Sid      = "DeleteMovedObjects"
-      Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      Resource = local.bucket_object_arns
+      enabled   = local.moves_objects
+      Sid       = "DeleteMovedObjects"
+      Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      Resource  = local.bucket_object_arns
+      Condition = local.owned_by_this_account
     },
     {
       enabled  = var.extract_file_id && local.use_table
@@ -137,10 +145,11 @@ locals {
   route_statements = flatten([
     for verdict in local.route_verdicts : [
       {
-        enabled  = true
-        Sid      = "Write${title(verdict)}Route"
-        Action   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
-        Resource = ["arn:${local.partition}:s3:::${local.routes[verdict].bucket}/${local.routes[verdict].prefix}*"]
+        enabled   = true
+        Sid       = "Write${title(verdict)}Route"
+        Action    = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]
+        Resource  = ["arn:${local.partition}:s3:::${local.routes[verdict].bucket}/${local.routes[verdict].prefix}*"]
+        Condition = { StringEquals = { "s3:ResourceAccount" = local.routes[verdict].owner } }
       },
       {
         # S3 encrypts the copy on the role's behalf, in the destination bucket's (= the key's) region.
@@ -163,7 +172,7 @@ locals {
         Action   = s.Action
         Resource = s.Resource
       },
-      { for k, v in { Condition = try(s.Condition, null) } : k => v if v != null },
+      try(s.Condition, null) == null ? {} : { Condition = s.Condition },
     ) if s.enabled
   ]
 }

@@ -58,10 +58,12 @@ locals {
       bucket      = replace(r.bucket, "/^arn:[^:]+:s3:::/", "")
       prefix      = r.prefix
       kms_key_arn = r.kms_key_arn
+      owner       = coalesce(r.bucket_owner, local.account_id)
     }
   }
   route_targets = { for verdict, r in local.routes : verdict => r.prefix == "" ? r.bucket : "${r.bucket}/${r.prefix}" }
   route_keys    = { for verdict, r in local.routes : verdict => r.kms_key_arn if r.kms_key_arn != null }
+  route_owners  = { for verdict, r in local.routes : verdict => r.owner }
 
   # The runtime contract of post_scan.handler (see the engine's config.py): every variable is set explicitly.
   environment = {
@@ -77,18 +79,25 @@ locals {
     RECORD_VERDICTS      = join(",", var.record_verdicts)
     LOG_LEVEL            = var.log_level
     METRICS_NAMESPACE    = var.metrics_namespace
+    # Every S3 request names the account that must own its bucket (ExpectedBucketOwner).
+    EXPECTED_BUCKET_OWNER = local.account_id
 
-    ROUTE_MALICIOUS              = try(local.route_targets.malicious, "")
-    ROUTE_MALICIOUS_KMS_KEY_ARN  = try(local.route_keys.malicious, "")
-    ROUTE_CLEAN                  = try(local.route_targets.clean, "")
-    ROUTE_CLEAN_KMS_KEY_ARN      = try(local.route_keys.clean, "")
-    ROUTE_INCOMPLETE             = try(local.route_targets.incomplete, "")
-    ROUTE_INCOMPLETE_KMS_KEY_ARN = try(local.route_keys.incomplete, "")
-    ROUTE_FAILED                 = try(local.route_targets.failed, "")
-    ROUTE_FAILED_KMS_KEY_ARN     = try(local.route_keys.failed, "")
-    ROUTE_UNSCANNED              = try(local.route_targets.unscanned, "")
-    ROUTE_UNSCANNED_KMS_KEY_ARN  = try(local.route_keys.unscanned, "")
-    ROUTE_MODE                   = var.route_mode
+    ROUTE_MALICIOUS               = try(local.route_targets.malicious, "")
+    ROUTE_MALICIOUS_KMS_KEY_ARN   = try(local.route_keys.malicious, "")
+    ROUTE_MALICIOUS_BUCKET_OWNER  = try(local.route_owners.malicious, "")
+    ROUTE_CLEAN                   = try(local.route_targets.clean, "")
+    ROUTE_CLEAN_KMS_KEY_ARN       = try(local.route_keys.clean, "")
+    ROUTE_CLEAN_BUCKET_OWNER      = try(local.route_owners.clean, "")
+    ROUTE_INCOMPLETE              = try(local.route_targets.incomplete, "")
+    ROUTE_INCOMPLETE_KMS_KEY_ARN  = try(local.route_keys.incomplete, "")
+    ROUTE_INCOMPLETE_BUCKET_OWNER = try(local.route_owners.incomplete, "")
+    ROUTE_FAILED                  = try(local.route_targets.failed, "")
+    ROUTE_FAILED_KMS_KEY_ARN      = try(local.route_keys.failed, "")
+    ROUTE_FAILED_BUCKET_OWNER     = try(local.route_owners.failed, "")
+    ROUTE_UNSCANNED               = try(local.route_targets.unscanned, "")
+    ROUTE_UNSCANNED_KMS_KEY_ARN   = try(local.route_keys.unscanned, "")
+    ROUTE_UNSCANNED_BUCKET_OWNER  = try(local.route_owners.unscanned, "")
+    ROUTE_MODE                    = var.route_mode
 
     ROUTE_SCAN_TYPES        = join(",", var.route_scan_types)
     SCANNER_ROUTED_VERDICTS = join(",", var.scanner_routed_verdicts)
@@ -182,6 +191,16 @@ resource "aws_lambda_function" "this" {
       # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
       condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(var.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
+    }
+    precondition {
+      # Objects in a scanned bucket are read as the function's account's (EXPECTED_BUCKET_OWNER).
+      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(var.bucket_names, r.bucket)])
+      error_message = "A route into a scanned bucket (one of bucket_names) cannot have another bucket_owner: scanned buckets belong to the function's account."
+    }
+    precondition {
+      # The engine's ExpectedBucketOwner is per bucket: routes sharing a bucket share its owner.
+      condition     = alltrue([for r in values(local.routes) : length(distinct([for o in values(local.routes) : o.owner if o.bucket == r.bucket])) == 1])
+      error_message = "Routes into the same bucket must have the same bucket_owner."
     }
     precondition {
       # The engine refuses this at cold start too: each file would be moved twice.

@@ -187,11 +187,12 @@ variable "record_verdicts" {
 }
 
 variable "routes" {
-  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
+  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. bucket_owner is the 12-digit account that owns the bucket (default: the function's account): every request to it, and its IAM statement, require that owner, so a deleted bucket whose name another account registers receives nothing. route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
   type = map(object({
-    bucket      = string
-    prefix      = optional(string, "")
-    kms_key_arn = optional(string)
+    bucket       = string
+    prefix       = optional(string, "")
+    kms_key_arn  = optional(string)
+    bucket_owner = optional(string)
   }))
   default = {}
 
@@ -216,6 +217,11 @@ variable "routes" {
   validation {
     condition     = alltrue([for r in values(var.routes) : r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn))])
     error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.bucket_owner == null || can(regex("^[0-9]{12}$", r.bucket_owner))])
+    error_message = "Each routes bucket_owner must be null (the function's account) or a 12-digit AWS account id."
   }
 }
 

@@ -148,14 +148,17 @@ def why_extra(scenario: Scenario, verdict: str, operation: str) -> str:
     """Why the engine makes more `operation` calls than the minimum; says if they could go."""
     if operation == HEAD and scenario.routes(verdict) and not scenario.dry_run:
         return (
-            "avoidable: the source is HEADed twice: locate, then the source read (If-Match or "
-            "VersionId, ChecksumMode); one HEAD with ChecksumMode at locate would do"
+            "required in unversioned buckets, avoidable in versioned ones: the source is HEADed "
+            "again after the tag read (If-Match or VersionId, ChecksumMode); unversioned, that "
+            "HEAD also proves the tags are the scanned upload's (same ETag and LastModified); "
+            "versioned, one HEAD with ChecksumMode at locate would do"
         )
-    if operation == HEAD and scenario.records(verdict):
+    if operation == HEAD and (scenario.records(verdict) or scenario.routes(verdict)):
         return (
-            "required: the HEAD checks the key still holds the scanned upload (ETag) before "
-            "its tags are trusted: GetObjectTagging has no If-Match, and a replaced upload's "
-            "file id would get this verdict"
+            "required: a HEAD before the tag read finds the scanned upload (ETag, version id); "
+            "unversioned, a second one after it must show the same ETag (If-Match) and "
+            "LastModified: GetObjectTagging answers neither, and an upload that replaced the "
+            "scanned one in between would get this verdict on its row"
         )
     if operation == HEAD:
         return (

@@ -28,18 +28,23 @@ run "quarantine_malicious_files_move" {
     condition = {
       for k, v in aws_lambda_function.this.environment[0].variables : k => v if startswith(k, "ROUTE_")
       } == {
-      ROUTE_MALICIOUS              = "quarantine-bucket/q/"
-      ROUTE_MALICIOUS_KMS_KEY_ARN  = ""
-      ROUTE_CLEAN                  = ""
-      ROUTE_CLEAN_KMS_KEY_ARN      = ""
-      ROUTE_INCOMPLETE             = ""
-      ROUTE_INCOMPLETE_KMS_KEY_ARN = ""
-      ROUTE_FAILED                 = ""
-      ROUTE_FAILED_KMS_KEY_ARN     = ""
-      ROUTE_UNSCANNED              = ""
-      ROUTE_UNSCANNED_KMS_KEY_ARN  = ""
-      ROUTE_MODE                   = "move"
-      ROUTE_SCAN_TYPES             = "object created"
+      ROUTE_MALICIOUS               = "quarantine-bucket/q/"
+      ROUTE_MALICIOUS_KMS_KEY_ARN   = ""
+      ROUTE_MALICIOUS_BUCKET_OWNER  = "111122223333"
+      ROUTE_CLEAN                   = ""
+      ROUTE_CLEAN_KMS_KEY_ARN       = ""
+      ROUTE_CLEAN_BUCKET_OWNER      = ""
+      ROUTE_INCOMPLETE              = ""
+      ROUTE_INCOMPLETE_KMS_KEY_ARN  = ""
+      ROUTE_INCOMPLETE_BUCKET_OWNER = ""
+      ROUTE_FAILED                  = ""
+      ROUTE_FAILED_KMS_KEY_ARN      = ""
+      ROUTE_FAILED_BUCKET_OWNER     = ""
+      ROUTE_UNSCANNED               = ""
+      ROUTE_UNSCANNED_KMS_KEY_ARN   = ""
+      ROUTE_UNSCANNED_BUCKET_OWNER  = ""
+      ROUTE_MODE                    = "move"
+      ROUTE_SCAN_TYPES              = "object created"
     }
     error_message = "Route environment is wrong: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -61,6 +66,92 @@ run "quarantine_malicious_files_move" {
     }
     error_message = "Quarantine (move) policy is wrong: ${aws_iam_role_policy.this.policy}"
   }
+  assert {
+    # Scanned buckets and the route's bucket must belong to the function's account (issue 10).
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => try(s.Condition, null)
+      } == {
+      WriteOwnLogs                      = null
+      SendFailedEventsToDeadLetterQueue = null
+      ReadScannedObjects                = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      ListScannedBuckets                = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      DeleteMovedObjects                = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      WriteMaliciousRoute               = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+    }
+    error_message = "Bucket owner conditions are wrong: ${aws_iam_role_policy.this.policy}"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["EXPECTED_BUCKET_OWNER"] == "111122223333"
+    error_message = "EXPECTED_BUCKET_OWNER must be the function's account."
+  }
+}
+
+run "route_into_another_account" {
+  command = plan
+
+  variables {
+    delete_malicious = true
+    routes = {
+      malicious = { bucket = "central-quarantine", prefix = "acct/", bucket_owner = "444455556666" }
+      clean     = { bucket = "promote-bucket" }
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["ROUTE_MALICIOUS_BUCKET_OWNER"] == "444455556666" &&
+      aws_lambda_function.this.environment[0].variables["ROUTE_CLEAN_BUCKET_OWNER"] == "111122223333" &&
+      aws_lambda_function.this.environment[0].variables["EXPECTED_BUCKET_OWNER"] == "111122223333"
+    )
+    error_message = "Route owners are wrong: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Condition.StringEquals["s3:ResourceAccount"]
+      if can(s.Condition)
+      } == {
+      ReadScannedObjects     = "111122223333"
+      ListScannedBuckets     = "111122223333"
+      DeleteMaliciousObjects = "111122223333"
+      DeleteMovedObjects     = "111122223333"
+      WriteMaliciousRoute    = "444455556666"
+      WriteCleanRoute        = "111122223333"
+    }
+    error_message = "Each route's statement must require its own owner: ${aws_iam_role_policy.this.policy}"
+  }
+}
+
+run "rejects_bucket_owner_that_is_not_an_account_id" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "quarantine-bucket", bucket_owner = "arn:aws:iam::444455556666:root" } }
+  }
+
+  expect_failures = [var.routes]
+}
+
+run "rejects_another_owner_for_a_scanned_bucket" {
+  command = plan
+
+  variables {
+    routes = { malicious = { bucket = "uploads-bucket", prefix = "q/", bucket_owner = "444455556666" } }
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_two_owners_for_one_destination" {
+  command = plan
+
+  variables {
+    routes = {
+      malicious = { bucket = "review-bucket", prefix = "m/", bucket_owner = "444455556666" }
+      failed    = { bucket = "review-bucket", prefix = "f/" }
+    }
+  }
+
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "promote_clean_files_copy_with_key_and_bucket_arn" {

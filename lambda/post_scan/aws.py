@@ -7,7 +7,10 @@ execution environment.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 import botocore.session
@@ -98,20 +101,77 @@ class _KnownSource(BaseSubscriber):
             future.meta.provide_object_etag(f'"{self._source.etag}"')
 
 
-class S3Objects:
-    """The S3 reads and deletes the pipeline needs, for any bucket/key."""
+# bucket -> the 12-digit account that must own it (ExpectedBucketOwner), or None: not checked.
+OwnerOf = Callable[[str], str | None]
 
-    def __init__(self, client_factory: Any = None, transfer_config: Any = None) -> None:
+
+def _nobody(bucket: str) -> str | None:
+    return None
+
+
+def _copy_source_bucket(source: Any) -> str | None:
+    """The bucket of a CopySource parameter: a dict, or botocore's "bucket/key?versionId=..."."""
+    if isinstance(source, dict):
+        return source.get("Bucket")
+    if isinstance(source, str):
+        return unquote(source.lstrip("/").split("/", 1)[0])
+    return None
+
+
+class S3Objects:
+    """The S3 reads, copies and deletes the pipeline needs, for any bucket/key.
+
+    Every request names the account that must own its bucket (ExpectedBucketOwner, and
+    ExpectedSourceBucketOwner on copies), as `owner_of` says: S3 refuses the request (403) when
+    another account owns the bucket, e.g. a deleted destination whose name was registered again.
+    """
+
+    def __init__(
+        self,
+        client_factory: Any = None,
+        transfer_config: Any = None,
+        owner_of: OwnerOf = _nobody,
+    ) -> None:
         self._client_factory = client_factory or s3_client
         self._transfer_config = transfer_config or COPY_TRANSFER_CONFIG
+        self._owner_of = owner_of
 
     @property
     def _s3(self) -> Any:
         return self._client_factory()
 
+    def _owner(self, bucket: str) -> dict[str, str]:
+        owner = self._owner_of(bucket)
+        return {"ExpectedBucketOwner": owner} if owner else {}
+
+    def _add_owners(self, params: dict[str, Any], **kwargs: Any) -> None:
+        """botocore hook: the owners of the request's buckets, whoever builds the request."""
+        bucket = params.get("Bucket")
+        if isinstance(bucket, str):
+            params.pop("ExpectedBucketOwner", None)
+            params.update(self._owner(bucket))
+        source = _copy_source_bucket(params.get("CopySource"))
+        if source is not None:
+            params.pop("ExpectedSourceBucketOwner", None)
+            owner = self._owner_of(source)
+            if owner:
+                params["ExpectedSourceBucketOwner"] = owner
+
+    @contextmanager
+    def _owners_on_every_request(self, client: Any) -> Iterator[None]:
+        """While s3transfer works: it sends no ExpectedSourceBucketOwner (CopyObject,
+        UploadPartCopy), none on AbortMultipartUpload, and would HEAD a source with the
+        destination's owner. One copy at a time per client (the pipeline is sequential)."""
+        events, unique_id = client.meta.events, f"fss-post-scan-owners-{id(self)}"
+        events.register("before-parameter-build.s3", self._add_owners, unique_id=unique_id)
+        try:
+            yield
+        finally:
+            events.unregister("before-parameter-build.s3", self._add_owners, unique_id=unique_id)
+
     def head(self, bucket: str, key: str) -> Head:
         try:
-            response = self._s3.head_object(Bucket=bucket, Key=key)
+            response = self._s3.head_object(Bucket=bucket, Key=key, **self._owner(bucket))
         except ClientError as exc:
             if error_code(exc) not in GONE_CODES:
                 raise
@@ -148,7 +208,7 @@ class S3Objects:
         if checksums:
             extra["ChecksumMode"] = "ENABLED"
         try:
-            response = self._s3.head_object(Bucket=bucket, Key=key, **extra)
+            response = self._s3.head_object(Bucket=bucket, Key=key, **extra, **self._owner(bucket))
         except ClientError as exc:
             _raise_gone_or_changed(exc)
             raise
@@ -171,6 +231,7 @@ class S3Objects:
             checksum=checksum,
             encryption=response.get("ServerSideEncryption"),
             kms_key_id=response.get("SSEKMSKeyId"),
+            last_modified=response.get("LastModified"),
         )
 
     def copy(
@@ -190,13 +251,18 @@ class S3Objects:
         copy_source = {"Bucket": source_bucket, "Key": source_key}
         if source.version_id:
             copy_source["VersionId"] = source.version_id
+        client = self._s3
+        arguments = {**extra_args, **self._owner(destination_bucket)}
         try:
-            with create_transfer_manager(self._s3, self._transfer_config) as manager:
+            with (
+                self._owners_on_every_request(client),
+                create_transfer_manager(client, self._transfer_config) as manager,
+            ):
                 manager.copy(
                     copy_source,
                     destination_bucket,
                     destination_key,
-                    extra_args=extra_args,
+                    extra_args=arguments,
                     subscribers=[_KnownSource(source)],
                 ).result()
         except ClientError as exc:
@@ -207,7 +273,9 @@ class S3Objects:
     def tags(self, bucket: str, key: str, version_id: str | None) -> dict[str, str]:
         extra = {"VersionId": version_id} if version_id else {}
         try:
-            response = self._s3.get_object_tagging(Bucket=bucket, Key=key, **extra)
+            response = self._s3.get_object_tagging(
+                Bucket=bucket, Key=key, **extra, **self._owner(bucket)
+            )
         except ClientError as exc:
             if error_code(exc) in GONE_CODES:
                 raise ObjectGone(error_code(exc)) from exc
@@ -217,7 +285,9 @@ class S3Objects:
     def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
         """Versions of exactly `key`, newest first (S3's order), without delete markers."""
         found: list[ObjectVersion] = []
-        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+        pages = self._s3.get_paginator("list_object_versions").paginate(
+            Bucket=bucket, Prefix=key, **self._owner(bucket)
+        )
         for page in pages:
             for item in page.get("Versions", []):
                 if item["Key"] == key:
@@ -237,7 +307,9 @@ class S3Objects:
 
     def delete_version(self, bucket: str, key: str, version_id: str) -> str:
         try:
-            self._s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+            self._s3.delete_object(
+                Bucket=bucket, Key=key, VersionId=version_id, **self._owner(bucket)
+            )
         except ClientError as exc:
             if error_code(exc) in GONE_CODES:
                 return ALREADY_GONE
@@ -246,7 +318,9 @@ class S3Objects:
 
     def delete_if_match(self, bucket: str, key: str, etag: str) -> str:
         try:
-            self._s3.delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+            self._s3.delete_object(
+                Bucket=bucket, Key=key, IfMatch=f'"{etag}"', **self._owner(bucket)
+            )
         except ClientError as exc:
             code = error_code(exc)
             if code in CHANGED_CODES:

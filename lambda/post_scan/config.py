@@ -20,10 +20,11 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
 # and be up to 255 long, so accept the union.
-_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
+BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{3,255}")
 _TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
 _KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
@@ -38,6 +39,14 @@ ROUTE_VARIABLES = {
     "failed": ("ROUTE_FAILED", "ROUTE_FAILED_KMS_KEY_ARN"),
     "unscanned": ("ROUTE_UNSCANNED", "ROUTE_UNSCANNED_KMS_KEY_ARN"),
 }
+# The account that must own each route's destination bucket (ExpectedBucketOwner on its calls).
+ROUTE_OWNER_VARIABLES = {
+    "malicious": "ROUTE_MALICIOUS_BUCKET_OWNER",
+    "clean": "ROUTE_CLEAN_BUCKET_OWNER",
+    "incomplete": "ROUTE_INCOMPLETE_BUCKET_OWNER",
+    "failed": "ROUTE_FAILED_BUCKET_OWNER",
+    "unscanned": "ROUTE_UNSCANNED_BUCKET_OWNER",
+}
 
 
 class ConfigError(ValueError):
@@ -51,6 +60,8 @@ class Route:
     bucket: str
     prefix: str = ""
     kms_key_arn: str | None = None
+    # 12-digit account that must own the bucket; None: not checked (no ExpectedBucketOwner).
+    owner: str | None = None
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
@@ -76,6 +87,8 @@ class Config:
     # verdict -> Route; verdicts without a route are absent.
     routes: Mapping[str, Route] = field(default_factory=dict)
     route_mode: str = "move"
+    # 12-digit account that must own the scanned buckets; None: not checked.
+    expected_bucket_owner: str | None = None
     # Vision One fss-scan-type values whose clean and unscanned results are routed (results without
     # the tag, and of the other verdicts, always are): full bucket scans do not promote by default.
     route_scan_types: frozenset[str] = frozenset({OBJECT_CREATED})
@@ -85,6 +98,13 @@ class Config:
     @property
     def moves(self) -> bool:
         return self.route_mode == "move"
+
+    def bucket_owner(self, bucket: str) -> str | None:
+        """The account that must own `bucket`: its route's owner, else EXPECTED_BUCKET_OWNER."""
+        for route in self.routes.values():
+            if route.bucket == bucket:
+                return route.owner
+        return self.expected_bucket_owner
 
     def bucket_allowed(self, bucket: str) -> bool:
         return self.allowed_buckets is None or bucket in self.allowed_buckets
@@ -135,7 +155,7 @@ def _allowed_buckets(environ: Mapping[str, str]) -> frozenset[str] | None:
     if items == ["*"]:
         return None
     for item in items:
-        if not _BUCKET.fullmatch(item):
+        if not BUCKET_NAME.fullmatch(item):
             raise ConfigError(
                 f"ALLOWED_BUCKETS: {item!r} is not a bucket name ('*' alone means any bucket)"
             )
@@ -213,14 +233,26 @@ def _route_mode(environ: Mapping[str, str]) -> str:
     return value
 
 
-def _route(environ: Mapping[str, str], name: str, key_name: str) -> Route | None:
+def _account(environ: Mapping[str, str], name: str) -> str | None:
+    value = _raw(environ, name)
+    if value and not _ACCOUNT_ID.fullmatch(value):
+        raise ConfigError(f"{name} must be a 12-digit AWS account id, got {value!r}")
+    return value or None
+
+
+def _route(environ: Mapping[str, str], verdict: str, expected_owner: str | None) -> Route | None:
+    name, key_name = ROUTE_VARIABLES[verdict]
+    owner_name = ROUTE_OWNER_VARIABLES[verdict]
     value, key_arn = _raw(environ, name), _raw(environ, key_name)
+    owner = _account(environ, owner_name)
     if not value:
         if key_arn:
             raise ConfigError(f"{key_name} is set but {name} is empty: a key needs a route")
+        if owner:
+            raise ConfigError(f"{owner_name} is set but {name} is empty: an owner needs a route")
         return None
     bucket, _, prefix = value.partition("/")
-    if not _BUCKET.fullmatch(bucket):
+    if not BUCKET_NAME.fullmatch(bucket):
         raise ConfigError(f"{name}: {bucket!r} is not a bucket name (BUCKET or BUCKET/PREFIX)")
     if prefix and not _PREFIX.fullmatch(prefix):
         raise ConfigError(
@@ -229,15 +261,20 @@ def _route(environ: Mapping[str, str], name: str, key_name: str) -> Route | None
         )
     if key_arn and not _KMS_KEY_ARN.fullmatch(key_arn):
         raise ConfigError(f"{key_name}: {key_arn!r} is not a KMS key ARN")
-    return Route(bucket=bucket, prefix=prefix, kms_key_arn=key_arn or None)
+    return Route(
+        bucket=bucket, prefix=prefix, kms_key_arn=key_arn or None, owner=owner or expected_owner
+    )
 
 
 def _routes(
-    environ: Mapping[str, str], allowed: frozenset[str] | None, scanner_routed: frozenset[str]
+    environ: Mapping[str, str],
+    allowed: frozenset[str] | None,
+    expected_owner: str | None,
+    scanner_routed: frozenset[str],
 ) -> dict[str, Route]:
     routes = {}
-    for verdict, (name, key_name) in ROUTE_VARIABLES.items():
-        route = _route(environ, name, key_name)
+    for verdict, (name, _) in ROUTE_VARIABLES.items():
+        route = _route(environ, verdict, expected_owner)
         if route is None:
             continue
         if verdict in scanner_routed:
@@ -245,12 +282,27 @@ def _routes(
                 f"{name} is set but SCANNER_ROUTED_VERDICTS says the scanner moves {verdict} "
                 "files itself: each file would be moved twice; use one or the other"
             )
+        scanned = allowed is None or route.bucket in allowed
         # Copying into a scanned bucket without a prefix would write over the source key's
         # neighbours and, in move mode, could delete what was just copied.
-        if not route.prefix and (allowed is None or route.bucket in allowed):
+        if not route.prefix and scanned:
             raise ConfigError(
                 f"{name}: destination bucket {route.bucket!r} is a source bucket "
                 "(ALLOWED_BUCKETS) and needs a prefix (BUCKET/PREFIX)"
+            )
+        for other, earlier in routes.items():
+            if earlier.bucket == route.bucket and earlier.owner != route.owner:
+                raise ConfigError(
+                    f"{ROUTE_OWNER_VARIABLES[verdict]}: the {other} route writes to the same "
+                    f"bucket {route.bucket!r} with owner {earlier.owner or 'unset'}"
+                )
+        listed = allowed is not None and route.bucket in allowed
+        if listed and route.owner != expected_owner:
+            # Its objects are read as scanned objects too, with EXPECTED_BUCKET_OWNER.
+            raise ConfigError(
+                f"{ROUTE_OWNER_VARIABLES[verdict]}: destination bucket {route.bucket!r} is a "
+                f"scanned bucket, owned by EXPECTED_BUCKET_OWNER ({expected_owner or 'unset'}), "
+                f"not {route.owner or 'unset'}"
             )
         routes[verdict] = route
     return routes
@@ -259,6 +311,7 @@ def _routes(
 def load_config(environ: Mapping[str, str]) -> Config:
     """Build the Config from environment variables; ConfigError names the bad variable."""
     allowed_buckets = _allowed_buckets(environ)
+    expected_owner = _account(environ, "EXPECTED_BUCKET_OWNER")
     scanner_routed = _verdicts(environ, "SCANNER_ROUTED_VERDICTS", frozenset())
     return Config(
         allowed_buckets=allowed_buckets,
@@ -274,8 +327,9 @@ def load_config(environ: Mapping[str, str]) -> Config:
         file_id_table_upsert=_bool(environ, "FILE_ID_TABLE_UPSERT", True),
         metrics_namespace=_namespace(environ),
         function_name=_raw(environ, "AWS_LAMBDA_FUNCTION_NAME") or "local",
-        routes=_routes(environ, allowed_buckets, scanner_routed),
+        routes=_routes(environ, allowed_buckets, expected_owner, scanner_routed),
         route_mode=_route_mode(environ),
         route_scan_types=_scan_types(environ),
         scanner_routed_verdicts=scanner_routed,
+        expected_bucket_owner=expected_owner,
     )

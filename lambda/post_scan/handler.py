@@ -34,7 +34,7 @@ def build_pipeline(
     """The pipeline wired to boto3; tests may pass their own S3 store or update sender."""
     return Pipeline(
         config,
-        s3 or aws.S3Objects(),
+        s3 or aws.S3Objects(owner_of=config.bucket_owner),
         send_update or (lambda request: record.send_update(aws.dynamodb_client(), request)),
     )
 

@@ -12,13 +12,21 @@ from typing import Protocol
 
 from post_scan import scanner_tags
 from post_scan.message import ScanResult, epoch_seconds
-from post_scan.objects import Head, ObjectVersion
+from post_scan.objects import Head, ObjectGone, ObjectVersion
 
 FOUND = "found"
 GONE = "gone"
 SUPERSEDED = "superseded"
 
-MAX_TAG_READS = 10
+# Without an ETag, every version not newer than the scan is a candidate and its tags are read,
+# newest first, until one agrees with the verdict. Past this many reads the record fails
+# (TooManyCandidates) instead of guessing: uploads made in the scan window must not be able to
+# hide the scanned version.
+MAX_TAG_READS = 1000
+
+
+class TooManyCandidates(RuntimeError):
+    """More candidate versions than MAX_TAG_READS: the scanned one cannot be told apart."""
 
 
 class S3Reader(Protocol):
@@ -83,31 +91,54 @@ def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     read: dict[str | None, dict[str, str]] = {}
     current_tags = None
     if current is not None and _not_newer(current, bound):
-        current_tags = reader.tags(current.version_id if versioned else None)
-        if _consistent(current_tags, scan.verdict):
+        current_tags = _tags_if_there(reader, current.version_id if versioned else None)
+        if current_tags is None and not versioned:
+            return Location(GONE, "the object was deleted while its tags were read")
+        if current_tags is not None and scanner_tags.agrees(current_tags, scan.verdict):
             reason = "current object matches the scan"
             return Location(FOUND, reason, versioned, (current,), current_tags)
-        read[current.version_id] = current_tags
+        if current_tags is not None:
+            read[current.version_id] = current_tags
 
     if not versioned:
         assert current is not None  # unversioned and no delete marker: GONE was handled
         if current_tags is None:
             return Location(SUPERSEDED, "key was overwritten after the scan")
-        if _has_result_tag(current_tags):
+        if scanner_tags.has_result(current_tags):
             return Location(SUPERSEDED, "scanner result tag of the current object disagrees")
         return _ambiguous(scan, [current], read, versioned=False)
 
     candidates = [v for v in reader.versions() if _not_newer(v, bound)]
-    for version in candidates[:MAX_TAG_READS]:
+    reads, gone = len(read), set()
+    for version in candidates:
         if version.version_id not in read:
-            read[version.version_id] = reader.tags(version.version_id)
+            if reads == MAX_TAG_READS:
+                raise TooManyCandidates(
+                    f"{len(candidates)} versions are not newer than the scan and none of the "
+                    f"{reads} whose tags were read agrees with it; reading more is refused: "
+                    "handle the key by hand"
+                )
+            found = _tags_if_there(reader, version.version_id)
+            reads += 1
+            if found is None:  # deleted since the listing: not a candidate any more
+                gone.add(version.version_id)
+                continue
+            read[version.version_id] = found
         tags = read[version.version_id]
-        if _consistent(tags, scan.verdict):
+        if scanner_tags.agrees(tags, scan.verdict):
             reason = "newest version with a consistent scanner result tag"
             return Location(FOUND, reason, True, (version,), tags)
-    if any(_has_result_tag(tags) for tags in read.values()):
+    if any(scanner_tags.has_result(tags) for tags in read.values()):
         return Location(GONE, "no version has a scanner result tag matching the verdict", True)
-    return _ambiguous(scan, candidates, read, versioned=True)
+    remaining = [v for v in candidates if v.version_id not in gone]
+    return _ambiguous(scan, remaining, read, versioned=True)
+
+
+def _tags_if_there(reader: S3Reader, version_id: str | None) -> dict[str, str] | None:
+    try:
+        return reader.tags(version_id)
+    except ObjectGone:
+        return None
 
 
 def _ambiguous(
@@ -129,11 +160,3 @@ def _ambiguous(
 
 def _not_newer(version: ObjectVersion, timestamp: Decimal) -> bool:
     return epoch_seconds(version.last_modified) <= timestamp
-
-
-def _has_result_tag(tags: dict[str, str]) -> bool:
-    return scanner_tags.has_result(tags)
-
-
-def _consistent(tags: dict[str, str], verdict: str) -> bool:
-    return scanner_tags.agrees(tags, verdict)

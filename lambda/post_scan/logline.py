@@ -35,6 +35,10 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "AmbiguousLocations": int(bool(outcome.ambiguous)),
         "OwnCopiesSkipped": int(outcome.outcome == SKIPPED_OWN_COPY),
         "Errors": int(outcome.outcome == ERROR),
+        # A malicious file made harmless by a fallback (no retry could do what is configured).
+        "FallbackActions": int(outcome.fallback is not None and not outcome.dry_run),
+        # A non-malicious verdict refused: the scanner's own tag on the object says malicious.
+        "VerdictConflicts": int(outcome.verdict_conflict),
     }
 
 
@@ -74,6 +78,8 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
         "file_name": scan.file_name if scan else None,
         "file_id": outcome.file_id,
         "destination": outcome.destination,
+        "targets": [target.summary() for target in outcome.targets],
+        "fallback": outcome.fallback,
         "actions": outcome.actions,
         "dry_run": outcome.dry_run,
         "outcome": outcome.outcome,

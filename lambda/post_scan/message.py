@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,8 +35,13 @@ UNSCANNED_STATUSES = frozenset({-1, -3, -4})
 # Longest scan_error kept (log line and row); the rest is cut, ending in "...".
 MAX_SCAN_ERROR = 1000
 
-# Latest instant accepted as a scan time (year 10000): keeps conversions to datetime in range.
-_MAX_EPOCH = Decimal(253402300800)
+# Scan times accepted: from 2015-01-01 (before File Storage Security existed) to a day from now.
+EARLIEST_SCAN = Decimal(1420070400)
+LATEST_SCAN_AHEAD = 86400
+# DynamoDB numbers keep 38 significant digits; epoch seconds in range have 10 integer digits.
+_MAX_TIMESTAMP_DIGITS = 38
+# Codes are small integers; one with thousands of digits is not a scan result (nor a DynamoDB N).
+_MAX_CODE = 2**63
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMERIC = re.compile(r"\d+(\.\d+)?")
 _INTEGER = re.compile(r"-?\d{1,10}")
@@ -251,11 +257,15 @@ def _notification(body: str) -> dict[str, Any] | None:
 
 
 def parse_scan_result(
-    message: str, fallback_id: str, fallback_source: str = "sns_message_id"
+    message: str,
+    fallback_id: str,
+    fallback_source: str = "sns_message_id",
+    now: float | None = None,
 ) -> ScanResult:
     """Validate the JSON scan result published by File Storage Security.
 
     Its own sqs_message_id identifies it; without one, `fallback_id` (the delivery's id) does.
+    `now` (epoch seconds, default the current time) bounds the scan time it may claim.
     """
     data = _load_json(message)
     kind = data.get("type")
@@ -269,7 +279,7 @@ def parse_scan_result(
     status = _status(data.get("scanner_status"))
     bucket, key = parse_location(data.get("file_url"), data.get("bucket"))
     region = _bucket_region(data.get("bucket_region"), data.get("file_url"))
-    timestamp = parse_timestamp(data.get("timestamp"))
+    timestamp = parse_timestamp(data.get("timestamp"), now)
     started = _scan_started(data.get("scan_start_timestamp"), timestamp)
     status_message = _optional_text(data.get("scanner_status_message"), "scanner_status_message")
     message_id, id_source = fallback_id, fallback_source
@@ -390,8 +400,10 @@ def _findings(value: Any) -> tuple[Finding, ...]:
 def _codes(value: Any) -> tuple[int, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(_is_int(code) for code in value):
-        raise ScanMessageError("scanning_result.Codes is not a list of integers")
+    if not isinstance(value, list) or not all(
+        _is_int(code) and -_MAX_CODE < code < _MAX_CODE for code in value
+    ):
+        raise ScanMessageError("scanning_result.Codes is not a list of (64-bit) integers")
     return tuple(value)
 
 
@@ -431,8 +443,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def parse_timestamp(value: Any) -> Decimal:
-    """Epoch seconds (number or numeric string) or an ISO-8601 string (naive = UTC)."""
+def parse_timestamp(value: Any, now: float | None = None) -> Decimal:
+    """Epoch seconds (number or numeric string) or an ISO-8601 string (naive = UTC).
+
+    Only a plausible scan time is accepted: finite, from 2015-01-01 to a day after `now`, with at
+    most 38 significant digits. The checks look at the number's digits and exponent first, so a
+    value such as 1e-60000000 is refused without ever being expanded.
+    """
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         seconds = Decimal(value)
     elif isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
@@ -441,8 +458,17 @@ def parse_timestamp(value: Any) -> Decimal:
         seconds = _iso_seconds(value.strip())
     else:
         raise ScanMessageError(f"timestamp is missing or not a time: {_short(value)}")
-    if not (seconds.is_finite() and 0 < seconds < _MAX_EPOCH):
-        raise ScanMessageError(f"timestamp is out of range: {_short(value)}")
+    latest = Decimal(int(time.time() if now is None else now) + LATEST_SCAN_AHEAD)
+    # Epoch seconds from 2015 to 2286 have exactly 10 integer digits: adjusted() == 9.
+    plausible = (
+        seconds.is_finite()
+        and seconds.adjusted() == 9
+        and len(seconds.as_tuple().digits) <= _MAX_TIMESTAMP_DIGITS
+    )
+    if not (plausible and EARLIEST_SCAN <= seconds <= latest):
+        raise ScanMessageError(
+            f"timestamp is out of range (2015-01-01 to a day from now): {_short(value)}"
+        )
     return seconds
 
 

@@ -71,6 +71,7 @@ class StoredObject:
     checksum: tuple[str, str] | None = None  # (algorithm, value), e.g. ("SHA256", "base64")
     encryption: str | None = None  # AES256, aws:kms, aws:kms:dsse or None
     kms_key_id: str | None = None
+    last_modified: datetime | None = None  # timezone-aware; None when not known
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,24 @@
 """The ordered pipeline for one SNS or SQS record. No boto3 here: S3 and DynamoDB come in as ports.
 
-envelope -> topic guard -> parse -> bucket guard -> [locate] -> [own copy?] -> [read file_id]
--> [record] -> [route: copy + verify] -> [delete]. The verdict is recorded before anything is
-copied or deleted, and any error stops the record before the delete, so a retry still finds the
-file and its tag, and a copy that failed or does not match never costs the source.
+envelope -> topic guard -> parse -> bucket guard -> [locate] -> [own copy?] -> per target (each
+scanned version): [tags, file id] -> [verdict conflict?] -> [HEAD of the source] -> plan ->
+[record] -> [route: copy + verify] -> [delete]. Each version's row is recorded, with the action
+that will be done, before anything is copied or deleted; an error a retry may cure stops the
+record before the delete, so a retry still finds the file and its tag, and a copy that failed or
+does not match never costs the source. A failure no retry can cure, on a malicious file that must
+leave the scanned bucket, falls back to another way of making it harmless (outcome `fallback`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from post_scan import scanner_tags
 from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
+from post_scan.failures import PERMANENT, classify, describe
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
     SCAN_RESULT_TYPE,
@@ -45,11 +49,17 @@ from post_scan.route import (
     at_route_destination,
     copy_arguments,
     deletes_source,
-    destination_key,
+    destination_url,
     is_own_copy,
-    routed_metadata,
-    scan_action,
     verify_copy,
+)
+from post_scan.targets import (
+    Target,
+    VerdictConflict,
+    check_conflicts,
+    copy_failed,
+    may_fall_back,
+    plan,
 )
 
 PROCESSED = "processed"
@@ -59,6 +69,7 @@ SUPERSEDED = "superseded"
 STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
 SKIPPED_OWN_COPY = "skipped_own_copy"
+FALLBACK = "fallback"  # a malicious file made harmless another way than configured (see targets)
 IGNORED = "ignored"  # published on the topic, but says it is not a scan result (its `type`)
 ERROR = "error"
 
@@ -122,10 +133,18 @@ class Outcome:
     moved_by_scanner: bool = False  # gone, and the scanner moves this verdict's files itself
     error: Exception | None = None
     duration_ms: float = 0.0
+    targets: list[Target] = field(default_factory=list)  # the scanned version(s) acted on
+    fallback: str | None = None  # why the configured action was not done (FallbackActions)
+    verdict_conflict: bool = False  # refused: the scanner's tag says malicious (VerdictConflicts)
 
     @property
     def reason(self) -> str:
         return "; ".join(self.notes)
+
+    @property
+    def live(self) -> list[Target]:
+        """The targets still there (not deleted by someone else meanwhile)."""
+        return [t for t in self.targets if not t.gone]
 
 
 class _Reader:
@@ -150,6 +169,20 @@ class _Reader:
         return self._store.versions(self._bucket, self._key)
 
 
+@dataclass(frozen=True)
+class _Wants:
+    """What the settings ask for this record's verdict."""
+
+    record: bool
+    route: Route | None
+    delete: bool
+    fall_back: bool  # a permanent failure falls back to making the file harmless another way
+
+    @property
+    def tags(self) -> bool:
+        return self.record or self.route is not None
+
+
 class Pipeline:
     def __init__(
         self,
@@ -171,6 +204,7 @@ class Pipeline:
             self._process(record, outcome)
         except Exception as exc:  # reported per record; the handler fails the invocation
             outcome.outcome, outcome.error = ERROR, exc
+            outcome.verdict_conflict = isinstance(exc, VerdictConflict)
             outcome.notes.append(f"{type(exc).__name__}: {exc}")
         outcome.duration_ms = round((self._clock() - started) * 1000, 3)
         return outcome
@@ -215,14 +249,18 @@ class Pipeline:
             out.notes.append("bucket not in ALLOWED_BUCKETS")
             return
 
-        route = config.routes.get(scan.verdict)
-        wants_record = config.extract_file_id and scan.verdict in config.record_verdicts
-        wants_delete = deletes_source(scan.verdict, config)
-        if not (wants_record or route or wants_delete):
+        wants = _Wants(
+            record=config.extract_file_id and scan.verdict in config.record_verdicts,
+            route=config.routes.get(scan.verdict),
+            delete=deletes_source(scan.verdict, config),
+            fall_back=may_fall_back(scan.verdict, config),
+        )
+        if not (wants.record or wants.route or wants.delete):
             out.notes.append(f"no action configured for verdict {scan.verdict}")
             return
-        if route is not None:  # a key too long for the destination fails before any S3 call
-            out.destination = f"s3://{route.bucket}/{destination_key(route, scan.bucket, scan.key)}"
+        if wants.route is not None and not wants.fall_back:
+            # A key too long for the destination fails before any S3 call.
+            out.destination = destination_url(wants.route, scan.bucket, scan.key)
         reader = _Reader(self._s3, scan.bucket, scan.key, out.actions)
         try:
             location = locate(scan, reader)
@@ -237,17 +275,23 @@ class Pipeline:
                 out.version_id = location.targets[0].version_id
             if self._own_copy(scan, location, out):
                 return
-            if route is not None and not self._routes_scan_type(scan, location, reader, out):
-                route, out.destination = None, None
-                wants_delete = deletes_source(scan.verdict, config, routed=False)
-                if not (wants_record or wants_delete):
+            if wants.route is not None and not self._routes_scan_type(scan, location, reader, out):
+                out.destination = None
+                wants = replace(
+                    wants, route=None, delete=deletes_source(scan.verdict, config, routed=False)
+                )
+                if not (wants.record or wants.delete):
                     return
-            if wants_record:
-                self._record(scan, location, reader, out, routed=route is not None)
-            if route is not None:
-                self._route(scan, location, route, reader, out)
-            if wants_delete:
-                self._delete(scan, location, out)
+            out.targets = [Target(v, location.versioned) for v in location.targets]
+            self._read(scan, wants, reader, out)
+            plan(scan, config, wants.route, out.live)
+            self._report_targets(out)
+            if wants.record:
+                self._record_all(scan, wants, out)
+            if wants.route is not None:
+                self._route_all(scan, wants, out)
+            if wants.delete:
+                self._delete(scan, out)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
             if not self._gone(scan, out):
@@ -255,6 +299,7 @@ class Pipeline:
         except ObjectChanged as exc:
             out.outcome = SUPERSEDED
             out.notes.append(f"S3 answered {exc}: the key holds a different upload now, left alone")
+        self._settle(out)
 
     def _gone(self, scan: ScanResult, out: Outcome) -> bool:
         """Say so when the scanned content is gone because the scanner moved it (its own routing,
@@ -295,10 +340,12 @@ class Pipeline:
     def _own_copy(self, scan: ScanResult, location: Location, out: Outcome) -> bool:
         """True when a target is a copy this module wrote (loop protection).
 
-        The mark is trusted only at a route destination: anywhere else an uploader may have set
-        it to make the module skip the object, so the object is handled like any upload.
+        The mark is trusted only where route copies land (route.at_route_destination): anywhere
+        else an uploader may have set it to make the module skip the object, so the object is
+        handled like any upload.
         """
-        trusted = at_route_destination(scan.bucket, scan.key, self.config.routes)
+        config = self.config
+        trusted = at_route_destination(scan.bucket, scan.key, config.routes, config.allowed_buckets)
         for target in location.targets:
             metadata = target.metadata
             if metadata is None:  # a version found by listing
@@ -318,112 +365,187 @@ class Pipeline:
             return True
         return False
 
-    def _record(
-        self,
-        scan: ScanResult,
-        location: Location,
-        reader: _Reader,
-        out: Outcome,
-        routed: bool,
-    ) -> None:
-        config = self.config
-        tags = location.tags
-        if tags is None:
-            tags = reader.tags(out.version_id)
-        out.scan_type = scanner_tags.scan_type(tags)
-        out.file_id = tags.get(config.file_id_tag_key) or None
-        if out.file_id is None:
-            out.file_id_missing = True
-            out.notes.append(f"no {config.file_id_tag_key} tag on the object: nothing recorded")
+    def _read(self, scan: ScanResult, wants: _Wants, reader: _Reader, out: Outcome) -> None:
+        """Tags, file id and (routes) the HEAD of each target; refuse a contradicted verdict.
+
+        Unversioned: tags have no version to bind them, so the HEAD after the tag read must show
+        the same ETag (If-Match) and LastModified as the HEAD before it: the tags read are the
+        scanned upload's, not those of an upload that replaced it in between.
+        """
+        for target in out.targets:
+            if wants.tags:
+                try:
+                    target.tags = reader.tags(target.version_id)
+                except ObjectGone:
+                    if not target.versioned:
+                        raise
+                    target.gone = True
+        for target in out.live:
+            if wants.route is not None or (wants.tags and not target.versioned):
+                self._read_source(scan, target, checksums=wants.route is not None, out=out)
+            if target.tags is not None:
+                target.file_id = target.tags.get(self.config.file_id_tag_key) or None
+        if not out.live:
+            raise ObjectGone("every scanned version was deleted meanwhile")
+        check_conflicts(scan, out.live)  # on tags now known to be the scanned content's
+
+    def _read_source(self, scan: ScanResult, target: Target, checksums: bool, out: Outcome) -> None:
+        out.actions.append("read_source")
+        try:
+            target.source = self._s3.describe(
+                scan.bucket,
+                scan.key,
+                version_id=target.version_id,
+                etag=None if target.versioned else target.version.etag,
+                checksums=checksums,
+            )
+        except ObjectGone:
+            if not target.versioned:
+                raise
+            target.gone = True
             return
-        if config.file_id_table is None:
-            out.notes.append("FILE_ID_TABLE not set: verdict logged only")
+        if not target.versioned and target.source.last_modified != target.version.last_modified:
+            raise ObjectChanged(
+                "same ETag but another LastModified: the key was written again while its tags "
+                "were read"
+            )
+
+    def _report_targets(self, out: Outcome) -> None:
+        """The log line's file_id, version_id and destination: those of the first target."""
+        first = out.live[0]
+        out.file_id, out.destination = first.file_id, first.destination
+        if first.versioned:
+            out.version_id = first.version_id
+        if out.scan_type is None and first.tags is not None:
+            out.scan_type = scanner_tags.scan_type(first.tags)
+
+    def _record_all(self, scan: ScanResult, wants: _Wants, out: Outcome) -> None:
+        missing = [t.describe() for t in out.live if t.file_id is None]
+        if missing:
+            out.file_id_missing = True
+            key = self.config.file_id_tag_key
+            out.notes.append(f"no {key} tag on {', '.join(missing)}: nothing recorded for it")
+        if self.config.file_id_table is None:
+            if len(missing) < len(out.live):
+                out.notes.append("FILE_ID_TABLE not set: verdict logged only")
+            return
+        for target in out.live:
+            self._record(scan, wants, target, out)
+
+    def _record(self, scan: ScanResult, wants: _Wants, target: Target, out: Outcome) -> None:
+        config = self.config
+        if target.file_id is None or config.file_id_table is None:
             return
         request = build_update(
             VerdictRow(
                 table=config.file_id_table,
                 key_name=config.file_id_table_key,
-                file_id=out.file_id,
+                file_id=target.file_id,
                 scan=scan,
-                action=scan_action(scan.verdict, config, routed=routed),
-                version_id=out.version_id,
-                destination=out.destination,
+                action=target.action,
+                version_id=target.version_id,
+                destination=target.destination,
                 upsert=config.file_id_table_upsert,
             )
         )
         if config.dry_run:
             out.actions.append("would_record")
-            out.notes.append(f"dry run: would record {scan.verdict} for file_id {out.file_id}")
+            out.notes.append(f"dry run: would record {scan.verdict} for file_id {target.file_id}")
             return
-        result = self._send_update(request)
+        try:
+            result = self._send_update(request)
+        except Exception as exc:
+            if not (wants.fall_back and classify(exc) == PERMANENT):
+                raise
+            target.recorded = False
+            target.fallbacks.append(f"the row was not updated ({describe(exc)})")
+            return
         if result == RECORDED:
             out.actions.append("record")
-        else:
-            out.outcome = result
-            out.notes.append(
+            target.recorded = True
+            return
+        out.outcome = result
+        out.notes.append(
+            f"file_id {target.file_id}: "
+            + (
                 "a newer verdict is already recorded"
                 if result == STALE_VERDICT
                 else "no row with this file_id and FILE_ID_TABLE_UPSERT is false"
             )
-
-    def _route(
-        self, scan: ScanResult, location: Location, route: Route, reader: _Reader, out: Outcome
-    ) -> None:
-        """Copy exactly the scanned content to the route's destination, then verify the copy.
-
-        Raises on any failure (nothing is deleted then); ObjectGone / ObjectChanged when the
-        scanned content is no longer there to copy.
-        """
-        if self.config.dry_run:
-            out.actions.append("would_copy")
-            what = _describe_one(location.versioned, location.targets[0])
-            out.notes.append(f"dry run: would copy {what} to {out.destination}")
-            return
-        target = location.targets[0]
-        out.actions.append("read_source")
-        source = self._s3.describe(
-            scan.bucket,
-            scan.key,
-            version_id=target.version_id if location.versioned else None,
-            etag=None if location.versioned else target.etag,
-            checksums=True,
         )
-        tags = reader.tags(out.version_id)
-        metadata = routed_metadata(source.metadata, scan, source.version_id)
-        key = destination_key(route, scan.bucket, scan.key)
-        arguments = copy_arguments(source, route, tags, metadata)
+
+    def _route_all(self, scan: ScanResult, wants: _Wants, out: Outcome) -> None:
+        """Copy each target to its destination and verify the copy. A permanent failure of a
+        malicious file that must go: deleted without a copy (its row re-recorded first)."""
+        assert wants.route is not None
+        for target in out.live:
+            if self.config.dry_run:
+                out.actions.append("would_copy")
+                out.notes.append(f"dry run: would copy {target.describe()} to {target.destination}")
+                continue
+            try:
+                self._copy(scan, wants.route, target, out)
+            except ObjectGone:
+                if not target.versioned:
+                    raise
+                target.gone = True
+            except ObjectChanged:
+                raise
+            except Exception as exc:
+                if not (wants.fall_back and classify(exc) == PERMANENT):
+                    raise
+                copy_failed(target, f"the copy failed ({describe(exc)})")
+                if target.recorded:  # the row said quarantine: it must say delete now
+                    self._record(scan, wants, target, out)
+        if not out.live:
+            raise ObjectGone("every scanned version was deleted meanwhile")
+        out.destination = out.live[0].destination
+
+    def _copy(self, scan: ScanResult, route: Route, target: Target, out: Outcome) -> None:
+        """Copy exactly the scanned content, then verify the copy. Raises on any failure."""
+        source = target.source
+        assert source is not None and target.destination_key is not None
+        assert target.metadata is not None
+        key = target.destination_key
+        arguments = copy_arguments(source, route, target.tags or {}, target.metadata)
         result = self._s3.copy(scan.bucket, scan.key, source, route.bucket, key, arguments)
         out.actions.append("copy")
         try:
             copy = self._s3.describe(route.bucket, key, checksums=source.checksum is not None)
         except ObjectGone as exc:
-            raise CopyVerificationError(f"no object at {out.destination} after the copy") from exc
+            raise CopyVerificationError(
+                f"no object at {target.destination} after the copy"
+            ) from exc
         problems = verify_copy(source, copy, result)
         if problems:
             raise CopyVerificationError(
-                f"the copy at {out.destination} is not the scanned content: " + "; ".join(problems)
+                f"the copy at {target.destination} is not the scanned content: "
+                + "; ".join(problems)
             )
         out.actions.append("verify")
         how = "multipart copy" if result.multipart else "copy"
-        what = _describe_one(location.versioned, target)
-        out.notes.append(f"{how} of {what} verified at {out.destination}")
+        out.notes.append(f"{how} of {target.describe()} verified at {target.destination}")
 
-    def _delete(self, scan: ScanResult, location: Location, out: Outcome) -> None:
+    def _delete(self, scan: ScanResult, out: Outcome) -> None:
+        # The first target (the newest version) goes last: if a delete fails, the retry still
+        # finds it first, and it keeps the usual destination key.
+        targets = list(reversed(out.live))
+        described = ", ".join(t.describe() for t in out.live)
         if self.config.dry_run:
             out.actions.append("would_delete")
-            out.notes.append("dry run: would delete " + _describe(location))
+            out.notes.append("dry run: would delete " + described)
             return
         results = []
-        for target in location.targets:
-            if location.versioned:
-                assert target.version_id is not None
-                result = self._s3.delete_version(scan.bucket, scan.key, target.version_id)
+        for target in targets:
+            if target.versioned:
+                assert target.version.version_id is not None
+                result = self._s3.delete_version(scan.bucket, scan.key, target.version.version_id)
             else:
-                result = self._s3.delete_if_match(scan.bucket, scan.key, target.etag)
+                result = self._s3.delete_if_match(scan.bucket, scan.key, target.version.etag)
             results.append(result)
         if DELETED in results:
             out.actions.append("delete")
-            out.notes.append("deleted " + _describe(location))
+            out.notes.append("deleted " + described)
         if PRECONDITION_FAILED in results:
             out.outcome = SUPERSEDED
             out.notes.append("key now holds a different upload (ETag changed): left it alone")
@@ -431,12 +553,14 @@ class Pipeline:
             out.outcome = OBJECT_GONE
             out.notes.append("already deleted by an earlier delivery")
 
+    def _settle(self, out: Outcome) -> None:
+        """A record that was completed by a fallback says so in its outcome (FallbackActions).
 
-def _describe_one(versioned: bool, target: ObjectVersion) -> str:
-    return f"version {target.version_id}" if versioned else f"the object with ETag {target.etag}"
-
-
-def _describe(location: Location) -> str:
-    if location.versioned:
-        return "version(s) " + ", ".join(str(t.version_id) for t in location.targets)
-    return f"the object with ETag {location.targets[0].etag}"
+        Not when it ended otherwise (superseded, object_gone): then no fallback was carried out.
+        """
+        reasons = [f"{t.describe()}: {reason}" for t in out.targets for reason in t.fallbacks]
+        if not reasons or out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING):
+            return
+        out.fallback = "; ".join(reasons)
+        out.notes.append("FALLBACK " + out.fallback)
+        out.outcome = FALLBACK

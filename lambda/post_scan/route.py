@@ -6,12 +6,14 @@ key and arguments, copies, and asks it again whether the copy's HEAD matches the
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from post_scan.config import Config, Route
+from post_scan.config import BUCKET_NAME, Config, Route
+from post_scan.failures import PermanentFailure
 from post_scan.message import CLEAN, MALICIOUS, ScanResult
 from post_scan.objects import COPIED_HEADERS, CopyResult, StoredObject
 
@@ -22,6 +24,10 @@ ROUTED_MARK = "fss-post-scan-routed"
 METADATA_PREFIX = "fss-post-scan-"
 MAX_METADATA_BYTES = 2048  # S3: keys + values of user metadata, in UTF-8 bytes
 MAX_KEY_BYTES = 1024
+# Where a copy goes when its usual key cannot be used (the key is too long, or another version of
+# the same key holds it): PREFIX + this + <source bucket>/<SHA-256 of the source key>[/<version>].
+# "~" is in no bucket name, so no source key's usual destination ever lands here.
+SHORT_KEYS = "~fss-post-scan/"
 TRUNCATED = "..."
 _MIN_TRUNCATED_VALUE = 16
 # Metadata travels in HTTP headers: keep printable ASCII, percent-encode the rest (and %).
@@ -31,11 +37,11 @@ _KMS_ENCRYPTIONS = ("aws:kms", "aws:kms:dsse")
 ACTION_BY_VERDICT = {MALICIOUS: "quarantine", CLEAN: "promote"}
 
 
-class RouteError(RuntimeError):
+class RouteError(PermanentFailure):
     """This object cannot be routed as configured (key too long, no room for the mark)."""
 
 
-class CopyVerificationError(RuntimeError):
+class CopyVerificationError(PermanentFailure):
     """The destination's HEAD does not match the scanned source: the source is kept."""
 
 
@@ -59,13 +65,51 @@ def deletes_source(verdict: str, config: Config, routed: bool | None = None) -> 
 def destination_key(route: Route, bucket: str, key: str) -> str:
     """<prefix><source bucket>/<source key>: copies from several buckets never collide."""
     destination = f"{route.prefix}{bucket}/{key}"
-    size = len(destination.encode("utf-8", "surrogatepass"))
+    size = _bytes(destination)
     if size > MAX_KEY_BYTES:
         raise RouteError(
             f"destination key would be {size} bytes (S3 allows {MAX_KEY_BYTES}): "
             f"{route} + {bucket}/ + the source key is too long"
         )
     return destination
+
+
+def short_key(route: Route, bucket: str, key: str, version_id: str | None) -> str:
+    """<prefix>~fss-post-scan/<source bucket>/<SHA-256 of the key>[/<version id>]: at most
+    512 + 15 + 255 + 1 + 64 + 1 + 64 bytes, unique per source key (and version)."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    destination = f"{route.prefix}{SHORT_KEYS}{bucket}/{digest}"
+    if version_id is None:
+        return destination
+    if _bytes(f"{destination}/{version_id}") > MAX_KEY_BYTES:  # version ids are ~32 characters
+        version_id = hashlib.sha256(version_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{destination}/{version_id}"
+
+
+def planned_key(
+    route: Route,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    *,
+    first: bool,
+    may_shorten: bool,
+) -> tuple[str, str | None]:
+    """(destination key, why it is not the usual one) of one scanned version.
+
+    The first (newest) version takes the usual key; the others of the same record take their
+    own short key, so that copies of several versions never overwrite each other, whatever the
+    destination's versioning. A usual key over 1024 bytes is a RouteError unless `may_shorten`
+    (a malicious file that must leave the scanned bucket): then the short key is the fallback.
+    """
+    if not first:
+        return short_key(route, bucket, key, version_id), None
+    try:
+        return destination_key(route, bucket, key), None
+    except RouteError as exc:
+        if not may_shorten:
+            raise
+        return short_key(route, bucket, key, version_id), str(exc)
 
 
 def destination_url(route: Route, bucket: str, key: str) -> str:
@@ -77,12 +121,33 @@ def is_own_copy(metadata: Mapping[str, str] | None) -> bool:
     return metadata is not None and any(k.lower() == ROUTED_MARK for k in metadata)
 
 
-def at_route_destination(bucket: str, key: str, routes: Mapping[str, Route]) -> bool:
-    """True when bucket/key is where one of the routes writes its copies (any verdict's route).
+def at_route_destination(
+    bucket: str, key: str, routes: Mapping[str, Route], sources: frozenset[str] | None
+) -> bool:
+    """True when bucket/key is where one of the routes writes its copies: under the route's
+    prefix, then a scanned bucket's name (`sources`; None: any bucket) and "/", or the short keys.
 
     Only there can the mark be this module's: elsewhere it was set by whoever uploaded the object.
+    A bare prefix is not enough: with prefix "q", "quarterly-report.xlsx" is not a copy.
     """
-    return any(bucket == route.bucket and key.startswith(route.prefix) for route in routes.values())
+    for route in routes.values():
+        if bucket != route.bucket or not key.startswith(route.prefix):
+            continue
+        rest = key[len(route.prefix) :]
+        if rest.startswith(SHORT_KEYS):
+            return True
+        source, slash, _ = rest.partition("/")
+        if slash and (source in sources if sources is not None else _is_bucket(source)):
+            return True
+    return False
+
+
+def _is_bucket(name: str) -> bool:
+    return BUCKET_NAME.fullmatch(name) is not None
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def header_value(text: str) -> str:
@@ -120,16 +185,30 @@ def scan_metadata_fields(scan: ScanResult, version_id: str | None) -> list[tuple
 
 
 def routed_metadata(
-    source_metadata: Mapping[str, str], scan: ScanResult, version_id: str | None
-) -> dict[str, str]:
-    """The source's user metadata plus the scan result, within S3's 2 KB.
+    source_metadata: Mapping[str, str],
+    scan: ScanResult,
+    version_id: str | None,
+    *,
+    make_room: bool = False,
+) -> tuple[dict[str, str], list[str]]:
+    """The source's user metadata plus the scan result, within S3's 2 KB; and the names of the
+    source's metadata entries left out (only with `make_room`).
 
-    The source's own metadata is never dropped. The scan result is added in order of importance;
-    findings and source URL are cut (ending in "...", never inside a character) or left out when
-    the rest is full. Only the
-    mark is required: without room for it the object cannot be routed (RouteError).
+    The scan result is added in order of importance; findings and source URL are cut (ending in
+    "...", never inside a character) or left out when the rest is full. Only the mark is
+    required: without room for it the object cannot be routed (RouteError), unless `make_room`
+    (a malicious file that must leave the scanned bucket): then the source's own entries are
+    left out, largest first, until the mark fits.
     """
     result = {k: v for k, v in source_metadata.items() if not k.lower().startswith(METADATA_PREFIX)}
+    mark = len(ROUTED_MARK) + len(header_value(scan.verdict))
+    dropped: list[str] = []
+    if make_room:
+        for name in sorted(result, key=lambda n: (-_entry_size(n, result[n]), n)):
+            if metadata_size(result) + mark <= MAX_METADATA_BYTES:
+                break
+            del result[name]
+            dropped.append(name)
     used = metadata_size(result)
     for name, raw, truncatable in scan_metadata_fields(scan, version_id):
         value = header_value(raw)
@@ -145,7 +224,11 @@ def routed_metadata(
             value = _truncate(raw, room)
         result[name] = value
         used += len(name) + len(value)
-    return result
+    return result, dropped
+
+
+def _entry_size(name: str, value: str) -> int:
+    return len(name.encode("utf-8")) + len(value.encode("utf-8"))
 
 
 def _truncate(raw: str, room: int) -> str:

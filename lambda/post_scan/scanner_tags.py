@@ -109,6 +109,13 @@ def agrees(tags: Mapping[str, str] | None, verdict: str) -> bool:
     return found.malicious == (verdict == MALICIOUS)
 
 
+def says_malicious(tags: Mapping[str, str] | None) -> bool:
+    """The scanner tagged the object malicious: a clean, incomplete, failed or unscanned verdict
+    for it is refused (VerdictConflict), whatever the message claims."""
+    found = read(tags)
+    return found is not None and found.malicious
+
+
 def scan_type(tags: Mapping[str, str] | None) -> str | None:
     """Vision One's fss-scan-type (lower case), None when the object has none."""
     found = read(tags)

@@ -7,6 +7,7 @@ defaults are the documented ones: a module default that drifts from the spec sho
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,6 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "dead_letters_threshold": 0,
     "errors_threshold": 0,
     "throttles_threshold": 0,
-    "rejected_threshold": 0,
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
 }
@@ -144,11 +144,6 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             settings["unscanned_threshold"],
         ),
     }
-    # The engine's EMF counters (namespace metrics_namespace, dimension FunctionName).
-    emf = inputs["metrics_namespace"]
-    found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
-    found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
-    found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
     if inputs["delivery_mode"] == "queue":
         found["queue-age"] = (
             "AWS/SQS",
@@ -156,22 +151,6 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "QueueName",
             "Maximum",
             settings["queue_age_threshold_seconds"],
-        )
-        # A failed record is a partial batch failure, not an invocation error.
-        found["record-errors"] = (
-            emf,
-            "Errors",
-            "FunctionName",
-            "Sum",
-            settings["errors_threshold"],
-        )
-    else:
-        found["destination-delivery-failures"] = (
-            "AWS/Lambda",
-            "DestinationDeliveryFailures",
-            "FunctionName",
-            "Sum",
-            0,
         )
     return {
         key: {
@@ -211,9 +190,9 @@ def table_arn(inputs: dict[str, Any], where: Where) -> str | None:
 VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
 
 
-def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def routes(inputs: dict[str, Any], account_id: str = "") -> dict[str, dict[str, Any]]:
     """verdict -> {bucket (a name, also when given as an ARN), prefix ("" when not given),
-    kms_key_arn (None when not given)}."""
+    kms_key_arn (None when not given), owner (bucket_owner, else the function's account)}."""
     found = {}
     for verdict, route in (inputs["routes"] or {}).items():
         bucket = route["bucket"]
@@ -223,13 +202,15 @@ def routes(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "bucket": bucket,
             "prefix": route.get("prefix") or "",
             "kms_key_arn": route.get("kms_key_arn"),
+            "owner": route.get("bucket_owner") or account_id,
         }
     return found
 
 
-def _route_environment(inputs: dict[str, Any]) -> dict[str, str]:
-    """ROUTE_<VERDICT> = BUCKET or BUCKET/PREFIX (empty: no route), its _KMS_KEY_ARN, ROUTE_MODE."""
-    configured = routes(inputs)
+def _route_environment(inputs: dict[str, Any], account_id: str) -> dict[str, str]:
+    """ROUTE_<VERDICT> = BUCKET or BUCKET/PREFIX (empty: no route), its _KMS_KEY_ARN and
+    _BUCKET_OWNER, ROUTE_MODE."""
+    configured = routes(inputs, account_id)
     env = {"ROUTE_MODE": inputs["route_mode"]}
     for verdict in VERDICTS:
         route = configured.get(verdict)
@@ -238,13 +219,15 @@ def _route_environment(inputs: dict[str, Any]) -> dict[str, str]:
             target = route["bucket"] + (f"/{route['prefix']}" if route["prefix"] else "")
         env[f"ROUTE_{verdict.upper()}"] = target
         env[f"ROUTE_{verdict.upper()}_KMS_KEY_ARN"] = (route or {}).get("kms_key_arn") or ""
+        env[f"ROUTE_{verdict.upper()}_BUCKET_OWNER"] = (route or {}).get("owner") or ""
     return env
 
 
-def environment(inputs: dict[str, Any]) -> dict[str, str]:
+def environment(inputs: dict[str, Any], account_id: str) -> dict[str, str]:
     """The function's environment: every contract variable, set explicitly."""
     return {
-        **_route_environment(inputs),
+        **_route_environment(inputs, account_id),
+        "EXPECTED_BUCKET_OWNER": account_id,
         "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
@@ -262,10 +245,35 @@ def environment(inputs: dict[str, Any]) -> dict[str, str]:
     }
 
 
+Grant = tuple[str, str, str | None]  # (action, resource, condition as canonical JSON or None)
+
+
+def owned_by(account_id: str) -> str:
+    """The condition that limits S3 statements to buckets of one account (canonical JSON)."""
+    return condition({"StringEquals": {"s3:ResourceAccount": account_id}})
+
+
+def condition(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def via_services(services: list[str], keys: list[str]) -> str:
+    """kms:ViaService: the services that may use the keys on the role's behalf, in the keys'
+    regions (an SSE-KMS key is in its bucket's or table's region), SERVICE.REGION.amazonaws.com
+    in every partition (AWS KMS developer guide)."""
+    regions = {key.split(":")[3] for key in keys}
+    names = sorted(f"{s}.{r}.amazonaws.com" for s in services for r in regions)
+    return condition({"StringEquals": {"kms:ViaService": names}})
+
+
 def policy_grants(
     inputs: dict[str, Any], where: Where, dlq_arn: str, delivery_queue_arn: str | None = None
-) -> set[tuple[str, str]]:
-    """(action, resource) pairs the role's inline policy must grant, and nothing else.
+) -> set[Grant]:
+    """(action, resource, condition) the role's inline policy must grant, and nothing else.
+    S3 statements hold only for buckets of the expected account (s3:ResourceAccount): the
+    function's own for scanned buckets, each route's owner for its destination. KMS rights work
+    only through the service that uses the key on the role's behalf (kms:ViaService): SQS for the
+    queues' keys, S3 for objects and route copies, DynamoDB for a CMK-encrypted verdict table.
 
     Direct mode: Lambda's on-failure destination sends to the DLQ as the role. Queue mode: the
     event source mapping reads the delivery queue as the role; SQS moves dead letters itself.
@@ -279,10 +287,11 @@ def policy_grants(
     log_group = (
         f"arn:{p}:logs:{where.region}:{where.account_id}:log-group:/aws/lambda/{inputs['name']}:*"
     )
-    grants: set[tuple[str, str]] = set()
+    grants: set[Grant] = set()
+    own = owned_by(where.account_id)
 
-    def grant(actions: list[str], resources: list[str]) -> None:
-        grants.update((a, r) for a in actions for r in resources)
+    def grant(actions: list[str], resources: list[str], when: str | None = None) -> None:
+        grants.update((a, r, when) for a in actions for r in resources)
 
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
     if inputs["delivery_mode"] == "queue":
@@ -293,12 +302,15 @@ def policy_grants(
         )
         queue_key = queue_settings(inputs)["kms_key_arn"]
         if queue_key:
-            grant(["kms:Decrypt"], [queue_key])
+            grant(["kms:Decrypt"], [queue_key], via_services(["sqs"], [queue_key]))
     else:
         grant(["sqs:SendMessage"], [dlq_arn])
-        if inputs["dead_letter_queue_kms_key_arn"]:
-            grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
-    configured = routes(inputs)
+        dlq_key = inputs["dead_letter_queue_kms_key_arn"]
+        if dlq_key:
+            grant(
+                ["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key])
+            )
+    configured = routes(inputs, where.account_id)
     if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
         grant(
             [
@@ -308,10 +320,11 @@ def policy_grants(
                 "s3:GetObjectVersionTagging",
             ],
             objects,
+            own,
         )
-        grant(["s3:ListBucket", "s3:ListBucketVersions"], buckets)
+        grant(["s3:ListBucket", "s3:ListBucketVersions"], buckets, own)
     if inputs["delete_malicious"] or (configured and inputs["route_mode"] == "move"):
-        grant(["s3:DeleteObject", "s3:DeleteObjectVersion"], objects)
+        grant(["s3:DeleteObject", "s3:DeleteObjectVersion"], objects, own)
     for route in configured.values():
         # Copy (+ tags) under the route's prefix, HEAD the copy to verify it, abort a failed
         # multipart copy; SSE-KMS with the route's own key.
@@ -319,98 +332,38 @@ def policy_grants(
         grant(
             ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:AbortMultipartUpload"],
             [destination],
+            owned_by(route["owner"]),
         )
         if route["kms_key_arn"]:
-            grant(["kms:GenerateDataKey", "kms:Decrypt"], [route["kms_key_arn"]])
+            key = route["kms_key_arn"]
+            grant(["kms:GenerateDataKey", "kms:Decrypt"], [key], via_services(["s3"], [key]))
     arn = table_arn(inputs, where)
     if inputs["extract_file_id"] and arn:
         grant(["dynamodb:UpdateItem"], [arn])
     if inputs["kms_key_arns"]:
-        grant(["kms:Decrypt"], list(inputs["kms_key_arns"]))
+        keys = list(inputs["kms_key_arns"])
+        services = ["s3", "dynamodb"] if inputs["extract_file_id"] and arn else ["s3"]
+        grant(["kms:Decrypt"], keys, via_services(services, keys))
     if inputs["tracing_mode"] == "Active":
         grant(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
     return grants
 
 
-def kms_via_services(inputs: dict[str, Any], where: Where) -> dict[str, set[str]]:
-    """KMS key ARN -> the services (kms:ViaService) through which the role may use it.
-
-    Every KMS right of the role works only through the service that uses the key on its behalf,
-    in the key's region (an SSE-KMS key is in its bucket's or table's region), named
-    SERVICE.REGION.amazonaws.com in every partition: SQS for the queues' keys, S3 for objects and
-    route copies, DynamoDB for a CMK-encrypted verdict table.
-    """
-    via: dict[str, set[str]] = {}
-
-    def allow(keys: list[str], services: list[str]) -> None:
-        regions = {key.split(":")[3] for key in keys}
-        names = {f"{s}.{r}.amazonaws.com" for s in services for r in regions}
-        for key in keys:
-            via.setdefault(key, set()).update(names)
-
-    queue_key = queue_settings(inputs)["kms_key_arn"]
-    if inputs["delivery_mode"] == "queue" and queue_key:
-        allow([queue_key], ["sqs"])
-    if inputs["delivery_mode"] != "queue" and inputs["dead_letter_queue_kms_key_arn"]:
-        allow([inputs["dead_letter_queue_kms_key_arn"]], ["sqs"])
-    if inputs["kms_key_arns"]:
-        table = inputs["extract_file_id"] and table_arn(inputs, where)
-        allow(list(inputs["kms_key_arns"]), ["s3", "dynamodb"] if table else ["s3"])
-    for route in routes(inputs).values():
-        if route["kms_key_arn"]:
-            allow([route["kms_key_arn"]], ["s3"])
-    return via
-
-
-def statement_grants(document: dict[str, Any]) -> tuple[set[tuple[str, str]], list[str]]:
-    """Flatten a policy into (action, resource) pairs; also list statements that are not plain.
-
-    The one condition a statement may carry is kms:ViaService on KMS actions (checked against
-    kms_via_services by the caller through statement_via_services).
-    """
-    pairs: set[tuple[str, str]] = set()
+def statement_grants(document: dict[str, Any]) -> tuple[set[Grant], list[str]]:
+    """Flatten a policy into (action, resource, condition) grants; also list statements that are
+    not plain Allow statements."""
+    pairs: set[Grant] = set()
     oddities: list[str] = []
     statements = document.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
     for s in statements:
-        condition = s.get("Condition")
-        actions = s.get("Action", [])
-        kms_only = all(
-            a.startswith("kms:") for a in ([actions] if isinstance(actions, str) else actions)
-        )
-        via_only = (
-            kms_only
-            and isinstance(condition, dict)
-            and list(condition) == ["StringEquals"]
-            and list(condition["StringEquals"]) == ["kms:ViaService"]
-        )
-        if (
-            s.get("Effect") != "Allow"
-            or "NotAction" in s
-            or "NotResource" in s
-            or (condition is not None and not via_only)
-        ):
+        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
             oddities.append(f"unexpected statement shape: {s}")
-        if kms_only and condition is None:
-            oddities.append(f"KMS rights without kms:ViaService: {s}")
+        when = condition(s.get("Condition"))
         actions = s.get("Action", [])
         resources = s.get("Resource", [])
         for a in [actions] if isinstance(actions, str) else actions:
             for r in [resources] if isinstance(resources, str) else resources:
-                pairs.add((a, r))
+                pairs.add((a, r, when))
     return pairs, oddities
-
-
-def statement_via_services(document: dict[str, Any]) -> dict[str, set[str]]:
-    """KMS key ARN -> the kms:ViaService values of the statements that grant it."""
-    via: dict[str, set[str]] = {}
-    statements = document.get("Statement", [])
-    for s in [statements] if isinstance(statements, dict) else statements:
-        names = (s.get("Condition") or {}).get("StringEquals", {}).get("kms:ViaService")
-        if names is None:
-            continue
-        resources = s.get("Resource", [])
-        for key in [resources] if isinstance(resources, str) else resources:
-            via.setdefault(key, set()).update([names] if isinstance(names, str) else names)
-    return via

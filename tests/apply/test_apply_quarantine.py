@@ -261,3 +261,40 @@ def test_vision_one_full_scans_and_scanner_outages_through_the_deployed_function
     other = {**message, "type": "post-scan-action"}
     (line,) = _deliver(deployed, moto_server, other, tmp_path, capsys)
     assert (line["outcome"], line["Ignored"], line["actions"]) == ("ignored", 1, [])
+
+
+def test_unroutable_malicious_uploads_still_leave_the_scanned_buckets(
+    deployed: Deployment, moto_server: MotoServer, tmp_path, capsys
+):
+    """Issue 10 item 1 through the deployed function: a legal key whose quarantine key is over
+    1,024 bytes, and 2 KB of user metadata, are quarantined by the fallbacks (outcome fallback,
+    FallbackActions), never left in the scanned bucket."""
+    s3 = deployed.account.client("s3")
+    quarantine = deployed.outputs["quarantine_bucket_name"]
+    for bucket in deployed.facts["buckets"]:
+        name = bucket["name"]
+        encryption = {}
+        if bucket["kms_key"]:
+            encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": bucket["kms_key"]}
+        long_key = f"inbox/{uuid.uuid4().hex[:6]}/" + "k" * (1024 - 13)
+        full = f"inbox/{uuid.uuid4().hex[:6]} full metadata.exe"
+        for key, metadata in ((long_key, {}), (full, {"note": "x" * 2030})):
+            scanned = s3.put_object(
+                Bucket=name,
+                Key=key,
+                Body=EICAR,
+                Metadata=metadata,
+                Tagging="file_id=f-9&fss-scan-result=malicious",
+                **encryption,
+            )
+            message = _message(deployed, name, key, scanned["ETag"].strip('"'), Findings=FINDINGS)
+            (line,) = _deliver(deployed, moto_server, message, tmp_path, capsys)
+            assert (line["outcome"], line["FallbackActions"]) == ("fallback", 1), line
+            assert line["file_id"] == "f-9"
+            assert _versions(s3, name, key) == ([], [])
+            destination = line["destination"].removeprefix(f"s3://{quarantine}/")
+            copy = s3.get_object(Bucket=quarantine, Key=destination)
+            assert copy["Body"].read() == EICAR
+            assert copy["Metadata"]["fss-post-scan-routed"] == "malicious"
+            if key == long_key:
+                assert f"~fss-post-scan/{name}/" in destination

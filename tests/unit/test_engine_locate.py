@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from engine_kit import T0, later, scan_message
 
-from post_scan.locate import FOUND, GONE, MAX_TAG_READS, SUPERSEDED, Location, locate
+from post_scan import locate as locate_module
+from post_scan.locate import FOUND, GONE, SUPERSEDED, Location, TooManyCandidates, locate
 from post_scan.message import parse_scan_result
-from post_scan.objects import Head, ObjectVersion
+from post_scan.objects import Head, ObjectGone, ObjectVersion
 
 MAL = {"fss-scan-result": "malicious", "file_id": "f-1"}
 CLEAN = {"fss-scan-result": "no issues found", "file_id": "f-1"}
@@ -163,14 +164,58 @@ def test_versioned_current_delete_marker_lists_versions() -> None:
     assert locate(scan(), reader).targets == (scanned,)
 
 
-def test_at_most_ten_version_tag_reads() -> None:
+def test_every_candidate_version_is_read_until_one_agrees() -> None:
+    """Issue 10 item 6: clean re-uploads in the scan window cannot hide the scanned version."""
+    clean_versions = [version(f"c{i}", f"e{i}", -i) for i in range(15)]
+    scanned = version("m", "e-mal", -20)
+    tags = {v.version_id: CLEAN for v in clean_versions} | {"m": MAL}
+    reader = FakeReader(Head(clean_versions[0]), [*clean_versions, scanned], tags)
+    location = locate(scan("malicious"), reader)
+    assert (location.status, location.targets) == (FOUND, (scanned,))
+    tag_reads = [call for call in reader.calls if call[0] == "tags"]
+    assert len(tag_reads) == len(set(tag_reads)) == 16  # the current version's tags read once
+
+
+def test_no_candidate_agrees_is_gone_after_reading_them_all() -> None:
     clean_versions = [version(f"c{i}", f"e{i}", -i) for i in range(15)]
     tags = {v.version_id: CLEAN for v in clean_versions}
     reader = FakeReader(Head(clean_versions[0]), clean_versions, tags)
     assert locate(scan("malicious"), reader).status == GONE
-    tag_reads = [call for call in reader.calls if call[0] == "tags"]
-    assert len(tag_reads) == MAX_TAG_READS
-    assert len(set(tag_reads)) == MAX_TAG_READS  # the current version's tags are not re-read
+    assert len([call for call in reader.calls if call[0] == "tags"]) == 15
+
+
+def test_more_candidates_than_the_read_budget_fail_instead_of_guessing(monkeypatch) -> None:
+    monkeypatch.setattr(locate_module, "MAX_TAG_READS", 5)
+    clean_versions = [version(f"c{i}", f"e{i}", -i) for i in range(8)]
+    tags = {v.version_id: CLEAN for v in clean_versions}
+    reader = FakeReader(Head(clean_versions[0]), clean_versions, tags)
+    with pytest.raises(TooManyCandidates, match="8 versions"):
+        locate(scan("malicious"), reader)
+    assert len([call for call in reader.calls if call[0] == "tags"]) == 5
+
+
+class DeletingReader(FakeReader):
+    """Versions listed, then deleted before their tags are read (by the uploader, say)."""
+
+    def __init__(self, *args, deleted=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._deleted = set(deleted)
+
+    def tags(self, version_id):
+        if version_id in self._deleted:
+            self.calls.append(("tags", version_id))
+            raise ObjectGone("NoSuchVersion")
+        return super().tags(version_id)
+
+
+def test_a_candidate_deleted_meanwhile_is_skipped_not_object_gone() -> None:
+    newer_clean = [version(f"c{i}", f"e{i}", -i) for i in range(3)]
+    scanned = version("m", "e-mal", -20)
+    tags = {v.version_id: CLEAN for v in newer_clean} | {"m": MAL}
+    reader = DeletingReader(
+        Head(newer_clean[0]), [*newer_clean, scanned], tags, deleted={"c0", "c1"}
+    )
+    assert locate(scan("malicious"), reader).targets == (scanned,)
 
 
 # --- the ambiguous case: no ETag and FSS tagging off -------------------------------------------

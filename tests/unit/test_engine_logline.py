@@ -33,6 +33,8 @@ REQUIRED_FIELDS = {
     "file_name",
     "file_id",
     "destination",
+    "targets",
+    "fallback",
     "actions",
     "dry_run",
     "outcome",
@@ -53,6 +55,8 @@ COUNTERS = {
     "AmbiguousLocations",
     "OwnCopiesSkipped",
     "Errors",
+    "FallbackActions",
+    "VerdictConflicts",
 }
 
 
@@ -127,6 +131,21 @@ def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
     assert_valid_emf(line, "NS")
     assert {name for name in COUNTERS if line[name]} == {counter}
     assert line["Verdict"] == ("not_a_scan_result" if outcome == "ignored" else "unparsed")
+
+
+@pytest.mark.parametrize(
+    ("fields", "counters"),
+    [
+        ({"outcome": "fallback", "fallback": "key too long"}, {"FallbackActions"}),
+        ({"outcome": "fallback", "fallback": "key too long", "dry_run": True}, set()),
+        ({"outcome": "error", "verdict_conflict": True}, {"Errors", "VerdictConflicts"}),
+    ],
+)
+def test_fallback_and_verdict_conflict_counters(fields: dict, counters: set) -> None:
+    line = logline.build(Outcome(**{"dry_run": False, **fields}), "NS", "fn", 1_700_000_000_000)
+    assert_valid_emf(line, "NS")
+    assert {name for name in COUNTERS if line[name]} == counters
+    assert line["fallback"] == fields.get("fallback")
 
 
 def test_error_line_names_the_exception() -> None:

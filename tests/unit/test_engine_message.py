@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from decimal import Decimal
 
 import pytest
@@ -191,9 +192,71 @@ def test_json_nan_and_infinity_are_not_numbers(constant: str) -> None:
 
 
 def test_timestamp_function_directly() -> None:
-    assert parse_timestamp(Decimal("1.5")) == Decimal("1.5")
+    assert parse_timestamp(Decimal("1600424846.5")) == Decimal("1600424846.5")
     with pytest.raises(ScanMessageError):
         parse_timestamp(Decimal("sNaN"))
+
+
+NOW = 1_714_564_800  # 2024-05-01T12:00:00Z
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2015-01-01T00:00:00Z",
+        1420070400,
+        NOW + 86400,
+        "2024-05-02T12:00:00Z",
+        Decimal("1714564830.123456789012345678901234567"),  # 37 digits
+        Decimal("17145648301E-1"),
+    ],
+)
+def test_plausible_scan_times_are_accepted(raw) -> None:
+    assert parse_timestamp(raw, now=NOW) > 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2014-12-31T23:59:59Z",
+        1420070399,
+        NOW + 86401,
+        "2024-05-02T12:00:01Z",
+        "9999-12-31T23:59:59Z",
+        253402300799,
+        Decimal("1e-60000000"),
+        Decimal("1.7e9999999"),
+        Decimal("1714564830.12345678901234567890123456789"),  # 39 digits: no DynamoDB number
+        Decimal("Infinity"),
+        Decimal("NaN"),
+        10**4000,
+    ],
+)
+def test_implausible_scan_times_are_refused(raw) -> None:
+    with pytest.raises(ScanMessageError, match="timestamp is out of range"):
+        parse_timestamp(raw, now=NOW)
+
+
+def test_a_huge_exponent_is_refused_without_being_expanded() -> None:
+    """Issue 10 item 7: 1e-60000000 would be a 60-million-character number once written."""
+    body = json.dumps(scan_message("uploads-bucket", "k", timestamp=0))
+    body = body.replace('"timestamp": 0', '"timestamp": 1e-60000000')
+    assert "1e-60000000" in body
+    tracemalloc.start()
+    try:
+        with pytest.raises(ScanMessageError, match="timestamp is out of range"):
+            parse(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_codes_must_be_64_bit_integers() -> None:
+    message = scan_message("uploads-bucket", "k", verdict="incomplete")
+    message["scanning_result"]["Codes"] = [10**30]
+    with pytest.raises(ScanMessageError, match="Codes"):
+        parse(message)
 
 
 # --- not a scan result ------------------------------------------------------------------------

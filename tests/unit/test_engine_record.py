@@ -135,12 +135,12 @@ def test_upsert_off_leaves_a_missing_row_missing(dynamodb, table) -> None:
 
 
 def test_older_result_never_overwrites_a_newer_verdict(dynamodb, table) -> None:
-    newer = build_update(row(table, verdict="clean", timestamp=2000.5, action="none"))
-    older = build_update(row(table, verdict="malicious", timestamp=1000.25))
+    newer = build_update(row(table, verdict="clean", timestamp=1600002000.5, action="none"))
+    older = build_update(row(table, verdict="malicious", timestamp=1600001000.25))
     assert send_update(dynamodb, newer) == RECORDED
     assert send_update(dynamodb, older) == STALE_VERDICT
     assert item(dynamodb, table)["scan_verdict"] == {"S": "clean"}
-    assert item(dynamodb, table)["scan_timestamp"] == {"N": "2000.5"}
+    assert item(dynamodb, table)["scan_timestamp"] == {"N": "1600002000.5"}
 
 
 def test_upsert_off_with_a_newer_verdict_is_stale_not_missing(dynamodb, table) -> None:
@@ -157,8 +157,8 @@ def test_same_message_twice_is_recorded_twice_with_the_same_result(dynamodb, tab
 
 
 def test_newer_result_replaces_an_older_one(dynamodb, table) -> None:
-    send_update(dynamodb, build_update(row(table, timestamp=1000)))
-    later = build_update(row(table, verdict="clean", timestamp=1001, action="none"))
+    send_update(dynamodb, build_update(row(table, timestamp=1600001000)))
+    later = build_update(row(table, verdict="clean", timestamp=1600001001, action="none"))
     assert send_update(dynamodb, later) == RECORDED
     assert item(dynamodb, table)["scan_verdict"] == {"S": "clean"}
 

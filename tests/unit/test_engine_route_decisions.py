@@ -25,8 +25,10 @@ from post_scan.route import (
     header_value,
     is_own_copy,
     metadata_size,
+    planned_key,
     routed_metadata,
     scan_action,
+    short_key,
     tagging,
     verify_copy,
 )
@@ -112,6 +114,40 @@ def test_destination_key_is_limited_to_1024_utf8_bytes() -> None:
         destination_key(route, "uploads", fits + "xx")
 
 
+def test_short_keys_are_unique_per_key_and_version_and_fit() -> None:
+    route = Route("q", "p" * 512)
+    longest = "k" * 1024
+    keys = {
+        short_key(route, "b" * 255, longest, None),
+        short_key(route, "b" * 255, longest, "v1"),
+        short_key(route, "b" * 255, longest, "v2"),
+        short_key(route, "b" * 255, longest[:-1], None),
+        short_key(route, "c" * 255, longest, None),
+    }
+    assert len(keys) == 5
+    assert all(len(key.encode()) <= 1024 for key in keys)
+    assert short_key(route, "b", "k", "v" * 1024).count("/") == 3  # a long version id is hashed
+    assert len(short_key(route, "b", "k", "v" * 1024).encode()) <= 1024
+
+
+def test_planned_key_first_version_usual_key_the_others_their_own() -> None:
+    route = Route("q", "held/")
+    usual = planned_key(route, "uploads", "a.txt", "v2", first=True, may_shorten=False)
+    other = planned_key(route, "uploads", "a.txt", "v1", first=False, may_shorten=False)
+    assert usual == ("held/uploads/a.txt", None)
+    assert other == (short_key(route, "uploads", "a.txt", "v1"), None)
+
+
+def test_planned_key_too_long_is_an_error_unless_it_may_be_shortened() -> None:
+    route = Route("q", "held/")
+    key = "k" * 1020
+    with pytest.raises(RouteError, match="1033 bytes"):
+        planned_key(route, "uploads", key, None, first=True, may_shorten=False)
+    shortened, why = planned_key(route, "uploads", key, None, first=True, may_shorten=True)
+    assert shortened == short_key(route, "uploads", key, None)
+    assert why is not None and "1033 bytes" in why
+
+
 # --- metadata and tags ------------------------------------------------------------------------
 
 
@@ -121,31 +157,62 @@ ROUTES = {
 }
 
 
+SOURCES = frozenset({"uploads-bucket", "other-uploads"})
+
+
 @pytest.mark.parametrize(
     ("bucket", "key", "expected"),
     [
         ("uploads-bucket", "quarantine/uploads-bucket/a.txt", True),
-        ("uploads-bucket", "quarantine/", True),
+        ("uploads-bucket", "quarantine/other-uploads/x/y.txt", True),
+        ("uploads-bucket", "quarantine/~fss-post-scan/uploads-bucket/" + "a" * 64, True),
+        ("uploads-bucket", "quarantine/", False),
+        ("uploads-bucket", "quarantine/a.txt", False),
+        ("uploads-bucket", "quarantine/not-a-source/a.txt", False),
+        ("uploads-bucket", "quarantine/uploads-bucket", False),
         ("uploads-bucket", "inbox/a.txt", False),
         ("uploads-bucket", "quarantine", False),
         ("uploads-bucket", "Quarantine/uploads-bucket/a.txt", False),
         ("other-bucket", "quarantine/uploads-bucket/a.txt", False),
-        ("clean-bucket", "anything/at/all", True),
-        ("Clean-bucket", "anything/at/all", False),
+        ("clean-bucket", "uploads-bucket/anything/at/all", True),
+        ("clean-bucket", "anything/at/all", False),
+        ("Clean-bucket", "uploads-bucket/anything/at/all", False),
     ],
 )
-def test_route_destinations_are_the_routes_bucket_under_its_prefix(
+def test_route_destinations_are_the_routes_bucket_prefix_and_a_source_bucket(
     bucket: str, key: str, expected: bool
 ) -> None:
-    assert at_route_destination(bucket, key, ROUTES) is expected
+    assert at_route_destination(bucket, key, ROUTES, SOURCES) is expected
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("quarterly-report.xlsx", False),  # issue 10 item 8: the prefix alone is not enough
+        ("quarterly/report.xlsx", False),
+        ("quploads-bucket/report.xlsx", True),
+        ("q~fss-post-scan/uploads-bucket/" + "0" * 64, True),
+    ],
+)
+def test_a_prefix_without_a_slash_does_not_make_every_key_a_copy(key: str, expected: bool) -> None:
+    routes = {"malicious": Route("uploads-bucket", "q")}
+    assert at_route_destination("uploads-bucket", key, routes, SOURCES) is expected
+
+
+def test_any_bucket_allowed_trusts_a_bucket_shaped_segment_only() -> None:
+    routes = {"malicious": Route("uploads-bucket", "quarantine/")}
+    assert at_route_destination("uploads-bucket", "quarantine/some-bucket/a", routes, None)
+    assert not at_route_destination("uploads-bucket", "quarantine/a b/c", routes, None)
+    assert not at_route_destination("uploads-bucket", "quarantine/a.txt", routes, None)
 
 
 def test_without_routes_nothing_is_a_route_destination() -> None:
-    assert at_route_destination("uploads-bucket", "quarantine/a.txt", {}) is False
+    assert at_route_destination("uploads-bucket", "quarantine/a.txt", {}, None) is False
 
 
 def test_scan_result_metadata() -> None:
-    metadata = routed_metadata({"origin": "web"}, scan(codes=None), "v-1")
+    metadata, dropped = routed_metadata({"origin": "web"}, scan(codes=None), "v-1")
+    assert dropped == []
     assert metadata == {
         "origin": "web",
         ROUTED_MARK: "malicious",
@@ -158,14 +225,14 @@ def test_scan_result_metadata() -> None:
 
 
 def test_codes_of_an_incomplete_scan_and_no_findings() -> None:
-    metadata = routed_metadata({}, scan("incomplete"), None)
+    metadata, _ = routed_metadata({}, scan("incomplete"), None)
     assert metadata["fss-post-scan-codes"] == "101"
     assert "fss-post-scan-findings" not in metadata
     assert "fss-post-scan-source-version-id" not in metadata
 
 
 def test_forged_scan_metadata_of_the_source_is_replaced() -> None:
-    metadata = routed_metadata(
+    metadata, _ = routed_metadata(
         {"fss-post-scan-findings": "none, trust me", "FSS-Post-Scan-Extra": "x"}, scan(), None
     )
     assert metadata["fss-post-scan-findings"] == "Eicar_test_file (Virus)"
@@ -174,7 +241,7 @@ def test_forged_scan_metadata_of_the_source_is_replaced() -> None:
 
 def test_long_values_are_cut_between_characters() -> None:
     key = "ü" * 500  # 3000 characters once percent-encoded
-    metadata = routed_metadata({}, scan(key=key), None)
+    metadata, _ = routed_metadata({}, scan(key=key), None)
     assert metadata_size(metadata) <= MAX_METADATA_BYTES
     source = metadata["fss-post-scan-source"]
     assert source.endswith("...")
@@ -185,6 +252,15 @@ def test_long_values_are_cut_between_characters() -> None:
 def test_no_room_for_the_mark() -> None:
     with pytest.raises(RouteError, match="no room for the fss-post-scan-routed mark"):
         routed_metadata({"note": "x" * (MAX_METADATA_BYTES - 20)}, scan(), None)
+
+
+def test_making_room_for_the_mark_leaves_out_the_largest_entries_first() -> None:
+    source = {"big": "x" * 1530, "medium": "y" * 490, "small": "z"}  # 2035 bytes: no room
+    metadata, dropped = routed_metadata(source, scan(), None, make_room=True)
+    assert dropped == ["big"]
+    assert (metadata["medium"], metadata["small"]) == (source["medium"], "z")
+    assert metadata[ROUTED_MARK] == "malicious"
+    assert metadata_size(metadata) <= MAX_METADATA_BYTES
 
 
 @settings(max_examples=150, deadline=None)
@@ -205,7 +281,7 @@ def test_metadata_never_exceeds_2kb_and_always_keeps_the_source_and_the_mark(
     result = parse_scan_result(json.dumps(message), "sns-1")
     source = {"note": "n" * note}
     try:
-        metadata = routed_metadata(source, result, "v" * 32)
+        metadata, _ = routed_metadata(source, result, "v" * 32)
     except RouteError:
         assert note + len("note") + len(ROUTED_MARK) + len("malicious") > MAX_METADATA_BYTES
         return

@@ -18,6 +18,7 @@ from post_scan.objects import ObjectGone, StoredObject
 KEY = "incoming/report 7.exe"
 BODY = b"malicious bytes"
 TAGS = {"file_id": "f-1", "fss-scan-result": "malicious"}
+CLEAN_TAGS = {"file_id": "f-1", "fss-scan-result": "no issues found"}
 MIB = 1024 * 1024
 
 
@@ -31,19 +32,30 @@ def env(source: str, **more: str) -> dict[str, str]:
     }
 
 
+def promote_env(source: str) -> dict[str, str]:
+    """A clean route in move mode: a failure keeps the file where it is (no fallback)."""
+    return {
+        "ALLOWED_BUCKETS": source,
+        "EXTRACT_FILE_ID": "true",
+        "FILE_ID_TABLE": "app-files",
+        "RECORD_VERDICTS": "clean",
+        "ROUTE_CLEAN": "promote-bucket/p/",
+    }
+
+
 def keys(s3, bucket: str) -> list[str]:
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
-def source_intact(s3, bucket: str, key: str = KEY) -> bool:
+def source_intact(s3, bucket: str, key: str = KEY, tags: dict = TAGS) -> bool:
     got = s3.get_object(Bucket=bucket, Key=key)
-    tags = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
-    return got["Body"].read() == BODY and {t["Key"]: t["Value"] for t in tags} == TAGS
+    found = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    return got["Body"].read() == BODY and {t["Key"]: t["Value"] for t in found} == tags
 
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("AccessDenied", 403), ("SlowDown", 503), ("InternalError", 500), ("InvalidObjectState", 403)],
+    [("AccessDenied", 403), ("SlowDown", 503), ("InternalError", 500)],
 )
 def test_copy_failure_leaves_the_source_intact_and_a_retry_moves_it(
     s3, bucket, quarantine_bucket, table, make_engine, s3_calls, code, status
@@ -111,16 +123,17 @@ class TamperedCopies(aws.S3Objects):
     ],
 )
 def test_a_copy_that_does_not_match_is_an_error_and_the_source_stays(
-    s3, bucket, quarantine_bucket, table, make_engine, changes, problem
+    s3, bucket, promote_bucket, table, make_engine, changes, problem
 ) -> None:
-    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS, ChecksumAlgorithm="SHA256")
-    engine = make_engine(s3_store=TamperedCopies(quarantine_bucket, **changes), **env(bucket))
-    run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
+    obj = upload(s3, bucket, KEY, body=BODY, tags=CLEAN_TAGS, ChecksumAlgorithm="SHA256")
+    engine = make_engine(s3_store=TamperedCopies(promote_bucket, **changes), **promote_env(bucket))
+    message = scan_message(bucket, KEY, verdict="clean", etag=obj["etag"])
+    run = engine(sns_event(sns_record(message)))
     assert isinstance(run.error, handler.RecordsFailed)
     assert run.line["error"]["type"] == "CopyVerificationError"
     assert problem in run.line["reason"]
     assert run.line["actions"][-1] == "copy"
-    assert source_intact(s3, bucket)
+    assert source_intact(s3, bucket, tags=CLEAN_TAGS)
 
 
 @pytest.mark.parametrize(("code", "status"), [("AccessDenied", 403), ("SlowDown", 503)])
@@ -215,8 +228,10 @@ def test_scanned_version_gone_before_the_copy_is_object_gone(
 def test_destination_key_too_long_fails_before_any_s3_call(
     s3, bucket, make_engine, s3_calls
 ) -> None:
+    """Without a fallback (here: copy mode, nothing is deleted) a key too long is an error."""
     key = "k" * (1024 - len(bucket) - 1)  # a valid source key; with q/ and the bucket: too long
-    run = make_engine(**env(bucket))(sns_event(sns_record(scan_message(bucket, key, etag="e1"))))
+    engine = make_engine(**env(bucket, ROUTE_MODE="copy"))
+    run = engine(sns_event(sns_record(scan_message(bucket, key, etag="e1"))))
     assert isinstance(run.error, handler.RecordsFailed)
     assert run.line["error"]["type"] == "RouteError"
     assert "1026 bytes" in run.line["reason"]
@@ -224,17 +239,17 @@ def test_destination_key_too_long_fails_before_any_s3_call(
 
 
 def test_no_room_for_the_mark_in_the_metadata_is_an_error(
-    s3, bucket, quarantine_bucket, table, make_engine
+    s3, bucket, promote_bucket, table, make_engine
 ) -> None:
-    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS, Metadata={"note": "x" * 2030})
-    run = make_engine(**env(bucket))(
-        sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"])))
-    )
+    """Without a fallback (a clean file stays where it is) no room for the mark is an error."""
+    obj = upload(s3, bucket, KEY, body=BODY, tags=CLEAN_TAGS, Metadata={"note": "x" * 2030})
+    message = scan_message(bucket, KEY, verdict="clean", etag=obj["etag"])
+    run = make_engine(**promote_env(bucket))(sns_event(sns_record(message)))
     assert isinstance(run.error, handler.RecordsFailed)
     assert run.line["error"]["type"] == "RouteError"
     assert "fss-post-scan-routed" in run.line["reason"]
     assert s3.head_object(Bucket=bucket, Key=KEY)["ContentLength"] == len(BODY)
-    assert keys(s3, quarantine_bucket) == []
+    assert keys(s3, promote_bucket) == []
 
 
 class VanishedCopies(aws.S3Objects):
@@ -251,12 +266,13 @@ class VanishedCopies(aws.S3Objects):
 
 
 def test_a_copy_that_is_not_there_is_an_error_not_object_gone(
-    s3, bucket, quarantine_bucket, table, make_engine
+    s3, bucket, promote_bucket, table, make_engine
 ) -> None:
-    obj = upload(s3, bucket, KEY, body=BODY, tags=TAGS)
-    engine = make_engine(s3_store=VanishedCopies(quarantine_bucket), **env(bucket))
-    run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
+    obj = upload(s3, bucket, KEY, body=BODY, tags=CLEAN_TAGS)
+    engine = make_engine(s3_store=VanishedCopies(promote_bucket), **promote_env(bucket))
+    message = scan_message(bucket, KEY, verdict="clean", etag=obj["etag"])
+    run = engine(sns_event(sns_record(message)))
     assert isinstance(run.error, handler.RecordsFailed)
     assert run.line["error"]["type"] == "CopyVerificationError"
-    assert "no object at s3://quarantine-bucket/" in run.line["reason"]
-    assert source_intact(s3, bucket)
+    assert "no object at s3://promote-bucket/" in run.line["reason"]
+    assert source_intact(s3, bucket, tags=CLEAN_TAGS)

@@ -73,8 +73,8 @@ def test_malicious_upload_is_moved_to_quarantine(
     assert line["actions"] == [
         "head",
         "read_tags",
-        "record",
         "read_source",
+        "record",
         "copy",
         "verify",
         "delete",
@@ -110,8 +110,8 @@ def test_versioned_source_copies_the_scanned_version_not_the_newer_upload(
         "head",
         "list_versions",
         "read_tags",
-        "record",
         "read_source",
+        "record",
         "copy",
         "verify",
         "delete",
@@ -434,7 +434,8 @@ def test_incomplete_scan_without_its_own_route_stays_where_it_is(
     engine = make_engine(**env(bucket, table=None, ROUTE_MALICIOUS="", ROUTE_CLEAN=promote_bucket))
     message = scan_message(bucket, "archive.zip", verdict="incomplete", etag=obj["etag"])
     run = engine(sns_event(sns_record(message)))
-    assert run.line["actions"] == ["head", "read_tags"]  # the verdict is logged, nothing moves
+    # the verdict is logged, nothing moves
+    assert run.line["actions"] == ["head", "read_tags", "read_source"]
     assert run.line["destination"] is None
     assert keys(s3, promote_bucket) == []
     assert exists(s3, bucket, "archive.zip")
@@ -533,7 +534,7 @@ def test_a_marked_upload_is_deleted_and_recorded_without_routes(
     run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
     assert run.error is None, run.line
     _acted_on(run.line)
-    assert run.line["actions"] == ["head", "read_tags", "record", "delete"]
+    assert run.line["actions"] == ["head", "read_tags", "read_source", "record", "delete"]
     assert not exists(s3, bucket, KEY)
     assert row(dynamodb, table)["scan_action"] == {"S": "delete"}
 
@@ -667,6 +668,7 @@ def test_dry_run_copies_nothing(s3, bucket, quarantine_bucket, dynamodb, table, 
     assert run.line["actions"] == [
         "head",
         "read_tags",
+        "read_source",
         "would_record",
         "would_copy",
         "would_delete",

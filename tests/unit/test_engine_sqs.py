@@ -69,7 +69,7 @@ def test_sns_notification_in_a_sqs_body_is_processed_like_a_direct_delivery(
     line = run.line
     assert (line["outcome"], line["actions"]) == (
         "processed",
-        ["head", "read_tags", "record", "delete"],
+        ["head", "read_tags", "read_source", "record", "delete"],
     )
     assert (line["delivery"], line["queue_message_id"], line["receive_count"]) == ("sqs", "q-1", 3)
     assert (line["sns_message_id"], line["topic_arn"]) == ("sns-1", TOPIC_ARN)
@@ -87,7 +87,7 @@ def test_raw_scan_result_is_accepted_when_no_topic_is_required(s3, bucket, make_
     line = run.line
     assert (line["delivery"], line["topic_arn"], line["sns_message_id"]) == ("sqs-raw", None, None)
     assert (line["message_id"], line["message_id_source"]) == ("q-raw", "queue_message_id")
-    assert line["actions"] == ["head", "read_tags", "delete"]
+    assert line["actions"] == ["head", "read_tags", "read_source", "delete"]
     assert not exists(s3, bucket, "raw.exe")
 
 

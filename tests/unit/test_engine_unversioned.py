@@ -50,7 +50,7 @@ def test_malicious_upload_is_recorded_then_deleted_for_every_url_form(
     run = make_engine(**env(bucket, table))(sns_event(sns_record(message)))
     assert run.error is None
     assert (run.line["outcome"], run.line["key"], run.line["file_id"]) == ("processed", key, "f-1")
-    assert run.line["actions"] == ["head", "read_tags", "record", "delete"]
+    assert run.line["actions"] == ["head", "read_tags", "read_source", "record", "delete"]
     assert not exists(s3, bucket, key)
     stored = row(dynamodb, table)
     assert stored["scan_verdict"] == {"S": "malicious"}
@@ -67,7 +67,8 @@ def test_without_etag_the_fss_tag_identifies_the_scanned_object(
     upload(s3, bucket, KEY, tags={"file_id": "f-1", "fss-scan-result": "malicious"})
     run = make_engine(**env(bucket, table))(sns_event(sns_record(scan_message(bucket, KEY))))
     assert run.line["outcome"] == "processed"
-    assert run.line["actions"] == ["head", "read_tags", "record", "delete"]  # one tag read
+    # one tag read
+    assert run.line["actions"] == ["head", "read_tags", "read_source", "record", "delete"]
     assert run.line["ambiguous"] is False
     assert not exists(s3, bucket, KEY)
     assert row(dynamodb, table)["scan_verdict"] == {"S": "malicious"}
@@ -125,7 +126,7 @@ def test_other_recorded_verdicts_are_never_deleted(
     run = make_engine(**env(bucket, table))(
         sns_event(sns_record(scan_message(bucket, KEY, verdict=verdict, etag=obj["etag"])))
     )
-    assert run.line["actions"] == ["head", "read_tags", "record"]
+    assert run.line["actions"] == ["head", "read_tags", "read_source", "record"]
     assert exists(s3, bucket, KEY)
     stored = row(dynamodb, table)
     assert (stored["scan_verdict"], stored["scan_action"]) == ({"S": verdict}, {"S": "none"})
@@ -137,7 +138,7 @@ def test_clean_is_recorded_only_when_listed(s3, bucket, dynamodb, table, make_en
     run = make_engine(**env(bucket, table, RECORD_VERDICTS="clean,malicious"))(
         sns_event(sns_record(message))
     )
-    assert run.line["actions"] == ["head", "read_tags", "record"]
+    assert run.line["actions"] == ["head", "read_tags", "read_source", "record"]
     assert row(dynamodb, table)["scan_verdict"] == {"S": "clean"}
     assert exists(s3, bucket, KEY)
 
@@ -165,7 +166,7 @@ def test_record_only_keeps_the_file(s3, bucket, dynamodb, table, make_engine) ->
     run = make_engine(**env(bucket, table, DELETE_MALICIOUS="false"))(
         sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"])))
     )
-    assert run.line["actions"] == ["head", "read_tags", "record"]
+    assert run.line["actions"] == ["head", "read_tags", "read_source", "record"]
     assert exists(s3, bucket, KEY)
     assert row(dynamodb, table)["scan_action"] == {"S": "none"}
 
@@ -188,7 +189,8 @@ def test_log_only_without_a_table(s3, bucket, dynamodb, table, make_engine) -> N
     run = make_engine(**env(bucket, DELETE_MALICIOUS="false"))(
         sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"])))
     )
-    assert (run.line["file_id"], run.line["actions"]) == ("f-1", ["head", "read_tags"])
+    assert run.line["file_id"] == "f-1"
+    assert run.line["actions"] == ["head", "read_tags", "read_source"]
     assert "logged only" in run.line["reason"]
     assert dynamodb.scan(TableName=table)["Items"] == []
 
@@ -221,7 +223,7 @@ def test_missing_file_id_tag_records_nothing_but_still_deletes(
     line = run.line
     assert (line["file_id"], line["FileIdMissing"]) == (None, 1)
     assert "no file_id tag" in line["reason"]
-    assert line["actions"] == ["head", "read_tags", "delete"]
+    assert line["actions"] == ["head", "read_tags", "read_source", "delete"]
     assert dynamodb.scan(TableName=table)["Items"] == []
     assert not exists(s3, bucket, KEY)
 
@@ -324,7 +326,7 @@ def test_dry_run_writes_and_deletes_nothing_and_says_what_it_would_do(
     )
     line = run.line
     assert line["dry_run"] is True
-    assert line["actions"] == ["head", "read_tags", "would_record", "would_delete"]
+    assert line["actions"] == ["head", "read_tags", "read_source", "would_record", "would_delete"]
     assert "dry run: would record malicious for file_id f-1" in line["reason"]
     assert f"dry run: would delete the object with ETag {obj['etag']}" in line["reason"]
     assert (line["ObjectsDeleted"], line["VerdictsRecorded"]) == (0, 0)

@@ -142,7 +142,7 @@ def test_dry_run_in_a_versioned_bucket(s3, versioned_bucket, dynamodb, table, ma
         sns_event(sns_record(message))
     )
     assert run.line["actions"] == ["head", "read_tags", "would_record", "would_delete"]
-    assert f"would delete version(s) {scanned['version_id']}" in run.line["reason"]
+    assert f"would delete version {scanned['version_id']}" in run.line["reason"]
     assert version_ids(s3, versioned_bucket) == [scanned["version_id"]]
     assert row(dynamodb, table) is None
 
