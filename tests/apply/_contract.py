@@ -71,6 +71,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "dead_letters_threshold": 0,
     "errors_threshold": 0,
     "throttles_threshold": 0,
+    "rejected_threshold": 0,
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
 }
@@ -144,6 +145,11 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             settings["unscanned_threshold"],
         ),
     }
+    # The engine's EMF counters (namespace metrics_namespace, dimension FunctionName).
+    emf = inputs["metrics_namespace"]
+    found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
+    found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
+    found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
     if inputs["delivery_mode"] == "queue":
         found["queue-age"] = (
             "AWS/SQS",
@@ -151,6 +157,22 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "QueueName",
             "Maximum",
             settings["queue_age_threshold_seconds"],
+        )
+        # A failed record is a partial batch failure, not an invocation error.
+        found["record-errors"] = (
+            emf,
+            "Errors",
+            "FunctionName",
+            "Sum",
+            settings["errors_threshold"],
+        )
+    else:
+        found["destination-delivery-failures"] = (
+            "AWS/Lambda",
+            "DestinationDeliveryFailures",
+            "FunctionName",
+            "Sum",
+            0,
         )
     return {
         key: {
