@@ -90,12 +90,20 @@ locals {
       statistic   = "Maximum"
       threshold   = var.alarms.queue_age_threshold_seconds
     }
+    untagged-clean-objects = {
+      description = "Clean scan results whose object the scanner had not tagged clean (fss-scan-result = no issues found, fss-scan-detail-code = 0) when ${var.name} checked: read_protection = until_clean denies every read of such objects. Check the scanner's tagging (ScanResultTagFormat = Separated tags, its tagging function's errors); see docs/read-protection.md."
+      namespace   = var.metrics_namespace
+      metric_name = "UntaggedCleanObjects"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = var.alarms.untagged_clean_objects_threshold
+    }
   })
   queue_mode_alarms  = ["queue-age", "record-errors"]
   direct_mode_alarms = ["destination-delivery-failures"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && !contains(local.queue_mode ? local.direct_mode_alarms : local.queue_mode_alarms, key)
+    if local.create_alarms && !contains(local.queue_mode ? local.direct_mode_alarms : local.queue_mode_alarms, key) && (key != "untagged-clean-objects" || local.until_clean)
   }
 }
 

@@ -2,7 +2,8 @@ locals {
   bucket_arns        = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}"]
   bucket_object_arns = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
 
-  reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0
+  # until_clean: the function reads clean objects' tags to check the scanner tagged them.
+  reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0 || var.read_protection == "until_clean"
   moves_objects = length(local.routes) > 0 && var.route_mode == "move"
   route_verdicts = [
     for verdict in local.verdicts : verdict if contains(keys(local.routes), verdict)

@@ -81,6 +81,7 @@ locals {
     METRICS_NAMESPACE    = var.metrics_namespace
     # Every S3 request names the account that must own its bucket (ExpectedBucketOwner).
     EXPECTED_BUCKET_OWNER = local.account_id
+    READ_PROTECTION       = var.read_protection
 
     ROUTE_MALICIOUS               = try(local.route_targets.malicious, "")
     ROUTE_MALICIOUS_KMS_KEY_ARN   = try(local.route_keys.malicious, "")

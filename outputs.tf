@@ -62,7 +62,7 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, (direct mode) destination-delivery-failures and (queue mode) record-errors and queue-age; empty without alarm_topic_arn."
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, (direct mode) destination-delivery-failures, (queue mode) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarm_topic_arn."
   value       = try({ for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }, {})
 }
 
@@ -79,4 +79,15 @@ output "file_id_table_name" {
 output "file_id_table_arn" {
   description = "ARN of the DynamoDB table the module created (null when create_file_id_table is false)."
   value       = try(aws_dynamodb_table.this[0].arn, null)
+}
+
+output "read_protection_policies" {
+  description = "Scanned bucket name -> a complete bucket policy (JSON) holding only the read protection deny statements (Sids FssPostScan*), ready to attach or to merge into the bucket's own policy with aws_iam_policy_document's source_policy_documents; empty when read_protection is off. The module attaches none of them."
+  value       = try(local.read_protection_policies, {})
+
+  precondition {
+    # S3's bucket policy limit; the bucket's own statements need room as well.
+    condition     = alltrue([for policy in values(local.read_protection_policies) : length(policy) <= 20480])
+    error_message = "A read protection policy exceeds S3's 20 KB bucket policy limit: list fewer read_protection_exempt_principal_arns (a wildcard in the role path can stand for several roles)."
+  }
 }

@@ -557,22 +557,23 @@ variable "alarm_topic_arn" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads; in direct mode failed deliveries to the dead-letter queue; in queue mode failed scan results and the age of the oldest queued message), notifying alarm_topic_arn. null (default): create them exactly when alarm_topic_arn is set. Set true when alarm_topic_arn is only known after apply (a topic created in the same configuration): Terraform must know at plan time whether the alarms exist. true without alarm_topic_arn is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads; in direct mode failed deliveries to the dead-letter queue; in queue mode failed scan results and the age of the oldest queued message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arn. null (default): create them exactly when alarm_topic_arn is set. Set true when alarm_topic_arn is only known after apply (a topic created in the same configuration): Terraform must know at plan time whether the alarms exist. true without alarm_topic_arn is an error; false never creates them."
   type        = bool
   default     = null
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; in queue mode also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (queue mode) when the oldest queued message is older than queue_age_threshold_seconds, and above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout). Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; in queue mode also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (queue mode) when the oldest queued message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), and (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
   type = object({
-    period_seconds              = optional(number, 300)
-    evaluation_periods          = optional(number, 1)
-    dead_letters_threshold      = optional(number, 0)
-    errors_threshold            = optional(number, 0)
-    throttles_threshold         = optional(number, 0)
-    rejected_threshold          = optional(number, 0)
-    queue_age_threshold_seconds = optional(number, 900)
-    unscanned_threshold         = optional(number, 0)
+    period_seconds                   = optional(number, 300)
+    evaluation_periods               = optional(number, 1)
+    dead_letters_threshold           = optional(number, 0)
+    errors_threshold                 = optional(number, 0)
+    throttles_threshold              = optional(number, 0)
+    rejected_threshold               = optional(number, 0)
+    queue_age_threshold_seconds      = optional(number, 900)
+    unscanned_threshold              = optional(number, 0)
+    untagged_clean_objects_threshold = optional(number, 0)
   })
   default  = {}
   nullable = false
@@ -592,7 +593,7 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold] : t >= 0
     ])
     error_message = "alarms thresholds must not be negative."
   }
@@ -628,4 +629,48 @@ variable "tags" {
   description = "Tags applied to every resource the module creates."
   type        = map(string)
   default     = {}
+}
+
+################################################################################
+# Read protection (bucket policies keyed on the scanner's result tag)
+################################################################################
+
+variable "read_protection" {
+  description = "Bucket-policy read protection for the scanned buckets, returned as the output read_protection_policies (the module attaches no bucket policy itself): off; malicious (deny reads of objects the scanner tagged fss-scan-result = malicious); until_clean (deny reads of every object until the scanner tagged it clean: fss-scan-result = no issues found and fss-scan-detail-code = 0). Needs the scanner's tag format Separated tags. until_clean also makes the function check that clean objects get that tag (metric UntaggedCleanObjects) and tag the copies it promotes. See docs/read-protection.md."
+  type        = string
+  default     = "off"
+  nullable    = false
+
+  validation {
+    condition     = contains(["off", "malicious", "until_clean"], var.read_protection)
+    error_message = "read_protection must be off, malicious or until_clean."
+  }
+}
+
+variable "read_protection_exempt_principal_arns" {
+  description = "IAM role (or user) ARNs that the read protection policies do not apply to: the scanner's roles that read and tag objects, break-glass roles. Give the role's ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME), not an assumed-role session ARN: the policies compare aws:PrincipalArn, which is the role's ARN for every session of the role. Wildcards (* ?) may stand in the role path and name. The function's own role is always exempt."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for arn in var.read_protection_exempt_principal_arns :
+      can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(root|(role|user)/[\\x21-\\x7E]{1,512})$", arn))
+    ])
+    error_message = "Each read_protection_exempt_principal_arns item must be an IAM role or user ARN like arn:aws:iam::<12-digit account>:role/<path/name> (an assumed-role session ARN arn:aws:sts::...:assumed-role/... never matches aws:PrincipalArn: give the role's ARN)."
+  }
+
+  validation {
+    condition = alltrue([
+      for arn in var.read_protection_exempt_principal_arns :
+      !can(regex(":(role|user)/[*?/]*$", arn))
+    ])
+    error_message = "A read_protection_exempt_principal_arns item may not be only wildcards after role/ or user/ (that would exempt every role or user of the account): name the roles."
+  }
+
+  validation {
+    condition     = length(distinct(var.read_protection_exempt_principal_arns)) == length(var.read_protection_exempt_principal_arns)
+    error_message = "Each ARN may appear only once in read_protection_exempt_principal_arns."
+  }
 }

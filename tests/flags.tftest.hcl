@@ -52,6 +52,7 @@ run "defaults_only_log_verdicts" {
       RECORD_VERDICTS      = "malicious,incomplete,failed,unscanned"
       LOG_LEVEL            = "INFO"
       METRICS_NAMESPACE    = "FSSPostScan"
+      READ_PROTECTION      = "off"
 
       EXPECTED_BUCKET_OWNER         = "111122223333"
       ROUTE_MALICIOUS               = ""
@@ -392,6 +393,7 @@ run "every_flag_with_existing_table_and_dry_run" {
       RECORD_VERDICTS      = "malicious,clean"
       LOG_LEVEL            = "DEBUG"
       METRICS_NAMESPACE    = "Storage/PostScan"
+      READ_PROTECTION      = "off"
 
       EXPECTED_BUCKET_OWNER         = "111122223333"
       ROUTE_MALICIOUS               = ""

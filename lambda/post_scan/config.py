@@ -31,6 +31,8 @@ _KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-
 _PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
 
 ROUTE_MODES = ("move", "copy")
+# Bucket-policy read protection the module's policies enforce (see post_scan.protection).
+READ_PROTECTIONS = ("off", "malicious", "until_clean")
 # Contract variables per verdict: (destination, KMS key for SSE-KMS at the destination).
 ROUTE_VARIABLES = {
     "malicious": ("ROUTE_MALICIOUS", "ROUTE_MALICIOUS_KMS_KEY_ARN"),
@@ -94,6 +96,7 @@ class Config:
     route_scan_types: frozenset[str] = frozenset({OBJECT_CREATED})
     # Verdicts whose files the scanner moves itself (its quarantine / custom destination buckets).
     scanner_routed_verdicts: frozenset[str] = frozenset()
+    read_protection: str = "off"
 
     @property
     def moves(self) -> bool:
@@ -233,6 +236,16 @@ def _route_mode(environ: Mapping[str, str]) -> str:
     return value
 
 
+def _read_protection(environ: Mapping[str, str]) -> str:
+    value = _raw(environ, "READ_PROTECTION").lower() or Config.read_protection
+    if value not in READ_PROTECTIONS:
+        raise ConfigError(
+            "READ_PROTECTION must be off, malicious or until_clean, "
+            f"got {environ['READ_PROTECTION']!r}"
+        )
+    return value
+
+
 def _account(environ: Mapping[str, str], name: str) -> str | None:
     value = _raw(environ, name)
     if value and not _ACCOUNT_ID.fullmatch(value):
@@ -331,5 +344,6 @@ def load_config(environ: Mapping[str, str]) -> Config:
         route_mode=_route_mode(environ),
         route_scan_types=_scan_types(environ),
         scanner_routed_verdicts=scanner_routed,
+        read_protection=_read_protection(environ),
         expected_bucket_owner=expected_owner,
     )

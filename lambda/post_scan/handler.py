@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from post_scan import aws, logline, record
@@ -73,7 +73,7 @@ def _configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
+def handle_event(pipeline: Pipeline, event: Any, context: Any = None) -> dict[str, Any]:
     """Process every record and print one log line each.
 
     SNS event: raise at the end if any record failed (Lambda retries, then dead-letters it).
@@ -88,8 +88,9 @@ def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
         _emit(pipeline, outcome)
         raise
     failures: list[dict[str, str]] = []
+    time_left = _time_left(context)
     for item in records:
-        outcome = pipeline.process(item)
+        outcome = pipeline.process(item, time_left)
         _emit(pipeline, outcome)
         if outcome.outcome == ERROR:
             failures.append({"itemIdentifier": str(outcome.queue_message_id)})
@@ -103,6 +104,14 @@ def handle_event(pipeline: Pipeline, event: Any) -> dict[str, Any]:
     return {"records": len(records)}
 
 
+def _time_left(context: Any) -> Callable[[], float] | None:
+    """Seconds the invocation has left, from the Lambda context (None outside Lambda)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return lambda: remaining() / 1000
+
+
 def _emit(pipeline: Pipeline, outcome: Outcome) -> None:
     config = pipeline.config
     now_ms = int(time.time() * 1000)
@@ -113,4 +122,4 @@ PIPELINE = cold_start(os.environ)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    return handle_event(PIPELINE, event)
+    return handle_event(PIPELINE, event, context)

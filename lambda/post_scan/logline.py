@@ -34,6 +34,7 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "FileIdMissing": int(outcome.file_id_missing),
         "AmbiguousLocations": int(bool(outcome.ambiguous)),
         "OwnCopiesSkipped": int(outcome.outcome == SKIPPED_OWN_COPY),
+        "UntaggedCleanObjects": int(outcome.untagged_clean),
         "Errors": int(outcome.outcome == ERROR),
         # A malicious file made harmless by a fallback (no retry could do what is configured).
         "FallbackActions": int(outcome.fallback is not None and not outcome.dry_run),

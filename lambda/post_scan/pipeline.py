@@ -21,6 +21,7 @@ from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
 from post_scan.failures import PERMANENT, classify, describe
 from post_scan.locate import FOUND, GONE, Location, locate
 from post_scan.message import (
+    CLEAN,
     SCAN_RESULT_TYPE,
     SNS,
     SQS,
@@ -41,6 +42,15 @@ from post_scan.objects import (
     ObjectGone,
     ObjectVersion,
     StoredObject,
+)
+from post_scan.protection import (
+    CLEAN_RESULT,
+    COMPLETE_CODE,
+    DETAIL_CODE_TAG,
+    RESULT_TAG,
+    UNTIL_CLEAN,
+    copy_tags,
+    tagged_clean,
 )
 from post_scan.record import RECORDED, VerdictRow, build_update
 from post_scan.route import (
@@ -109,6 +119,11 @@ class S3Store(Protocol):
 # Sends an UpdateItem request; returns RECORDED, STALE_VERDICT or ROW_MISSING, raises otherwise.
 UpdateSender = Callable[[dict[str, Any]], str]
 
+# until_clean: a clean object not tagged clean yet is looked at once more after this pause (the
+# scanner tags in parallel with this function), when the invocation has the time for it.
+RECHECK_SECONDS = 2.0
+RECHECK_MARGIN_SECONDS = 10.0
+
 
 @dataclass
 class Outcome:
@@ -131,6 +146,8 @@ class Outcome:
     ambiguous: bool | None = None
     scan_type: str | None = None  # Vision One's fss-scan-type, when the tags were read
     moved_by_scanner: bool = False  # gone, and the scanner moves this verdict's files itself
+    # until_clean: a clean verdict whose object (or promoted copy) is not tagged clean: unreadable
+    untagged_clean: bool = False
     error: Exception | None = None
     duration_ms: float = 0.0
     targets: list[Target] = field(default_factory=list)  # the scanned version(s) acted on
@@ -190,16 +207,23 @@ class Pipeline:
         s3: S3Store,
         send_update: UpdateSender,
         clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self._s3 = s3
         self._send_update = send_update
         self._clock = clock
+        self._sleep = sleep
+        self._time_left: Callable[[], float] | None = None
 
-    def process(self, record: Any) -> Outcome:
-        """Handle one record; never raises (errors are reported in the Outcome)."""
+    def process(self, record: Any, time_left: Callable[[], float] | None = None) -> Outcome:
+        """Handle one record; never raises (errors are reported in the Outcome).
+
+        time_left: seconds the invocation has left (None: unknown, no limit).
+        """
         outcome = Outcome(dry_run=self.config.dry_run)
         started = self._clock()
+        self._time_left = time_left
         try:
             self._process(record, outcome)
         except Exception as exc:  # reported per record; the handler fails the invocation
@@ -255,7 +279,8 @@ class Pipeline:
             delete=deletes_source(scan.verdict, config),
             fall_back=may_fall_back(scan.verdict, config),
         )
-        if not (wants.record or wants.route or wants.delete):
+        wants_check = config.read_protection == UNTIL_CLEAN and scan.verdict == CLEAN
+        if not (wants.record or wants.route or wants.delete or wants_check):
             out.notes.append(f"no action configured for verdict {scan.verdict}")
             return
         if wants.route is not None and not wants.fall_back:
@@ -275,6 +300,9 @@ class Pipeline:
                 out.version_id = location.targets[0].version_id
             if self._own_copy(scan, location, out):
                 return
+            if not (wants.record or wants.route or wants.delete):  # read protection only
+                self._check_tagged_clean(scan, location, reader, out)
+                return
             if wants.route is not None and not self._routes_scan_type(scan, location, reader, out):
                 out.destination = None
                 wants = replace(
@@ -292,6 +320,8 @@ class Pipeline:
                 self._route_all(scan, wants, out)
             if wants.delete:
                 self._delete(scan, out)
+            elif wants_check:
+                self._check_tagged_clean(scan, location, reader, out)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
             if not self._gone(scan, out):
@@ -507,7 +537,13 @@ class Pipeline:
         assert source is not None and target.destination_key is not None
         assert target.metadata is not None
         key = target.destination_key
-        arguments = copy_arguments(source, route, target.tags or {}, target.metadata)
+        protection = self.config.read_protection
+        tags, note = copy_tags(scan.verdict, target.tags or {}, protection)
+        if note:
+            out.notes.append(note)
+        if protection == UNTIL_CLEAN and scan.verdict == CLEAN and not tagged_clean(tags):
+            out.untagged_clean = True
+        arguments = copy_arguments(source, route, tags, target.metadata)
         result = self._s3.copy(scan.bucket, scan.key, source, route.bucket, key, arguments)
         out.actions.append("copy")
         try:
@@ -525,6 +561,31 @@ class Pipeline:
         out.actions.append("verify")
         how = "multipart copy" if result.multipart else "copy"
         out.notes.append(f"{how} of {target.describe()} verified at {target.destination}")
+
+    def _check_tagged_clean(
+        self, scan: ScanResult, location: Location, reader: _Reader, out: Outcome
+    ) -> None:
+        """until_clean: readers are denied until the scanner tags the object clean; say so when
+        it has not (UntaggedCleanObjects), e.g. because its tagging is off or failing."""
+        tags = location.tags if location.tags is not None else reader.tags(out.version_id)
+        if tagged_clean(tags):
+            return
+        left = self._time_left() if self._time_left is not None else None
+        if left is not None and left < RECHECK_SECONDS + RECHECK_MARGIN_SECONDS:
+            out.notes.append("read protection: not tagged clean yet, no time left to look again")
+            return
+        self._sleep(RECHECK_SECONDS)
+        out.actions.append("read_tags")
+        tags = self._s3.tags(scan.bucket, scan.key, out.version_id)
+        if tagged_clean(tags):
+            return
+        out.untagged_clean = True
+        found = {k: tags[k] for k in (RESULT_TAG, DETAIL_CODE_TAG) if k in tags} or "no result tag"
+        out.notes.append(
+            f"read protection: clean, but the scanner has not tagged the object {RESULT_TAG}="
+            f"{CLEAN_RESULT!r}, {DETAIL_CODE_TAG}={COMPLETE_CODE!r} ({found}) "
+            f"{RECHECK_SECONDS:g} s after the check: until_clean denies every read of it"
+        )
 
     def _delete(self, scan: ScanResult, out: Outcome) -> None:
         # The first target (the newest version) goes last: if a delete fails, the retry still

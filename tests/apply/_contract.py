@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "alarm_topic_arn": None,
     "create_alarms": None,
     "alarms": {},
+    "read_protection": "off",
+    "read_protection_exempt_principal_arns": [],
 }
 
 QUEUE_DEFAULTS: dict[str, Any] = {
@@ -74,6 +76,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "rejected_threshold": 0,
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
+    "untagged_clean_objects_threshold": 0,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -174,6 +177,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             0,
         )
+    if inputs["read_protection"] == "until_clean":
+        found["untagged-clean-objects"] = (
+            inputs["metrics_namespace"],
+            "UntaggedCleanObjects",
+            "FunctionName",
+            "Sum",
+            settings["untagged_clean_objects_threshold"],
+        )
     return {
         key: {
             "namespace": namespace,
@@ -264,6 +275,7 @@ def environment(inputs: dict[str, Any], account_id: str) -> dict[str, str]:
         "METRICS_NAMESPACE": inputs["metrics_namespace"],
         "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
         "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
+        "READ_PROTECTION": inputs["read_protection"],
     }
 
 
@@ -333,7 +345,9 @@ def policy_grants(
                 ["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key])
             )
     configured = routes(inputs, where.account_id)
-    if inputs["extract_file_id"] or inputs["delete_malicious"] or configured:
+    # until_clean: the function reads clean objects' tags (UntaggedCleanObjects).
+    until_clean = inputs["read_protection"] == "until_clean"
+    if inputs["extract_file_id"] or inputs["delete_malicious"] or configured or until_clean:
         grant(
             [
                 "s3:GetObject",

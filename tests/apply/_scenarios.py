@@ -135,6 +135,42 @@ def _prepare_queue(account: Account, root: Path) -> tuple[dict, dict]:
     return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
 
 
+def _role(account: Account, name: str, path: str = "/") -> str:
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+        '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    )
+    iam = account.client("iam")
+    return iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+
+def _prepare_read_protection(account: Account, root: Path) -> tuple[dict, dict]:
+    topic = _topic(account, "rp-stack-ScanResultTopic-G7")
+    bucket = _bucket(account, f"rp-uploads-{account.account_id}", versioned=True)
+    # The storage stack's roles that read (presigned URLs) and tag objects.
+    scanner_roles = [
+        _role(account, "rp-stack-BucketListenerExecutionRole-1A2B"),
+        _role(account, "rp-stack-PostScanActionTagExecutionRole-3C4D"),
+    ]
+    break_glass = _role(account, "incident-reader", path="/break-glass/")
+    variables = {
+        "region": account.region,
+        "scan_result_topic_arn": topic,
+        "bucket_name": bucket["name"],
+        "scanner_role_arns": scanner_roles,
+        "break_glass_role_arns": [break_glass],
+    }
+    facts = {
+        "topics": {"storage_stack": topic},
+        "buckets": [bucket],
+        "table": None,
+        "scanner_roles": scanner_roles,
+        "break_glass_role": break_glass,
+        "roles": [*scanner_roles, break_glass],
+    }
+    return variables, facts
+
+
 def _prepare_complete(server: MotoServer) -> Any:
     def prepare(account: Account, root: Path) -> tuple[dict, dict]:
         foreign = server.account(FOREIGN_ACCOUNT, account.region)
@@ -319,6 +355,13 @@ def scenarios(server: MotoServer) -> list[Scenario]:
             lambda d: stage_example(d, "queue"),
             _prepare_queue,
         ),
+        Scenario(
+            "read-protection",
+            "700000000006",
+            "eu-west-3",
+            lambda d: stage_example(d, "read-protection"),
+            _prepare_read_protection,
+        ),
     ]
     block, _ = readme_usage_block()
     if block is not None:
@@ -326,4 +369,12 @@ def scenarios(server: MotoServer) -> list[Scenario]:
     return found
 
 
-ALL_KEYS = ["basic", "file-id-to-dynamodb", "complete", "quarantine", "queue", README_KEY]
+ALL_KEYS = [
+    "basic",
+    "file-id-to-dynamodb",
+    "complete",
+    "quarantine",
+    "queue",
+    "read-protection",
+    README_KEY,
+]

@@ -54,6 +54,7 @@ COUNTERS = {
     "FileIdMissing",
     "AmbiguousLocations",
     "OwnCopiesSkipped",
+    "UntaggedCleanObjects",
     "Errors",
     "FallbackActions",
     "VerdictConflicts",

@@ -31,6 +31,10 @@ parent process goes away. Patches (each one says why moto alone is not enough):
 - ``ListObjectVersions`` honours ``encoding-type=url`` (moto ignores it). The AWS provider asks
   for it when ``force_destroy`` empties a bucket and URL-decodes the keys, so a key with a ``+``
   came back as another key and the destroy looped forever.
+- A bucket policy's statements with a ``Condition`` are left out of moto's own bucket-policy check:
+  moto ignores conditions (its IAMPolicy has no Condition support), so a conditional Deny such
+  as the module's read protection statements would deny every request to the bucket. What such
+  policies decide is proven with the tests' evaluator (tests/policy_eval.py) instead.
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from moto.sqs.exceptions import SQSException
@@ -210,6 +216,19 @@ def _list_object_versions(self: S3Response) -> Any:
         del self.serialized
 
 
+def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy)
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    unconditional = [s for s in statements if "Condition" not in s]
+    if not unconditional:
+        return PermissionResult.NEUTRAL
+    policy = IAMPolicy(json.dumps({**document, "Statement": unconditional}))
+    return policy.is_action_permitted(action, resource)
+
+
 LambdaFunction.get_code = _get_code
 Subscription.publish = _publish
 SNSBackend._get_topic_subscriptions = _topic_subscriptions
@@ -220,6 +239,7 @@ Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
 Queue.redrive_allow_policy = None  # a queue created without one
 Queue._setup_dlq = _setup_dlq  # type: ignore[method-assign]
 Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
+FakeBucket.get_permission = _get_permission
 
 
 class _TestRoutes:

@@ -1,0 +1,160 @@
+"""What the read protection policies must decide, per principal, object tag state and action,
+restated from the spec (docs/read-protection.md) and checked with policy_eval. Used on the
+plan-level fixtures (tests/unit) and on the policies a deployed example outputs (tests/apply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from policy_eval import ALLOW, DENY, evaluate, role_session, s3_request
+
+RESULT = "fss-scan-result"
+CODE = "fss-scan-detail-code"
+CLEAN = {RESULT: "no issues found", CODE: "0"}
+
+TAG_STATES: dict[str, dict[str, str]] = {
+    "untagged": {},
+    "application tags only": {"file_id": "f-1"},
+    "clean": {**CLEAN, "fss-scan-date": "2024/05/01 12:00:01", "file_id": "f-1"},
+    "clean, incomplete scan": {RESULT: "no issues found", CODE: "107"},
+    "clean without detail code": {RESULT: "no issues found"},
+    "malicious": {RESULT: "malicious", CODE: "0"},
+    "scan failure": {RESULT: "failure", "fss-error-message": "timeout"},
+    "clean in the wrong case": {RESULT: "No issues found", CODE: "0"},
+    "clean with a trailing space": {RESULT: "no issues found ", CODE: "0"},
+}
+
+READS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes")
+READS_ALSO = ("s3:GetObjectVersionAttributes",)
+TORRENTS = ("s3:GetObjectTorrent", "s3:GetObjectVersionTorrent")
+NEVER_DENIED = ("s3:GetObjectTagging", "s3:GetObjectVersionForReplication", "s3:DeleteObject")
+
+
+@dataclass(frozen=True)
+class Principal:
+    label: str
+    arn: str | None  # aws:PrincipalArn; None: anonymous / AWS service principal
+    exempt: bool
+
+
+def principals(account: str, partition: str, exempt_roles: Iterable[str]) -> list[Principal]:
+    """Exempt ones (each listed role, a session of each) and look-alikes that must not be."""
+    found = []
+    for role in exempt_roles:
+        if "*" in role or "?" in role:
+            concrete = role.replace("*", "oncall").replace("?", "x")
+            found.append(Principal(f"role matching {role}", concrete, True))
+            continue
+        found.append(Principal(f"role {role}", role, True))
+        session, principal_arn = role_session(role, "i-0123456789")
+        found.append(Principal(f"session {session}", principal_arn, True))
+        found.append(Principal(f"look-alike {role}0", role + "0", False))
+        other = role.split(":")
+        other[4] = "999999999999" if other[4] != "999999999999" else "888888888888"
+        found.append(Principal("same role, other account", ":".join(other), False))
+    iam = f"arn:{partition}:iam::{account}"
+    found += [
+        Principal("application role", f"{iam}:role/app-uploads", False),
+        Principal("IAM user", f"{iam}:user/alice", False),
+        Principal("account root", f"{iam}:root", False),
+        Principal("anonymous, or CloudFront with origin access control", None, False),
+        Principal(
+            "CloudFront origin access identity",
+            f"arn:{partition}:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHA",
+            False,
+        ),
+    ]
+    return found
+
+
+def expected_read(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
+    if exempt:
+        return ALLOW
+    if mode == "malicious":
+        return DENY if tags.get(RESULT) == "malicious" else ALLOW
+    clean = tags.get(RESULT) == CLEAN[RESULT] and tags.get(CODE) == CLEAN[CODE]
+    return ALLOW if clean else DENY
+
+
+def expected_retag(
+    mode: str, action: str, existing: Mapping[str, str], wanted: Mapping[str, str], exempt: bool
+) -> str:
+    if exempt:
+        return ALLOW
+    if mode == "malicious":
+        return DENY if existing.get(RESULT) == "malicious" else ALLOW
+    if action.startswith("s3:DeleteObject"):
+        return ALLOW  # dropping the tags only hides the object
+    forges_clean = wanted.get(RESULT) == CLEAN[RESULT] and existing.get(RESULT) != CLEAN[RESULT]
+    forges_complete = wanted.get(CODE) == CLEAN[CODE] and existing.get(CODE) != CLEAN[CODE]
+    return DENY if forges_clean or forges_complete else ALLOW
+
+
+def expected_upload(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
+    if exempt or mode == "malicious":
+        return ALLOW
+    return DENY if RESULT in tags or CODE in tags else ALLOW
+
+
+REQUESTED_TAG_SETS: dict[str, dict[str, str]] = {
+    "none": {},
+    "application tags": {"file_id": "f-2"},
+    "forged clean": dict(CLEAN),
+    "forged result only": {RESULT: "no issues found"},
+    "forged detail code only": {CODE: "0"},
+    "clean restated with an application tag": {**CLEAN, "file_id": "f-2"},
+    "malicious": {RESULT: "malicious"},
+}
+
+
+def mismatches(
+    policy: str | Mapping, mode: str, bucket: str, partition: str, people: list[Principal]
+) -> tuple[list[str], int]:
+    """(every case where the policy decides otherwise than the spec, how many cases ran)."""
+    resource = f"arn:{partition}:s3:::{bucket}/inbox/report.pdf"
+    wrong: list[str] = []
+    count = 0
+
+    def check(what: str, expected: str, request_args: dict) -> None:
+        nonlocal count
+        count += 1
+        got = evaluate(policy, s3_request(resource=resource, **request_args))
+        if got != expected:
+            wrong.append(f"{what}: expected {expected}, got {got}")
+
+    for who in people:
+        for state, tags in TAG_STATES.items():
+            base = {"principal_arn": who.arn, "object_tags": tags}
+            for action in READS + READS_ALSO:
+                check(
+                    f"{who.label} {action} on {state}",
+                    expected_read(mode, tags, who.exempt),
+                    {"action": action, **base},
+                )
+            for action in TORRENTS:
+                want = ALLOW if who.exempt else DENY
+                check(f"{who.label} {action} on {state}", want, {"action": action, **base})
+            for action in NEVER_DENIED:
+                check(f"{who.label} {action} on {state}", ALLOW, {"action": action, **base})
+            for label, wanted in REQUESTED_TAG_SETS.items():
+                for action in ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"):
+                    check(
+                        f"{who.label} {action} ({label}) on {state}",
+                        expected_retag(mode, action, tags, wanted, who.exempt),
+                        {"action": action, **base, "request_tags": wanted},
+                    )
+            for action in ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"):
+                check(
+                    f"{who.label} {action} on {state}",
+                    expected_retag(mode, action, tags, {}, who.exempt),
+                    {"action": action, **base},
+                )
+        for label, wanted in REQUESTED_TAG_SETS.items():
+            check(
+                f"{who.label} uploads with {label}",
+                expected_upload(mode, wanted, who.exempt),
+                {"action": "s3:PutObject", "principal_arn": who.arn, "request_tags": wanted},
+            )
+    return wrong, count

@@ -1,0 +1,316 @@
+"""The read protection policies (the plan-level fixtures the module's output is compared with in
+tests/read_protection.tftest.hcl): parliament finds nothing wrong with them, and the evaluator
+proves allow/deny for every principal, tag state and action against the spec. Then the evaluator
+itself, operator by operator, including how a key missing from the request is treated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from parliament import analyze_policy_string
+from policy_eval import (
+    ALLOW,
+    DENY,
+    IMPLICIT_DENY,
+    Request,
+    Unsupported,
+    condition_holds,
+    evaluate,
+    role_session,
+    s3_request,
+    supports,
+)
+from read_protection_cases import mismatches, principals
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+MODES = ("malicious", "until_clean")
+ACCOUNT = "111122223333"
+FUNCTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fss-post-scan-post-scan"
+EXEMPT = [
+    FUNCTION_ROLE,
+    f"arn:aws:iam::{ACCOUNT}:role/StorageStack-BucketListenerExecutionRole-ABC",
+    f"arn:aws:iam::{ACCOUNT}:role/StorageStack-PostScanActionTagExecutionRole-DEF",
+    f"arn:aws:iam::{ACCOUNT}:role/breakglass/*",
+]
+
+
+def fixture(mode: str) -> str:
+    return (FIXTURES / f"read-protection-{mode}.json").read_text()
+
+
+def lint(policy: str) -> list[str]:
+    analyzed = analyze_policy_string(policy, include_community_auditors=True)
+    return [f"{f.issue}: {f.detail}" for f in analyzed.findings]
+
+
+# --- the module's policies --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_parliament_finds_nothing(mode: str) -> None:
+    assert lint(fixture(mode)) == []
+
+
+def test_parliament_would_catch_a_tag_condition_on_torrents() -> None:
+    """The lint can fail: the torrent actions support no s3:ExistingObjectTag key."""
+    policy = json.loads(fixture("malicious"))
+    torrents = next(s for s in policy["Statement"] if s["Sid"] == "FssPostScanDenyTorrents")
+    torrents["Condition"]["StringEquals"] = {"s3:ExistingObjectTag/fss-scan-result": "malicious"}
+    assert any("UNKNOWN_CONDITION_FOR_ACTION" in f for f in lint(json.dumps(policy)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_principal_tag_state_and_action_is_decided_as_specified(mode: str) -> None:
+    people = principals(ACCOUNT, "aws", EXEMPT)
+    wrong, count = mismatches(fixture(mode), mode, "uploads-bucket", "aws", people)
+    assert wrong == [], f"{len(wrong)} of {count} cases wrong:\n" + "\n".join(wrong[:40])
+    assert count > 2000
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_other_buckets_are_not_touched(mode: str) -> None:
+    request = s3_request(
+        "s3:GetObject", "arn:aws:s3:::other-bucket/x", principal_arn=None, object_tags={}
+    )
+    assert evaluate(fixture(mode), request) == ALLOW
+
+
+def test_statement_ids_do_not_collide_with_the_buckets_own() -> None:
+    for mode in MODES:
+        sids = [s["Sid"] for s in json.loads(fixture(mode))["Statement"]]
+        assert len(set(sids)) == len(sids)
+        assert all(sid.startswith("FssPostScan") for sid in sids)
+
+
+def test_if_exists_in_malicious_mode_would_hide_every_untagged_object() -> None:
+    """Why the malicious statement uses StringEquals: the IfExists form is true without the tag."""
+    policy = json.loads(fixture("malicious"))
+    reads = policy["Statement"][0]
+    reads["Condition"]["StringEqualsIfExists"] = reads["Condition"].pop("StringEquals")
+    people = principals(ACCOUNT, "aws", EXEMPT)
+    wrong, _ = mismatches(policy, "malicious", "uploads-bucket", "aws", people)
+    assert any("GetObject on untagged: expected allow, got deny" in w for w in wrong)
+
+
+def test_until_clean_needs_both_read_statements() -> None:
+    """Without the detail-code statement an incomplete scan ("no issues found", 107) is read."""
+    policy = json.loads(fixture("until_clean"))
+    policy["Statement"] = [
+        s for s in policy["Statement"] if s["Sid"] != "FssPostScanDenyReadingIncompleteScans"
+    ]
+    wrong, _ = mismatches(
+        policy, "until_clean", "uploads-bucket", "aws", principals(ACCOUNT, "aws", EXEMPT)
+    )
+    assert any("on clean, incomplete scan: expected deny, got allow" in w for w in wrong)
+
+
+def test_until_clean_without_the_forgery_statements_lets_tags_unlock() -> None:
+    policy = json.loads(fixture("until_clean"))
+    policy["Statement"] = [s for s in policy["Statement"] if "Forging" not in s["Sid"]]
+    wrong, _ = mismatches(
+        policy, "until_clean", "uploads-bucket", "aws", principals(ACCOUNT, "aws", EXEMPT)
+    )
+    assert any("PutObjectTagging (forged clean) on untagged: expected deny" in w for w in wrong)
+
+
+def test_a_session_arn_in_the_exemptions_would_exempt_nobody() -> None:
+    """aws:PrincipalArn is the role's ARN: a session ARN in the list matches no request."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/service/Scanner"
+    session, principal_arn = role_session(role, "scan-1")
+    assert session == f"arn:aws:sts::{ACCOUNT}:assumed-role/Scanner/scan-1"
+    assert principal_arn == role
+    policy = copy.deepcopy(json.loads(fixture("until_clean")))
+    for statement in policy["Statement"]:
+        statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"] = [session]
+    request = s3_request(
+        "s3:GetObject", "arn:aws:s3:::uploads-bucket/a", principal_arn=principal_arn
+    )
+    assert evaluate(policy, request) == DENY
+
+
+# --- the evaluator ----------------------------------------------------------------------------
+
+
+def ctx(**keys: str | list[str]) -> Request:
+    return Request(
+        "s3:GetObject", "arn:aws:s3:::b/k", {k.replace("__", ":"): v for k, v in keys.items()}
+    )
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected", "present", "missing"),
+    [
+        # operator, policy value, result with the key = "x", result without the key
+        ("StringEquals", "x", True, False),
+        ("StringEquals", "y", False, False),
+        ("StringNotEquals", "x", False, True),
+        ("StringNotEquals", "y", True, True),
+        ("StringEqualsIfExists", "y", False, True),
+        ("StringNotEqualsIfExists", "x", False, True),
+        ("StringNotEqualsIfExists", "y", True, True),
+        ("StringEqualsIgnoreCase", "X", True, False),
+        ("StringNotEqualsIgnoreCase", "X", False, True),
+        ("StringLike", "?", True, False),
+        ("StringLike", "x*", True, False),
+        ("StringNotLike", "y*", True, True),
+        ("StringLikeIfExists", "y*", False, True),
+    ],
+)
+def test_string_operators_with_and_without_the_key(operator, expected, present, missing) -> None:
+    assert condition_holds(operator, "k:a", expected, ctx(k__a="x")) is present
+    assert condition_holds(operator, "k:a", expected, ctx()) is missing
+
+
+def test_several_values_any_matches_for_positive_none_for_negated() -> None:
+    assert condition_holds("StringEquals", "k:a", ["y", "x"], ctx(k__a="x"))
+    assert not condition_holds("StringNotEquals", "k:a", ["y", "x"], ctx(k__a="x"))
+    assert condition_holds("StringNotEquals", "k:a", ["y", "z"], ctx(k__a="x"))
+
+
+def test_string_operators_are_case_sensitive_on_values_not_on_key_names() -> None:
+    assert not condition_holds("StringEquals", "k:a", "X", ctx(k__a="x"))
+    assert condition_holds("StringEquals", "K:A", "x", ctx(k__a="x"))
+    # the part after "/" (a tag key) keeps its case
+    tagged = Request("s3:GetObject", "arn:aws:s3:::b/k", {"s3:ExistingObjectTag/tag": "x"})
+    assert not condition_holds("StringEquals", "s3:ExistingObjectTag/Tag", "x", tagged)
+    assert condition_holds("StringEquals", "S3:existingObjectTag/tag", "x", tagged)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "arn", "matches"),
+    [
+        ("arn:aws:iam::111122223333:role/R", "arn:aws:iam::111122223333:role/R", True),
+        ("arn:aws:iam::111122223333:role/R", "arn:aws:iam::111122223333:role/R2", False),
+        ("arn:aws:iam::111122223333:role/p/*", "arn:aws:iam::111122223333:role/p/q/R", True),
+        ("arn:aws:iam::111122223333:role/p/*", "arn:aws:iam::111122223333:role/p", False),
+        ("arn:aws:iam::*:role/R", "arn:aws:iam::444455556666:role/R", True),
+        ("arn:aws:iam::111122223333:role/R?", "arn:aws:iam::111122223333:role/R1", True),
+        ("arn:aws:iam::111122223333:role/R", "arn:aws:iam::999999999999:role/R", False),
+        ("arn:aws:iam::111122223333:role/R", "not-an-arn", False),
+    ],
+)
+def test_arn_like_matches_component_by_component(pattern: str, arn: str, matches: bool) -> None:
+    assert (
+        condition_holds("ArnLike", "aws:PrincipalArn", pattern, ctx(aws__PrincipalArn=arn))
+        is matches
+    )
+    assert (
+        condition_holds("ArnNotLike", "aws:PrincipalArn", pattern, ctx(aws__PrincipalArn=arn))
+        is not matches
+    )
+
+
+def test_arn_not_like_is_true_without_a_principal() -> None:
+    """Anonymous requests carry no aws:PrincipalArn: a deny 'unless exempt' applies to them."""
+    assert condition_holds("ArnNotLike", "aws:PrincipalArn", ["arn:aws:iam::1:role/R"], ctx())
+
+
+def test_set_qualifiers() -> None:
+    keys = ctx(s3__RequestObjectTagKeys=["file_id", "fss-scan-result"])
+    assert condition_holds(
+        "ForAnyValue:StringEquals", "s3:RequestObjectTagKeys", ["fss-scan-result"], keys
+    )
+    assert not condition_holds(
+        "ForAllValues:StringEquals", "s3:RequestObjectTagKeys", ["fss-scan-result"], keys
+    )
+    assert condition_holds(
+        "ForAllValues:StringEquals", "s3:RequestObjectTagKeys", ["file_id", "fss-scan-result"], keys
+    )
+    # missing key: ForAnyValue false, ForAllValues true
+    assert not condition_holds("ForAnyValue:StringEquals", "s3:RequestObjectTagKeys", ["a"], ctx())
+    assert condition_holds("ForAllValues:StringEquals", "s3:RequestObjectTagKeys", ["a"], ctx())
+    with pytest.raises(Unsupported, match="multi-valued"):
+        condition_holds("StringEquals", "s3:RequestObjectTagKeys", ["a"], keys)
+
+
+def test_null_operator() -> None:
+    assert condition_holds("Null", "k:a", "true", ctx())
+    assert not condition_holds("Null", "k:a", "true", ctx(k__a="x"))
+    assert condition_holds("Null", "k:a", "false", ctx(k__a="x"))
+    assert condition_holds("Null", "k:a", False, ctx(k__a="x"))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"NumericLessThan": {"k:a": "1"}},
+        {"StringEquals": {"k:a": "${aws:username}"}},
+        {"ForSomeValues:StringEquals": {"k:a": "x"}},
+        {"NullIfExists": {"k:a": "true"}},
+    ],
+)
+def test_what_it_does_not_implement_is_refused(condition: dict) -> None:
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": condition,
+    }
+    with pytest.raises(Unsupported):
+        evaluate({"Statement": [statement]}, ctx(k__a="x"))
+
+
+def test_deny_wins_allow_needs_a_grant() -> None:
+    allow = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::1:role/R"},
+        "Action": "s3:Get*",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    request = Request(
+        "s3:GetObject", "arn:aws:s3:::b/k", {"aws:PrincipalArn": "arn:aws:iam::1:role/R"}
+    )
+    assert evaluate({"Statement": [allow]}, request, identity_allows=False) == ALLOW
+    assert evaluate({"Statement": [allow, deny]}, request) == DENY
+    stranger = Request(
+        "s3:GetObject", "arn:aws:s3:::b/k", {"aws:PrincipalArn": "arn:aws:iam::1:role/S"}
+    )
+    assert evaluate({"Statement": [allow]}, stranger, identity_allows=False) == IMPLICIT_DENY
+    assert (
+        evaluate({"Statement": [allow]}, Request("s3:PutObject", "arn:aws:s3:::b/k"), False)
+        == IMPLICIT_DENY
+    )
+
+
+def test_actions_match_case_insensitively_with_wildcards() -> None:
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "S3:getobject*",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    assert evaluate({"Statement": deny}, Request("s3:GetObjectVersion", "arn:aws:s3:::b/k")) == DENY
+    assert evaluate({"Statement": deny}, Request("s3:PutObject", "arn:aws:s3:::b/k")) == ALLOW
+
+
+def test_s3_request_context_follows_the_authorization_reference() -> None:
+    tags = {"fss-scan-result": "malicious"}
+    read = s3_request("s3:GetObject", "arn:aws:s3:::b/k", principal_arn=None, object_tags=tags)
+    assert read.context == {"s3:ExistingObjectTag/fss-scan-result": "malicious"}
+    torrent = s3_request(
+        "s3:GetObjectTorrent", "arn:aws:s3:::b/k", principal_arn=None, object_tags=tags
+    )
+    assert torrent.context == {}
+    upload = s3_request(
+        "s3:PutObject", "arn:aws:s3:::b/k", principal_arn="arn:aws:iam::1:root", request_tags=tags
+    )
+    assert upload.context == {
+        "aws:PrincipalArn": "arn:aws:iam::1:root",
+        "s3:RequestObjectTag/fss-scan-result": "malicious",
+        "s3:RequestObjectTagKeys": ["fss-scan-result"],
+    }
+    assert supports("s3:GetObjectVersionAttributes", "s3:ExistingObjectTag/<key>")
+    assert not supports("s3:GetObjectVersionForReplication", "s3:ExistingObjectTag/<key>")
+    with pytest.raises(Unsupported):
+        supports("s3:GetObjectz", "s3:ExistingObjectTag/<key>")
