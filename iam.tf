@@ -1,6 +1,7 @@
 locals {
-  bucket_arns        = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}"]
-  bucket_object_arns = [for b in var.bucket_names : "arn:${local.partition}:s3:::${b}/*"]
+  # Each scanned bucket, or each of bucket_name_patterns (then bounded to this account: scale.tf).
+  bucket_arns        = [for b in local.scanned_bucket_names : "arn:${local.partition}:s3:::${b}"]
+  bucket_object_arns = [for b in local.scanned_bucket_names : "arn:${local.partition}:s3:::${b}/*"]
 
   # until_clean: the function reads clean objects' tags to check the scanner tagged them.
   reads_objects = var.extract_file_id || var.delete_malicious || length(local.routes) > 0 || var.read_protection == "until_clean"
@@ -165,17 +166,23 @@ locals {
     ]
   ])
 
+  # Statements with the same resources and conditions become one (actions merged, Sids joined), so
+  # each bucket ARN is written once however many flags act on the buckets. A statement without a
+  # Condition attribute (or with null) has none.
+  enabled_statements = [for s in concat(local.candidate_statements, local.route_statements) : s if s.enabled]
+  statement_scopes   = [for s in local.enabled_statements : jsonencode([s.Resource, try(s.Condition, null)])]
   policy_statements = [
-    for s in concat(local.candidate_statements, local.route_statements) : merge(
+    for scope in distinct(local.statement_scopes) : merge(
       {
-        Sid      = s.Sid
+        Sid      = join("", [for i, s in local.enabled_statements : s.Sid if local.statement_scopes[i] == scope])
         Effect   = "Allow"
-        Action   = s.Action
-        Resource = s.Resource
+        Action   = sort(distinct(flatten([for i, s in local.enabled_statements : s.Action if local.statement_scopes[i] == scope])))
+        Resource = jsondecode(scope)[0]
       },
-      try(s.Condition, null) == null ? {} : { Condition = s.Condition },
-    ) if s.enabled
+      jsondecode(scope)[1] == null ? {} : { Condition = jsondecode(scope)[1] },
+    )
   ]
+  role_policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
 }
 
 resource "aws_iam_role" "this" {
@@ -204,5 +211,12 @@ resource "aws_iam_role" "this" {
 resource "aws_iam_role_policy" "this" {
   name   = local.role_name
   role   = aws_iam_role.this.name # known at plan (the id is not)
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
+  policy = local.role_policy
+
+  lifecycle {
+    precondition {
+      condition     = length(local.role_policy) <= local.quota.iam_inline_policy_characters
+      error_message = "The role's inline policy would be ${length(local.role_policy)} characters; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. With many buckets name them by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets); or list fewer kms_key_arns / routes."
+    }
+  }
 }

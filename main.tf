@@ -18,8 +18,6 @@ locals {
   delivery_queue_arn     = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.delivery_queue_name}"
   created_table_name     = "${var.name}-file-ids"
 
-  topic_arns = sort(values(var.scan_result_topic_arns))
-
   use_existing_table = var.file_id_table_name != null
   use_table          = var.create_file_id_table || local.use_existing_table
   table_name = (
@@ -67,7 +65,7 @@ locals {
 
   # The runtime contract of post_scan.handler (see the engine's config.py): every variable is set explicitly.
   environment = {
-    ALLOWED_BUCKETS      = join(",", var.bucket_names)
+    ALLOWED_BUCKETS      = join(",", local.bucket_names)
     ALLOWED_TOPIC_ARNS   = join(",", local.topic_arns)
     DELETE_MALICIOUS     = tostring(var.delete_malicious)
     EXTRACT_FILE_ID      = tostring(var.extract_file_id)
@@ -109,20 +107,25 @@ locals {
 # Package
 ################################################################################
 
+# The files of lambda/ (scale.tf: without byte code and tool caches) and, when the engine's
+# allow-lists do not fit the environment, the lists.
 data "archive_file" "this" {
   type             = "zip"
-  source_dir       = "${path.module}/lambda"
   output_path      = "${path.module}/builds/${var.name}-post-scan.zip"
   output_file_mode = "0644"
-  excludes = [
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/tests",
-    "**/.pytest_cache",
-    "**/.ruff_cache",
-    "**/.DS_Store",
-  ]
+
+  dynamic "source" {
+    for_each = merge(
+      { for f in local.package_files : f => file("${path.module}/lambda/${f}") },
+      local.lists_in_package ? local.package_list_contents : {},
+    )
+    content {
+      filename = source.key
+      content  = source.value
+    }
+  }
 }
+
 
 ################################################################################
 # Function
@@ -159,7 +162,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
   environment {
-    variables = local.environment
+    variables = local.function_environment
   }
 
   dynamic "tracing_config" {
@@ -190,12 +193,12 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
-      condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(var.bucket_names, r.bucket)])
+      condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(local.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
     }
     precondition {
       # Objects in a scanned bucket are read as the function's account's (EXPECTED_BUCKET_OWNER).
-      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(var.bucket_names, r.bucket)])
+      condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(local.bucket_names, r.bucket)])
       error_message = "A route into a scanned bucket (one of bucket_names) cannot have another bucket_owner: scanned buckets belong to the function's account."
     }
     precondition {
@@ -211,6 +214,34 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
       error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
+    }
+    precondition {
+      condition     = length(local.topic_arns) > 0
+      error_message = "Give at least one scan-result topic: scan_result_topic_arns, storage_stack_names or account_scanner_stack_name."
+    }
+    precondition {
+      condition     = length(local.bucket_names) > 0
+      error_message = "Give at least one scanned bucket: bucket_names or storage_stack_names."
+    }
+    precondition {
+      condition     = length(setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys)) == 0
+      error_message = "These scan_result_topic_arns keys are also keys of topics found through stacks (a storage stack's topic is keyed by the stack name, the account scanner's by account-scanner): ${join(", ", setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys))}."
+    }
+    precondition {
+      condition     = length(local.topic_arns) == length(local.scan_result_topic_arns)
+      error_message = "A topic is given twice (in scan_result_topic_arns and as a stack's ScanResultTopicARN): list each topic once."
+    }
+    precondition {
+      condition     = length(local.buckets_outside_patterns) == 0
+      error_message = "These buckets match none of bucket_name_patterns, so the role could not act on them: ${join(", ", local.buckets_outside_patterns)}. Add a pattern that covers them."
+    }
+    precondition {
+      condition     = length(jsonencode(local.function_environment)) <= local.quota.lambda_environment_bytes
+      error_message = "The function's environment would be ${length(jsonencode(local.function_environment))} bytes; Lambda allows ${local.quota.lambda_environment_bytes} for all variables. The allow-lists are already in the package: shorten the other settings (file_id_tag_key, metrics_namespace, route prefixes)."
+    }
+    precondition {
+      condition     = length(local.function_policy) <= local.quota.lambda_resource_policy_bytes
+      error_message = "The function's resource policy would be ${length(local.function_policy)} bytes (one permission per topic); Lambda allows ${local.quota.lambda_resource_policy_bytes}. Set topic_policy_scope = \"account\" (one permission per topic-owner account; the function still accepts only the listed topics) or delivery_mode = \"queue\"."
     }
   }
 
@@ -241,24 +272,33 @@ resource "aws_sqs_queue" "this" {
   }
 }
 
-# Lets SNS move messages it could not deliver to the function (subscription redrive policy), and
-# refuses every request that does not come over TLS (SNS, Lambda and the SDKs all use HTTPS).
+locals {
+  # Statements of the dead-letter queue's policy (size checked against the SQS quotas in scale.tf).
+  dead_letter_queue_policy_statements = [
+    {
+      # Lets SNS move messages it could not deliver (subscription redrive policy).
+      Sid       = "AllowScanResultTopicsRedrive"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = local.dead_letter_queue_arn
+      Condition = local.topic_source_condition
+    },
+    # No request without TLS, whoever sends it (SNS, Lambda and the SDKs use HTTPS).
+    merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
+  ]
+}
+
 resource "aws_sqs_queue_policy" "this" {
   queue_url = aws_sqs_queue.this.url
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AllowScanResultTopicsRedrive"
-        Effect    = "Allow"
-        Principal = { Service = "sns.amazonaws.com" }
-        Action    = "sqs:SendMessage"
-        Resource  = local.dead_letter_queue_arn
-        Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
-      },
-      merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
-    ]
-  })
+  policy    = jsonencode({ Version = "2012-10-17", Statement = local.dead_letter_queue_policy_statements })
+
+  lifecycle {
+    precondition {
+      condition     = local.sqs_policy_sizes.dead-letter.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.dead-letter.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.dead-letter.conditions <= local.quota.sqs_policy_conditions
+      error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+    }
+  }
 }
 
 # Which SQS queues may name the dead-letter queue in their redrive policy: only the module's own
@@ -301,18 +341,19 @@ moved {
 # Subscriptions (one subscription per topic; in direct mode one permission per topic)
 ################################################################################
 
+# One per topic, or one per topic-owner account (topic_policy_scope; see scale.tf).
 resource "aws_lambda_permission" "this" {
-  for_each = local.direct_mode ? var.scan_result_topic_arns : {}
+  for_each = local.function_permissions
 
-  statement_id  = "AllowSNS-${each.key}"
+  statement_id  = each.value.statement_id
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
-  principal     = "sns.amazonaws.com"
-  source_arn    = each.value
+  principal     = each.value.principal
+  source_arn    = each.value.source_arn
 }
 
 resource "aws_sns_topic_subscription" "this" {
-  for_each = var.scan_result_topic_arns
+  for_each = local.scan_result_topic_arns
 
   topic_arn           = each.value
   protocol            = local.queue_mode ? "sqs" : "lambda"

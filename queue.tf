@@ -57,26 +57,37 @@ resource "aws_sqs_queue_redrive_policy" "delivery" {
   depends_on = [aws_sqs_queue_redrive_allow_policy.this]
 }
 
-# Lets exactly the scan-result topics deliver to the queue (also topics in other accounts), and
-# refuses every request that does not come over TLS.
-resource "aws_sqs_queue_policy" "delivery" {
-  count = local.queue_mode ? 1 : 0
-
-  queue_url = aws_sqs_queue.delivery[0].url
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
+locals {
+  # Statements of the delivery queue's policy (size checked against the SQS quotas in scale.tf).
+  delivery_queue_policy_statements = [
+    for s in [
       {
+        # Lets exactly the scan-result topics deliver (also topics in other accounts).
         Sid       = "AllowScanResultTopicsDelivery"
         Effect    = "Allow"
         Principal = { Service = "sns.amazonaws.com" }
         Action    = "sqs:SendMessage"
         Resource  = local.delivery_queue_arn
-        Condition = { ArnEquals = { "aws:SourceArn" = local.topic_arns } }
+        Condition = local.topic_source_condition
       },
+      # No request without TLS, whoever sends it.
       merge(local.deny_insecure_transport, { Resource = local.delivery_queue_arn }),
-    ]
-  })
+    ] : s if local.queue_mode
+  ]
+}
+
+resource "aws_sqs_queue_policy" "delivery" {
+  count = local.queue_mode ? 1 : 0
+
+  queue_url = aws_sqs_queue.delivery[0].url
+  policy    = jsonencode({ Version = "2012-10-17", Statement = local.delivery_queue_policy_statements })
+
+  lifecycle {
+    precondition {
+      condition     = local.sqs_policy_sizes.delivery.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.delivery.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.delivery.conditions <= local.quota.sqs_policy_conditions
+      error_message = "The delivery queue's policy would be ${local.sqs_policy_sizes.delivery.bytes} bytes, ${local.sqs_policy_sizes.delivery.statements} statements, ${local.sqs_policy_sizes.delivery.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+    }
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "this" {

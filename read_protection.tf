@@ -116,7 +116,7 @@ locals {
   }
 
   read_protection_policies = {
-    for bucket in var.bucket_names : bucket => jsonencode({
+    for bucket in local.bucket_names : bucket => jsonencode({
       Version = "2012-10-17"
       Statement = [
         for s in local.read_protection_statements[var.read_protection] : {

@@ -13,13 +13,10 @@ variable "name" {
 }
 
 variable "scan_result_topic_arns" {
-  description = "File Storage Security scan-result SNS topics to subscribe to, keyed by a static label (for example one per storage stack). The topics must be in the provider's region; they may belong to another account."
+  description = "File Storage Security scan-result SNS topics to subscribe to, keyed by a static label (for example one per storage stack). The topics must be in the provider's region; they may belong to another account. Together with storage_stack_names at least one topic is needed."
   type        = map(string)
-
-  validation {
-    condition     = length(var.scan_result_topic_arns) > 0
-    error_message = "Give at least one scan-result topic ARN in scan_result_topic_arns."
-  }
+  default     = {}
+  nullable    = false
 
   validation {
     condition     = alltrue([for k in keys(var.scan_result_topic_arns) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
@@ -46,13 +43,10 @@ variable "scan_result_topic_arns" {
 }
 
 variable "bucket_names" {
-  description = "Names of the scanned S3 buckets. The function acts only on objects in these buckets and its IAM policy is scoped to them."
+  description = "Names of the scanned S3 buckets (besides those of storage_stack_names). The function acts only on objects in these buckets, and its IAM policy names each of them unless bucket_name_patterns is set. Together with storage_stack_names at least one bucket is needed."
   type        = list(string)
-
-  validation {
-    condition     = length(var.bucket_names) > 0
-    error_message = "Give at least one bucket name in bucket_names."
-  }
+  default     = []
+  nullable    = false
 
   validation {
     condition = alltrue([
@@ -64,6 +58,62 @@ variable "bucket_names" {
   validation {
     condition     = length(distinct(var.bucket_names)) == length(var.bucket_names)
     error_message = "Each bucket may appear only once in bucket_names."
+  }
+}
+
+variable "storage_stack_names" {
+  description = "Names of File Storage Security storage stacks (CloudFormation, in the provider's account and region) to act for: each stack's ScanResultTopicARN output is subscribed (keyed by the stack name) and its ScanningBucket output is added to the scanned buckets. Read at plan time."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for s in var.storage_stack_names : can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", s))])
+    error_message = "Each storage_stack_names item must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN."
+  }
+
+  validation {
+    condition     = length(distinct(var.storage_stack_names)) == length(var.storage_stack_names)
+    error_message = "Each stack may appear only once in storage_stack_names."
+  }
+}
+
+variable "account_scanner_stack_name" {
+  description = "Name of a File Storage Security account scanner stack (CloudFormation, in the provider's account and region) whose scan-result topic to subscribe (keyed account-scanner). The stack has no topic output: the module reads it from the stack's outputs parameter in SSM Parameter Store (<stack name>-OutputsParameter-<id>) at plan time. The stack scans every bucket of the account: give the buckets to act on in bucket_names, and for many of them bucket_name_patterns (for example [\"*\"])."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_scanner_stack_name == null || can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", coalesce(var.account_scanner_stack_name, "-")))
+    error_message = "account_scanner_stack_name must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN."
+  }
+}
+
+variable "bucket_name_patterns" {
+  description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to about 90 buckets (docs/scale.md)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for p in var.bucket_name_patterns : can(regex("^[a-z0-9.*?-]{1,63}$", p)) && !strcontains(p, "..")])
+    error_message = "Each bucket_name_patterns item must be 1-63 characters of a-z, 0-9, '.', '-' and the wildcards * and ? (no ARNs, no '/', no policy variables)."
+  }
+
+  validation {
+    condition     = length(distinct(var.bucket_name_patterns)) == length(var.bucket_name_patterns)
+    error_message = "Each pattern may appear only once in bucket_name_patterns."
+  }
+}
+
+variable "topic_policy_scope" {
+  description = "How the function's resource policy (direct mode) and the queue policies name the topics allowed to deliver: topic (each topic ARN; the function policy fits about 60 topics, the queue policies about 95) or account (one ArnLike pattern arn:PARTITION:sns:REGION:ACCOUNT:* per topic-owner account; for hundreds of topics). Either way the function accepts only the listed topics (ALLOWED_TOPIC_ARNS)."
+  type        = string
+  default     = "topic"
+
+  validation {
+    condition     = contains(["topic", "account"], var.topic_policy_scope)
+    error_message = "topic_policy_scope must be topic or account."
   }
 }
 

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from benchmarks import tables
 from benchmarks.batches import BATCH_SIZE, QUEUE_FLAGS, measure_batches
+from benchmarks.burst import MAX_RECEIVE_COUNT, POISON_EVERY, measure_bursts
 from benchmarks.coldstart import measure_imports
 from benchmarks.machine import machine_line
 from benchmarks.package import build_package
+from benchmarks.plan import measure_plans
 from benchmarks.scenarios import SCENARIOS
 from benchmarks.throughput import emulated_account, measure_messages
 
@@ -30,6 +32,9 @@ QUICK_MESSAGES = 3
 MIN_BATCHES = 1
 IMPORT_RUNS = 7
 QUICK_IMPORT_RUNS = 2
+BURST = 10_000
+QUICK_BURST = 100
+PLAN_RUNS = 3
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -46,9 +51,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         f"(default {DEFAULT_MESSAGES}, {QUICK_MESSAGES} with --quick); queue delivery rows "
         f"send as many in batches of {BATCH_SIZE} (at least {MIN_BATCHES} batch)",
     )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        help=f"scan results per burst through queue delivery (default {BURST:,}, "
+        f"{QUICK_BURST} with --quick; 0: no burst rows)",
+    )
     args = parser.parse_args(argv)
     if args.messages is not None and args.messages < 1:
         parser.error("--messages must be at least 1")
+    if args.burst is not None and args.burst < 0:
+        parser.error("--burst must not be negative")
     return args
 
 
@@ -77,11 +90,22 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         batch_rows = measure_batches(account, batches)
+        burst = args.burst if args.burst is not None else (QUICK_BURST if args.quick else BURST)
+        burst_rows = []
+        if burst:
+            print(f"measuring two bursts of {burst:,} scan results", file=sys.stderr)
+            burst_rows = measure_bursts(account, burst)
     _section("Throughput (one message per invocation, warm clients)", tables.throughput_table(rows))
     _section(
         f"Queue delivery (SQS events of {BATCH_SIZE} records, warm clients)",
         tables.batch_table(batch_rows),
     )
+    if burst_rows:
+        _section(
+            f"Burst through queue delivery (batches of {BATCH_SIZE}; the poisoned burst: 1 in"
+            f" {POISON_EVERY} malformed, {MAX_RECEIVE_COUNT} receives, then the dead-letter queue)",
+            tables.burst_table(burst_rows),
+        )
     _section("AWS API calls per message", tables.api_calls_table(rows))
     print(f"measuring cold imports ({import_runs} runs each)", file=sys.stderr)
     timings = measure_imports(REPO / "lambda", import_runs)
@@ -90,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         "Package (lambda/ zipped like the module's archive_file)",
         tables.package_table(build_package(REPO)),
     )
+    if args.quick:
+        plans: list | str = "not measured with --quick"
+    else:
+        print(f"measuring plan time ({PLAN_RUNS} plans per delivery mode)", file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="fss-bench-plan-") as workdir:
+            plans = measure_plans(Path(workdir), PLAN_RUNS)
+    _section("Plan time (1,000 buckets, 300 topics)", tables.plan_table(plans))
     return 0
 
 

@@ -101,10 +101,12 @@ def _notification(message: str) -> str:
     )
 
 
-def delivery_queue(account: Account) -> Mapping:
+def delivery_queue(
+    account: Account, name: str = QUEUE, attributes: dict[str, str] | None = None
+) -> Mapping:
     """The delivery queue and the mapping the emulated poller reads (ReportBatchItemFailures)."""
     sqs = account.client("sqs")
-    url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    url = sqs.create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]

@@ -1,16 +1,16 @@
-"""The function package as the module builds it: lambda/ zipped with main.tf's excludes.
+"""The function package as the module builds it: the files of lambda/ that scale.tf packages.
 
-The excludes are read from main.tf (``data "archive_file" "this"``), so this follows the module.
+The filter is read from scale.tf (``local.package_exclude_regex``), so this follows the module.
 Python's deflate (zlib level 6) is used; the provider's Go deflate can differ by a few bytes.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import io
+import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import hcl2
 
@@ -22,46 +22,29 @@ class Package:
     zip_bytes: int
 
 
-def archive_excludes(main_tf: Path) -> list[str]:
-    with main_tf.open(encoding="utf-8") as handle:
+def archive_exclude_regex(scale_tf: Path) -> re.Pattern[str]:
+    """The module's package filter, ``local.package_exclude_regex``: matching files stay out."""
+    with scale_tf.open(encoding="utf-8") as handle:
         parsed = hcl2.load(handle)
-    for block in parsed.get("data", []):
-        # python-hcl2 keeps the quotes of block labels and string values.
-        archive = block.get('"archive_file"', {}).get('"this"')
-        if archive is not None:
-            return [pattern.strip('"') for pattern in archive.get("excludes", [])]
-    raise LookupError(f'no data "archive_file" "this" in {main_tf}')
+    for block in parsed.get("locals", []):
+        if "package_exclude_regex" in block:
+            # python-hcl2 keeps the quotes and the HCL escapes of string values.
+            value = block["package_exclude_regex"][1:-1].replace("\\\\", "\\")
+            return re.compile(value)
+    raise LookupError(f"no local package_exclude_regex in {scale_tf}")
 
 
-def _matches(path: PurePosixPath, pattern: str) -> bool:
-    """archive_file's glob on a relative path; a leading ``**/`` means in any directory."""
-    if pattern.startswith("**/"):
-        tail = pattern[3:]
-        return any(
-            fnmatch.fnmatchcase(str(PurePosixPath(*path.parts[start:])), tail)
-            for start in range(len(path.parts))
-        )
-    return fnmatch.fnmatchcase(str(path), pattern)
-
-
-def excluded(path: PurePosixPath, patterns: list[str]) -> bool:
-    """A file is left out when it, or a directory above it, matches a pattern."""
-    candidates = [path, *[parent for parent in path.parents if parent != PurePosixPath(".")]]
-    return any(_matches(candidate, pattern) for candidate in candidates for pattern in patterns)
-
-
-def package_files(source: Path, patterns: list[str]) -> list[Path]:
+def package_files(source: Path, exclude: re.Pattern[str]) -> list[Path]:
     return sorted(
         path
         for path in source.rglob("*")
-        if path.is_file()
-        and not excluded(PurePosixPath(path.relative_to(source).as_posix()), patterns)
+        if path.is_file() and not exclude.search(path.relative_to(source).as_posix())
     )
 
 
 def build_package(repo: Path) -> Package:
     source = repo / "lambda"
-    files = package_files(source, archive_excludes(repo / "main.tf"))
+    files = package_files(source, archive_exclude_regex(repo / "scale.tf"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in files:

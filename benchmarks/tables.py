@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 
 from benchmarks.batches import BatchRow
-from benchmarks.coldstart import ImportTiming
+from benchmarks.burst import BurstRow
+from benchmarks.coldstart import GOAL_RATIO, ImportTiming, goal_ratios
 from benchmarks.package import Package
+from benchmarks.plan import PlanTiming
 from benchmarks.scenarios import extra_calls, minimum_calls, why_extra
 from benchmarks.throughput import Row
 
@@ -103,6 +106,44 @@ def batch_table(rows: Sequence[BatchRow]) -> str:
     return table(headers, body)
 
 
+def burst_table(rows: Sequence[BurstRow]) -> str:
+    """One row per burst: what happened to every message, and what it cost."""
+    body = [
+        [
+            row.flags,
+            f"{row.messages:,}",
+            f"{row.poison:,}",
+            f"{row.processed:,}",
+            str(row.lost),
+            str(row.duplicates),
+            f"{row.dead_letters:,}",
+            f"{row.invocations:,}",
+            f"{row.drain_seconds:.1f}",
+            f"{row.messages / row.drain_seconds:,.0f}" if row.drain_seconds else "-",
+            f"{row.handler_seconds:.1f}",
+            calls_text(row.engine_calls),
+            calls_text(row.poller_calls),
+        ]
+        for row in rows
+    ]
+    headers = [
+        "flags (malicious)",
+        "messages",
+        "poison",
+        "processed once",
+        "lost",
+        "twice",
+        "in the DLQ",
+        "invocations",
+        "drain s",
+        "msgs/s",
+        "handler s",
+        "engine calls",
+        "poller SQS calls",
+    ]
+    return table(headers, body)
+
+
 def api_calls_table(rows: Sequence[Row]) -> str:
     """Calls per message next to the minimum; extras get a numbered reason below the table."""
     reasons: list[str] = []
@@ -141,7 +182,15 @@ def imports_table(timings: Sequence[ImportTiming]) -> str:
         ]
         for timing in timings
     ]
-    return table(["fresh process", "runs", "median ms", "range ms"], body)
+    rendered = table(
+        ["fresh process, no bytecode cache for the function", "runs", "median ms", "range ms"], body
+    )
+    ratios = goal_ratios(list(timings))
+    return (
+        f'{rendered}\n\nHandler import + first S3 client / (import boto3 + boto3.client("s3")),'
+        f" run by run: median {statistics.median(ratios):.2f}"
+        f" (range {min(ratios):.2f}-{max(ratios):.2f}; goal <= {GOAL_RATIO})"
+    )
 
 
 def package_table(package: Package) -> str:
@@ -160,3 +209,20 @@ def _operation_rank(operation: str) -> int:
     if operation in OPERATION_ORDER:
         return OPERATION_ORDER.index(operation)
     return len(OPERATION_ORDER)
+
+
+def plan_table(plans: Sequence[PlanTiming] | str) -> str:
+    """First plan of a new deployment against the emulator, per delivery mode."""
+    if isinstance(plans, str):
+        return plans
+    body = [
+        [
+            plan.mode,
+            str(plan.resources),
+            str(len(plan.runs_s)),
+            f"{plan.median_s:.1f}",
+            f"{min(plan.runs_s):.1f}-{max(plan.runs_s):.1f}",
+        ]
+        for plan in plans
+    ]
+    return table(["delivery_mode", "resources to add", "plans", "median s", "range s"], body)

@@ -117,12 +117,11 @@ run "delete_malicious_only" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
-      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      # Statements on the same resources are one statement, Sids joined: each bucket ARN is written once.
+      ReadScannedObjectsDeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
-      DeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
     }
     error_message = "Delete-only policy is wrong: ${aws_iam_role_policy.this.policy}"
   }
@@ -344,22 +343,21 @@ run "delete_and_extract_into_created_table" {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
-      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      # Statements on the same resources are one statement, Sids joined: each bucket ARN is written once.
+      ReadScannedObjectsDeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
-      DeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       RecordVerdicts = ["Allow", ["dynamodb:UpdateItem"], ["arn:aws:dynamodb:eu-west-1:111122223333:table/fss-post-scan-file-ids"]]
     }
     error_message = "Delete + extract + table policy is wrong: ${aws_iam_role_policy.this.policy}"
   }
   assert {
     condition = (
-      length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 6 &&
+      length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 5 &&
       alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Effect == "Allow"])
     )
-    error_message = "Exactly six Allow statements expected."
+    error_message = "Exactly five Allow statements expected."
   }
 }
 
@@ -421,7 +419,7 @@ run "every_flag_with_existing_table_and_dry_run" {
   assert {
     condition = (
       toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid]) ==
-      toset(["WriteOwnLogs", "SendFailedEventsToDeadLetterQueue", "ReadScannedObjects", "ListScannedBuckets", "DeleteMaliciousObjects", "RecordVerdicts"])
+      toset(["WriteOwnLogs", "SendFailedEventsToDeadLetterQueue", "ReadScannedObjectsDeleteMaliciousObjects", "ListScannedBuckets", "RecordVerdicts"])
     )
     error_message = "Dry run keeps the statements of the enabled flags: ${aws_iam_role_policy.this.policy}"
   }

@@ -401,11 +401,10 @@ run "other_partition_and_region" {
     condition = {
       for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Resource if s.Sid != "SendFailedEventsToDeadLetterQueue"
       } == {
-      WriteOwnLogs           = ["arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]
-      ReadScannedObjects     = ["arn:aws-cn:s3:::uploads-bucket/*"]
-      ListScannedBuckets     = ["arn:aws-cn:s3:::uploads-bucket"]
-      DeleteMaliciousObjects = ["arn:aws-cn:s3:::uploads-bucket/*"]
-      RecordVerdicts         = ["arn:aws-cn:dynamodb:cn-north-1:111122223333:table/app-files"]
+      WriteOwnLogs                             = ["arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]
+      ReadScannedObjectsDeleteMaliciousObjects = ["arn:aws-cn:s3:::uploads-bucket/*"]
+      ListScannedBuckets                       = ["arn:aws-cn:s3:::uploads-bucket"]
+      RecordVerdicts                           = ["arn:aws-cn:dynamodb:cn-north-1:111122223333:table/app-files"]
     }
     error_message = "ARNs must use the provider's partition and region: ${aws_iam_role_policy.this.policy}"
   }

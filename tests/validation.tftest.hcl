@@ -63,8 +63,6 @@ run "rejects_invalid_inputs_1" {
 
   variables {
     name                                        = "fss post scan"                                      # name with invalid characters
-    scan_result_topic_arns                      = {}                                                   # no topics
-    bucket_names                                = []                                                   # no buckets
     subscription_filter_policy                  = "{scanner_status: 0"                                 # filter policy not json
     subscription_filter_policy_scope            = "Body"                                               # filter policy scope unknown
     file_id_tag_key                             = ""                                                   # empty tag key
@@ -95,8 +93,6 @@ run "rejects_invalid_inputs_1" {
 
   expect_failures = [
     var.name,
-    var.scan_result_topic_arns,
-    var.bucket_names,
     var.subscription_filter_policy,
     var.subscription_filter_policy_scope,
     var.file_id_tag_key,

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-import botocore.session
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
@@ -64,9 +63,13 @@ def reset_clients() -> None:
         factory.cache_clear()
 
 
-def supports_conditional_delete(session: Any = None) -> bool:
-    """True when this botocore knows DeleteObject's IfMatch (S3 conditional deletes)."""
-    model = (session or botocore.session.get_session()).get_service_model("s3")
+def supports_conditional_delete(client: Any = None) -> bool:
+    """True when this botocore knows DeleteObject's IfMatch (S3 conditional deletes).
+
+    Read from the S3 client's own service model (the function's cached client by default): the
+    model is loaded once per cold start, for the check and the client together.
+    """
+    model = (client or s3_client()).meta.service_model
     return "IfMatch" in model.operation_model("DeleteObject").input_shape.members
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from post_scan.scanner_tags import OBJECT_CREATED, SCAN_TYPES
 
@@ -29,6 +30,11 @@ _KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
 _PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
+
+# ALLOWED_BUCKETS / ALLOWED_TOPIC_ARNS = file:NAME: the list is the file NAME at the package root.
+FILE_PREFIX = "file:"
+_LIST_FILE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 ROUTE_MODES = ("move", "copy")
 # Bucket-policy read protection the module's policies enforce (see post_scan.protection).
@@ -153,8 +159,30 @@ def _items(environ: Mapping[str, str], name: str) -> list[str]:
     return [item.strip() for item in _raw(environ, name).split(",") if item.strip()]
 
 
-def _allowed_buckets(environ: Mapping[str, str]) -> frozenset[str] | None:
-    items = _items(environ, "ALLOWED_BUCKETS")
+def _list_items(environ: Mapping[str, str], name: str, package_root: Path) -> list[str]:
+    """Comma-separated items, or ``file:NAME``: one item a line in the file NAME of the package.
+
+    The module moves a list that does not fit Lambda's 4 KB environment into the package. A file
+    that cannot be read is an error (never an empty list: that would allow any topic).
+    """
+    value = _raw(environ, name)
+    if not value.startswith(FILE_PREFIX):
+        return _items(environ, name)
+    file_name = value.removeprefix(FILE_PREFIX)
+    if not _LIST_FILE.fullmatch(file_name):
+        raise ConfigError(f"{name}: {file_name!r} is not a file name in the package (file:NAME)")
+    try:
+        text = (package_root / file_name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}: cannot read {file_name} in the package: {exc}") from exc
+    items = [line.strip() for line in text.splitlines() if line.strip()]
+    if not items:
+        raise ConfigError(f"{name}: {file_name} in the package lists nothing")
+    return items
+
+
+def _allowed_buckets(environ: Mapping[str, str], package_root: Path) -> frozenset[str] | None:
+    items = _list_items(environ, "ALLOWED_BUCKETS", package_root)
     if items == ["*"]:
         return None
     for item in items:
@@ -165,8 +193,8 @@ def _allowed_buckets(environ: Mapping[str, str]) -> frozenset[str] | None:
     return frozenset(items)
 
 
-def _allowed_topics(environ: Mapping[str, str]) -> frozenset[str]:
-    items = _items(environ, "ALLOWED_TOPIC_ARNS")
+def _allowed_topics(environ: Mapping[str, str], package_root: Path) -> frozenset[str]:
+    items = _list_items(environ, "ALLOWED_TOPIC_ARNS", package_root)
     for item in items:
         if not _TOPIC_ARN.fullmatch(item):
             raise ConfigError(f"ALLOWED_TOPIC_ARNS: {item!r} is not an SNS topic ARN")
@@ -321,14 +349,18 @@ def _routes(
     return routes
 
 
-def load_config(environ: Mapping[str, str]) -> Config:
-    """Build the Config from environment variables; ConfigError names the bad variable."""
-    allowed_buckets = _allowed_buckets(environ)
+def load_config(environ: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -> Config:
+    """Build the Config from environment variables; ConfigError names the bad variable.
+
+    ``file:NAME`` list values are read from NAME in package_root (the folder that holds the
+    post_scan package: the root of the deployed zip).
+    """
+    allowed_buckets = _allowed_buckets(environ, package_root)
     expected_owner = _account(environ, "EXPECTED_BUCKET_OWNER")
     scanner_routed = _verdicts(environ, "SCANNER_ROUTED_VERDICTS", frozenset())
     return Config(
         allowed_buckets=allowed_buckets,
-        allowed_topic_arns=_allowed_topics(environ),
+        allowed_topic_arns=_allowed_topics(environ, package_root),
         delete_malicious=_bool(environ, "DELETE_MALICIOUS", False),
         extract_file_id=_bool(environ, "EXTRACT_FILE_ID", False),
         file_id_tag_key=_non_empty(environ, "FILE_ID_TAG_KEY", "file_id", 128),

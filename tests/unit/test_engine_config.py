@@ -119,6 +119,50 @@ def test_bad_topic_arn_names_the_variable(raw: str) -> None:
         load_config({"ALLOWED_TOPIC_ARNS": raw})
 
 
+def test_lists_too_long_for_the_environment_are_read_from_the_package(tmp_path: Path) -> None:
+    """ALLOWED_*=file:NAME (the module's form past Lambda's 4 KB): NAME at the package root."""
+    buckets = [f"uploads-{i:04d}" for i in range(1000)]
+    topics = [f"arn:aws:sns:us-east-1:123456789012:stack-{i}-ScanResultTopic-X" for i in range(300)]
+    (tmp_path / "allowed_buckets.txt").write_text("\n".join(buckets) + "\n")
+    (tmp_path / "allowed_topic_arns.txt").write_text("\n".join(topics) + "\n\n")
+    environ = {
+        "ALLOWED_BUCKETS": "file:allowed_buckets.txt",
+        "ALLOWED_TOPIC_ARNS": "file:allowed_topic_arns.txt",
+    }
+    config = load_config(environ, tmp_path)
+    assert config.allowed_buckets == frozenset(buckets)
+    assert config.allowed_topic_arns == frozenset(topics)
+    assert config.topic_allowed(topics[299]) and not config.topic_allowed(TOPIC)
+    assert not config.bucket_allowed("uploads-1000")
+
+
+@pytest.mark.parametrize("name", ["ALLOWED_BUCKETS", "ALLOWED_TOPIC_ARNS"])
+@pytest.mark.parametrize(
+    ("raw", "files", "message"),
+    [
+        ("file:missing.txt", {}, "cannot read missing.txt"),
+        ("file:empty.txt", {"empty.txt": "\n \n"}, "lists nothing"),
+        ("file:../etc/passwd", {}, "not a file name"),
+        ("file:/etc/passwd", {}, "not a file name"),
+        ("file:", {}, "not a file name"),
+    ],
+)
+def test_unreadable_list_file_fails_closed(
+    tmp_path: Path, name: str, raw: str, files: dict[str, str], message: str
+) -> None:
+    """Never an empty list instead: an empty ALLOWED_TOPIC_ARNS would accept any topic."""
+    for file_name, text in files.items():
+        (tmp_path / file_name).write_text(text)
+    with pytest.raises(ConfigError, match=f"{name}: .*{message}"):
+        load_config({name: raw}, tmp_path)
+
+
+def test_list_file_items_are_checked_like_inline_ones(tmp_path: Path) -> None:
+    (tmp_path / "topics.txt").write_text(f"{TOPIC}\nnot-an-arn\n")
+    with pytest.raises(ConfigError, match="ALLOWED_TOPIC_ARNS: 'not-an-arn'"):
+        load_config({"ALLOWED_TOPIC_ARNS": "file:topics.txt"}, tmp_path)
+
+
 def test_record_verdicts() -> None:
     assert load_config({"RECORD_VERDICTS": "Clean, malicious"}).record_verdicts == {
         "clean",
@@ -250,9 +294,10 @@ def test_cold_start_refuses_move_routes_without_conditional_delete_support(
 
 
 def _session_with_delete_members(members: dict[str, object]) -> SimpleNamespace:
+    """An S3 client whose service model's DeleteObject takes `members`."""
     operation = SimpleNamespace(input_shape=SimpleNamespace(members=members))
     model = SimpleNamespace(operation_model=lambda name: operation)
-    return SimpleNamespace(get_service_model=lambda service: model)
+    return SimpleNamespace(meta=SimpleNamespace(service_model=model))
 
 
 def test_conditional_delete_support_is_read_from_the_botocore_model() -> None:
@@ -262,3 +307,40 @@ def test_conditional_delete_support_is_read_from_the_botocore_model() -> None:
         aws.supports_conditional_delete(_session_with_delete_members({"Bucket": 1, "Key": 1}))
         is False
     )
+
+
+_COUNT_S3_MODEL_LOADS = """
+import re
+import botocore.loaders
+loads = []
+original = botocore.loaders.JSONFileLoader.load_file
+def load_file(self, file_path):
+    if re.search(r"/s3/[^/]+/service-2$", file_path):
+        loads.append(file_path)
+    return original(self, file_path)
+botocore.loaders.JSONFileLoader.load_file = load_file
+import post_scan.handler
+post_scan.aws.s3_client()
+print(len(loads))
+"""
+
+
+def test_cold_start_loads_the_s3_model_once() -> None:
+    """The conditional-delete check reads the model of the client the function then uses."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    result = subprocess.run(
+        [sys.executable, "-c", _COUNT_S3_MODEL_LOADS],
+        env={
+            **clean,
+            "PYTHONPATH": str(LAMBDA_DIR),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "ALLOWED_BUCKETS": "uploads",
+            "DELETE_MALICIOUS": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
