@@ -15,7 +15,7 @@ locals {
   owned_by_this_account = { StringEquals = { "s3:ResourceAccount" = local.account_id } }
 
   # kms:ViaService: the role's KMS rights work only in requests the named AWS service makes on its
-  # behalf (SQS encrypting/decrypting queue messages, S3 objects, DynamoDB items), never in a direct
+  # behalf (SQS queue messages, S3 objects, DynamoDB items, SNS notifications), never in a direct
   # KMS call. The value is SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide,
   # "kms:ViaService"), in the key's own region (an SSE-KMS key is in its bucket's / table's region).
   # The function itself never calls KMS.
@@ -111,6 +111,38 @@ locals {
       Sid      = "RecordVerdicts"
       Action   = ["dynamodb:UpdateItem"]
       Resource = [local.table_arn]
+    },
+    {
+      # One event per announced scan result (PutEvents, up to 10 a call), on that bus only.
+      enabled  = var.event_bus_name != null
+      Sid      = "PutScanResultEvents"
+      Action   = ["events:PutEvents"]
+      Resource = [coalesce(local.event_bus_arn, "-")]
+    },
+    {
+      # PublishBatch is authorized as sns:Publish; on that topic only.
+      enabled  = local.notifies
+      Sid      = "PublishNotifications"
+      Action   = ["sns:Publish"]
+      Resource = [coalesce(local.notify_topic_policy_arn, "-")]
+    },
+    {
+      # SNS encrypts each message with the topic's customer managed key as the publisher, on the
+      # role's behalf, in the topic's (= the key's) region.
+      enabled  = local.notifies && var.notify_topic_kms_key_arn != null
+      Sid      = "UseNotificationTopicKey"
+      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource = [coalesce(var.notify_topic_kms_key_arn, "-")]
+      Condition = {
+        StringEquals = { "kms:ViaService" = ["sns.${try(split(":", var.notify_topic_kms_key_arn)[3], local.region)}.amazonaws.com"] }
+      }
+    },
+    {
+      # Findings of this account, into its default product only.
+      enabled  = var.security_hub_findings
+      Sid      = "ImportSecurityHubFindings"
+      Action   = ["securityhub:BatchImportFindings"]
+      Resource = [local.security_hub_product_arn]
     },
     {
       # S3 decrypts SSE-KMS objects (and DynamoDB a CMK-encrypted table) on the role's behalf.

@@ -98,8 +98,15 @@ locals {
     ROUTE_UNSCANNED_BUCKET_OWNER  = try(local.route_owners.unscanned, "")
     ROUTE_MODE                    = var.route_mode
 
-    ROUTE_SCAN_TYPES        = join(",", var.route_scan_types)
-    SCANNER_ROUTED_VERDICTS = join(",", var.scanner_routed_verdicts)
+    # Announcements (notifications.tf).
+    EVENT_BUS                = var.event_bus_name == null ? "" : var.event_bus_name
+    EVENT_SOURCE             = var.event_source
+    NOTIFY_TOPIC_ARN         = local.notifies ? local.notify_topic_policy_arn : ""
+    NOTIFY_VERDICTS          = join(",", local.notify_verdicts)
+    NOTIFY_CHAT              = tostring(var.notify_chat)
+    SECURITY_HUB_PRODUCT_ARN = var.security_hub_findings ? local.security_hub_product_arn : ""
+    ROUTE_SCAN_TYPES         = join(",", var.route_scan_types)
+    SCANNER_ROUTED_VERDICTS  = join(",", var.scanner_routed_verdicts)
   }
 }
 
@@ -243,6 +250,11 @@ resource "aws_lambda_function" "this" {
       condition     = length(local.function_policy) <= local.quota.lambda_resource_policy_bytes
       error_message = "The function's resource policy would be ${length(local.function_policy)} bytes (one permission per topic); Lambda allows ${local.quota.lambda_resource_policy_bytes}. Set topic_policy_scope = \"account\" (one permission per topic-owner account; the function still accepts only the listed topics) or delivery_mode = \"queue\"."
     }
+    precondition {
+      # E-mail subscriptions are made on the created topic only: an existing topic's owner manages its subscribers.
+      condition     = var.create_notify_topic || length(var.notify_email_addresses) == 0
+      error_message = "notify_email_addresses are subscribed to the topic the module creates: set create_notify_topic = true, or subscribe them to your notify_topic_arn yourself."
+    }
   }
 
   # The log group must exist before the first invocation (else Lambda creates an unmanaged one), and the
@@ -250,6 +262,7 @@ resource "aws_lambda_function" "this" {
   depends_on = [
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
+    aws_sns_topic.notifications, # NOTIFY_TOPIC_ARN is built from the topic's name (known at plan)
   ]
 }
 

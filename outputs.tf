@@ -81,6 +81,21 @@ output "file_id_table_arn" {
   value       = try(aws_dynamodb_table.this[0].arn, null)
 }
 
+output "event_bus_arn" {
+  description = "ARN of the EventBridge bus the function puts its \"Scan Result Processed\" events on (null without event_bus_name): match them with an event pattern on source = event_source."
+  value       = try(local.event_bus_arn, null)
+}
+
+output "notify_topic_arn" {
+  description = "ARN of the SNS topic the function publishes its notifications to: the created one (create_notify_topic) or notify_topic_arn; null without notifications. Subscribe Amazon Q Developer in chat applications, queues or functions to it."
+  value       = try(local.notify_topic_arn, null)
+}
+
+output "notify_email_subscription_arns" {
+  description = "ARNs of the e-mail subscriptions of the created topic, keyed by address (\"pending confirmation\" until each address confirms)."
+  value       = try({ for address, s in aws_sns_topic_subscription.notify_email : address => s.arn }, {})
+}
+
 output "read_protection_policies" {
   description = "Scanned bucket name -> a complete bucket policy (JSON) holding only the read protection deny statements (Sids FssPostScan*), ready to attach or to merge into the bucket's own policy with aws_iam_policy_document's source_policy_documents; empty when read_protection is off. The module attaches none of them."
   value       = try(local.read_protection_policies, {})

@@ -327,6 +327,123 @@ variable "dry_run" {
 }
 
 ################################################################################
+# Announcements: EventBridge events, SNS notifications, Security Hub findings
+################################################################################
+
+variable "event_bus_name" {
+  description = "Name or ARN of an existing EventBridge event bus (\"default\" for the account's default bus) that gets one \"Scan Result Processed\" event per announced scan result, after its actions. An ARN may name a bus in another account whose policy allows this function's role. null: no events."
+  type        = string
+  default     = null
+
+  validation {
+    condition = var.event_bus_name == null || can(regex(
+      "^([A-Za-z0-9._/-]{1,256}|arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256})$",
+      var.event_bus_name
+    ))
+    error_message = "event_bus_name must be an event bus name (1-256 characters of A-Z a-z 0-9 . _ / -) or an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)."
+  }
+}
+
+variable "event_source" {
+  description = "The events' source (what EventBridge rules match on)."
+  type        = string
+  default     = "fss-post-scan"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}$", var.event_source)) && !startswith(lower(var.event_source), "aws.")
+    error_message = "event_source must be 1-256 characters of A-Z a-z 0-9 . _ / - and must not start with aws. (reserved for AWS services)."
+  }
+}
+
+variable "notify_topic_arn" {
+  description = "ARN of an existing standard SNS topic that gets one notification per announced scan result (bodies for e-mail, chat and machines). Not together with create_notify_topic. If the topic is encrypted with a customer managed key, give it in notify_topic_kms_key_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notify_topic_arn))
+    error_message = "notify_topic_arn must be a standard (not FIFO) SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>."
+  }
+}
+
+variable "create_notify_topic" {
+  description = "Create the notification topic NAME-notifications (encrypted with notify_topic_kms_key_arn, else the AWS managed key alias/aws/sns), with an e-mail subscription per notify_email_addresses. Subscribe Amazon Q Developer in chat applications (Slack, Microsoft Teams) to it in its channel configuration."
+  type        = bool
+  default     = false
+}
+
+variable "notify_topic_kms_key_arn" {
+  description = "Customer managed KMS key of the notification topic: the created topic is encrypted with it, and the function may use it to publish (kms:GenerateDataKey, kms:Decrypt) to the created or the given topic. null: the created topic uses alias/aws/sns."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_topic_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.notify_topic_kms_key_arn))
+    error_message = "notify_topic_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+  }
+}
+
+variable "notify_email_addresses" {
+  description = "E-mail addresses subscribed to the created notification topic (create_notify_topic). Each address gets a confirmation e-mail from AWS first; until it is confirmed nothing is delivered to it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.notify_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "Each notify_email_addresses item must be an e-mail address."
+  }
+
+  validation {
+    condition     = length(distinct(var.notify_email_addresses)) == length(var.notify_email_addresses)
+    error_message = "Each address may appear only once in notify_email_addresses."
+  }
+}
+
+variable "notify_email_verdicts" {
+  description = "Verdicts the e-mail subscriptions (notify_email_addresses) receive: a filter policy on the notifications' verdict attribute. null: every verdict except clean."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.notify_email_verdicts == null || alltrue([for v in coalesce(var.notify_email_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
+    error_message = "notify_email_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+  }
+
+  validation {
+    condition     = try(length(var.notify_email_verdicts) > 0, true)
+    error_message = "notify_email_verdicts must list at least one verdict (to subscribe no one, leave notify_email_addresses empty)."
+  }
+}
+
+variable "notify_verdicts" {
+  description = "Verdicts announced by event and notification (any of malicious, clean, incomplete, failed, unscanned). null: every verdict except clean. Security Hub findings are about malicious files only, whatever this says."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.notify_verdicts == null || alltrue([for v in coalesce(var.notify_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
+    error_message = "notify_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+  }
+
+  validation {
+    condition     = var.notify_verdicts == null || length(distinct(coalesce(var.notify_verdicts, []))) == length(coalesce(var.notify_verdicts, []))
+    error_message = "Each verdict may appear only once in notify_verdicts."
+  }
+}
+
+variable "notify_chat" {
+  description = "true: HTTPS subscriptions of the notification topic get the Amazon Q Developer in chat applications (formerly AWS Chatbot) custom notification body, which Slack and Microsoft Teams channels render (Amazon Q Developer subscribes over HTTPS). false: they get the event detail (JSON) like SQS and Lambda subscriptions."
+  type        = bool
+  default     = true
+}
+
+variable "security_hub_findings" {
+  description = "Import one AWS Security Hub finding per malicious file (AwsS3Object, the scanner's findings as details) into the account's default product, updated, not duplicated, when the scan result comes again. Security Hub must be enabled in the region."
+  type        = bool
+  default     = false
+}
+
+################################################################################
 # Function
 ################################################################################
 

@@ -38,7 +38,13 @@ QUEUE = "bench-delivery"
 VERDICT = "malicious"
 POISON = "1 malformed"
 # Flag combinations measured with queue delivery; the last one once more with a poisoned batch.
-QUEUE_FLAGS = ("log only", "delete, unversioned", "record + delete", "quarantine (move)")
+QUEUE_FLAGS = (
+    "log only",
+    "delete, unversioned",
+    "record + delete",
+    "quarantine (move)",
+    "delete + event + notification + finding",
+)
 POISONED_FLAGS = "record + delete"
 
 

@@ -15,6 +15,9 @@ is still the scanned one (the common case):
   headers), 1 CopyObject (CopySourceIfMatch or the VersionId), 1 HeadObject of the copy (the
   documented verification); in move mode also the delete above, in copy mode nothing more.
 - dry run: no write, so only the reads the same flags need to decide (the file id tag).
+- announcements (event bus, notification topic, Security Hub): 1 PutEvents and 1 PublishBatch per
+  announced message (verdicts of NOTIFY_VERDICTS: all but clean) and 1 BatchImportFindings per
+  malicious one; with queue delivery one of each per batch of 10.
 
 Calls are named by the botocore operation they are made through.
 """
@@ -32,6 +35,12 @@ UPDATE = "UpdateItem"
 DELETE = "DeleteObject"
 LIST = "ListObjectVersions"
 COPY = "CopyObject"
+PUT_EVENTS = "PutEvents"
+PUBLISH_BATCH = "PublishBatch"
+IMPORT_FINDINGS = "BatchImportFindings"
+ANNOUNCE_OPERATIONS = (PUT_EVENTS, PUBLISH_BATCH, IMPORT_FINDINGS)
+# Verdicts announced with the default NOTIFY_VERDICTS.
+DEFAULT_NOTIFY_VERDICTS = frozenset({"malicious", "incomplete", "failed", "unscanned"})
 
 VERDICTS = config.VERDICTS
 # Verdicts the record rows record: the module's default RECORD_VERDICTS.
@@ -42,6 +51,8 @@ UPLOADS = "bench-uploads"
 VERSIONED_UPLOADS = "bench-uploads-versioned"
 QUARANTINE = "bench-quarantine"
 PROMOTED = "bench-clean"
+EVENT_BUS = "bench-scan-results"
+NOTIFY_TOPIC = "bench-notifications"  # an ARN in the benchmark's account: see topic_arn()
 # Every environment has these: the scanned buckets, and warnings only (no INFO lines).
 BASE_ENVIRONMENT = {"ALLOWED_BUCKETS": f"{UPLOADS},{VERSIONED_UPLOADS}", "LOG_LEVEL": "WARNING"}
 
@@ -59,6 +70,7 @@ class Scenario:
     dry_run: bool = False
     versioned: bool = False
     etag: bool = True  # the message carries file_attributes.etag (newer scanners)
+    announce: bool = False  # EVENT_BUS, NOTIFY_TOPIC_ARN and SECURITY_HUB_PRODUCT_ARN set
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -80,7 +92,12 @@ class Scenario:
             env["ROUTE_MODE"] = self.route_mode
         if self.dry_run:
             env["DRY_RUN"] = "true"
+        if self.announce:
+            env |= announce_environment()
         return env
+
+    def announces(self, verdict: str) -> bool:
+        return self.announce and verdict in DEFAULT_NOTIFY_VERDICTS
 
     def acts_on(self, verdict: str) -> bool:
         return self.records(verdict) or self.routes(verdict) or self.deletes(verdict)
@@ -106,6 +123,7 @@ SCENARIOS = (
     Scenario("quarantine (move)", quarantine=True),
     Scenario("quarantine (copy)", quarantine=True, route_mode="copy"),
     Scenario("promote clean (move)", promote=True),
+    Scenario("delete + event + notification + finding", delete=True, announce=True),
     Scenario(
         "dry run: record + delete + quarantine",
         record=True,
@@ -116,11 +134,30 @@ SCENARIOS = (
 )
 
 
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+
+def announce_environment() -> dict[str, str]:
+    """The announcement variables, pointing at the benchmark account's bus, topic, product."""
+    return {
+        "EVENT_BUS": EVENT_BUS,
+        "NOTIFY_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{NOTIFY_TOPIC}",
+        "SECURITY_HUB_PRODUCT_ARN": (
+            f"arn:aws:securityhub:{REGION}:{ACCOUNT_ID}:product/{ACCOUNT_ID}/default"
+        ),
+    }
+
+
 def minimum_calls(scenario: Scenario, verdict: str) -> Counter[str]:
     """The fewest calls the actions the flags ask for need (see the module docstring)."""
     calls: Counter[str] = Counter()
+    if scenario.announces(verdict):
+        calls[PUT_EVENTS] = calls[PUBLISH_BATCH] = 1
+    if scenario.announce and verdict == "malicious":
+        calls[IMPORT_FINDINGS] = 1
     if not scenario.acts_on(verdict):
-        return calls
+        return +calls
     writes = not scenario.dry_run
     if scenario.records(verdict):
         calls[TAGS] = 1

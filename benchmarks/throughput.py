@@ -24,20 +24,23 @@ from unittest import mock
 import boto3
 
 from benchmarks.scenarios import (
+    ACCOUNT_ID,
     BASE_ENVIRONMENT,
+    EVENT_BUS,
+    NOTIFY_TOPIC,
     PROMOTED,
     QUARANTINE,
+    REGION,
     TABLE,
     UPLOADS,
     VERDICTS,
     VERSIONED_UPLOADS,
     Scenario,
+    announce_environment,
 )
 from emulator import Account, MotoServer, fss
 from emulator.events import sns_lambda_event
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:fss-stack-ScanResultTopic-BENCH"
 SUBSCRIPTION_ARN = f"{TOPIC_ARN}:00000000-0000-0000-0000-000000000000"
 INCOMPLETE_CODES = [101]  # a code in FSS's 100-199 "incomplete scan" range
@@ -119,6 +122,10 @@ def _create_resources(account: Account) -> None:
     s3.put_bucket_versioning(
         Bucket=VERSIONED_UPLOADS, VersioningConfiguration={"Status": "Enabled"}
     )
+    # The announcement targets (rows with announce=True): a bus, a topic, Security Hub.
+    account.client("events").create_event_bus(Name=EVENT_BUS)
+    account.client("sns").create_topic(Name=NOTIFY_TOPIC)
+    account.client("securityhub").enable_security_hub()
     account.client("dynamodb").create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "file_id", "KeyType": "HASH"}],
@@ -208,12 +215,20 @@ def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], None]:
 
 
 def engine_clients() -> list[Any]:
-    """The engine's own (cached) clients, made now from the current environment."""
-    from post_scan import aws
+    """The engine's own (cached) clients, made now from the current environment: S3, DynamoDB,
+    and the announcement clients as post_scan.publishers keys them (service, ARN's region)."""
+    from post_scan import aws, publishers
 
     boto3.DEFAULT_SESSION = None
     aws.reset_clients()
-    return [aws.s3_client(), aws.dynamodb_client()]
+    publishers.reset_clients()
+    env = announce_environment()
+    announcing = [
+        publishers.client("events", publishers.region_of(env["EVENT_BUS"])),
+        publishers.client("sns", publishers.region_of(env["NOTIFY_TOPIC_ARN"])),
+        publishers.client("securityhub", publishers.region_of(env["SECURITY_HUB_PRODUCT_ARN"])),
+    ]
+    return [aws.s3_client(), aws.dynamodb_client(), *announcing]
 
 
 def measure_messages(account: Account, scenarios: tuple[Scenario, ...], messages: int) -> list[Row]:

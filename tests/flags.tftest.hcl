@@ -72,8 +72,14 @@ run "defaults_only_log_verdicts" {
       ROUTE_UNSCANNED_BUCKET_OWNER  = ""
       ROUTE_MODE                    = "move"
 
-      ROUTE_SCAN_TYPES        = "object created"
-      SCANNER_ROUTED_VERDICTS = ""
+      EVENT_BUS                = ""
+      EVENT_SOURCE             = "fss-post-scan"
+      NOTIFY_TOPIC_ARN         = ""
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed,unscanned"
+      NOTIFY_CHAT              = "true"
+      SECURITY_HUB_PRODUCT_ARN = ""
+      ROUTE_SCAN_TYPES         = "object created"
+      SCANNER_ROUTED_VERDICTS  = ""
     })
     error_message = "Default environment does not match the contract: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }
@@ -411,8 +417,14 @@ run "every_flag_with_existing_table_and_dry_run" {
       ROUTE_UNSCANNED_BUCKET_OWNER  = ""
       ROUTE_MODE                    = "move"
 
-      ROUTE_SCAN_TYPES        = "object created"
-      SCANNER_ROUTED_VERDICTS = ""
+      EVENT_BUS                = ""
+      EVENT_SOURCE             = "fss-post-scan"
+      NOTIFY_TOPIC_ARN         = ""
+      NOTIFY_VERDICTS          = "malicious,incomplete,failed,unscanned"
+      NOTIFY_CHAT              = "true"
+      SECURITY_HUB_PRODUCT_ARN = ""
+      ROUTE_SCAN_TYPES         = "object created"
+      SCANNER_ROUTED_VERDICTS  = ""
     })
     error_message = "Every flag must reach the function through its contract variable: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
   }

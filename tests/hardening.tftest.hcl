@@ -166,6 +166,22 @@ run "direct_mode_kms_rights_work_only_through_sqs_s3_and_dynamodb" {
   }
 }
 
+run "the_notification_topic_key_works_through_sns_only" {
+  command = plan
+
+  variables {
+    create_notify_topic      = true
+    notify_topic_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/notify"
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition if s.Sid == "UseNotificationTopicKey"
+    ] == [{ StringEquals = { "kms:ViaService" = ["sns.eu-west-1.amazonaws.com"] } }]
+    error_message = "SNS uses the notification topic's key on the publisher's behalf: ${aws_iam_role_policy.this.policy}"
+  }
+}
+
 run "listed_keys_without_a_table_are_for_s3_only" {
   command = plan
 

@@ -1,5 +1,6 @@
 # Every option: two storage stacks, several buckets, delete + record into the application's existing
-# table, a customer managed key for the logs and the dead-letter queue, tracing, tuned retries.
+# table, events and notifications, a customer managed key for the logs and the dead-letter queue,
+# tracing, tuned retries.
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -72,6 +73,13 @@ module "post_scan" {
   file_id_table_upsert = false
   record_verdicts      = ["malicious", "clean", "incomplete", "failed"]
   dry_run              = var.dry_run
+
+  # Tell people and systems: every verdict as an event on the application's bus (null: none) and as
+  # a notification on an encrypted topic the module creates (e-mail, chat and JSON bodies).
+  event_bus_name         = var.event_bus_name
+  create_notify_topic    = true
+  notify_email_addresses = var.notify_email_addresses
+  notify_verdicts        = ["malicious", "clean", "incomplete", "failed"]
 
   log_level         = "DEBUG"
   metrics_namespace = "Uploads/FSSPostScan"

@@ -57,3 +57,13 @@ output "kms_key_arn" {
   description = "ARN of the key that encrypts the log group and the dead-letter queue."
   value       = aws_kms_key.this.arn
 }
+
+output "notify_topic_arn" {
+  description = "ARN of the notification topic the module created (subscribe a chat channel, queues or functions to it)."
+  value       = module.post_scan.notify_topic_arn
+}
+
+output "event_bus_arn" {
+  description = "ARN of the bus the function puts its events on (null without event_bus_name)."
+  value       = module.post_scan.event_bus_arn
+}

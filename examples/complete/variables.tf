@@ -65,3 +65,15 @@ variable "dry_run" {
   type        = bool
   default     = false
 }
+
+variable "event_bus_name" {
+  description = "Name of the application's existing EventBridge bus for the scan-result events (null: no events)."
+  type        = string
+  default     = null
+}
+
+variable "notify_email_addresses" {
+  description = "E-mail addresses that get the notifications of every verdict but clean (each confirms first)."
+  type        = list(string)
+  default     = []
+}

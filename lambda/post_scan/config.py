@@ -27,6 +27,17 @@ _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}")
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+# EventBridge bus: a name (also partner buses, aws.partner/...) or an event-bus ARN.
+_EVENT_BUS_NAME = re.compile(r"[A-Za-z0-9._/-]{1,256}")
+_EVENT_BUS_ARN = re.compile(
+    r"arn:[a-z0-9-]+:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
+)
+# An event source: no spaces or wildcards; AWS reserves sources starting with "aws.".
+_EVENT_SOURCE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}")
+# Security Hub's default product of one account: findings may only be imported into it.
+_SECURITY_HUB_PRODUCT = re.compile(
+    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>\d{12}):product/(?P<owner>\d{12})/default"
+)
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
 _PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
@@ -95,6 +106,13 @@ class Config:
     # verdict -> Route; verdicts without a route are absent.
     routes: Mapping[str, Route] = field(default_factory=dict)
     route_mode: str = "move"
+    # Announcements (post_scan.announce): EventBridge bus, SNS topic, Security Hub product.
+    event_bus: str | None = None
+    event_source: str = "fss-post-scan"
+    notify_topic_arn: str | None = None
+    notify_verdicts: frozenset[str] = frozenset(v for v in VERDICTS if v != "clean")
+    notify_chat: bool = True
+    security_hub_product_arn: str | None = None
     # 12-digit account that must own the scanned buckets; None: not checked.
     expected_bucket_owner: str | None = None
     # Vision One fss-scan-type values whose clean and unscanned results are routed (results without
@@ -107,6 +125,24 @@ class Config:
     @property
     def moves(self) -> bool:
         return self.route_mode == "move"
+
+    @property
+    def announces(self) -> bool:
+        """An event bus or a notification topic is configured (NOTIFY_VERDICTS applies)."""
+        return self.event_bus is not None or self.notify_topic_arn is not None
+
+    @property
+    def has_announcements(self) -> bool:
+        """Any target at all: an event bus, a notification topic or Security Hub."""
+        return self.announces or self.security_hub_product_arn is not None
+
+    def announced(self, verdict: str) -> bool:
+        return self.announces and verdict in self.notify_verdicts
+
+    def reads_file_id(self, verdict: str) -> bool:
+        """The file id tag is read for this verdict: to record it, or to announce it."""
+        wanted = verdict in self.record_verdicts or self.announced(verdict)
+        return self.extract_file_id and wanted
 
     def bucket_owner(self, bucket: str) -> str | None:
         """The account that must own `bucket`: its route's owner, else EXPECTED_BUCKET_OWNER."""
@@ -133,6 +169,8 @@ class Config:
             found.append("ALLOWED_BUCKETS is empty: every scan result will be rejected")
         if self.file_id_table and not self.extract_file_id:
             found.append("FILE_ID_TABLE is set but EXTRACT_FILE_ID is false: the table is ignored")
+        if self.announces and not self.notify_verdicts:
+            found.append("NOTIFY_VERDICTS is empty: no event or notification will be sent")
         if self.delete_malicious and "malicious" in self.scanner_routed_verdicts:
             found.append(
                 "DELETE_MALICIOUS=true while the scanner moves malicious files itself "
@@ -202,6 +240,7 @@ def _allowed_topics(environ: Mapping[str, str], package_root: Path) -> frozenset
 
 
 def _verdicts(environ: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    """A comma-separated verdict list; unset = the default, set but empty = none."""
     if name not in environ:
         return default
     items = [item.lower() for item in _items(environ, name)]
@@ -221,6 +260,47 @@ def _scan_types(environ: Mapping[str, str]) -> frozenset[str]:
             known = ", ".join(repr(t) for t in SCAN_TYPES)
             raise ConfigError(f"{name}: {item!r} is not a scan type ({known})")
     return frozenset(items)
+
+
+def _event_bus(environ: Mapping[str, str]) -> str | None:
+    value = _raw(environ, "EVENT_BUS")
+    if value and not (_EVENT_BUS_NAME.fullmatch(value) or _EVENT_BUS_ARN.fullmatch(value)):
+        raise ConfigError(f"EVENT_BUS: {value!r} is not an EventBridge event bus name or ARN")
+    return value or None
+
+
+def _event_source(environ: Mapping[str, str]) -> str:
+    value = _non_empty(environ, "EVENT_SOURCE", Config.event_source, 256)
+    if not _EVENT_SOURCE.fullmatch(value) or value.lower().startswith("aws."):
+        raise ConfigError(
+            f"EVENT_SOURCE: {value!r} must be 1-256 characters of A-Z a-z 0-9 . _ / - "
+            "and must not start with aws. (reserved for AWS services)"
+        )
+    return value
+
+
+def _notify_topic(environ: Mapping[str, str]) -> str | None:
+    value = _raw(environ, "NOTIFY_TOPIC_ARN")
+    if not value:
+        return None
+    if not _TOPIC_ARN.fullmatch(value):
+        raise ConfigError(f"NOTIFY_TOPIC_ARN: {value!r} is not an SNS topic ARN")
+    if value.endswith(".fifo"):
+        raise ConfigError(f"NOTIFY_TOPIC_ARN: {value!r} is a FIFO topic; use a standard topic")
+    return value
+
+
+def _security_hub_product(environ: Mapping[str, str]) -> str | None:
+    value = _raw(environ, "SECURITY_HUB_PRODUCT_ARN")
+    if not value:
+        return None
+    match = _SECURITY_HUB_PRODUCT.fullmatch(value)
+    if match is None or match["account"] != match["owner"]:
+        raise ConfigError(
+            f"SECURITY_HUB_PRODUCT_ARN: {value!r} is not the default product of an account "
+            "(arn:PARTITION:securityhub:REGION:ACCOUNT:product/ACCOUNT/default)"
+        )
+    return value
 
 
 def _non_empty(environ: Mapping[str, str], name: str, default: str, max_len: int) -> str:
@@ -374,6 +454,12 @@ def load_config(environ: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -
         function_name=_raw(environ, "AWS_LAMBDA_FUNCTION_NAME") or "local",
         routes=_routes(environ, allowed_buckets, expected_owner, scanner_routed),
         route_mode=_route_mode(environ),
+        event_bus=_event_bus(environ),
+        event_source=_event_source(environ),
+        notify_topic_arn=_notify_topic(environ),
+        notify_verdicts=_verdicts(environ, "NOTIFY_VERDICTS", Config.notify_verdicts),
+        notify_chat=_bool(environ, "NOTIFY_CHAT", True),
+        security_hub_product_arn=_security_hub_product(environ),
         route_scan_types=_scan_types(environ),
         scanner_routed_verdicts=scanner_routed,
         read_protection=_read_protection(environ),

@@ -87,10 +87,16 @@ def handle_event(pipeline: Pipeline, event: Any, context: Any = None) -> dict[st
         outcome.notes.append(str(exc))
         _emit(pipeline, outcome)
         raise
-    failures: list[dict[str, str]] = []
     time_left = _time_left(context)
-    for item in records:
-        outcome = pipeline.process(item, time_left)
+    outcomes = [pipeline.process(item, time_left) for item in records]
+    # Events, notifications and findings go out after every record's actions, in batches; a
+    # record whose announcement failed is an error from here on (so it is delivered again).
+    if pipeline.config.has_announcements:
+        from post_scan.announce import Announcer  # loaded only where something is announced
+
+        Announcer(pipeline.config).announce(outcomes)
+    failures: list[dict[str, str]] = []
+    for outcome in outcomes:
         _emit(pipeline, outcome)
         if outcome.outcome == ERROR:
             failures.append({"itemIdentifier": str(outcome.queue_message_id)})

@@ -274,7 +274,7 @@ class Pipeline:
             return
 
         wants = _Wants(
-            record=config.extract_file_id and scan.verdict in config.record_verdicts,
+            record=config.reads_file_id(scan.verdict),  # to record it, or to announce it
             route=config.routes.get(scan.verdict),
             delete=deletes_source(scan.verdict, config),
             fall_back=may_fall_back(scan.verdict, config),
@@ -465,6 +465,9 @@ class Pipeline:
     def _record(self, scan: ScanResult, wants: _Wants, target: Target, out: Outcome) -> None:
         config = self.config
         if target.file_id is None or config.file_id_table is None:
+            return
+        if scan.verdict not in config.record_verdicts:  # read for the announcement only
+            out.notes.append(f"{scan.verdict} is not in RECORD_VERDICTS: not recorded")
             return
         request = build_update(
             VerdictRow(

@@ -53,6 +53,16 @@ DEFAULTS: dict[str, Any] = {
     "alarm_topic_arn": None,
     "create_alarms": None,
     "alarms": {},
+    "event_bus_name": None,
+    "event_source": "fss-post-scan",
+    "notify_topic_arn": None,
+    "create_notify_topic": False,
+    "notify_topic_kms_key_arn": None,
+    "notify_email_addresses": [],
+    "notify_email_verdicts": None,
+    "notify_verdicts": None,
+    "notify_chat": True,
+    "security_hub_findings": False,
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
 }
@@ -256,10 +266,51 @@ def _route_environment(inputs: dict[str, Any], account_id: str) -> dict[str, str
     return env
 
 
-def environment(inputs: dict[str, Any], account_id: str) -> dict[str, str]:
+def announced_by_default() -> list[str]:
+    """NOTIFY_VERDICTS when notify_verdicts is null: every verdict except clean."""
+    return [v for v in VERDICTS if v != "clean"]
+
+
+def notify_topic_arn(inputs: dict[str, Any], where: Where) -> str | None:
+    """The topic the function publishes to: NAME-notifications when created, else the given one."""
+    if inputs["create_notify_topic"]:
+        p = where.partition
+        return f"arn:{p}:sns:{where.region}:{where.account_id}:{inputs['name']}-notifications"
+    return inputs["notify_topic_arn"]
+
+
+def event_bus_arn(inputs: dict[str, Any], where: Where) -> str | None:
+    bus = inputs["event_bus_name"]
+    if bus is None or bus.startswith("arn:"):
+        return bus
+    return f"arn:{where.partition}:events:{where.region}:{where.account_id}:event-bus/{bus}"
+
+
+def security_hub_product(where: Where) -> str:
+    account = where.account_id
+    return f"arn:{where.partition}:securityhub:{where.region}:{account}:product/{account}/default"
+
+
+def _announce_environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
+    verdicts = inputs["notify_verdicts"]
+    return {
+        "EVENT_BUS": inputs["event_bus_name"] or "",
+        "EVENT_SOURCE": inputs["event_source"],
+        "NOTIFY_TOPIC_ARN": notify_topic_arn(inputs, where) or "",
+        "NOTIFY_VERDICTS": ",".join(announced_by_default() if verdicts is None else verdicts),
+        "NOTIFY_CHAT": _flag(inputs["notify_chat"]),
+        "SECURITY_HUB_PRODUCT_ARN": (
+            security_hub_product(where) if inputs["security_hub_findings"] else ""
+        ),
+    }
+
+
+def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
     """The function's environment: every contract variable, set explicitly."""
+    account_id = where.account_id
     return {
         **_route_environment(inputs, account_id),
+        **_announce_environment(inputs, where),
         "EXPECTED_BUCKET_OWNER": account_id,
         "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
@@ -307,7 +358,8 @@ def policy_grants(
     S3 statements hold only for buckets of the expected account (s3:ResourceAccount): the
     function's own for scanned buckets, each route's owner for its destination. KMS rights work
     only through the service that uses the key on the role's behalf (kms:ViaService): SQS for the
-    queues' keys, S3 for objects and route copies, DynamoDB for a CMK-encrypted verdict table.
+    queues' keys, S3 for objects and route copies, DynamoDB for a CMK-encrypted verdict table, SNS
+    for the notification topic's key.
 
     Direct mode: Lambda's on-failure destination sends to the DLQ as the role. Queue mode: the
     event source mapping reads the delivery queue as the role; SQS moves dead letters itself.
@@ -376,6 +428,22 @@ def policy_grants(
     arn = table_arn(inputs, where)
     if inputs["extract_file_id"] and arn:
         grant(["dynamodb:UpdateItem"], [arn])
+    bus = event_bus_arn(inputs, where)
+    if bus:
+        grant(["events:PutEvents"], [bus])
+    topic = notify_topic_arn(inputs, where)
+    if topic:
+        grant(["sns:Publish"], [topic])  # PublishBatch is authorized as sns:Publish
+        notify_key = inputs["notify_topic_kms_key_arn"]
+        if notify_key:
+            # SNS encrypts each message with the key on the publisher's behalf.
+            grant(
+                ["kms:GenerateDataKey", "kms:Decrypt"],
+                [notify_key],
+                via_services(["sns"], [notify_key]),
+            )
+    if inputs["security_hub_findings"]:
+        grant(["securityhub:BatchImportFindings"], [security_hub_product(where)])
     if inputs["kms_key_arns"]:
         keys = list(inputs["kms_key_arns"])
         services = ["s3", "dynamodb"] if inputs["extract_file_id"] and arn else ["s3"]

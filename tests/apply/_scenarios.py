@@ -135,6 +135,30 @@ def _prepare_queue(account: Account, root: Path) -> tuple[dict, dict]:
     return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
 
 
+NOTIFY_EMAIL = "secops@example.com"
+
+
+def _prepare_notifications(account: Account, root: Path) -> tuple[dict, dict]:
+    topic = _topic(account, "notify-stack-ScanResultTopic-G7")
+    # Object Lock lets a test block a delete (legal hold): a malicious file that cannot be handled.
+    bucket = _bucket(
+        account, f"notify-uploads-{account.account_id}", versioned=True, object_lock=True
+    )
+    # Security Hub is enabled per account and region by the security team, not by this module.
+    account.client("securityhub").enable_security_hub()
+    variables = {
+        "region": account.region,
+        "name": "fss-notify",
+        "scan_result_topic_arn": topic,
+        "bucket_name": bucket["name"],
+        "file_id_tag_key": "upload-id",
+        "notify_email_addresses": [NOTIFY_EMAIL],
+        "delivery_mode": "queue",
+        "security_hub_findings": True,
+    }
+    return variables, {"topics": {"storage_stack": topic}, "buckets": [bucket], "table": None}
+
+
 def _role(account: Account, name: str, path: str = "/") -> str:
     trust = (
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -190,6 +214,7 @@ def _prepare_complete(server: MotoServer) -> Any:
             ),
         ]
         table = _table(account, "app-files", "upload_id")
+        bus = account.client("events").create_event_bus(Name="uploads-scan-results")["EventBusArn"]
         ec2 = account.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         subnets = [
@@ -216,12 +241,15 @@ def _prepare_complete(server: MotoServer) -> Any:
             "reserved_concurrent_executions": 3,
             "role_permissions_boundary_arn": boundary,
             "dry_run": False,
+            "event_bus_name": bus.rsplit("/", 1)[1],
+            "notify_email_addresses": ["uploads-security@example.com"],
         }
         facts = {
             "topics": topics,
             "buckets": buckets,
             "table": table,
             "foreign_accounts": [foreign],
+            "event_buses": ["uploads-scan-results"],
         }
         return variables, facts
 
@@ -356,8 +384,15 @@ def scenarios(server: MotoServer) -> list[Scenario]:
             _prepare_queue,
         ),
         Scenario(
-            "read-protection",
+            "notifications",
             "700000000006",
+            "eu-west-2",
+            lambda d: stage_example(d, "notifications"),
+            _prepare_notifications,
+        ),
+        Scenario(
+            "read-protection",
+            "700000000007",
             "eu-west-3",
             lambda d: stage_example(d, "read-protection"),
             _prepare_read_protection,
@@ -375,6 +410,7 @@ ALL_KEYS = [
     "complete",
     "quarantine",
     "queue",
+    "notifications",
     "read-protection",
     README_KEY,
 ]

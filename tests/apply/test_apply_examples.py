@@ -21,7 +21,10 @@ from _contract import (
     VPC_ACTIONS,
     Where,
     alarms,
+    announced_by_default,
     environment,
+    event_bus_arn,
+    notify_topic_arn,
     policy_grants,
     queue_settings,
     statement_grants,
@@ -75,9 +78,17 @@ def _queue_arn(deployment: Deployment, url: str) -> str:
 
 
 def _queue_urls(deployment: Deployment) -> tuple[str, str | None]:
-    """(dead-letter queue URL, delivery queue URL or None), told apart by the redrive policy."""
+    """(dead-letter queue URL, delivery queue URL or None), told apart by the redrive policy.
+
+    The module's queues are NAME-dlq and NAME-delivery; a root may have queues of its own.
+    """
     sqs = deployment.account.client("sqs")
-    urls = sqs.list_queues().get("QueueUrls", [])
+    name = _inputs(deployment)["name"]
+    urls = [
+        url
+        for url in sqs.list_queues().get("QueueUrls", [])
+        if url.rsplit("/", 1)[1].startswith((f"{name}-dlq", f"{name}-delivery"))
+    ]
     delivery = [
         u
         for u in urls
@@ -126,7 +137,7 @@ def test_function_matches_the_runtime_contract(deployed: Deployment):
     assert config["Handler"] == HANDLER
     assert config["Runtime"] == inputs["runtime"]
     assert config["Architectures"] == [inputs["architecture"]]
-    assert config["Environment"]["Variables"] == environment(inputs, _where(deployed).account_id)
+    assert config["Environment"]["Variables"] == environment(inputs, _where(deployed))
     assert config["MemorySize"] == inputs["memory_size"]
     assert config["Timeout"] == inputs["timeout"]
     assert config["TracingConfig"]["Mode"] == (inputs["tracing_mode"] or "PassThrough")
@@ -433,6 +444,43 @@ def test_log_group_and_table_are_the_modules_own(deployed: Deployment):
     assert deployed.module_outputs["file_id_table_arn"] == table["TableArn"]
 
 
+def test_announcement_targets_are_the_configured_ones(deployed: Deployment):
+    """The notification topic (created: encrypted, e-mail subscriptions filtered by verdict), the
+    bus and the Security Hub product the function announces to, as inputs and outputs say."""
+    inputs = _inputs(deployed)
+    where = _where(deployed)
+    outputs = deployed.module_outputs
+    sns = deployed.account.client("sns")
+    topic = notify_topic_arn(inputs, where)
+    assert outputs["notify_topic_arn"] == topic
+    assert outputs["event_bus_arn"] == event_bus_arn(inputs, where)
+    created = f"{inputs['name']}-notifications"
+    own_topics = [
+        t["TopicArn"]
+        for t in sns.list_topics()["Topics"]
+        if t["TopicArn"].rsplit(":", 1)[1] == created
+    ]
+    if not inputs["create_notify_topic"]:
+        assert own_topics == [] and outputs["notify_email_subscription_arns"] == {}
+        return
+    assert own_topics == [topic]
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == (inputs["notify_topic_kms_key_arn"] or "alias/aws/sns")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    emails = {s["Endpoint"]: s for s in subscriptions if s["Protocol"] == "email"}
+    assert set(emails) == set(inputs["notify_email_addresses"])
+    assert outputs["notify_email_subscription_arns"] == {
+        address: s["SubscriptionArn"] for address, s in emails.items()
+    }
+    verdicts = inputs["notify_email_verdicts"] or announced_by_default()
+    for subscription in emails.values():
+        attributes = sns.get_subscription_attributes(
+            SubscriptionArn=subscription["SubscriptionArn"]
+        )
+        assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {"verdict": verdicts}
+        assert attributes["Attributes"]["FilterPolicyScope"] == "MessageAttributes"
+
+
 def test_second_plan_shows_no_changes(deployed: Deployment):
     code, plan = deployed.runner.plan_exit_code()
     assert code == 0, f"terraform plan -detailed-exitcode = {code} after apply:\n{plan}"
@@ -629,6 +677,12 @@ def test_destroy_leaves_nothing_behind(fleet: Fleet, scenario: str):
             for t in account.client("dynamodb").list_tables()["TableNames"]
             if not facts["table"] or t != facts["table"]["name"]
         ],
+        "event buses": [
+            b["Name"]
+            for b in account.client("events").list_event_buses()["EventBuses"]
+            if b["Name"] != "default" and b["Name"] not in facts.get("event_buses", [])
+        ],
+        "event rules": [r["Name"] for r in account.client("events").list_rules()["Rules"]],
     }
     # Keys a root created must be scheduled for deletion; prerequisites and AWS managed keys
     # (moto makes alias/aws/dynamodb for SSE tables) are not the root's.

@@ -30,6 +30,7 @@ FLAGS = [
     "quarantine (move)",
     "quarantine (copy)",
     "promote clean (move)",
+    "delete + event + notification + finding",
     "dry run: record + delete + quarantine",
 ]
 SECTIONS = [
@@ -50,8 +51,11 @@ QUEUE_ROWS = [
     ("delete, unversioned", "malicious"),
     ("record + delete", "malicious"),
     ("quarantine (move)", "malicious"),
+    ("delete + event + notification + finding", "malicious"),
     ("record + delete", "malicious, 1 malformed"),
 ]
+ANNOUNCING = ("PutEvents", "PublishBatch", "BatchImportFindings")
+ANNOUNCED = "delete + event + notification + finding"
 WRITES = ("UpdateItem", "CopyObject", "DeleteObject", "UploadPartCopy")
 
 
@@ -153,14 +157,27 @@ def test_queue_batch_with_a_malformed_message_reports_exactly_that_one(sections)
 
 
 def test_queue_delivery_makes_the_calls_of_one_message_per_processed_record(sections):
-    per_message = {
-        (row["flags"], row["verdict"]): int(row["AWS calls/msg"])
-        for row in _rows(_section(sections, "Throughput"))
-    }
+    """The actions cost per record what they cost alone; the announcements of a whole batch cost
+    one call per target (PutEvents, PublishBatch, BatchImportFindings), not one per record."""
+    engine = {key: row["engine"] for key, row in _api_rows(sections).items()}
     for row in _rows(_section(sections, "Queue delivery")):
-        expected = int(row["processed/batch"]) * per_message[(row["flags"], "malicious")]
+        alone = engine[(row["flags"], "malicious")]
+        actions = sum(n for op, n in alone.items() if op not in ANNOUNCING)
+        announcing = sum(n for op, n in alone.items() if op in ANNOUNCING)
+        assert int(row["of which announcing"]) == announcing, row  # 1 per target per batch
+        expected = int(row["processed/batch"]) * actions + announcing
         assert int(row["AWS calls/batch"]) == expected, row
-    assert per_message[("record + delete", "malicious")] > 0  # the poisoned row's calls count
+    assert engine[("record + delete", "malicious")]  # the poisoned row's calls count
+
+
+def test_announcements_cost_one_call_per_target(sections):
+    calls = _api_rows(sections)
+    assert {
+        op: calls[(ANNOUNCED, "malicious")]["engine"][op] for op in ANNOUNCING
+    } == dict.fromkeys(ANNOUNCING, 1)
+    for verdict in ("incomplete", "failed"):  # announced, no finding, no S3 call
+        assert calls[(ANNOUNCED, verdict)]["engine"] == {"PutEvents": 1, "PublishBatch": 1}
+    assert calls[(ANNOUNCED, "clean")]["engine"] == {}  # not in the default NOTIFY_VERDICTS
 
 
 def _api_rows(sections) -> dict[tuple[str, str], dict[str, dict[str, int]]]:

@@ -149,6 +149,15 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert "outcome: rejected" in function_after
     assert "actions: none" in function_after
     assert "topic not in ALLOWED_TOPIC_ARNS" in function_after
+    assert forged["rows"]["announced"][1].startswith("nothing"), "an untrusted result is not told"
+
+    # What each case announced: an event on the bus and a notification on the topic.
+    announced = versioned["rows"]["announced"][1]
+    assert "event: malicious, processed, action delete, file_id malicious-versioned-" in announced
+    assert "notification: [fss-post-scan] Malware found in" in announced
+    assert announced.endswith(": deleted"), announced
+    assert "event: clean, processed, action none" in clean["rows"]["announced"][1]
+    assert "Scan failed" in failure["rows"]["announced"][1]
 
     pid, url = _server(output)
     assert "moto server pid" in steps[9] and "stopped" in steps[9]

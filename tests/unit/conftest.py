@@ -217,3 +217,48 @@ def promote_bucket(s3: Any) -> str:
     name = "promote-bucket"
     s3.create_bucket(Bucket=name)
     return name
+
+
+# --- announcement targets (post_scan.announce) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def announce_clients() -> dict[str, Any]:
+    """Session-wide clients of the announcement services (and SQS to read what they deliver)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        return {
+            service: boto3.client(service, region_name=REGION)
+            for service in ("events", "sns", "securityhub", "sqs")
+        }
+
+
+@pytest.fixture
+def targets(
+    moto_aws: None, monkeypatch: pytest.MonkeyPatch, announce_clients: dict[str, Any]
+) -> Any:
+    """An event bus, a topic and Security Hub in moto; the engine's lazy clients resolve to the
+    shared ones (any region: moto answers for the ARN's region the same way)."""
+    from announce_kit import create_targets
+
+    from post_scan import publishers
+
+    monkeypatch.setattr(publishers, "client", _shared(announce_clients))
+    return create_targets(announce_clients)
+
+
+@pytest.fixture
+def announce_calls(targets: Any, announce_clients: dict[str, Any]) -> Iterator[Any]:
+    from announce_kit import ApiCalls
+
+    calls = ApiCalls([announce_clients[s] for s in ("events", "sns", "securityhub")])
+    yield calls
+    calls.close()
+
+
+def _shared(clients: dict[str, Any]) -> Any:
+    def client(service: str, region: str | None = None) -> Any:
+        return clients[service]
+
+    return client

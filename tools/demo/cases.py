@@ -27,6 +27,7 @@ class Expected:
     object_after: str  # "unchanged", "scanned version gone" or "gone"
     verdict: str | None  # scan_verdict in the row afterwards; None: row untouched
     action: str | None = None  # scan_action in the row afterwards
+    announced: bool = True  # an event and a notification say what happened
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,10 @@ CASES = [
         key="payroll/2024-12.xlsx",
         verdict="malicious",
         forged=True,
-        expected=Expected("rejected", "unchanged", None),
-        expectation="rejected by the topic guard: the object and the row stay untouched",
+        expected=Expected("rejected", "unchanged", None, announced=False),
+        expectation=(
+            "rejected by the topic guard: the object and the row stay untouched, nothing is "
+            "announced"
+        ),
     ),
 ]

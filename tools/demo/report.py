@@ -72,6 +72,27 @@ def _function_lines(log: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _announced_lines(announced: dict[str, Any]) -> list[str]:
+    """What the event and the notification said (the first lines of each)."""
+    if not announced:
+        return ["nothing (no event, no notification)"]
+    lines = []
+    event = announced.get("event")
+    if event:
+        lines.append(
+            f"event: {event['verdict']}, {event['outcome']}, action {event['action']}, "
+            f"file_id {event['file_id']}"
+        )
+    else:
+        lines.append("no event")
+    notification = announced.get("notification")
+    if notification:
+        lines.append(f"notification: {notification['subject']}")
+    else:
+        lines.append("no notification")
+    return lines
+
+
 def _cell(lines: list[str], width: int) -> list[str]:
     wrapped: list[str] = []
     for line in lines:
@@ -124,10 +145,28 @@ def check(upload: Upload, before: Snapshot, after: Snapshot) -> list[str]:
     elif (verdict, action) != (expected.verdict, expected.action):
         wanted = f"{expected.verdict}/{expected.action}"
         problems.append(f"row has {verdict}/{action}, expected {wanted}")
+    problems += _check_announced(upload, after)
     app_before = {k: v for k, v in before.row.items() if not k.startswith(("scan_", "s3_"))}
     app_after = {k: v for k, v in after.row.items() if not k.startswith(("scan_", "s3_"))}
     if app_after != app_before:
         problems.append("the application's own attributes changed")
+    return problems
+
+
+def _check_announced(upload: Upload, after: Snapshot) -> list[str]:
+    """An event and a notification with the final outcome and the file id, or nothing at all."""
+    if not upload.case.expected.announced:
+        return ["announced, expected nothing"] if after.announced else []
+    event, notification = after.announced.get("event"), after.announced.get("notification")
+    if not event or not notification:
+        return [f"announced {sorted(after.announced)}, expected an event and a notification"]
+    problems = []
+    if (event["outcome"], event["file_id"]) != (after.log.get("outcome"), upload.file_id):
+        problems.append(f"event says {event['outcome']}/{event['file_id']}")
+    if notification["detail"] != event:
+        problems.append("the notification's default body is not the event's detail")
+    if notification["attributes"].get("verdict") != event["verdict"]:
+        problems.append("the notification's verdict attribute is wrong")
     return problems
 
 
@@ -155,6 +194,7 @@ def render(
         ("object", _object_lines(before), _object_lines(after)),
         ("table row", _row_lines(before.row, key_name), _row_lines(after.row, key_name)),
         ("function", _delivered(upload), _function_lines(after.log)),
+        ("announced", ["-"], _announced_lines(after.announced)),
     ]
     verdict = "as expected" if not problems else "NOT as expected: " + "; ".join(problems)
     body = [f"  {line}" for line in _table(rows)]

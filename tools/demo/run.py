@@ -31,7 +31,16 @@ from botocore.exceptions import ClientError
 from demo import report
 from demo.cases import CASES, OLDER_CLEAN, SCANNED, Case
 from demo.infra import TABLE_KEY, Existing
-from demo.state import Snapshot, Upload, log_lines, read_row, read_versions, version_ident
+from demo.state import (
+    Snapshot,
+    Upload,
+    announcements,
+    drain,
+    log_lines,
+    read_row,
+    read_versions,
+    version_ident,
+)
 from demo.targets import AwsTarget, EmulatorTarget, Target, forged_event
 from emulator import fss
 from emulator.staging import OVERRIDE_FILE, REPO_ROOT, TerraformFailed, run_logged, stage_example
@@ -120,6 +129,7 @@ class Demo:
     outputs: dict[str, Any] = field(default_factory=dict)
     uploads: list[Upload] = field(default_factory=list)
     log_by_message: dict[str, dict[str, Any]] = field(default_factory=dict)
+    announced: dict[str, dict[str, Any]] = field(default_factory=dict)  # by scan message id
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -144,6 +154,8 @@ class Demo:
         self.terraform.run("apply", "-auto-approve", "-input=false", "-no-color")
         self.outputs = self.terraform.outputs()
         count = len(self.terraform.resources())
+        # Listen to the notifications the way a consumer would: an SQS subscription of the topic.
+        self.existing.listen(self.target, self.outputs["notify_topic_arn"])
         return f"{count} resources, function {self.outputs['lambda_function_name']}"
 
     def upload(self) -> str:
@@ -211,6 +223,7 @@ class Demo:
         for upload in self.uploads:
             case = upload.case
             message = case.message(upload.bucket, self.target.region, upload.etag)
+            upload.scan_message_id = message["sqs_message_id"]
             if case.forged:
                 event = forged_event(self.target.partition, self.target.region, message)
                 upload.sns_message_id = event["Records"][0]["Sns"]["MessageId"]
@@ -229,7 +242,29 @@ class Demo:
         how = self.target.deliver(function, published, forged)
         group = self.outputs["cloudwatch_log_group_name"]
         found = self._wait_for_log_lines(group)
-        return f"{how}; {len(found)} log lines read from {group}"
+        announced = self._wait_for_announcements()
+        return (
+            f"{how}; {len(found)} log lines read from {group}; {announced} events and "
+            "notifications read from the consumer queues"
+        )
+
+    def _wait_for_announcements(self) -> int:
+        """Read the bus rule's queue and the topic's queue until every expected announcement
+        is there (or the log timeout passes: the report then shows what is missing)."""
+        assert self.existing is not None
+        sqs = self.target.client("sqs")
+        wanted = {u.scan_message_id for u in self.uploads if u.case.expected.announced}
+        events: list[dict[str, Any]] = []
+        notifications: list[dict[str, Any]] = []
+        deadline = time.monotonic() + self.target.log_timeout
+        while True:
+            events += drain(sqs, self.existing.events_queue)
+            notifications += drain(sqs, self.existing.notifications_queue)
+            self.announced = announcements(events, notifications)
+            complete = all(len(self.announced.get(m, {})) == 2 for m in wanted)
+            if complete or time.monotonic() > deadline:
+                return len(events) + len(notifications)
+            time.sleep(5)
 
     def _wait_for_log_lines(self, group: str) -> dict[str, dict[str, Any]]:
         wanted = {u.sns_message_id for u in self.uploads}
@@ -269,8 +304,8 @@ class Demo:
         if remaining:
             raise RuntimeError(f"left behind: {'; '.join(remaining)}")
         return (
-            "nothing left behind (function, role, log group, dead-letter queue, subscriptions "
-            "gone; KMS key pending deletion)"
+            "nothing left behind (function, role, log group, dead-letter queue, subscriptions, "
+            "notification topic gone; KMS key pending deletion)"
         )
 
 
@@ -294,6 +329,9 @@ def leftovers(target: Target, outputs: dict[str, Any]) -> list[str]:
             lambda arn=arn: target.client("sns").get_subscription_attributes(SubscriptionArn=arn)
         ):
             found.append(f"subscription {arn}")
+    topic = outputs["notify_topic_arn"]
+    if _exists(lambda: target.client("sns").get_topic_attributes(TopicArn=topic)):
+        found.append(f"topic {topic}")
     key = target.client("kms").describe_key(KeyId=outputs["kms_key_arn"])["KeyMetadata"]
     if key["KeyState"] != "PendingDeletion":
         found.append(f"KMS key {key['Arn']} ({key['KeyState']})")
@@ -338,6 +376,7 @@ def print_report(demo: Demo, befores: dict[str, Snapshot]) -> int:
     for number, upload in enumerate(demo.uploads, start=1):
         after = demo.snapshot(upload)
         after.log = demo.log_by_message[upload.sns_message_id]
+        after.announced = demo.announced.get(upload.scan_message_id, {})
         before = befores[upload.case.name]
         problems = report.check(upload, before, after)
         good += not problems

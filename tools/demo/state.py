@@ -22,6 +22,7 @@ class Upload:
     size: int
     labels: dict[str, str]  # version id (versioned bucket) or ETag -> what that version is
     sns_message_id: str = ""  # of the delivery that carries its scan result
+    scan_message_id: str = ""  # the scan result's own id (sqs_message_id)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Snapshot:
     versions: list[Version]  # newest first
     row: dict[str, Any]
     log: dict[str, Any] = field(default_factory=dict)  # the function's log line (after only)
+    # What the function announced (after only): "event" (the EventBridge event's detail) and
+    # "notification" (subject, attributes, and its default body: the detail).
+    announced: dict[str, Any] = field(default_factory=dict)
 
 
 def version_ident(version_id: str | None, etag: str) -> str:
@@ -91,3 +95,39 @@ def log_lines(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if isinstance(line, dict) and "outcome" in line and line.get("sns_message_id"):
             lines[line["sns_message_id"]] = line
     return lines
+
+
+def announcements(
+    event_bodies: list[dict[str, Any]], notification_bodies: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """What was announced, by scan message id: the events (bodies of the bus rule's queue) and the
+    notifications (SNS notifications in the subscribed queue's bodies)."""
+    found: dict[str, dict[str, Any]] = {}
+    for event in event_bodies:
+        detail = event.get("detail") or {}
+        found.setdefault(str(detail.get("scan_message_id")), {})["event"] = detail
+    for notification in notification_bodies:
+        detail = json.loads(notification["Message"])
+        found.setdefault(str(detail.get("scan_message_id")), {})["notification"] = {
+            "subject": notification.get("Subject"),
+            "attributes": {
+                name: value.get("Value")
+                for name, value in (notification.get("MessageAttributes") or {}).items()
+            },
+            "detail": detail,
+        }
+    return found
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message body of a queue (JSON), deleting what was read."""
+    bodies = []
+    while True:
+        received = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not received:
+            return bodies
+        for message in received:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -84,6 +84,14 @@ class MotoServer:
         with urllib.request.urlopen(f"{self.url}/_test/sns-deliveries?{query}") as response:
             return json.load(response)
 
+    def sns_notifications(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+        """What SNS delivered to e-mail / HTTP(S) subscriptions (to `endpoint`, or all), as the
+        subscriber receives it: protocol, endpoint, message (that protocol's body), subject,
+        message_attributes (recorded by the server, see server.py)."""
+        query = urllib.parse.urlencode({"endpoint": endpoint} if endpoint else {})
+        with urllib.request.urlopen(f"{self.url}/_test/sns-notifications?{query}") as response:
+            return json.load(response)
+
 
 @dataclass(frozen=True)
 class Account:

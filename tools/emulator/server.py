@@ -34,6 +34,17 @@ parent process goes away. Patches (each one says why moto alone is not enough):
 - ``ListObjectVersions`` honours ``encoding-type=url`` (moto ignores it). The AWS provider asks
   for it when ``force_destroy`` empties a bucket and URL-decodes the keys, so a key with a ``+``
   came back as another key and the destroy looped forever.
+- SNS deliveries to ``email``, ``email-json``, ``http`` and ``https`` subscriptions are recorded as
+  what that subscriber would receive (the protocol's body of a ``MessageStructure=json`` message,
+  the subject, the attributes) instead of being sent: moto drops e-mail and would POST to the
+  endpoint (for Amazon Q Developer in chat applications, an AWS host). Read them back from
+  ``GET /_test/sns-notifications?endpoint=...``.
+- The request size limits moto does not enforce: ``PublishBatch`` refuses a batch whose messages
+  add up to more than 262,144 bytes (``BatchRequestTooLong``); ``PutEvents`` refuses entries that
+  add up to 256 KB or more (``ValidationException``), counted as EventBridge documents.
+- Security Hub ``BatchImportFindings`` behaves as documented where moto does not: an account
+  without Security Hub enabled gets every finding back as ``InvalidAccess``; an update whose
+  ``UpdatedAt`` is not later than the stored finding's is ignored; a finding over 240 KB fails.
 - A bucket policy's statements with a ``Condition`` are left out of moto's own bucket-policy check:
   moto ignores conditions (its IAMPolicy has no Condition support), so a conditional Deny such
   as the module's read protection statements would deny every request to the bucket. What such
@@ -54,6 +65,8 @@ from urllib.parse import parse_qs, quote
 
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
 from moto.core.utils import unix_time_millis
+from moto.events.exceptions import ValidationException
+from moto.events.models import EventsBackend
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -62,6 +75,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
+from moto.securityhub.models import Finding, SecurityHubBackend
+from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import Queue, sqs_backends
@@ -71,9 +86,15 @@ from emulator.events import sns_lambda_event
 
 CODE_PATH = "/_test/lambda-code/"
 DELIVERIES_PATH = "/_test/sns-deliveries"
+NOTIFICATIONS_PATH = "/_test/sns-notifications"
+RECORDED_PROTOCOLS = ("email", "email-json", "http", "https")
+SNS_BATCH_LIMIT = 262_144  # bytes of all messages of one PublishBatch
+EVENTS_REQUEST_LIMIT = 256 * 1024  # bytes of all entries of one PutEvents
+FINDING_LIMIT = 240 * 1024  # bytes of one Security Hub finding
 
 _base_url = ""
 _deliveries: list[dict[str, Any]] = []
+_notifications: list[dict[str, Any]] = []
 _deliveries_lock = threading.Lock()
 
 _original_get_code = LambdaFunction.get_code
@@ -83,6 +104,8 @@ _original_create_event_source_mapping = LambdaBackend.create_event_source_mappin
 _original_queue_attributes = Queue.attributes.fget
 _original_setup_dlq = Queue._setup_dlq
 _original_set_attributes = Queue._set_attributes
+_original_publish_batch = SNSBackend.publish_batch
+_original_put_events = EventsBackend.put_events
 
 
 def _get_code(self: LambdaFunction) -> dict[str, Any]:
@@ -105,6 +128,10 @@ def _publish(
     deduplication_id: Any = None,
     message_structure: Any = None,
 ) -> None:
+    if self.protocol in RECORDED_PROTOCOLS:
+        return _record_notification(
+            self, message, message_id, subject, message_attributes, message_structure
+        )
     if self.protocol != "lambda":
         return _original_publish(
             self,
@@ -116,12 +143,10 @@ def _publish(
             deduplication_id,
             message_structure,
         )
-    # Same filtering as moto's own publish for every protocol.
-    matcher = self._filter_policy_matcher
-    if matcher is not None and not matcher.matches(message_attributes, message):
+    received = _received(self, message, message_attributes, message_structure)
+    if received is None:
         return None
-    if message_structure == "json":
-        message = self._parse_message_structure(message, self.protocol)
+    message = received
     with _deliveries_lock:
         _deliveries.append(
             {
@@ -132,6 +157,107 @@ def _publish(
             }
         )
     return None
+
+
+def _received(
+    self: Subscription, message: str, message_attributes: Any, message_structure: Any
+) -> str | None:
+    """The body this subscription gets (its protocol's, for MessageStructure=json), or None when
+    its filter policy keeps the message out: the same filtering as moto's own publish."""
+    matcher = self._filter_policy_matcher
+    if matcher is not None and not matcher.matches(message_attributes, message):
+        return None
+    if message_structure == "json":
+        return self._parse_message_structure(message, self.protocol)
+    return message
+
+
+def _record_notification(
+    self: Subscription,
+    message: str,
+    message_id: str,
+    subject: Any,
+    message_attributes: dict[str, Any] | None,
+    message_structure: Any,
+) -> None:
+    """What an e-mail / HTTP(S) subscriber would receive, kept instead of sent."""
+    received = _received(self, message, message_attributes, message_structure)
+    if received is None:
+        return None
+    message = received
+    with _deliveries_lock:
+        _notifications.append(
+            {
+                "protocol": self.protocol,
+                "endpoint": self.endpoint,
+                "subscription_arn": self.arn,
+                "topic_arn": self.topic.arn,
+                "message_id": message_id,
+                "message": message,
+                "subject": subject,
+                "message_attributes": message_attributes or {},
+            }
+        )
+    return None
+
+
+class BatchRequestTooLong(SNSException):
+    code = "BatchRequestTooLong"
+    message = "The length of all the messages put together is more than the limit."
+
+
+def _sns_message_bytes(entry: dict[str, Any]) -> int:
+    size = len(str(entry.get("Message", "")).encode("utf-8"))
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode("utf-8")) + len(str(value.get("Type", "")).encode("utf-8"))
+        size += len(str(value.get("Value", "")).encode("utf-8"))
+    return size
+
+
+def _publish_batch(self: SNSBackend, topic_arn: str, publish_batch_request_entries: Any) -> Any:
+    if sum(_sns_message_bytes(e) for e in publish_batch_request_entries) > SNS_BATCH_LIMIT:
+        raise BatchRequestTooLong()
+    return _original_publish_batch(self, topic_arn, publish_batch_request_entries)
+
+
+def _event_entry_bytes(entry: dict[str, Any]) -> int:
+    """EventBridge's documented entry size: Time 14, Source, DetailType, Detail, Resources."""
+    size = 14 if entry.get("Time") else 0
+    for name in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(name) or "").encode("utf-8"))
+    return size + sum(len(str(r).encode("utf-8")) for r in entry.get("Resources") or [])
+
+
+def _put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if sum(_event_entry_bytes(e) for e in events) >= EVENTS_REQUEST_LIMIT:
+        raise ValidationException("Total size of the entries in the request is over the limit.")
+    return _original_put_events(self, events)
+
+
+def _batch_import_findings(
+    self: SecurityHubBackend, findings: list[dict[str, Any]]
+) -> tuple[int, int, list[dict[str, Any]]]:
+    failed: list[dict[str, Any]] = []
+    succeeded = 0
+    for data in findings:
+        finding_id = data.get("Id", "")
+        problem = None
+        if not self.enabled:
+            problem = ("InvalidAccess", "Account is not subscribed to AWS Security Hub")
+        elif len(json.dumps(data).encode("utf-8")) > FINDING_LIMIT:
+            problem = ("FindingSizeExceeded", "Finding size exceeded 240 KB")
+        elif not isinstance(data.get("Resources"), list) or not data["Resources"]:
+            problem = ("InvalidInput", "Finding must contain at least one resource")
+        if problem:
+            failed.append({"Id": finding_id, "ErrorCode": problem[0], "ErrorMessage": problem[1]})
+            continue
+        existing = next((f for f in self.findings if f.id == finding_id), None)
+        if existing is None:
+            self.findings.append(Finding(finding_id, data))
+        elif str(data.get("UpdatedAt", "")) > str(existing.data.get("UpdatedAt", "")):
+            existing.data.update(data)  # else ignored, as Security Hub does
+        succeeded += 1
+    return len(failed), succeeded, failed
 
 
 def _topic_subscriptions(self: SNSBackend, topic: Topic) -> list[Subscription]:
@@ -262,11 +388,14 @@ Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
 Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
 Queue.approximate_number_of_messages_delayed = property(_delayed_count)  # type: ignore[method-assign,assignment]
 Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)  # type: ignore[method-assign,assignment]
+SNSBackend.publish_batch = _publish_batch  # type: ignore[method-assign]
+EventsBackend.put_events = _put_events  # type: ignore[method-assign]
+SecurityHubBackend.batch_import_findings = _batch_import_findings  # type: ignore[method-assign]
 FakeBucket.get_permission = _get_permission
 
 
 class _TestRoutes:
-    """WSGI wrapper: the two test-only routes, everything else goes to moto."""
+    """WSGI wrapper: the test-only routes, everything else goes to moto."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -281,6 +410,12 @@ class _TestRoutes:
             with _deliveries_lock:
                 events = [d["event"] for d in _deliveries if wanted in (None, d["function_arn"])]
             return _respond(start_response, "200 OK", "application/json", json.dumps(events))
+        if path == NOTIFICATIONS_PATH:
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            wanted = query.get("endpoint", [None])[0]
+            with _deliveries_lock:
+                found = [n for n in _notifications if wanted in (None, n["endpoint"])]
+            return _respond(start_response, "200 OK", "application/json", json.dumps(found))
         return self.app(environ, start_response)
 
     @staticmethod
