@@ -37,6 +37,15 @@ locals {
   queue_mode  = var.delivery_mode == "queue"
   direct_mode = !local.queue_mode
 
+  # In both queue policies (dead-letter and delivery queue): no request without TLS, whoever sends it.
+  deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "sqs:*"
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+
   # The engine's verdicts (post_scan.config.VERDICTS), in the documented order. Variable validations
   # repeat the list literally (Terraform >= 1.5 cannot reference locals there).
   verdicts = ["malicious", "clean", "incomplete", "failed", "unscanned"]
@@ -288,6 +297,8 @@ locals {
       Resource  = local.dead_letter_queue_arn
       Condition = local.topic_source_condition
     },
+    # No request without TLS, whoever sends it (SNS, Lambda and the SDKs use HTTPS).
+    merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
   ]
 }
 
@@ -301,6 +312,21 @@ resource "aws_sqs_queue_policy" "this" {
       error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
     }
   }
+}
+
+# Which SQS queues may name the dead-letter queue in their redrive policy: only the module's own
+# delivery queue (queue mode), nobody in direct mode. A separate resource, so that the delivery
+# queue (whose redrive policy names this queue) exists first, and the permission is in place before
+# that redrive policy is set (aws_sqs_queue_redrive_policy.delivery), also on a mode switch.
+resource "aws_sqs_queue_redrive_allow_policy" "this" {
+  queue_url = aws_sqs_queue.this.url
+  redrive_allow_policy = (
+    local.queue_mode
+    ? jsonencode({ redrivePermission = "byQueue", sourceQueueArns = [local.delivery_queue_arn] })
+    : jsonencode({ redrivePermission = "denyAll" })
+  )
+
+  depends_on = [aws_sqs_queue.delivery]
 }
 
 # Direct mode only: in queue mode the event source mapping invokes synchronously and the delivery
@@ -363,6 +389,7 @@ resource "aws_sns_topic_subscription" "this" {
     aws_sqs_queue.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
+    aws_sqs_queue_redrive_policy.delivery,
   ]
 }
 
