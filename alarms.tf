@@ -7,8 +7,40 @@ locals {
   # configuration), so the default decides at plan and for_each below gets known keys.
   create_alarms = var.create_alarms != null ? var.create_alarms : length(var.alarm_topic_arns) > 0
 
+  # The engine's EMF counters (logline.py): namespace metrics_namespace, dimension FunctionName.
+  emf_alarms = {
+    # Queue mode: a scan result the function failed on is reported in the partial batch response,
+    # not as an invocation error (AWS/Lambda Errors stays 0); the engine's EMF Errors counts it.
+    record-errors = {
+      description = "The function ${var.name} failed on scan results (EMF metric Errors): they return to the delivery queue and, after queue.max_receive_count receives, go to the dead-letter queue. See the log lines with outcome error."
+      metric_name = "Errors"
+      threshold   = var.alarms.errors_threshold
+    }
+    rejected = {
+      description = "The function ${var.name} rejected scan results (EMF metric Rejected): a topic not in scan_result_topic_arns or a bucket not in bucket_names. A misspelled bucket name rejects every scan result of that bucket, malicious ones included: check the log lines with outcome rejected."
+      metric_name = "Rejected"
+      threshold   = var.alarms.rejected_threshold
+    }
+    fallbacks = {
+      description = "The function ${var.name} made a malicious file harmless with a fallback action (EMF metric FallbackActions), because the configured action could not be done: check the log lines and the file's row."
+      metric_name = "FallbackActions"
+      threshold   = 0
+    }
+    verdict-conflicts = {
+      description = "The function ${var.name} refused a non-malicious verdict for an object the scanner tagged malicious (EMF metric VerdictConflicts): a forged or contradicted scan result. Investigate who can publish to the topics or send to the queues."
+      metric_name = "VerdictConflicts"
+      threshold   = 0
+    }
+  }
+
   # Keys are static (for_each); values may be known only after apply.
-  alarm_definitions = {
+  alarm_definitions = merge({
+    for key, alarm in local.emf_alarms : key => merge(alarm, {
+      namespace  = var.metrics_namespace
+      dimensions = { FunctionName = aws_lambda_function.this.function_name }
+      statistic  = "Sum"
+    })
+    }, {
     dead-letters = {
       description = "Messages are waiting in the dead-letter queue of ${var.name}: fix the cause, then replay them (see the module output replay_command)."
       namespace   = "AWS/SQS"
@@ -18,7 +50,7 @@ locals {
       threshold   = var.alarms.dead_letters_threshold
     }
     errors = {
-      description = "The function ${var.name} failed (a raised error or a timeout)."
+      description = "The function ${var.name} failed as a whole (a raised error or a timeout; in direct mode also any failed scan result)."
       namespace   = "AWS/Lambda"
       metric_name = "Errors"
       dimensions  = { FunctionName = aws_lambda_function.this.function_name }
@@ -32,6 +64,16 @@ locals {
       dimensions  = { FunctionName = aws_lambda_function.this.function_name }
       statistic   = "Sum"
       threshold   = var.alarms.throttles_threshold
+    }
+    # Direct mode: Lambda could not put a failed event into the dead-letter queue (for example a
+    # KMS key policy that does not let the role use the key): that event is lost.
+    destination-delivery-failures = {
+      description = "Lambda could not send failed events of ${var.name} to its dead-letter queue (AWS/Lambda DestinationDeliveryFailures): those scan results are lost. Check the queue policy and the dead-letter queue's KMS key."
+      namespace   = "AWS/Lambda"
+      metric_name = "DestinationDeliveryFailures"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      statistic   = "Sum"
+      threshold   = 0
     }
     unscanned = {
       description = "Uploads to the buckets of ${var.name} are not being scanned (scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling): check File Storage Security. Such files are not deleted, and not routed unless routes.unscanned is set."
@@ -57,10 +99,12 @@ locals {
       statistic   = "Sum"
       threshold   = var.alarms.untagged_clean_objects_threshold
     }
-  }
+  })
+  queue_mode_alarms  = ["queue-age", "record-errors"]
+  direct_mode_alarms = ["destination-delivery-failures"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && (key != "queue-age" || local.delivery_queue_enabled) && (key != "untagged-clean-objects" || local.until_clean)
+    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (local.direct_mode || !contains(local.direct_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean)
   }
 }
 

@@ -14,6 +14,25 @@ locals {
   # a bucket name deleted and registered again by another account is outside the grant.
   owned_by_this_account = { StringEquals = { "s3:ResourceAccount" = local.account_id } }
 
+  # kms:ViaService: the role's KMS rights work only in requests the named AWS service makes on its
+  # behalf (SQS queue messages, S3 objects, DynamoDB items, SNS notifications), never in a direct
+  # KMS call. The value is SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide,
+  # "kms:ViaService"), in the key's own region (an SSE-KMS key is in its bucket's / table's region).
+  # The function itself never calls KMS.
+  via_sqs            = { StringEquals = { "kms:ViaService" = ["sqs.${local.region}.amazonaws.com"] } }
+  listed_key_regions = sort(distinct([for k in var.kms_key_arns : split(":", k)[3]]))
+  listed_key_services = concat(
+    ["s3"],
+    var.extract_file_id && local.use_table ? ["dynamodb"] : [],
+  )
+  via_listed_key_services = {
+    StringEquals = {
+      "kms:ViaService" = sort([
+        for pair in setproduct(local.listed_key_services, local.listed_key_regions) : "${pair[0]}.${pair[1]}.amazonaws.com"
+      ])
+    }
+  }
+
   # Every statement the function may need; only the enabled ones reach the role. Sids are stable
   # (tests and users' reviews rely on them); actions are sorted. Each statement is an inline policy
   # of its own (named by its Sid), except those with `policy`, which go into the named statement's
@@ -36,11 +55,13 @@ locals {
       Resource = [local.dead_letter_queue_arn]
     },
     {
-      enabled  = var.dead_letter_queue_kms_key_arn != null
-      policy   = "SendFailedEventsToDeadLetterQueue"
-      Sid      = "UseDeadLetterQueueKey"
-      Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource = [var.dead_letter_queue_kms_key_arn]
+      # Lambda sends the on-failure record to SQS as the role; SQS uses the key on its behalf.
+      enabled   = var.dead_letter_queue_kms_key_arn != null
+      policy    = "SendFailedEventsToDeadLetterQueue"
+      Sid       = "UseDeadLetterQueueKey"
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = [var.dead_letter_queue_kms_key_arn]
+      Condition = local.via_sqs
     },
     {
       # What the event source mapping polls with (the actions of AWSLambdaSQSQueueExecutionRole).
@@ -50,11 +71,15 @@ locals {
       Resource = [local.delivery_queue_arn]
     },
     {
-      enabled  = local.delivery_queue_enabled && var.queue.kms_key_arn != null
-      policy   = "ReceiveFromDeliveryQueue"
-      Sid      = "DecryptDeliveryQueueMessages"
-      Action   = ["kms:Decrypt"]
-      Resource = [var.queue.kms_key_arn]
+      # The event source mapping receives as the role; SQS decrypts on its behalf. Moving a message
+      # to the dead-letter queue needs no KMS right of the role: SQS does it, and the message keeps
+      # its encryption under this key (see docs/threat-model.md).
+      enabled   = local.delivery_queue_enabled && var.queue.kms_key_arn != null
+      policy    = "ReceiveFromDeliveryQueue"
+      Sid       = "DecryptDeliveryQueueMessages"
+      Action    = ["kms:Decrypt"]
+      Resource  = [var.queue.kms_key_arn]
+      Condition = local.via_sqs
     },
     {
       # GetObject also covers HEAD (ETag, version id) and is required by conditional deletes;
@@ -109,12 +134,16 @@ locals {
       Resource = [coalesce(local.notify_topic_policy_arn, "-")]
     },
     {
-      # SNS encrypts each message with the topic's customer managed key as the publisher.
+      # SNS encrypts each message with the topic's customer managed key as the publisher, on the
+      # role's behalf, in the topic's (= the key's) region.
       enabled  = local.notifies && var.notify_topic_kms_key_arn != null
       policy   = var.create_notify_topic ? "PublishNotifications" : "WriteOwnLogs"
       Sid      = "UseNotificationTopicKey"
       Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource = [coalesce(var.notify_topic_kms_key_arn, "-")]
+      Condition = {
+        StringEquals = { "kms:ViaService" = ["sns.${try(split(":", var.notify_topic_kms_key_arn)[3], local.region)}.amazonaws.com"] }
+      }
     },
     {
       # Findings of this account, into its default product only.
@@ -124,10 +153,12 @@ locals {
       Resource = [local.security_hub_product_arn]
     },
     {
-      enabled  = length(var.kms_key_arns) > 0
-      Sid      = "DecryptWithListedKeys"
-      Action   = ["kms:Decrypt"]
-      Resource = var.kms_key_arns
+      # S3 decrypts SSE-KMS objects (and DynamoDB a CMK-encrypted table) on the role's behalf.
+      enabled   = length(var.kms_key_arns) > 0
+      Sid       = "DecryptWithListedKeys"
+      Action    = ["kms:Decrypt"]
+      Resource  = var.kms_key_arns
+      Condition = local.via_listed_key_services
     },
     {
       enabled  = var.tracing_mode == "Active"
@@ -163,11 +194,15 @@ locals {
         Condition = { StringEquals = { "s3:ResourceAccount" = local.routes[verdict].owner } }
       },
       {
+        # S3 encrypts the copy on the role's behalf, in the destination bucket's (= the key's) region.
         enabled  = local.routes[verdict].kms_key_arn != null
         policy   = "Write${title(verdict)}Route"
         Sid      = "Encrypt${title(verdict)}Route"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = [local.routes[verdict].kms_key_arn]
+        Condition = {
+          StringEquals = { "kms:ViaService" = ["s3.${try(split(":", local.routes[verdict].kms_key_arn)[3], local.region)}.amazonaws.com"] }
+        }
       },
     ]
   ])

@@ -40,6 +40,15 @@ locals {
   # mode while drain_delivery_queue keeps them until the function has worked off the backlog.
   delivery_queue_enabled = local.queue_mode || var.drain_delivery_queue
 
+  # In both queue policies (dead-letter and delivery queue): no request without TLS, whoever sends it.
+  deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "sqs:*"
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+
   # The engine's verdicts (post_scan.config.VERDICTS), in the documented order. Variable validations
   # repeat the list literally (Terraform >= 1.5 cannot reference locals there).
   verdicts = ["malicious", "clean", "incomplete", "failed", "unscanned"]
@@ -308,6 +317,8 @@ locals {
       Resource  = local.dead_letter_queue_arn
       Condition = local.topic_source_condition
     },
+    # No request without TLS, whoever sends it (SNS, Lambda and the SDKs use HTTPS).
+    merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
   ]
 }
 
@@ -321,6 +332,22 @@ resource "aws_sqs_queue_policy" "this" {
       error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
     }
   }
+}
+
+# Which SQS queues may name the dead-letter queue in their redrive policy: only the module's own
+# delivery queue (while it exists: queue mode, drain_delivery_queue), nobody otherwise. A separate
+# resource, so that the delivery queue (whose redrive policy names this queue) exists first, and the
+# permission is in place before that redrive policy is set (aws_sqs_queue_redrive_policy.delivery),
+# also on a mode switch.
+resource "aws_sqs_queue_redrive_allow_policy" "this" {
+  queue_url = aws_sqs_queue.this.url
+  redrive_allow_policy = (
+    local.delivery_queue_enabled
+    ? jsonencode({ redrivePermission = "byQueue", sourceQueueArns = [local.delivery_queue_arn] })
+    : jsonencode({ redrivePermission = "denyAll" })
+  )
+
+  depends_on = [aws_sqs_queue.delivery]
 }
 
 # Asynchronous invocations: retries, then the dead-letter queue. SNS invokes asynchronously in direct
@@ -394,6 +421,7 @@ resource "aws_sns_topic_subscription" "this" {
     aws_sqs_queue.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
+    aws_sqs_queue_redrive_policy.delivery,
   ]
 }
 

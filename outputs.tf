@@ -54,7 +54,7 @@ output "replay_command" {
     join(" ", [
       "PYTHONPATH='${path.module}/tools' python3 -m replay",
       "--dead-letter-queue-url ${aws_sqs_queue.this.url}",
-      local.queue_mode ? "--to-queue-url ${aws_sqs_queue.delivery[0].url}" : "--function ${aws_lambda_function.this.function_name}",
+      local.queue_mode ? "--to-queue-url ${aws_sqs_queue.delivery[0].url}" : "--function ${aws_lambda_function.this.arn}",
       "--region ${local.region}",
     ]),
     null,
@@ -62,7 +62,7 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, unscanned, (while the delivery queue exists) queue-age and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, (direct mode) destination-delivery-failures, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
   # No try(): a for over a for_each resource cannot fail, and without it the keys are known at plan.
   value = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
 }

@@ -20,16 +20,10 @@ resource "aws_sqs_queue" "delivery" {
   kms_master_key_id          = var.queue.kms_key_arn
   sqs_managed_sse_enabled    = var.queue.kms_key_arn == null ? true : null
 
-  # After max_receive_count failed receives SQS moves the message, unchanged, to the module's
-  # dead-letter queue (the same one direct mode uses).
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = local.dead_letter_queue_arn
-    maxReceiveCount     = var.queue.max_receive_count
-  })
-
   tags = var.tags
 
-  # SQS checks that the redrive target exists (the ARN above is built from its name).
+  # The dead-letter queue first: its redrive allow policy, then this queue's redrive policy
+  # (aws_sqs_queue_redrive_policy.delivery) name both.
   depends_on = [aws_sqs_queue.this]
 
   lifecycle {
@@ -48,19 +42,38 @@ resource "aws_sqs_queue" "delivery" {
   }
 }
 
+# After max_receive_count failed receives SQS moves the message, unchanged, to the module's
+# dead-letter queue (the same one direct mode uses). Set once the dead-letter queue allows this
+# queue as its source (redrive allow policy); nothing is subscribed or polled before.
+resource "aws_sqs_queue_redrive_policy" "delivery" {
+  count = local.delivery_queue_enabled ? 1 : 0
+
+  queue_url = aws_sqs_queue.delivery[0].url
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = local.dead_letter_queue_arn
+    maxReceiveCount     = var.queue.max_receive_count
+  })
+
+  depends_on = [aws_sqs_queue_redrive_allow_policy.this]
+}
+
 locals {
   # Statements of the delivery queue's policy (size checked against the SQS quotas in scale.tf).
-  delivery_queue_policy_statements = local.delivery_queue_enabled ? [
-    {
-      # Lets exactly the scan-result topics deliver (also topics in other accounts).
-      Sid       = "AllowScanResultTopicsDelivery"
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = local.delivery_queue_arn
-      Condition = local.topic_source_condition
-    },
-  ] : []
+  delivery_queue_policy_statements = [
+    for s in [
+      {
+        # Lets exactly the scan-result topics deliver (also topics in other accounts).
+        Sid       = "AllowScanResultTopicsDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "sns.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = local.delivery_queue_arn
+        Condition = local.topic_source_condition
+      },
+      # No request without TLS, whoever sends it.
+      merge(local.deny_insecure_transport, { Resource = local.delivery_queue_arn }),
+    ] : s if local.delivery_queue_enabled
+  ]
 }
 
 resource "aws_sqs_queue_policy" "delivery" {
@@ -103,8 +116,9 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
-  # Lambda checks at creation that the role may read the queue.
-  depends_on = [aws_iam_role_policy.this]
+  # Lambda checks at creation that the role may read the queue; no message is received before the
+  # queue has its redrive policy (else a failing message would be received forever).
+  depends_on = [aws_iam_role_policy.this, aws_sqs_queue_redrive_policy.delivery]
 }
 
 # A warning, not an error: without a cap the pollers scale past the reserved concurrency.

@@ -737,19 +737,20 @@ variable "alarm_topic_arns" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, while the delivery queue exists the age of its oldest message, with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads; in direct mode failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
   type        = bool
   default     = null
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors, throttles_threshold throttles per period, (queue mode) when the oldest queued message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), and (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; in queue mode also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (queue mode) when the oldest queued message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), and (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
   type = object({
     period_seconds                   = optional(number, 300)
     evaluation_periods               = optional(number, 1)
     dead_letters_threshold           = optional(number, 0)
     errors_threshold                 = optional(number, 0)
     throttles_threshold              = optional(number, 0)
+    rejected_threshold               = optional(number, 0)
     queue_age_threshold_seconds      = optional(number, 900)
     unscanned_threshold              = optional(number, 0)
     untagged_clean_objects_threshold = optional(number, 0)
@@ -772,7 +773,7 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold] : t >= 0
     ])
     error_message = "alarms thresholds must not be negative."
   }

@@ -1,6 +1,9 @@
 # Plan-level tests of the CloudWatch alarms: none without an alarm topic or with create_alarms = false;
-# with a topic, dead-letters / errors / throttles on the module's own queue and function, plus
-# unscanned (EMF ScanResults, Verdict=unscanned, in metrics_namespace); queue-age in queue mode only; thresholds and periods from `alarms`; validation of the inputs.
+# with a topic, dead-letters / errors / throttles on the module's own queue and function, the
+# engine's EMF metrics rejected / fallbacks / verdict-conflicts / unscanned (ScanResults,
+# Verdict=unscanned) in both modes, destination delivery failures in direct mode only,
+# record-errors (EMF Errors: partial batch failures are no invocation errors) and queue-age in queue
+# mode only; thresholds and periods from `alarms`; validation of the inputs.
 
 mock_provider "aws" {
   override_during = plan
@@ -80,8 +83,10 @@ run "direct_mode_alarms" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "unscanned"])
-    error_message = "Direct mode: dead-letters, errors, throttles and unscanned (no queue-age without a delivery queue)."
+    condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "destination-delivery-failures",
+    ])
+    error_message = "Direct mode: dead-letters, errors, throttles, the EMF alarms and destination delivery failures (no queue-age or record-errors without a delivery queue)."
   }
   assert {
     condition = {
@@ -95,6 +100,14 @@ run "direct_mode_alarms" {
       errors = ["fss-post-scan-errors", "AWS/Lambda", "Errors", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       throttles = ["fss-post-scan-throttles", "AWS/Lambda", "Throttles", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      rejected = ["fss-post-scan-rejected", "FSSPostScan", "Rejected", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      fallbacks = ["fss-post-scan-fallbacks", "FSSPostScan", "FallbackActions", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      verdict-conflicts = ["fss-post-scan-verdict-conflicts", "FSSPostScan", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      destination-delivery-failures = ["fss-post-scan-destination-delivery-failures", "AWS/Lambda", "DestinationDeliveryFailures", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       unscanned = ["fss-post-scan-unscanned", "FSSPostScan", "ScanResults", tomap({ FunctionName = "fss-post-scan", Verdict = "unscanned" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
@@ -112,7 +125,7 @@ run "direct_mode_alarms" {
   }
 }
 
-run "queue_mode_adds_the_queue_age_alarm" {
+run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
   command = plan
 
   variables {
@@ -124,6 +137,7 @@ run "queue_mode_adds_the_queue_age_alarm" {
       dead_letters_threshold      = 10
       errors_threshold            = 2
       throttles_threshold         = 3
+      rejected_threshold          = 4
       queue_age_threshold_seconds = 600
       unscanned_threshold         = 5
     }
@@ -131,8 +145,22 @@ run "queue_mode_adds_the_queue_age_alarm" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "unscanned", "queue-age"])
-    error_message = "Queue mode adds queue-age."
+    condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "record-errors", "queue-age",
+    ])
+    error_message = "Queue mode adds queue-age and record-errors, and has no destination-delivery-failures (no on-failure destination)."
+  }
+  assert {
+    condition = {
+      for k, a in aws_cloudwatch_metric_alarm.this : k => [a.namespace, a.metric_name, a.dimensions, a.statistic]
+      if contains(["record-errors", "rejected", "fallbacks", "verdict-conflicts"], k)
+      } == {
+      record-errors     = ["Team/Uploads", "Errors", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      rejected          = ["Team/Uploads", "Rejected", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      fallbacks         = ["Team/Uploads", "FallbackActions", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      verdict-conflicts = ["Team/Uploads", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+    }
+    error_message = "The EMF alarms watch the engine's metrics in metrics_namespace, dimension FunctionName."
   }
   assert {
     condition = (
@@ -147,11 +175,15 @@ run "queue_mode_adds_the_queue_age_alarm" {
     condition = {
       for k, a in aws_cloudwatch_metric_alarm.this : k => [a.threshold, a.period, a.evaluation_periods]
       } == {
-      dead-letters = [10, 60, 1440]
-      errors       = [2, 60, 1440]
-      throttles    = [3, 60, 1440]
-      queue-age    = [600, 60, 1440]
-      unscanned    = [5, 60, 1440]
+      dead-letters      = [10, 60, 1440]
+      errors            = [2, 60, 1440]
+      throttles         = [3, 60, 1440]
+      rejected          = [4, 60, 1440]
+      fallbacks         = [0, 60, 1440]
+      verdict-conflicts = [0, 60, 1440]
+      record-errors     = [2, 60, 1440]
+      queue-age         = [600, 60, 1440]
+      unscanned         = [5, 60, 1440]
     }
     error_message = "Thresholds and periods from `alarms` were not applied."
   }
@@ -160,7 +192,7 @@ run "queue_mode_adds_the_queue_age_alarm" {
     error_message = "The unscanned alarm watches the function's own metrics namespace."
   }
   assert {
-    condition     = toset(keys(output.cloudwatch_alarm_arns)) == toset(["dead-letters", "errors", "throttles", "unscanned", "queue-age"]) && output.cloudwatch_alarm_arns["queue-age"] == "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan"
+    condition     = toset(keys(output.cloudwatch_alarm_arns)) == toset(keys(aws_cloudwatch_metric_alarm.this)) && output.cloudwatch_alarm_arns["queue-age"] == "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:fss-post-scan"
     error_message = "cloudwatch_alarm_arns must map every alarm key to its ARN."
   }
 }
@@ -220,6 +252,16 @@ run "rejects_negative_thresholds" {
   expect_failures = [var.alarms]
 }
 
+run "rejects_a_negative_rejected_threshold" {
+  command = plan
+
+  variables {
+    alarms = { rejected_threshold = -1 }
+  }
+
+  expect_failures = [var.alarms]
+}
+
 run "create_alarms_true_needs_a_topic" {
   command = plan
 
@@ -239,7 +281,7 @@ run "create_alarms_true_creates_them" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "errors", "throttles", "unscanned"])
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 8 && contains(keys(aws_cloudwatch_metric_alarm.this), "destination-delivery-failures")
     error_message = "create_alarms = true must create the direct-mode alarms."
   }
 }

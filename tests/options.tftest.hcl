@@ -65,6 +65,13 @@ run "one_permission_and_subscription_per_topic" {
       Action    = "sqs:SendMessage"
       Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
       Condition = { ArnEquals = { "aws:SourceArn" = ["arn:aws:sns:eu-west-1:222233334444:fss-a", "arn:aws:sns:eu-west-1:999988887777:fss-b"] } }
+      }, {
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "sqs:*"
+      Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
     }]
     error_message = "The queue policy must let exactly the subscribed topics redrive into the queue: ${aws_sqs_queue_policy.this.policy}"
   }

@@ -59,7 +59,7 @@ run "direct_mode_is_the_default_and_unchanged" {
     error_message = "No delivery queue outputs in direct mode."
   }
   assert {
-    condition     = output.replay_command == "PYTHONPATH='./tools' python3 -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --function fss-post-scan --region eu-west-1"
+    condition     = output.replay_command == "PYTHONPATH='./tools' python3 -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan --region eu-west-1"
     error_message = "Direct-mode replay command is wrong: ${output.replay_command}"
   }
 }
@@ -87,7 +87,8 @@ run "queue_mode_defaults" {
       aws_sqs_queue.delivery[0].message_retention_seconds == 345600 &&
       aws_sqs_queue.delivery[0].sqs_managed_sse_enabled == true &&
       aws_sqs_queue.delivery[0].kms_master_key_id == null &&
-      jsondecode(aws_sqs_queue.delivery[0].redrive_policy) == {
+      aws_sqs_queue_redrive_policy.delivery[0].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery" &&
+      jsondecode(aws_sqs_queue_redrive_policy.delivery[0].redrive_policy) == {
         deadLetterTargetArn = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
         maxReceiveCount     = 5
       }
@@ -107,9 +108,16 @@ run "queue_mode_defaults" {
           "arn:aws:sns:eu-west-1:222233334444:fss-ScanResultTopic-BBBB",
           "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA",
         ] } }
+        }, {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "sqs:*"
+        Resource  = "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
       }]
     }
-    error_message = "The delivery queue must accept exactly the listed topics: ${aws_sqs_queue_policy.delivery[0].policy}"
+    error_message = "The delivery queue must accept exactly the listed topics, over TLS only: ${aws_sqs_queue_policy.delivery[0].policy}"
   }
   assert {
     condition = {
@@ -189,7 +197,7 @@ run "queue_mode_settings_and_keys" {
       aws_sqs_queue.delivery[0].message_retention_seconds == 86400 &&
       aws_sqs_queue.delivery[0].kms_master_key_id == "arn:aws:kms:eu-west-1:111122223333:key/queue-key" &&
       aws_sqs_queue.delivery[0].sqs_managed_sse_enabled != true &&
-      jsondecode(aws_sqs_queue.delivery[0].redrive_policy).maxReceiveCount == 3 &&
+      jsondecode(aws_sqs_queue_redrive_policy.delivery[0].redrive_policy).maxReceiveCount == 3 &&
       aws_sqs_queue.delivery[0].tags == tomap({ team = "storage" })
     )
     error_message = "Delivery queue settings (visibility 6 x 120 + 5, retention, CMK, max receives, tags) were not applied."

@@ -32,9 +32,10 @@ resource "aws_kms_key" "this" {
         Resource  = "*"
       },
       {
-        Sid       = "CloudWatchLogsEncryptsTheFunctionLogGroup"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.id}.amazonaws.com" }
+        Sid    = "CloudWatchLogsEncryptsTheFunctionLogGroup"
+        Effect = "Allow"
+        # logs.REGION.amazonaws.com, in China logs.REGION.amazonaws.com.cn: the partition's suffix.
+        Principal = { Service = "logs.${data.aws_region.current.id}.${data.aws_partition.current.dns_suffix}" }
         Action    = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
         Resource  = "*"
         Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = local.log_group } }

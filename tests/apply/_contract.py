@@ -85,6 +85,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "dead_letters_threshold": 0,
     "errors_threshold": 0,
     "throttles_threshold": 0,
+    "rejected_threshold": 0,
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
@@ -169,6 +170,11 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             settings["unscanned_threshold"],
         ),
     }
+    # The engine's EMF counters (namespace metrics_namespace, dimension FunctionName).
+    emf = inputs["metrics_namespace"]
+    found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
+    found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
+    found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
     if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
@@ -176,6 +182,23 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "QueueName",
             "Maximum",
             settings["queue_age_threshold_seconds"],
+        )
+        # A failed record is a partial batch failure, not an invocation error.
+        found["record-errors"] = (
+            emf,
+            "Errors",
+            "FunctionName",
+            "Sum",
+            settings["errors_threshold"],
+        )
+    if inputs["delivery_mode"] != "queue":
+        # Lambda's on-failure destination (direct mode's asynchronous invocations).
+        found["destination-delivery-failures"] = (
+            "AWS/Lambda",
+            "DestinationDeliveryFailures",
+            "FunctionName",
+            "Sum",
+            0,
         )
     if inputs["read_protection"] == "until_clean":
         found["untagged-clean-objects"] = (
@@ -332,12 +355,24 @@ def condition(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
 
+def via_services(services: list[str], keys: list[str]) -> str:
+    """kms:ViaService: the services that may use the keys on the role's behalf, in the keys'
+    regions (an SSE-KMS key is in its bucket's or table's region), SERVICE.REGION.amazonaws.com
+    in every partition (AWS KMS developer guide)."""
+    regions = {key.split(":")[3] for key in keys}
+    names = sorted(f"{s}.{r}.amazonaws.com" for s in services for r in regions)
+    return condition({"StringEquals": {"kms:ViaService": names}})
+
+
 def policy_grants(
     inputs: dict[str, Any], where: Where, dlq_arn: str, delivery_queue_arn: str | None = None
 ) -> set[Grant]:
     """(action, resource, condition) the role's inline policy must grant, and nothing else.
     S3 statements hold only for buckets of the expected account (s3:ResourceAccount): the
-    function's own for scanned buckets, each route's owner for its destination.
+    function's own for scanned buckets, each route's owner for its destination. KMS rights work
+    only through the service that uses the key on the role's behalf (kms:ViaService): SQS for the
+    queues' keys, S3 for objects and route copies, DynamoDB for a CMK-encrypted verdict table, SNS
+    for the notification topic's key.
 
     Both modes: Lambda's on-failure destination of asynchronous invocations sends to the DLQ as
     the role. Queue mode (and direct mode while draining the delivery queue): the event source
@@ -360,8 +395,9 @@ def policy_grants(
 
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
     grant(["sqs:SendMessage"], [dlq_arn])
-    if inputs["dead_letter_queue_kms_key_arn"]:
-        grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["dead_letter_queue_kms_key_arn"]])
+    dlq_key = inputs["dead_letter_queue_kms_key_arn"]
+    if dlq_key:
+        grant(["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key]))
     if delivery_queue_exists(inputs):
         assert delivery_queue_arn, "the delivery queue's ARN is needed while it exists"
         grant(
@@ -370,7 +406,7 @@ def policy_grants(
         )
         queue_key = queue_settings(inputs)["kms_key_arn"]
         if queue_key:
-            grant(["kms:Decrypt"], [queue_key])
+            grant(["kms:Decrypt"], [queue_key], via_services(["sqs"], [queue_key]))
     configured = routes(inputs, where.account_id)
     # until_clean: the function reads clean objects' tags (UntaggedCleanObjects).
     until_clean = inputs["read_protection"] == "until_clean"
@@ -398,7 +434,8 @@ def policy_grants(
             owned_by(route["owner"]),
         )
         if route["kms_key_arn"]:
-            grant(["kms:GenerateDataKey", "kms:Decrypt"], [route["kms_key_arn"]])
+            key = route["kms_key_arn"]
+            grant(["kms:GenerateDataKey", "kms:Decrypt"], [key], via_services(["s3"], [key]))
     arn = table_arn(inputs, where)
     if inputs["extract_file_id"] and arn:
         grant(["dynamodb:UpdateItem"], [arn])
@@ -408,12 +445,20 @@ def policy_grants(
     topic = notify_topic_arn(inputs, where)
     if topic:
         grant(["sns:Publish"], [topic])  # PublishBatch is authorized as sns:Publish
-        if inputs["notify_topic_kms_key_arn"]:
-            grant(["kms:GenerateDataKey", "kms:Decrypt"], [inputs["notify_topic_kms_key_arn"]])
+        notify_key = inputs["notify_topic_kms_key_arn"]
+        if notify_key:
+            # SNS encrypts each message with the key on the publisher's behalf.
+            grant(
+                ["kms:GenerateDataKey", "kms:Decrypt"],
+                [notify_key],
+                via_services(["sns"], [notify_key]),
+            )
     if inputs["security_hub_findings"]:
         grant(["securityhub:BatchImportFindings"], [security_hub_product(where)])
     if inputs["kms_key_arns"]:
-        grant(["kms:Decrypt"], list(inputs["kms_key_arns"]))
+        keys = list(inputs["kms_key_arns"])
+        services = ["s3", "dynamodb"] if inputs["extract_file_id"] and arn else ["s3"]
+        grant(["kms:Decrypt"], keys, via_services(services, keys))
     if inputs["tracing_mode"] == "Active":
         grant(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
     return grants

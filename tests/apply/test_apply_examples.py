@@ -273,7 +273,13 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
 
 
 def _assert_topics_only_may_send(attributes: dict[str, str], queue_arn: str, topics: list[str]):
-    (statement,) = json.loads(attributes["Policy"])["Statement"]
+    """The topics may send; nobody may use the queue without TLS."""
+    statement, deny = json.loads(attributes["Policy"])["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] in ("*", {"AWS": "*"})
+    assert deny["Action"] in ("sqs:*", ["sqs:*"])
+    assert deny["Resource"] == queue_arn
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
@@ -313,6 +319,20 @@ def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
     topics = list(inputs["scan_result_topic_arns"].values())
     _assert_topics_only_may_send(attributes, dlq_arn, topics)
 
+    # Only the module's delivery queue may redrive into the dead-letter queue (none in direct
+    # mode); the emulator refuses a redrive policy the allow policy does not permit, as SQS does.
+    allowed = json.loads(attributes["RedriveAllowPolicy"])
+    if _queue_mode(deployed):
+        assert allowed == {
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": [_delivery_queue_arn(deployed)],
+        }
+    else:
+        assert allowed == {"redrivePermission": "denyAll"}
+    rogue = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})}
+    with pytest.raises(sqs.exceptions.ClientError, match="InvalidParameterValue"):
+        sqs.create_queue(QueueName=f"rogue-{uuid.uuid4().hex[:8]}", Attributes=rogue)
+
 
 def test_queue_mode_reads_an_encrypted_delivery_queue(deployed: Deployment):
     """Every topic feeds one encrypted delivery queue; one mapping with partial batch responses
@@ -332,9 +352,8 @@ def test_queue_mode_reads_an_encrypted_delivery_queue(deployed: Deployment):
     if not _queue_mode(deployed):
         assert delivery_arn is None
         assert outputs["delivery_queue_arn"] is None and outputs["delivery_queue_url"] is None
-        assert (
-            outputs["replay_command"] == f"{replay} --function {inputs['name']} --region {region}"
-        )
+        function_arn = _function(deployed)["Configuration"]["FunctionArn"]
+        assert outputs["replay_command"] == f"{replay} --function {function_arn} --region {region}"
         return
     settings = queue_settings(inputs)
     assert (outputs["delivery_queue_arn"], outputs["delivery_queue_url"]) == (

@@ -8,12 +8,16 @@ in-process, deleting what the handler did not report as failed.
 
 The poison is a malicious upload under an S3 Object Lock legal hold: its delete is refused every
 time, the handler reports it as a batch item failure, and after max_receive_count receives SQS
-moves it to the dead-letter queue. Once the hold is lifted, the module's replay_command sends it
-back to the delivery queue and the next drain processes it.
+moves it to the dead-letter queue. Replaying it before the cause is fixed sends it once: it fails
+again, comes back into the dead-letter queue while the replay still runs, and stays there (a
+replay run never sends one scan result twice). Once the hold is lifted, the module's
+replay_command sends it back to the delivery queue and the next drain processes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 from typing import Any
@@ -24,6 +28,7 @@ from _pipeline import operator_environment
 
 from emulator import fss
 from emulator.event_source import Drained, drain_deployed
+from replay.cli import main as replay_main
 
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
@@ -85,6 +90,44 @@ def _replay(deployed: Deployment) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def _replay_before_the_fix(deployed: Deployment, tmp_path) -> tuple[int, list[str], str]:
+    """Run the replay_command's arguments in-process while the event source mapping keeps working:
+    every body the replay sends is drained through the deployed handler at once (it fails again,
+    and the redrive policy moves it back to the dead-letter queue). Returns (exit code, the bodies
+    sent, the replay's report)."""
+    account = deployed.account
+    name = deployed.outputs["lambda_function_name"]
+    delivery_url = deployed.outputs["delivery_queue_url"]
+    sqs = account.client("sqs")
+    sent: list[str] = []
+
+    def send_and_drain(body: str, attributes: dict[str, Any]) -> tuple[bool, str]:
+        sent.append(body)
+        arguments: dict[str, Any] = {"QueueUrl": delivery_url, "MessageBody": body}
+        if attributes:
+            arguments["MessageAttributes"] = attributes
+        sqs.send_message(**arguments)
+        if len(sent) <= 5:  # without the at-most-once rule the run would never end
+
+            def invoke(event: dict[str, Any]) -> Any:
+                with contextlib.redirect_stdout(io.StringIO()):  # the handler's log lines
+                    return run_deployed_handler(account, name, event, tmp_path)[0]
+
+            drain_deployed(account, name, invoke)
+        return True, "sent and drained"
+
+    class Session:
+        def client(self, service: str, **_: Any) -> Any:
+            return account.client(service)
+
+    command = shlex.split(deployed.module_outputs["replay_command"])
+    arguments = [*command[command.index("-m") + 2 :], "--wait-seconds", "0"]
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        code = replay_main(arguments, send=send_and_drain, session=Session())
+    return code, sent, report.getvalue()
 
 
 def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_path, capsys):
@@ -156,6 +199,21 @@ def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_pat
     notification = json.loads(dead_letter["Body"])
     assert (notification["Type"], notification["MessageId"]) == ("Notification", poison["sns_id"])
     assert notification["TopicArn"] == topic
+
+    # Replaying before the fix: sent once, failed again, back in the dead-letter queue while the
+    # run goes on; the run does not send it again and reports it truthfully.
+    code, sent, report = _replay_before_the_fix(deployed, tmp_path)
+    assert (code, sent) == (1, [dead_letter["Body"]]), report
+    assert [line.split()[0] for line in report.splitlines()] == ["replayed", "duplicate", "2"]
+    assert report.splitlines()[-1] == (
+        "2 received: 1 replayed and deleted, 0 duplicates of those deleted; left in the queue: "
+        "0 failed, 0 skipped, 0 refused, 1 duplicates"
+    )
+    (again,) = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)[
+        "Messages"
+    ]
+    assert json.loads(again["Body"])["MessageId"] == poison["sns_id"]
+    assert _versions(s3, bucket, poison["key"]) == [poison["version"]]
 
     # Fix the cause, replay with the deployment's own command, drain again.
     s3.put_object_legal_hold(

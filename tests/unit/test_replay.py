@@ -10,6 +10,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from engine_kit import (
+    ACCOUNT,
     FUNCTION_ARN,
     REGION,
     TOPIC_ARN,
@@ -63,14 +64,16 @@ def verbs(out: str) -> list[str]:
     return [line.split()[0] for line in out.splitlines()[:-1]]
 
 
-def on_failure_record(event: dict, error: Exception) -> dict:
+def on_failure_record(
+    event: dict, error: Exception, function_arn: str = f"{FUNCTION_ARN}:$LATEST"
+) -> dict:
     """What Lambda sends to the on-failure destination after the async retries."""
     return {
         "version": "1.0",
         "timestamp": "2024-05-01T12:03:31.412Z",
         "requestContext": {
             "requestId": "e4b46cbf-b738-4c4a-8880-a18cdf61200e",
-            "functionArn": f"{FUNCTION_ARN}:$LATEST",
+            "functionArn": function_arn,
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 3,
         },
@@ -207,6 +210,55 @@ UNKNOWN_BODIES = [
 @pytest.mark.parametrize("mode", [decide.DIRECT, decide.QUEUE])
 def test_unknown_bodies_are_never_replayed(body: str, mode: str) -> None:
     assert not decide.plan(body, mode).replayable
+
+
+OTHER_FUNCTIONS = [
+    FUNCTION_ARN.replace(":function:fss-post-scan", ":function:fss-post-scan-staging"),
+    FUNCTION_ARN.replace(f":{ACCOUNT}:", ":210987654321:"),  # same name, another account
+    FUNCTION_ARN.replace(f":{REGION}:", ":eu-west-1:"),  # same name, another region
+    FUNCTION_ARN.replace("arn:aws:", "arn:aws-cn:"),
+    "fss-post-scan",  # a name is not an ARN
+    f"{FUNCTION_ARN}x",
+    None,  # no functionArn at all
+    17,
+]
+
+
+@pytest.mark.parametrize("written_by", OTHER_FUNCTIONS)
+def test_an_on_failure_record_of_another_function_is_refused(written_by) -> None:
+    record = on_failure_record(sns_event(sns_record("{}")), RuntimeError("x"))
+    record["requestContext"]["functionArn"] = written_by
+    plan = decide.plan(json.dumps(record), decide.DIRECT, FUNCTION_ARN)
+    assert (plan.kind, plan.refused, plan.replayable) == (decide.ON_FAILURE, True, False)
+    assert f"not {FUNCTION_ARN}: refused" in plan.summary
+
+
+@pytest.mark.parametrize("qualifier", ["", ":$LATEST", ":7", ":live"])
+@pytest.mark.parametrize("target", [FUNCTION_ARN, f"{FUNCTION_ARN}:live"])
+def test_any_version_or_alias_of_the_target_function_is_the_target(qualifier, target) -> None:
+    event = sns_event(sns_record("{}"))
+    record = on_failure_record(event, RuntimeError("x"), f"{FUNCTION_ARN}{qualifier}")
+    plan = decide.plan(json.dumps(record), decide.DIRECT, target)
+    assert (plan.refused, plan.event) == (False, event)
+
+
+def test_the_target_must_be_a_function_arn() -> None:
+    body = json.dumps(on_failure_record(sns_event(sns_record("{}")), RuntimeError("x")))
+    with pytest.raises(ValueError, match="not a Lambda function ARN"):
+        decide.plan(body, decide.DIRECT, "fss-post-scan")
+
+
+def test_plans_name_the_scan_results_they_carry() -> None:
+    records = [sns_record("{}", sns_message_id=f"sns-{n}") for n in (1, 2, 1)]
+    record = on_failure_record(sns_event(*records), RuntimeError("x"))
+    assert decide.plan(json.dumps(record), decide.DIRECT).ids == ("sns:sns-1", "sns:sns-2")
+    notification = json.dumps(sns_notification("{}", sns_message_id="sns-3"))
+    assert decide.plan(notification, decide.DIRECT).ids == ("sns:sns-3",)
+    assert decide.plan(notification, decide.QUEUE).ids == ("sns:sns-3",)
+    # An event without SNS records (a test invoke, say) is known by Lambda's request ID.
+    other = on_failure_record({"Records": [{"eventSource": "aws:s3"}]}, RuntimeError("x"))
+    request = "lambda-request:e4b46cbf-b738-4c4a-8880-a18cdf61200e"
+    assert decide.plan(json.dumps(other), decide.DIRECT).ids == (request,)
 
 
 def test_only_sendable_attribute_fields_are_kept() -> None:
@@ -348,6 +400,131 @@ def test_a_message_seen_again_in_one_run_is_not_replayed_twice() -> None:
     assert dead_letters.released == [first]
 
 
+def test_a_scan_result_is_replayed_once_per_run_in_direct_mode() -> None:
+    """SNS delivered one scan result twice (two identical notifications, and an on-failure record
+    of the same SNS message): the function is invoked once; the identical copy goes, the rest
+    stays."""
+    notification = json.dumps(sns_notification("{}", sns_message_id="sns-1"))
+    record = on_failure_record(sns_event(sns_record("{}", sns_message_id="sns-1")), ValueError())
+    dead_letters = FakeDeadLetters([notification, json.dumps(record), notification], visibility=50)
+    invocations = Invocations()
+    lines: list[str] = []
+
+    summary = replay(dead_letters, decide.DIRECT, invoke=invocations, out=lines.append)
+
+    assert len(invocations.events) == 1
+    assert (summary.received, summary.replayed, summary.duplicates_deleted) == (3, 1, 1)
+    assert (summary.duplicates, summary.exit_code) == (1, 1)
+    assert dead_letters.left() == [json.dumps(record)]
+    assert [line.split()[0] for line in lines[:-1]] == ["replayed", "duplicate", "deleted"]
+    assert "carries the scan result of m-0" in lines[1]
+    assert "the same event as m-0, replayed in this run" in lines[2]
+
+
+def test_a_scan_result_that_failed_is_not_tried_again_in_the_same_run() -> None:
+    bodies = [json.dumps(sns_notification("{}", sns_message_id="sns-1"))] * 3
+    dead_letters = FakeDeadLetters(bodies, visibility=50)
+    invocations = Invocations(ok=False)
+    summary = replay(dead_letters, decide.DIRECT, invoke=invocations, out=lambda _: None)
+    assert len(invocations.events) == 1
+    assert (summary.failed, summary.duplicates, summary.replayed) == (1, 2, 0)
+    assert dead_letters.left() == bodies
+
+
+class RedrivenAgain:
+    """A delivery queue whose function keeps failing: every body sent comes back into the
+    dead-letter queue as a new SQS message (what the redrive policy does after maxReceiveCount
+    receives), at most `limit` times, so that a run that keeps re-sending still ends."""
+
+    def __init__(self, sqs, dlq: str, limit: int = 50) -> None:
+        self.sqs, self.dlq, self.limit, self.sent = sqs, dlq, limit, []
+
+    def __call__(self, body: str, attributes: dict) -> tuple[bool, str]:
+        self.sent.append(body)
+        if len(self.sent) <= self.limit:
+            self.sqs.send_message(QueueUrl=self.dlq, MessageBody=body)
+        return True, "sent"
+
+
+def test_a_message_that_fails_again_is_sent_once_per_run(sqs, dlq, delivery, capsys) -> None:
+    """Queue mode: the replayed message fails again and is moved back while the run is going on.
+    It is sent once, reported as one replay, and left in the dead-letter queue."""
+    body = json.dumps(sns_notification(scan_message("b-1", "k"), sns_message_id="sns-1"))
+    sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    send = RedrivenAgain(sqs, dlq)
+
+    code = main(["--dead-letter-queue-url", dlq, "--to-queue-url", delivery, *WAIT], send=send)
+
+    assert (code, send.sent) == (1, [body])
+    assert bodies(sqs, dlq) == [body]
+    out = capsys.readouterr().out
+    assert verbs(out) == ["replayed", "duplicate"]
+    assert "failed again and moved back by the redrive policy" in out
+    assert out.splitlines()[-1] == (
+        "2 received: 1 replayed and deleted, 0 duplicates of those deleted; left in the queue: "
+        "0 failed, 0 skipped, 0 refused, 1 duplicates"
+    )
+
+
+def test_refused_records_stay_and_the_others_are_replayed(sqs, dlq, capsys) -> None:
+    ours = on_failure_record(sns_event(sns_record("{}", sns_message_id="sns-1")), ValueError())
+    staging = OTHER_FUNCTIONS[0]
+    theirs = on_failure_record(
+        sns_event(sns_record("{}", sns_message_id="sns-2")), ValueError(), f"{staging}:$LATEST"
+    )
+    for record in (theirs, ours):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(record))
+    invocations = Invocations()
+
+    arguments = ["--dead-letter-queue-url", dlq, "--function", f"{FUNCTION_ARN}:live", *WAIT]
+    code = main(arguments, invoke=invocations)
+
+    assert (code, invocations.events) == (1, [ours["requestPayload"]])
+    assert bodies(sqs, dlq) == [json.dumps(theirs)]
+    out = capsys.readouterr().out
+    assert sorted(verbs(out)) == ["refused", "replayed"]
+    assert f"written for function '{staging}:$LATEST', not {FUNCTION_ARN}: refused" in out
+    assert out.splitlines()[-1].endswith("0 failed, 0 skipped, 1 refused, 0 duplicates")
+
+
+def test_dry_run_reports_refusals_and_duplicates(sqs, dlq, capsys) -> None:
+    notification = json.dumps(sns_notification("{}", sns_message_id="sns-1"))
+    staging = on_failure_record(sns_event(sns_record("{}")), ValueError(), OTHER_FUNCTIONS[0])
+    for body in (notification, notification, json.dumps(staging)):
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    invocations = Invocations()
+
+    arguments = ["--dead-letter-queue-url", dlq, "--function", FUNCTION_ARN, "--dry-run", *WAIT]
+    assert main(arguments, invoke=invocations) == 1
+
+    assert invocations.events == [] and len(bodies(sqs, dlq)) == 3
+    out = capsys.readouterr().out
+    assert sorted(verbs(out)) == ["duplicate", "refused", "would"]
+    assert out.splitlines()[-1] == (
+        "dry run: 3 received, 1 would be replayed, 0 skipped, 1 refused, 1 duplicates; "
+        "nothing was changed"
+    )
+
+
+def test_a_function_name_that_cannot_be_looked_up_stops_the_run(sqs, dlq, capsys) -> None:
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(sns_notification("{}")))
+    session = boto3.session.Session(region_name=REGION)
+    lambda_client = session.client("lambda")
+    stubber = Stubber(lambda_client)
+    stubber.add_client_error("get_function_configuration", "AccessDeniedException")
+
+    class Session:
+        def client(self, name: str, **kwargs):
+            return lambda_client if name == "lambda" else session.client(name, **kwargs)
+
+    invocations = Invocations()
+    with stubber:
+        arguments = ["--dead-letter-queue-url", dlq, "--function", "fss-post-scan", *WAIT]
+        assert main(arguments, invoke=invocations, session=Session()) == 2
+    assert invocations.events == [] and len(bodies(sqs, dlq)) == 1
+    assert "pass its ARN" in capsys.readouterr().err
+
+
 # --- the CLI against SQS (moto) ---------------------------------------------------------------
 
 
@@ -371,7 +548,8 @@ def test_queue_mode_sends_bodies_back_and_deletes_them(sqs, dlq, delivery, capsy
     out = capsys.readouterr().out
     assert sorted(verbs(out)) == ["replayed", "replayed", "replayed", "skipped"]
     assert out.splitlines()[-1] == (
-        "4 received: 3 replayed and deleted, 0 failed and 1 skipped (both left in the queue)"
+        "4 received: 3 replayed and deleted, 0 duplicates of those deleted; left in the queue: "
+        "0 failed, 1 skipped, 0 refused, 0 duplicates"
     )
 
 
@@ -392,7 +570,7 @@ def test_dry_run_changes_nothing(sqs, dlq, delivery, capsys, direct) -> None:
     for body in dead:
         sqs.send_message(QueueUrl=dlq, MessageBody=body)
     invocations = Invocations()
-    target = ["--function", "fss-post-scan"] if direct else ["--to-queue-url", delivery]
+    target = ["--function", FUNCTION_ARN] if direct else ["--to-queue-url", delivery]
 
     code = main(["--dead-letter-queue-url", dlq, *target, "--dry-run", *WAIT], invoke=invocations)
 
@@ -415,7 +593,7 @@ def test_direct_mode_failure_stays_in_the_dead_letter_queue(sqs, dlq, capsys) ->
     invocations = Invocations(ok=False)
 
     code = main(
-        ["--dead-letter-queue-url", dlq, "--function", "fss-post-scan", *WAIT], invoke=invocations
+        ["--dead-letter-queue-url", dlq, "--function", FUNCTION_ARN, *WAIT], invoke=invocations
     )
 
     assert code == 1
@@ -429,7 +607,7 @@ def test_an_on_failure_record_without_payload_stays(sqs, dlq, delivery, capsys, 
     body = json.dumps(dropped_payload_record())
     sqs.send_message(QueueUrl=dlq, MessageBody=body)
     invocations = Invocations()
-    target = ["--function", "fss-post-scan"] if direct else ["--to-queue-url", delivery]
+    target = ["--function", FUNCTION_ARN] if direct else ["--to-queue-url", delivery]
 
     code = main(["--dead-letter-queue-url", dlq, *target, *WAIT], invoke=invocations)
 
@@ -486,7 +664,10 @@ def test_max_messages_limits_the_run(sqs, dlq, delivery) -> None:
     for n in range(5):
         sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(sns_notification(str(n))))
     invocations = Invocations()
-    arguments = ["--dead-letter-queue-url", dlq, "--function", "f", "--max-messages", "2", *WAIT]
+    arguments = [
+        *["--dead-letter-queue-url", dlq, "--function", FUNCTION_ARN, "--max-messages", "2"],
+        *WAIT,
+    ]
     assert main(arguments, invoke=invocations) == 0
     assert len(invocations.events) == 2
     assert len(bodies(sqs, dlq)) == 3
@@ -496,7 +677,8 @@ def test_unknown_bodies_are_never_deleted_in_either_mode(sqs, dlq, delivery) -> 
     for body in UNKNOWN_BODIES[1:]:  # SQS refuses an empty body
         sqs.send_message(QueueUrl=dlq, MessageBody=body)
     invocations = Invocations()
-    assert main(["--dead-letter-queue-url", dlq, "--function", "f", *WAIT], invoke=invocations) == 1
+    direct = ["--dead-letter-queue-url", dlq, "--function", FUNCTION_ARN, *WAIT]
+    assert main(direct, invoke=invocations) == 1
     assert main(["--dead-letter-queue-url", dlq, "--to-queue-url", delivery, *WAIT]) == 1
     assert invocations.events == [] and bodies(sqs, delivery) == []
     assert bodies(sqs, dlq) == sorted(UNKNOWN_BODIES[1:])
@@ -519,12 +701,17 @@ def test_bad_arguments_exit_2(arguments) -> None:
 
 def test_direct_mode_invokes_the_function_synchronously(sqs, dlq) -> None:
     """Without an injected invoke the CLI calls Lambda Invoke (RequestResponse); the Lambda client
-    is stubbed, since moto cannot run the function."""
+    is stubbed, since moto cannot run the function. A function name is looked up first."""
     event = sns_event(sns_record("{}"))
     sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(on_failure_record(event, ValueError())))
     session = boto3.session.Session(region_name=REGION)
     lambda_client = session.client("lambda")
     stubber = Stubber(lambda_client)
+    stubber.add_response(
+        "get_function_configuration",
+        {"FunctionName": "fss-post-scan", "FunctionArn": FUNCTION_ARN},
+        {"FunctionName": "fss-post-scan"},
+    )
     stubber.add_response(
         "invoke",
         {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": StreamingBody(b"{}", 2)},

@@ -20,6 +20,14 @@ parent process goes away. Patches (each one says why moto alone is not enough):
   against the queue's maxReceiveCount). ``emulator.event_source`` polls the queue instead.
 - A queue's ``RedrivePolicy`` attribute is compact JSON, as SQS returns it (moto adds spaces, and
   the AWS provider then plans a whitespace-only change to it after every apply).
+- ``SetQueueAttributes`` without ``Policy`` keeps the queue's policy (moto 5 resets it to none, so
+  setting a redrive policy after the queue policy, as the AWS provider does with
+  ``aws_sqs_queue_redrive_policy``, silently dropped the queue policy).
+- A queue's ``RedriveAllowPolicy`` is kept and returned (moto 5 stores it but never returns it, so
+  the AWS provider waits in vain for it), and honoured: a queue whose ``RedrivePolicy`` names a
+  dead-letter queue that does not allow it (``denyAll``, or ``byQueue`` without its ARN) is refused
+  with ``InvalidParameterValue`` when the redrive policy is set. The check runs when the source's
+  redrive policy is set; the message text is the emulator's own.
 - A queue's visible, delayed and in-flight messages are counted with one clock reading per call
   (moto reads the clock twice per message, on every send and receive: a 10,000-message burst took
   hours on two cores).
@@ -70,6 +78,7 @@ from moto.s3.responses import S3Response
 from moto.securityhub.models import Finding, SecurityHubBackend
 from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
+from moto.sqs.exceptions import SQSException
 from moto.sqs.models import Queue, sqs_backends
 from werkzeug.serving import make_server
 
@@ -93,6 +102,8 @@ _original_publish = Subscription.publish
 _original_list_object_versions = S3Response.list_object_versions
 _original_create_event_source_mapping = LambdaBackend.create_event_source_mapping
 _original_queue_attributes = Queue.attributes.fget
+_original_setup_dlq = Queue._setup_dlq
+_original_set_attributes = Queue._set_attributes
 _original_publish_batch = SNSBackend.publish_batch
 _original_put_events = EventsBackend.put_events
 
@@ -271,7 +282,49 @@ def _queue_attributes(self: Queue) -> dict[str, Any]:
     attributes = _original_queue_attributes(self)
     if self.redrive_policy:
         attributes["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+    if not attributes.get("RedriveAllowPolicy"):
+        attributes.pop("RedriveAllowPolicy", None)  # never set, or removed (set to "")
     return attributes
+
+
+def _set_attributes(self: Queue, attributes: dict[str, Any], now: float | None = None) -> None:
+    policy = getattr(self, "policy", None)
+    _original_set_attributes(self, attributes, now)
+    if "Policy" not in attributes:
+        self.policy = policy
+
+
+def redrive_refusal(source_arn: str, allow_policy: str | None) -> str | None:
+    """Why a dead-letter queue with `allow_policy` refuses `source_arn` as a source (None: it
+    accepts it). No policy, or allowAll: every queue of the account and region."""
+    if not allow_policy:
+        return None
+    try:
+        policy = json.loads(allow_policy)
+    except ValueError:
+        return "its RedriveAllowPolicy is not JSON"
+    permission = policy.get("redrivePermission", "allowAll") if isinstance(policy, dict) else None
+    if permission == "allowAll":
+        return None
+    if permission == "denyAll":
+        return "its RedriveAllowPolicy denies every source queue (denyAll)"
+    if permission == "byQueue" and source_arn in (policy.get("sourceQueueArns") or []):
+        return None
+    return f"its RedriveAllowPolicy ({permission}) does not list {source_arn}"
+
+
+def _setup_dlq(self: Queue, policy: Any) -> None:
+    before = getattr(self, "redrive_policy", None), getattr(self, "dead_letter_queue", None)
+    _original_setup_dlq(self, policy)
+    target = self.dead_letter_queue
+    refusal = target and redrive_refusal(self.queue_arn, target.redrive_allow_policy)
+    if target is not None and refusal:
+        self.redrive_policy, self.dead_letter_queue = before  # a refused change changes nothing
+        raise SQSException(
+            "InvalidParameterValue",
+            f"Value for parameter RedrivePolicy is invalid. Reason: the dead-letter queue "
+            f"{target.queue_arn} does not allow this queue as its source: {refusal} (emulator)",
+        )
 
 
 def _visible_messages(self: Queue) -> list[Any]:
@@ -328,6 +381,10 @@ SNSBackend._get_topic_subscriptions = _topic_subscriptions
 S3Response.list_object_versions = _list_object_versions
 LambdaBackend.create_event_source_mapping = _create_event_source_mapping
 Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,assignment]
+Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
+Queue.redrive_allow_policy = None  # a queue created without one
+Queue._setup_dlq = _setup_dlq  # type: ignore[method-assign]
+Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
 Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
 Queue.approximate_number_of_messages_delayed = property(_delayed_count)  # type: ignore[method-assign,assignment]
 Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)  # type: ignore[method-assign,assignment]

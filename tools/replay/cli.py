@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from replay import decide, queues
 from replay.run import Invoke, Send, replay
@@ -23,7 +25,9 @@ def parser() -> argparse.ArgumentParser:
         description=(
             "Replay the messages of the post-scan dead-letter queue once the cause is fixed. "
             "A message is deleted from the dead-letter queue only after its replay succeeded; "
-            "messages that fail again or that this tool does not recognise stay there."
+            "messages that fail again, that this tool does not recognise, that another function "
+            "wrote (direct mode) or that carry a scan result this run already replayed or tried "
+            "stay there. Each scan result (SNS MessageId) is replayed at most once per run."
         ),
     )
     cli.add_argument("--dead-letter-queue-url", required=True, metavar="URL")
@@ -31,7 +35,11 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--function",
         metavar="NAME_OR_ARN",
-        help="direct mode: invoke this function synchronously with each original event",
+        help=(
+            "direct mode: invoke this function synchronously with each original event; "
+            "on-failure records another function wrote are refused (a name is looked up with "
+            "lambda:GetFunctionConfiguration, an ARN is used as given)"
+        ),
     )
     target.add_argument(
         "--to-queue-url",
@@ -86,10 +94,21 @@ def main(
         visibility_timeout=args.visibility_timeout or default_visibility,
         wait_seconds=args.wait_seconds,
     )
-    if mode == decide.DIRECT and invoke is None:
+    function_arn = None
+    if mode == decide.DIRECT:
         # A synchronous invoke may run for the function's whole timeout (at most 900 s).
         lambda_client = session.client("lambda", config=Config(read_timeout=910))
-        invoke = queues.lambda_invoker(lambda_client, args.function)
+        try:
+            function_arn = queues.function_arn(lambda_client, args.function)
+        except (ClientError, BotoCoreError, ValueError) as exc:
+            print(
+                f"replay: cannot tell which function --function {args.function} is ({exc}); "
+                "pass its ARN (the module output lambda_function_arn)",
+                file=sys.stderr,
+            )
+            return 2
+        if invoke is None:
+            invoke = queues.lambda_invoker(lambda_client, args.function)
     if mode == decide.QUEUE and send is None:
         send = queues.queue_sender(session.client("sqs"), args.to_queue_url)
     summary = replay(
@@ -101,6 +120,7 @@ def main(
         # One at a time in direct mode: each invoke may take long, the rest would wait hidden.
         batch_size=1 if mode == decide.DIRECT else 10,
         dry_run=args.dry_run,
+        function_arn=function_arn,
     )
     return summary.exit_code
 

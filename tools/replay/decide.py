@@ -10,11 +10,20 @@ Dead-letter bodies this knows:
   by the redrive policy in queue mode): {"Type": "Notification", "MessageId", "TopicArn",
   "Message", "Timestamp", "SignatureVersion", "Signature", "SigningCertURL", ...}.
 Anything else is UNKNOWN: reported and left in the dead-letter queue, never deleted.
+
+Direct mode replays an on-failure record only when its requestContext.functionArn is the target
+function (any version or alias of it): a record another function's on-failure destination wrote,
+or one written to look like it, is REFUSED and left in the queue.
+
+Each plan names the scan results it carries (`ids`): the SNS MessageId of a notification, the SNS
+MessageIds of the records in an on-failure record's event (or, for an event without SNS records,
+Lambda's request ID). A run replays each of them at most once (see run.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +34,12 @@ QUEUE = "queue"  # send the body back to the delivery queue
 ON_FAILURE = "on-failure record"
 NOTIFICATION = "sns notification"
 UNKNOWN = "unknown"
+
+# arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+_FUNCTION_ARN = re.compile(
+    r"(?P<unqualified>arn:[a-z0-9-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+)"
+    r"(?::[A-Za-z0-9_$-]+)?"
+)
 
 _NOTIFICATION_IDS = ("MessageId", "TopicArn")
 # Message attribute fields SendMessage accepts (ReceiveMessage also returns empty list fields).
@@ -39,26 +54,39 @@ class Plan:
     summary: str  # for the operator: what the message is, or why it is not replayed
     event: dict[str, Any] | None = None  # DIRECT: the event to invoke the function with
     body: str | None = None  # QUEUE: the body to send to the delivery queue
+    ids: tuple[str, ...] = ()  # the scan results it carries ("sns:<MessageId>", ...)
+    refused: bool = False  # an on-failure record of another function
 
     @property
     def replayable(self) -> bool:
         return self.event is not None or self.body is not None
 
 
-def plan(body: str, mode: str) -> Plan:
-    """Classify a dead-letter body and decide how `mode` replays it."""
+def plan(body: str, mode: str, function_arn: str | None = None) -> Plan:
+    """Classify a dead-letter body and decide how `mode` replays it.
+
+    `function_arn`: the function direct mode invokes; on-failure records of any other function
+    are refused (None: no check, for callers that have already chosen the records).
+    """
     data = _json_object(body)
     if data is not None and _is_on_failure_record(data):
-        return _plan_on_failure(data, mode)
+        return _plan_on_failure(data, mode, function_arn)
     if data is not None and _is_notification(data):
         summary = f"{NOTIFICATION} {data['MessageId']} from {data['TopicArn']}"
+        ids = (f"sns:{data['MessageId']}",)
         if mode == QUEUE:
-            return Plan(NOTIFICATION, summary, body=body)
-        return Plan(NOTIFICATION, summary, event=sns_event(data))
+            return Plan(NOTIFICATION, summary, body=body, ids=ids)
+        return Plan(NOTIFICATION, summary, event=sns_event(data), ids=ids)
     return Plan(UNKNOWN, f"not a dead letter this tool knows: {_short(body)}")
 
 
-def _plan_on_failure(data: dict[str, Any], mode: str) -> Plan:
+def unqualified_function_arn(arn: str) -> str | None:
+    """The function's ARN without a version or alias; None when `arn` is no function ARN."""
+    match = _FUNCTION_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    return match["unqualified"] if match else None
+
+
+def _plan_on_failure(data: dict[str, Any], mode: str, function_arn: str | None) -> Plan:
     context = data["requestContext"]
     condition = context.get("condition") or "?"
     if data.get("requestPayload") is None:
@@ -70,7 +98,33 @@ def _plan_on_failure(data: dict[str, Any], mode: str) -> Plan:
     summary = f"{ON_FAILURE} ({condition}) of an event with {len(records)} record(s)"
     if mode == QUEUE:
         return Plan(ON_FAILURE, f"{summary}: written by direct mode, replay it with --function")
-    return Plan(ON_FAILURE, summary, event=payload)
+    if function_arn is not None:
+        target = unqualified_function_arn(function_arn)
+        if target is None:
+            raise ValueError(f"not a Lambda function ARN: {function_arn!r}")
+        written_by = context.get("functionArn")
+        if unqualified_function_arn(written_by) != target:
+            return Plan(
+                ON_FAILURE,
+                f"{summary}, written for function {_short(str(written_by), 200)}, not {target}: "
+                "refused (another function's on-failure destination, or a forged record)",
+                refused=True,
+            )
+    return Plan(ON_FAILURE, summary, event=payload, ids=_event_ids(records, context))
+
+
+def _event_ids(records: list[Any], context: dict[str, Any]) -> tuple[str, ...]:
+    """The SNS MessageIds of an event's records; Lambda's request ID when it has none."""
+    ids = []
+    for record in records:
+        sns = record.get("Sns") if isinstance(record, dict) else None
+        message_id = sns.get("MessageId") if isinstance(sns, dict) else None
+        if isinstance(message_id, str) and message_id:
+            ids.append(f"sns:{message_id}")
+    if ids:
+        return tuple(dict.fromkeys(ids))
+    request_id = context.get("requestId")
+    return (f"lambda-request:{request_id}",) if isinstance(request_id, str) and request_id else ()
 
 
 def _dropped_payload(context: dict[str, Any]) -> str:

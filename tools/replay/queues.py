@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from replay import decide
 from replay.run import Invoke, Message, Send
 
 _DETAIL_LIMIT = 300
@@ -60,6 +61,21 @@ class SqsDeadLetters:
             except ClientError:
                 # e.g. another consumer received it since: its own visibility timeout applies.
                 continue
+
+
+def function_arn(client: Any, function: str) -> str:
+    """The unqualified ARN of the function `--function` names (a name, partial or full ARN).
+
+    A full ARN is taken as it is; anything else is looked up (lambda:GetFunctionConfiguration).
+    """
+    arn = decide.unqualified_function_arn(function)
+    if arn is not None:
+        return arn
+    found = client.get_function_configuration(FunctionName=function)["FunctionArn"]
+    arn = decide.unqualified_function_arn(found)
+    if arn is None:
+        raise ValueError(f"Lambda answered {found!r} for {function!r}, not a function ARN")
+    return arn
 
 
 def lambda_invoker(client: Any, function: str) -> Invoke:

@@ -1,7 +1,7 @@
 # Values the mocked aws provider returns in every plan-level test: one account and region, and
 # realistic ARNs for the computed attributes the module's policies and outputs are built from.
 mock_data "aws_partition" {
-  defaults = { partition = "aws" }
+  defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
 }
 mock_data "aws_region" {
   defaults = { id = "eu-west-1", name = "eu-west-1" }
