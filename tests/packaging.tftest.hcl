@@ -26,15 +26,18 @@ run "zips_the_lambda_folder_at_apply" {
   assert {
     condition = (
       archive_file.this.type == "zip" &&
-      archive_file.this.source_dir == "./lambda" &&
       archive_file.this.output_path == "./builds/fss-post-scan-pkg-post-scan.zip" &&
       archive_file.this.output_file_mode == "0644"
     )
     error_message = "The archive must be zipped into ./builds/<name>-post-scan.zip with fixed file modes."
   }
   assert {
-    condition     = alltrue([for p in ["**/__pycache__", "**/*.pyc", "**/tests"] : contains(archive_file.this.excludes, p)])
-    error_message = "Byte code and tests must stay out of the archive."
+    # Every file of lambda/ but byte code, tests and tool caches, by its path under lambda/.
+    condition = toset([for s in archive_file.this.source : s.filename]) == toset([
+      for f in fileset("./lambda", "**") : f
+      if !endswith(f, ".pyc") && length(setintersection(split("/", f), ["__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".DS_Store"])) == 0
+    ])
+    error_message = "The archive must hold exactly the engine's files (no byte code, tests or caches)."
   }
   assert {
     condition = (
@@ -44,11 +47,11 @@ run "zips_the_lambda_folder_at_apply" {
     error_message = "The function must deploy the archive and redeploy when its hash changes."
   }
   assert {
-    # What the hash covers: every file of lambda/ that goes into the zip, by path and content.
-    condition = terraform_data.this.input == sha256(join("", [
-      for f in sort(fileset("./lambda", "**")) : "${f}\t${filesha256("./lambda/${f}")}\n"
+    # What the hash covers: every file that goes into the zip, by path and content.
+    condition = terraform_data.this.input == sha256(jsonencode({
+      for f in fileset("./lambda", "**") : f => file("./lambda/${f}")
       if !endswith(f, ".pyc") && length(setintersection(split("/", f), ["__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".DS_Store"])) == 0
-    ]))
+    }))
     error_message = "terraform_data.this must carry the hash of the package's sources (known at plan): ${terraform_data.this.input}"
   }
 }

@@ -482,7 +482,7 @@ run "drain_keeps_the_delivery_queue_in_direct_mode" {
     error_message = "While the delivery queue exists, its queue-age alarm stays."
   }
   assert {
-    condition     = strcontains(output.replay_command, "--function fss-post-scan") && output.delivery_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery"
+    condition     = strcontains(output.replay_command, "--function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan ") && output.delivery_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery"
     error_message = "Draining: dead letters replay into the function (direct mode); the delivery queue's URL stays available to watch it empty."
   }
 }

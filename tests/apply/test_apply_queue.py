@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shlex
 import subprocess
 from typing import Any
 
