@@ -399,7 +399,10 @@ def test_alarms_watch_the_deployment(deployed: Deployment):
     assert {a["AlarmName"] for a in found} == {f"{inputs['name']}-{k}" for k in expected}
     outputs = deployed.module_outputs
     assert outputs["cloudwatch_alarm_arns"] == {
-        k: a["AlarmArn"] for k in expected for a in found if a["AlarmName"].endswith(f"-{k}")
+        k: a["AlarmArn"]
+        for k in expected
+        for a in found
+        if a["AlarmName"] == f"{inputs['name']}-{k}"
     }
     queue_names = {
         "dead-letters": deployed.module_outputs["dead_letter_queue_url"].rsplit("/", 1)[1],
