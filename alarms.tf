@@ -100,11 +100,10 @@ locals {
       threshold   = var.alarms.untagged_clean_objects_threshold
     }
   })
-  queue_mode_alarms  = ["queue-age", "record-errors"]
-  direct_mode_alarms = ["destination-delivery-failures"]
+  queue_mode_alarms = ["queue-age", "record-errors"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (local.direct_mode || !contains(local.direct_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean)
+    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean)
   }
 }
 

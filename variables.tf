@@ -737,7 +737,7 @@ variable "alarm_topic_arns" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads; in direct mode failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads, failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
   type        = bool
   default     = null
 }

@@ -146,9 +146,9 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "record-errors", "queue-age",
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "destination-delivery-failures", "record-errors", "queue-age",
     ])
-    error_message = "Queue mode adds queue-age and record-errors, and has no destination-delivery-failures (no on-failure destination)."
+    error_message = "Queue mode adds queue-age and record-errors; destination-delivery-failures stays (the on-failure destination of asynchronous invocations exists in both modes)."
   }
   assert {
     condition = {
@@ -175,15 +175,16 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
     condition = {
       for k, a in aws_cloudwatch_metric_alarm.this : k => [a.threshold, a.period, a.evaluation_periods]
       } == {
-      dead-letters      = [10, 60, 1440]
-      errors            = [2, 60, 1440]
-      throttles         = [3, 60, 1440]
-      rejected          = [4, 60, 1440]
-      fallbacks         = [0, 60, 1440]
-      verdict-conflicts = [0, 60, 1440]
-      record-errors     = [2, 60, 1440]
-      queue-age         = [600, 60, 1440]
-      unscanned         = [5, 60, 1440]
+      dead-letters                  = [10, 60, 1440]
+      errors                        = [2, 60, 1440]
+      throttles                     = [3, 60, 1440]
+      rejected                      = [4, 60, 1440]
+      fallbacks                     = [0, 60, 1440]
+      verdict-conflicts             = [0, 60, 1440]
+      record-errors                 = [2, 60, 1440]
+      destination-delivery-failures = [0, 60, 1440]
+      queue-age                     = [600, 60, 1440]
+      unscanned                     = [5, 60, 1440]
     }
     error_message = "Thresholds and periods from `alarms` were not applied."
   }

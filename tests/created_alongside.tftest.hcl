@@ -38,7 +38,7 @@ run "queue_mode_plans_with_inputs_created_alongside" {
   }
 
   assert {
-    condition     = toset(output.alarm_keys) == toset(["dead-letters", "errors", "throttles", "unscanned", "rejected", "fallbacks", "verdict-conflicts", "queue-age", "record-errors"])
-    error_message = "Queue mode adds queue-age and record-errors (and has no destination-delivery-failures), also for a topic whose ARN is not known yet."
+    condition     = toset(output.alarm_keys) == toset(["dead-letters", "errors", "throttles", "unscanned", "rejected", "fallbacks", "verdict-conflicts", "destination-delivery-failures", "queue-age", "record-errors"])
+    error_message = "Queue mode adds queue-age and record-errors, also for a topic whose ARN is not known yet."
   }
 }

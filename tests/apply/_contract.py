@@ -191,15 +191,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             settings["errors_threshold"],
         )
-    if inputs["delivery_mode"] != "queue":
-        # Lambda's on-failure destination (direct mode's asynchronous invocations).
-        found["destination-delivery-failures"] = (
-            "AWS/Lambda",
-            "DestinationDeliveryFailures",
-            "FunctionName",
-            "Sum",
-            0,
-        )
+    # Lambda's on-failure destination of asynchronous invocations (both modes).
+    found["destination-delivery-failures"] = (
+        "AWS/Lambda",
+        "DestinationDeliveryFailures",
+        "FunctionName",
+        "Sum",
+        0,
+    )
     if inputs["read_protection"] == "until_clean":
         found["untagged-clean-objects"] = (
             inputs["metrics_namespace"],
