@@ -1,10 +1,11 @@
 ################################################################################
-# CloudWatch alarms (create_alarms, by default when alarm_topic_arn is set)
+# CloudWatch alarms (create_alarms, by default when alarm_topic_arns is not empty)
 ################################################################################
 
 locals {
-  # A known create_alarms decides alone, so an alarm topic ARN that is unknown until apply works.
-  create_alarms = var.create_alarms != null ? var.create_alarms : var.alarm_topic_arn != null
+  # The list's length is known at plan even when its ARNs are not (a topic created in the same
+  # configuration), so the default decides at plan and for_each below gets known keys.
+  create_alarms = var.create_alarms != null ? var.create_alarms : length(var.alarm_topic_arns) > 0
 
   # The engine's EMF counters (logline.py): namespace metrics_namespace, dimension FunctionName.
   emf_alarms = {
@@ -99,11 +100,10 @@ locals {
       threshold   = var.alarms.untagged_clean_objects_threshold
     }
   })
-  queue_mode_alarms  = ["queue-age", "record-errors"]
-  direct_mode_alarms = ["destination-delivery-failures"]
+  queue_mode_alarms = ["queue-age", "record-errors"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && !contains(local.queue_mode ? local.direct_mode_alarms : local.queue_mode_alarms, key) && (key != "untagged-clean-objects" || local.until_clean)
+    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean)
   }
 }
 
@@ -122,15 +122,15 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   evaluation_periods  = var.alarms.evaluation_periods
   # No data (no invocations, an empty queue) is the healthy state.
   treat_missing_data = "notBreaching"
-  alarm_actions      = [var.alarm_topic_arn]
-  ok_actions         = [var.alarm_topic_arn]
+  alarm_actions      = var.alarm_topic_arns
+  ok_actions         = var.alarm_topic_arns
 
   tags = var.tags
 
   lifecycle {
     precondition {
-      condition     = var.alarm_topic_arn != null
-      error_message = "create_alarms = true needs alarm_topic_arn: the SNS topic the alarms notify."
+      condition     = length(var.alarm_topic_arns) > 0
+      error_message = "create_alarms = true needs alarm_topic_arns: the SNS topics the alarms notify."
     }
   }
 }

@@ -33,8 +33,12 @@ locals {
     }
   }
 
-  # Every statement the function may need; only the enabled ones reach the policy. Sids are stable
-  # (tests and users' reviews rely on them); actions are sorted.
+  # Every statement the function may need; only the enabled ones reach the role. Sids are stable
+  # (tests and users' reviews rely on them); actions are sorted. Each statement is an inline policy
+  # of its own (named by its Sid), except those with `policy`, which go into the named statement's
+  # policy: whether they are enabled can be unknown at plan (it depends on whether an input that may
+  # come from a resource of the same configuration, such as a key ARN, is null), and the set of
+  # policies must be known at plan.
   candidate_statements = [
     {
       enabled  = true
@@ -43,16 +47,17 @@ locals {
       Resource = ["${local.log_group_arn}:*"]
     },
     {
-      # Direct mode: Lambda's on-failure destination sends as the function's role. In queue mode SQS
-      # itself moves failed messages (redrive policy), so the role never writes to the DLQ.
-      enabled  = local.direct_mode
+      # Lambda's on-failure destination of asynchronous invocations sends as the function's role
+      # (both modes; in queue mode SQS itself moves failed queued messages, by its redrive policy).
+      enabled  = true
       Sid      = "SendFailedEventsToDeadLetterQueue"
       Action   = ["sqs:SendMessage"]
       Resource = [local.dead_letter_queue_arn]
     },
     {
       # Lambda sends the on-failure record to SQS as the role; SQS uses the key on its behalf.
-      enabled   = local.direct_mode && var.dead_letter_queue_kms_key_arn != null
+      enabled   = var.dead_letter_queue_kms_key_arn != null
+      policy    = "SendFailedEventsToDeadLetterQueue"
       Sid       = "UseDeadLetterQueueKey"
       Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource  = [var.dead_letter_queue_kms_key_arn]
@@ -60,7 +65,7 @@ locals {
     },
     {
       # What the event source mapping polls with (the actions of AWSLambdaSQSQueueExecutionRole).
-      enabled  = local.queue_mode
+      enabled  = local.delivery_queue_enabled
       Sid      = "ReceiveFromDeliveryQueue"
       Action   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
       Resource = [local.delivery_queue_arn]
@@ -69,7 +74,8 @@ locals {
       # The event source mapping receives as the role; SQS decrypts on its behalf. Moving a message
       # to the dead-letter queue needs no KMS right of the role: SQS does it, and the message keeps
       # its encryption under this key (see docs/threat-model.md).
-      enabled   = local.queue_mode && var.queue.kms_key_arn != null
+      enabled   = local.delivery_queue_enabled && var.queue.kms_key_arn != null
+      policy    = "ReceiveFromDeliveryQueue"
       Sid       = "DecryptDeliveryQueueMessages"
       Action    = ["kms:Decrypt"]
       Resource  = [var.queue.kms_key_arn]
@@ -93,35 +99,36 @@ locals {
       Condition = local.owned_by_this_account
     },
     {
-      enabled   = var.delete_malicious
-      Sid       = "DeleteMaliciousObjects"
+      # delete_malicious, and move-mode routes (the source goes once its copy is verified).
+      enabled   = var.delete_malicious || local.moves_objects
+      Sid       = "DeleteScannedObjects"
       Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
       Resource  = local.bucket_object_arns
       Condition = local.owned_by_this_account
     },
     {
-      enabled   = local.moves_objects
-      Sid       = "DeleteMovedObjects"
-      Action    = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      Resource  = local.bucket_object_arns
-      Condition = local.owned_by_this_account
-    },
-    {
-      enabled  = var.extract_file_id && local.use_table
+      # Its own policy for the created table. An existing table's name or ARN may be unknown until
+      # apply: then it joins ReadScannedObjects (extract_file_id always reads objects).
+      enabled  = var.extract_file_id && (var.create_file_id_table ? true : local.use_existing_table)
+      policy   = var.create_file_id_table ? null : "ReadScannedObjects"
       Sid      = "RecordVerdicts"
       Action   = ["dynamodb:UpdateItem"]
       Resource = [local.table_arn]
     },
     {
       # One event per announced scan result (PutEvents, up to 10 a call), on that bus only.
+      # The bus may be given by an ARN unknown until apply: in the always-present policy.
       enabled  = var.event_bus_name != null
+      policy   = "WriteOwnLogs"
       Sid      = "PutScanResultEvents"
       Action   = ["events:PutEvents"]
       Resource = [coalesce(local.event_bus_arn, "-")]
     },
     {
       # PublishBatch is authorized as sns:Publish; on that topic only.
-      enabled  = local.notifies
+      # Its own policy for the created topic; a given topic ARN may be unknown until apply.
+      enabled  = var.create_notify_topic ? true : local.notifies
+      policy   = var.create_notify_topic ? null : "WriteOwnLogs"
       Sid      = "PublishNotifications"
       Action   = ["sns:Publish"]
       Resource = [coalesce(local.notify_topic_policy_arn, "-")]
@@ -130,6 +137,7 @@ locals {
       # SNS encrypts each message with the topic's customer managed key as the publisher, on the
       # role's behalf, in the topic's (= the key's) region.
       enabled  = local.notifies && var.notify_topic_kms_key_arn != null
+      policy   = var.create_notify_topic ? "PublishNotifications" : "WriteOwnLogs"
       Sid      = "UseNotificationTopicKey"
       Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
       Resource = [coalesce(var.notify_topic_kms_key_arn, "-")]
@@ -188,6 +196,7 @@ locals {
       {
         # S3 encrypts the copy on the role's behalf, in the destination bucket's (= the key's) region.
         enabled  = local.routes[verdict].kms_key_arn != null
+        policy   = "Write${title(verdict)}Route"
         Sid      = "Encrypt${title(verdict)}Route"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = [local.routes[verdict].kms_key_arn]
@@ -198,23 +207,27 @@ locals {
     ]
   ])
 
-  # Statements with the same resources and conditions become one (actions merged, Sids joined), so
-  # each bucket ARN is written once however many flags act on the buckets. A statement without a
-  # Condition attribute (or with null) has none.
-  enabled_statements = [for s in concat(local.candidate_statements, local.route_statements) : s if s.enabled]
-  statement_scopes   = [for s in local.enabled_statements : jsonencode([s.Resource, try(s.Condition, null)])]
-  policy_statements = [
-    for scope in distinct(local.statement_scopes) : merge(
-      {
-        Sid      = join("", [for i, s in local.enabled_statements : s.Sid if local.statement_scopes[i] == scope])
-        Effect   = "Allow"
-        Action   = sort(distinct(flatten([for i, s in local.enabled_statements : s.Action if local.statement_scopes[i] == scope])))
-        Resource = jsondecode(scope)[0]
-      },
-      jsondecode(scope)[1] == null ? {} : { Condition = jsondecode(scope)[1] },
-    )
-  ]
-  role_policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
+  all_statements = concat(local.candidate_statements, local.route_statements)
+  # Inline policy name -> its statements. The names depend only on known flags, lengths and keys.
+  role_policies = {
+    # A conditional, not &&: an unknown `enabled` of a statement with `policy` must not be read.
+    for name in [for s in local.all_statements : s.Sid if try(s.policy, null) == null ? s.enabled : false] :
+    name => [
+      for s in local.all_statements : merge(
+        {
+          Sid      = s.Sid
+          Effect   = "Allow"
+          Action   = s.Action
+          Resource = s.Resource
+        },
+        try(s.Condition, null) == null ? {} : { Condition = s.Condition },
+      ) if coalesce(try(s.policy, null), s.Sid) == name ? s.enabled : false
+    ]
+  }
+  policy_statements = flatten(values(local.role_policies))
+  # IAM counts every inline policy of a role together, without whitespace (jsonencode writes none).
+  role_policy_documents  = { for name, statements in local.role_policies : name => jsonencode({ Version = "2012-10-17", Statement = statements }) }
+  role_policy_characters = sum(concat([0], [for d in values(local.role_policy_documents) : length(d)]))
 }
 
 resource "aws_iam_role" "this" {
@@ -237,18 +250,33 @@ resource "aws_iam_role" "this" {
   # move, and the replacement would clash with the old role's name; see docs/pipelines.md.)
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = local.role_policy_characters <= local.quota.iam_inline_policy_characters
+      error_message = "The role's inline policies would be ${local.role_policy_characters} characters; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. With many buckets name them by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets); or list fewer kms_key_arns / routes."
+    }
   }
 }
 
+# One inline policy per permission (a statement, with the key statement that extends it), named by
+# its Sid, so that a permission follows the setting that needs it in the right order. A statement a
+# change adds is put before the function's new settings (the function depends on these policies); a statement a change removes is deleted only after the
+# function has its new settings (create_before_destroy, which the subscriptions impose on everything
+# they depend on, orders a removed dependency after the update of its dependents). So turning a flag
+# on or off never leaves the function using a permission the role no longer has.
 resource "aws_iam_role_policy" "this" {
-  name   = local.role_name
+  for_each = local.role_policies
+
+  name   = each.key
   role   = aws_iam_role.this.name # known at plan (the id is not)
-  policy = local.role_policy
+  policy = local.role_policy_documents[each.key]
 
   lifecycle {
-    precondition {
-      condition     = length(local.role_policy) <= local.quota.iam_inline_policy_characters
-      error_message = "The role's inline policy would be ${length(local.role_policy)} characters; IAM allows ${local.quota.iam_inline_policy_characters} for all inline policies of a role. With many buckets name them by pattern: bucket_name_patterns = [\"uploads-*\"], or [\"*\"] for any bucket of this account (the function still acts only on the listed buckets); or list fewer kms_key_arns / routes."
-    }
+    create_before_destroy = true
   }
+}
+
+moved {
+  from = aws_iam_role_policy.this
+  to   = aws_iam_role_policy.this["WriteOwnLogs"]
 }

@@ -36,6 +36,9 @@ locals {
 
   queue_mode  = var.delivery_mode == "queue"
   direct_mode = !local.queue_mode
+  # The delivery queue and its event source mapping: in queue mode, and after a switch to direct
+  # mode while drain_delivery_queue keeps them until the function has worked off the backlog.
+  delivery_queue_enabled = local.queue_mode || var.drain_delivery_queue
 
   # In both queue policies (dead-letter and delivery queue): no request without TLS, whoever sends it.
   deny_insecure_transport = {
@@ -114,22 +117,43 @@ locals {
 # Package
 ################################################################################
 
-# The files of lambda/ (scale.tf: without byte code and tool caches) and, when the engine's
-# allow-lists do not fit the environment, the lists.
-data "archive_file" "this" {
+locals {
+  # The files of lambda/ (scale.tf: without byte code, tests and tool caches) and, when the engine's
+  # allow-lists do not fit the environment, the lists: file name -> content, known at plan.
+  package_sources = merge(
+    { for f in local.package_files : f => file("${path.module}/lambda/${f}") },
+    local.lists_in_package ? local.package_list_contents : {},
+  )
+  package_source_hash = sha256(jsonencode(local.package_sources))
+}
+
+# The package's hash, one line in the plan. When it changes, archive_file.this is replaced, so the
+# zip is built at apply time in the working directory that applies: a saved plan applied in a fresh
+# checkout (a separate pipeline job: terraform init, then terraform apply PLANFILE) has the file it
+# deploys, and an unchanged package plans no change at all.
+resource "terraform_data" "this" {
+  input = local.package_source_hash
+}
+
+# The resource form writes the zip at apply (and rebuilds it on refresh); the data source wrote it at
+# plan, into a directory a separate apply job does not have. One file per deployment, overwritten.
+# The contents are marked sensitive only to keep the whole code out of the plan's text: the hash
+# above shows that it changes.
+resource "archive_file" "this" {
   type             = "zip"
   output_path      = "${path.module}/builds/${var.name}-post-scan.zip"
   output_file_mode = "0644"
 
   dynamic "source" {
-    for_each = merge(
-      { for f in local.package_files : f => file("${path.module}/lambda/${f}") },
-      local.lists_in_package ? local.package_list_contents : {},
-    )
+    for_each = local.package_sources
     content {
       filename = source.key
-      content  = source.value
+      content  = sensitive(source.value)
     }
+  }
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.this]
   }
 }
 
@@ -161,8 +185,8 @@ resource "aws_lambda_function" "this" {
   runtime       = var.runtime
   architectures = [var.architecture]
 
-  filename         = data.archive_file.this.output_path
-  source_code_hash = data.archive_file.this.output_base64sha256
+  filename         = archive_file.this.output_path
+  source_code_hash = archive_file.this.output_base64sha256
 
   memory_size                    = var.memory_size
   timeout                        = var.timeout
@@ -193,10 +217,6 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = !(var.create_file_id_table && var.file_id_table_name != null)
       error_message = "Set either create_file_id_table = true or file_id_table_name, not both."
-    }
-    precondition {
-      condition     = var.extract_file_id || !(var.create_file_id_table || var.file_id_table_name != null)
-      error_message = "A file id table (create_file_id_table or file_id_table_name) is only used with extract_file_id = true."
     }
     precondition {
       # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
@@ -315,13 +335,14 @@ resource "aws_sqs_queue_policy" "this" {
 }
 
 # Which SQS queues may name the dead-letter queue in their redrive policy: only the module's own
-# delivery queue (queue mode), nobody in direct mode. A separate resource, so that the delivery
-# queue (whose redrive policy names this queue) exists first, and the permission is in place before
-# that redrive policy is set (aws_sqs_queue_redrive_policy.delivery), also on a mode switch.
+# delivery queue (while it exists: queue mode, drain_delivery_queue), nobody otherwise. A separate
+# resource, so that the delivery queue (whose redrive policy names this queue) exists first, and the
+# permission is in place before that redrive policy is set (aws_sqs_queue_redrive_policy.delivery),
+# also on a mode switch.
 resource "aws_sqs_queue_redrive_allow_policy" "this" {
   queue_url = aws_sqs_queue.this.url
   redrive_allow_policy = (
-    local.queue_mode
+    local.delivery_queue_enabled
     ? jsonencode({ redrivePermission = "byQueue", sourceQueueArns = [local.delivery_queue_arn] })
     : jsonencode({ redrivePermission = "denyAll" })
   )
@@ -329,11 +350,12 @@ resource "aws_sqs_queue_redrive_allow_policy" "this" {
   depends_on = [aws_sqs_queue.delivery]
 }
 
-# Direct mode only: in queue mode the event source mapping invokes synchronously and the delivery
-# queue's redrive policy takes over (retries = receives, then the dead-letter queue).
+# Asynchronous invocations: retries, then the dead-letter queue. SNS invokes asynchronously in direct
+# mode; in queue mode the event source mapping invokes synchronously (the delivery queue's redrive
+# policy takes over), but the config stays: retries still pending from before a switch to queue
+# mode, and any other asynchronous invocation, keep their failure destination instead of being
+# discarded.
 resource "aws_lambda_function_event_invoke_config" "this" {
-  count = local.direct_mode ? 1 : 0
-
   function_name                = aws_lambda_function.this.function_name
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
@@ -346,8 +368,8 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 }
 
 moved {
-  from = aws_lambda_function_event_invoke_config.this
-  to   = aws_lambda_function_event_invoke_config.this[0]
+  from = aws_lambda_function_event_invoke_config.this[0]
+  to   = aws_lambda_function_event_invoke_config.this
 }
 
 ################################################################################
@@ -378,14 +400,24 @@ resource "aws_sns_topic_subscription" "this" {
   raw_message_delivery = false
 
   lifecycle {
+    # A mode switch changes protocol and endpoint, which replaces the subscription: the new one
+    # (and what it needs: permission or queue, policy, mapping) exists before the old one is
+    # deleted, so no scan result finds the topic without a subscription. Both deliver meanwhile;
+    # the function reaches the same end state for a result handled twice.
+    create_before_destroy = true
+
     precondition {
       condition     = split(":", each.value)[3] == local.region
       error_message = "Topic ${each.key} (${each.value}) is not in the provider's region ${local.region}; subscribe with a provider of the topic's region."
     }
   }
 
+  # Also the order of the switch: created after, deleted before everything listed (the invoke
+  # config and the mapping too, so each mode's failure path is in place while its subscriptions are).
   depends_on = [
     aws_lambda_permission.this,
+    aws_lambda_function_event_invoke_config.this,
+    aws_lambda_event_source_mapping.this,
     aws_sqs_queue.this,
     aws_sqs_queue_policy.this,
     aws_sqs_queue_policy.delivery,
@@ -420,4 +452,13 @@ resource "aws_dynamodb_table" "this" {
   }
 
   tags = var.tags
+}
+
+# A warning, not an error: turning extract_file_id off alone must not fail the plan, and must not
+# delete a created table with the verdicts in it. The function ignores the table meanwhile.
+check "file_id_table_is_used" {
+  assert {
+    condition     = var.extract_file_id ? true : !local.use_table
+    error_message = "A file id table is set (${var.create_file_id_table ? "create_file_id_table = true" : "file_id_table_name"}) but extract_file_id = false: no verdict is recorded in it. The table is kept; set extract_file_id = true to record verdicts again, or remove the table setting."
+  }
 }

@@ -49,10 +49,10 @@ output "delivery_queue_url" {
 }
 
 output "replay_command" {
-  description = "Command line (run from a checkout of this module) that replays what reached the dead-letter queue, once the cause is fixed: into the function (direct mode) or back into the delivery queue (queue mode). Add --dry-run to only list the messages."
+  description = "Command line that replays what reached the dead-letter queue, once the cause is fixed: into the function (direct mode) or back into the delivery queue (queue mode). It runs as printed from the directory where terraform runs (the consumer's root: the module's tools/ are found through its path under .terraform/modules), with python3 (3.11+, boto3) and AWS credentials for the account. Add --dry-run to only list the messages."
   value = try(
     join(" ", [
-      "PYTHONPATH=tools python -m replay",
+      "PYTHONPATH='${path.module}/tools' python3 -m replay",
       "--dead-letter-queue-url ${aws_sqs_queue.this.url}",
       local.queue_mode ? "--to-queue-url ${aws_sqs_queue.delivery[0].url}" : "--function ${aws_lambda_function.this.arn}",
       "--region ${local.region}",
@@ -62,8 +62,9 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, (direct mode) destination-delivery-failures, (queue mode) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarm_topic_arn."
-  value       = try({ for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }, {})
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, destination-delivery-failures, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
+  # No try(): a for over a for_each resource cannot fail, and without it the keys are known at plan.
+  value = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
 }
 
 output "sns_subscription_arns" {

@@ -12,7 +12,7 @@ locals {
 }
 
 resource "aws_sqs_queue" "delivery" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   name                       = local.delivery_queue_name
   visibility_timeout_seconds = local.queue_visibility_timeout_seconds
@@ -46,7 +46,7 @@ resource "aws_sqs_queue" "delivery" {
 # dead-letter queue (the same one direct mode uses). Set once the dead-letter queue allows this
 # queue as its source (redrive allow policy); nothing is subscribed or polled before.
 resource "aws_sqs_queue_redrive_policy" "delivery" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   queue_url = aws_sqs_queue.delivery[0].url
   redrive_policy = jsonencode({
@@ -72,12 +72,12 @@ locals {
       },
       # No request without TLS, whoever sends it.
       merge(local.deny_insecure_transport, { Resource = local.delivery_queue_arn }),
-    ] : s if local.queue_mode
+    ] : s if local.delivery_queue_enabled
   ]
 }
 
 resource "aws_sqs_queue_policy" "delivery" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   queue_url = aws_sqs_queue.delivery[0].url
   policy    = jsonencode({ Version = "2012-10-17", Statement = local.delivery_queue_policy_statements })
@@ -91,7 +91,7 @@ resource "aws_sqs_queue_policy" "delivery" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  count = local.queue_mode ? 1 : 0
+  count = local.delivery_queue_enabled ? 1 : 0
 
   event_source_arn                   = aws_sqs_queue.delivery[0].arn
   function_name                      = aws_lambda_function.this.arn
@@ -124,7 +124,8 @@ resource "aws_lambda_event_source_mapping" "this" {
 # A warning, not an error: without a cap the pollers scale past the reserved concurrency.
 check "queue_concurrency_within_reserved_concurrency" {
   assert {
-    condition     = !(local.queue_mode && var.reserved_concurrent_executions != null && var.queue.maximum_concurrency == null)
+    condition     = !(local.delivery_queue_enabled && var.reserved_concurrent_executions != null && var.queue.maximum_concurrency == null)
     error_message = "delivery_mode = \"queue\" with reserved_concurrent_executions but no queue.maximum_concurrency: set queue.maximum_concurrency to at most the reserved concurrency, or throttled batches count toward queue.max_receive_count and may reach the dead-letter queue."
   }
 }
+

@@ -65,7 +65,8 @@ locals {
 
   # Buckets: those given by name and those the storage stacks protect. The engine's allow-list.
   stack_bucket_names = [for name in sort(var.storage_stack_names) : try(data.aws_cloudformation_stack.storage[name].outputs["ScanningBucket"], "")]
-  bucket_names       = distinct(concat(var.bucket_names, local.stack_bucket_names))
+  # bucket_names takes names or bucket ARNs (as routes do); everything below uses the names.
+  bucket_names = distinct(concat([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")], local.stack_bucket_names))
 
   # How the role's S3 statements name the scanned buckets: each bucket, or the patterns (bounded to
   # this account by the statements' s3:ResourceAccount condition, iam.tf: bucket names are global).
@@ -104,10 +105,14 @@ locals {
     } :
     {
       for key, arn in local.scan_result_topic_arns : key => {
-        # Statement ids are at most 100 characters; a stack name may be 128.
-        statement_id = length(key) <= 91 ? "AllowSNS-${key}" : "AllowSNS-${substr(key, 0, 82)}-${substr(sha1(key), 0, 8)}"
-        principal    = "sns.amazonaws.com"
-        source_arn   = arn
+        # Statement ids are at most 100 characters; a stack name may be 128. The topic ARN's hash
+        # makes the id unique per ARN, so a new ARN under the same key is added before the old
+        # statement is removed (create_before_destroy, from the subscriptions).
+        statement_id = (length(key) <= 82 ?
+          "AllowSNS-${key}-${substr(sha256(arn), 0, 8)}" :
+        "AllowSNS-${substr(key, 0, 73)}-${substr(sha1(key), 0, 8)}-${substr(sha256(arn), 0, 8)}")
+        principal  = "sns.amazonaws.com"
+        source_arn = arn
       }
     }
   ) : {}

@@ -20,7 +20,7 @@ variable "scan_result_topic_arns" {
 
   validation {
     condition     = alltrue([for k in keys(var.scan_result_topic_arns) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
-    error_message = "Each scan_result_topic_arns key must be 1-64 characters of letters, digits, hyphens and underscores (it becomes part of a Lambda permission statement id)."
+    error_message = "Each scan_result_topic_arns key must be 1-64 characters of letters, digits, hyphens and underscores (it becomes part of a Lambda permission statement id); not ${join(", ", [for k in keys(var.scan_result_topic_arns) : jsonencode(k) if !can(regex("^[A-Za-z0-9_-]{1,64}$", k))])}."
   }
 
   validation {
@@ -28,36 +28,36 @@ variable "scan_result_topic_arns" {
       for arn in values(var.scan_result_topic_arns) :
       can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", arn))
     ])
-    error_message = "Each scan_result_topic_arns value must be an SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>."
+    error_message = "Each scan_result_topic_arns value must be an SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>; not ${join(", ", [for k, arn in var.scan_result_topic_arns : "${k} = ${jsonencode(arn)}" if !can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", arn))])}."
   }
 
   validation {
     condition     = alltrue([for arn in values(var.scan_result_topic_arns) : !endswith(arn, ".fifo")])
-    error_message = "FIFO topics (*.fifo) cannot deliver to a Lambda function; File Storage Security publishes to a standard topic."
+    error_message = "FIFO topics (*.fifo) cannot deliver to a Lambda function; File Storage Security publishes to a standard topic. FIFO: ${join(", ", [for k, arn in var.scan_result_topic_arns : "${k} = ${arn}" if endswith(arn, ".fifo")])}."
   }
 
   validation {
     condition     = length(distinct(values(var.scan_result_topic_arns))) == length(var.scan_result_topic_arns)
-    error_message = "Each topic ARN may appear only once in scan_result_topic_arns."
+    error_message = "Each topic ARN may appear only once in scan_result_topic_arns; given more than once: ${join(", ", distinct([for k, arn in var.scan_result_topic_arns : arn if length([for other in values(var.scan_result_topic_arns) : other if other == arn]) > 1]))}."
   }
 }
 
 variable "bucket_names" {
-  description = "Names of the scanned S3 buckets (besides those of storage_stack_names). The function acts only on objects in these buckets, and its IAM policy names each of them unless bucket_name_patterns is set. Together with storage_stack_names at least one bucket is needed."
+  description = "The scanned S3 buckets, by name or bucket ARN (arn:aws:s3:::name, as routes accept), besides those of storage_stack_names. The function acts only on objects in these buckets, and its IAM policy names each of them unless bucket_name_patterns is set. Together with storage_stack_names at least one bucket is needed."
   type        = list(string)
   default     = []
   nullable    = false
 
   validation {
     condition = alltrue([
-      for b in var.bucket_names : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b)) && !strcontains(b, "..")
+      for b in var.bucket_names : can(regex("^(arn:aws[a-zA-Z-]*:s3:::)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b)) && !strcontains(b, "..")
     ])
-    error_message = "Each bucket_names item must be a plain S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-'; no wildcards, ARNs or '..')."
+    error_message = "Each bucket_names item must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-'; no wildcards or '..') or its ARN (arn:aws:s3:::name); not ${join(", ", [for b in var.bucket_names : jsonencode(b) if !(can(regex("^(arn:aws[a-zA-Z-]*:s3:::)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b)) && !strcontains(b, ".."))])}."
   }
 
   validation {
-    condition     = length(distinct(var.bucket_names)) == length(var.bucket_names)
-    error_message = "Each bucket may appear only once in bucket_names."
+    condition     = length(distinct([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")])) == length(var.bucket_names)
+    error_message = "Each bucket may appear only once in bucket_names (a name and its ARN are the same bucket); given more than once: ${join(", ", distinct([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "") if length([for other in var.bucket_names : other if replace(other, "/^arn:[^:]+:s3:::/", "") == replace(b, "/^arn:[^:]+:s3:::/", "")]) > 1]))}."
   }
 }
 
@@ -90,7 +90,7 @@ variable "account_scanner_stack_name" {
 }
 
 variable "bucket_name_patterns" {
-  description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to about 90 buckets (docs/scale.md)."
+  description = "For many buckets: bucket-name patterns (IAM wildcards * and ?, for example uploads-*) that the role's S3 statements name instead of each bucket, bounded to this account with s3:ResourceAccount; [\"*\"] = any bucket of this account. Every scanned bucket must match one (checked at plan). The function itself still acts only on the listed buckets. Empty (default): each bucket by ARN, which fits the role's 10,240-character policy quota up to about 60 buckets with every flag (docs/scale.md)."
   type        = list(string)
   default     = []
   nullable    = false
@@ -227,12 +227,12 @@ variable "record_verdicts" {
 
   validation {
     condition     = alltrue([for v in var.record_verdicts : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
-    error_message = "record_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+    error_message = "record_verdicts may only contain malicious, clean, incomplete, failed and unscanned; not ${join(", ", [for v in var.record_verdicts : jsonencode(v) if !contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])}."
   }
 
   validation {
     condition     = length(distinct(var.record_verdicts)) == length(var.record_verdicts)
-    error_message = "Each verdict may appear only once in record_verdicts."
+    error_message = "Each verdict may appear only once in record_verdicts; given more than once: ${join(", ", distinct([for v in var.record_verdicts : v if length([for other in var.record_verdicts : other if other == v]) > 1]))}."
   }
 }
 
@@ -248,7 +248,7 @@ variable "routes" {
 
   validation {
     condition     = alltrue([for verdict in keys(var.routes) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], verdict)])
-    error_message = "routes keys must be verdicts: malicious, clean, incomplete, failed or unscanned."
+    error_message = "routes keys must be verdicts: malicious, clean, incomplete, failed or unscanned; not ${join(", ", [for verdict in keys(var.routes) : jsonencode(verdict) if !contains(["malicious", "clean", "incomplete", "failed", "unscanned"], verdict)])}."
   }
 
   validation {
@@ -256,17 +256,17 @@ variable "routes" {
       for r in values(var.routes) :
       can(regex("^(arn:aws[a-zA-Z-]*:s3:::)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", r.bucket)) && !strcontains(r.bucket, "..")
     ])
-    error_message = "Each routes bucket must be a plain S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-') or its ARN (arn:aws:s3:::name)."
+    error_message = "Each routes bucket must be a plain S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-') or its ARN (arn:aws:s3:::name); not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.bucket = ${jsonencode(r.bucket)}" if !(can(regex("^(arn:aws[a-zA-Z-]*:s3:::)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", r.bucket)) && !strcontains(r.bucket, ".."))])}."
   }
 
   validation {
     condition     = alltrue([for r in values(var.routes) : can(regex("^([A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]{0,511})?$", r.prefix))])
-    error_message = "Each routes prefix must be empty or 1-512 characters of A-Z, a-z, 0-9 and ! _ . ' ( ) / - (no wildcards, spaces or policy variables), not starting with '/'."
+    error_message = "Each routes prefix must be empty or 1-512 characters of A-Z, a-z, 0-9 and ! _ . ' ( ) / - (no wildcards, spaces or policy variables), not starting with '/'; not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.prefix = ${jsonencode(r.prefix)}" if !can(regex("^([A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]{0,511})?$", r.prefix))])}."
   }
 
   validation {
     condition     = alltrue([for r in values(var.routes) : r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn))])
-    error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+    error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access. Not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.kms_key_arn = ${jsonencode(r.kms_key_arn)}" if !(r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn)))])}."
   }
 
   validation {
@@ -476,7 +476,7 @@ variable "kms_key_arns" {
 
   validation {
     condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
-    error_message = "Each kms_key_arns item must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access."
+    error_message = "Each kms_key_arns item must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access. Not ${join(", ", [for k in var.kms_key_arns : jsonencode(k) if !can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])}."
   }
 }
 
@@ -553,7 +553,7 @@ variable "vpc_subnet_ids" {
 
   validation {
     condition     = alltrue([for s in var.vpc_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
-    error_message = "Each vpc_subnet_ids item must be a subnet id (subnet-0123456789abcdef0)."
+    error_message = "Each vpc_subnet_ids item must be a subnet id (subnet-0123456789abcdef0); not ${join(", ", [for v in var.vpc_subnet_ids : jsonencode(v) if !can(regex("^subnet-[0-9a-f]{8,17}$", v))])}."
   }
 }
 
@@ -564,7 +564,7 @@ variable "vpc_security_group_ids" {
 
   validation {
     condition     = alltrue([for s in var.vpc_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", s))])
-    error_message = "Each vpc_security_group_ids item must be a security group id (sg-0123456789abcdef0)."
+    error_message = "Each vpc_security_group_ids item must be a security group id (sg-0123456789abcdef0); not ${join(", ", [for v in var.vpc_security_group_ids : jsonencode(v) if !can(regex("^sg-[0-9a-f]{8,17}$", v))])}."
   }
 }
 
@@ -708,23 +708,36 @@ variable "queue" {
   }
 }
 
+variable "drain_delivery_queue" {
+  description = "Keep the delivery queue, its event source mapping and the function's permission to read it in direct mode, so that after a switch from queue to direct mode the function works off the scan results still queued. Set it together with delivery_mode = \"direct\", wait until the queue is empty, then set it back to false to delete the queue. No effect in queue mode."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 ################################################################################
 # Alarms
 ################################################################################
 
-variable "alarm_topic_arn" {
-  description = "SNS topic ARN that CloudWatch alarms notify (alarm and OK). null: no alarms. Whether the alarms exist follows this input unless create_alarms says so; for a topic created in the same configuration (ARN unknown until apply) set create_alarms = true."
-  type        = string
-  default     = null
+variable "alarm_topic_arns" {
+  description = "SNS topic ARNs (at most 5) that the CloudWatch alarms notify (alarm and OK). Empty: no alarms, unless create_alarms says otherwise. A topic created in the same configuration works as is ([aws_sns_topic.alarms.arn]): the list's length, which decides whether the alarms exist, is known at plan even when the ARNs are not."
+  type        = list(string)
+  default     = []
+  nullable    = false
 
   validation {
-    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_topic_arn))
-    error_message = "alarm_topic_arn must be null or an SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>."
+    condition     = length(var.alarm_topic_arns) <= 5
+    error_message = "alarm_topic_arns holds at most 5 topics (CloudWatch allows 5 actions per alarm state); given ${length(var.alarm_topic_arns)}."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.alarm_topic_arns : can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", t))])
+    error_message = "Each alarm_topic_arns item must be an SNS topic ARN like arn:aws:sns:<region>:<12-digit account>:<topic name>; not ${join(", ", [for t in var.alarm_topic_arns : jsonencode(t) if !can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", t))])}."
   }
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads; in direct mode failed deliveries to the dead-letter queue; in queue mode failed scan results and the age of the oldest queued message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arn. null (default): create them exactly when alarm_topic_arn is set. Set true when alarm_topic_arn is only known after apply (a topic created in the same configuration): Terraform must know at plan time whether the alarms exist. true without alarm_topic_arn is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads, failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
   type        = bool
   default     = null
 }

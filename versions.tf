@@ -1,7 +1,8 @@
 terraform {
   required_version = ">= 1.5"
 
-  # hashicorp/aws 5.76 is the first release that accepts the python3.13 runtime (the default).
+  # hashicorp/aws 5.76 is the first release that accepts the python3.13 runtime (the default);
+  # hashicorp/archive 2.7 the first whose archive_file resource is not deprecated (2.5: glob excludes).
   required_providers {
     aws = {
       source  = "hashicorp/aws"
@@ -9,7 +10,7 @@ terraform {
     }
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4"
+      version = ">= 2.7"
     }
   }
 }

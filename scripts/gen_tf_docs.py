@@ -24,7 +24,10 @@ def unquote(value: Any) -> Any:
     """python-hcl2 8.x keeps the quotes of string literals and wraps expressions in ${...}."""
     if isinstance(value, str):
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:  # a template with nested quotes, e.g. "${join(", ", x)}"
+                return value[1:-1]
         if value.startswith("${") and value.endswith("}"):
             return value[2:-1]
         return value

@@ -11,7 +11,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 override_resource {
@@ -63,8 +64,8 @@ run "no_alarms_when_turned_off" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
-    create_alarms   = false
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    create_alarms    = false
   }
 
   assert {
@@ -77,8 +78,8 @@ run "direct_mode_alarms" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
-    tags            = { team = "storage" }
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    tags             = { team = "storage" }
   }
 
   assert {
@@ -128,8 +129,8 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
   command = plan
 
   variables {
-    delivery_mode   = "queue"
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    delivery_mode    = "queue"
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
     alarms = {
       period_seconds              = 60
       evaluation_periods          = 1440
@@ -145,9 +146,9 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "record-errors", "queue-age",
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "unscanned", "destination-delivery-failures", "record-errors", "queue-age",
     ])
-    error_message = "Queue mode adds queue-age and record-errors, and has no destination-delivery-failures (no on-failure destination)."
+    error_message = "Queue mode adds queue-age and record-errors; destination-delivery-failures stays (the on-failure destination of asynchronous invocations exists in both modes)."
   }
   assert {
     condition = {
@@ -174,15 +175,16 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
     condition = {
       for k, a in aws_cloudwatch_metric_alarm.this : k => [a.threshold, a.period, a.evaluation_periods]
       } == {
-      dead-letters      = [10, 60, 1440]
-      errors            = [2, 60, 1440]
-      throttles         = [3, 60, 1440]
-      rejected          = [4, 60, 1440]
-      fallbacks         = [0, 60, 1440]
-      verdict-conflicts = [0, 60, 1440]
-      record-errors     = [2, 60, 1440]
-      queue-age         = [600, 60, 1440]
-      unscanned         = [5, 60, 1440]
+      dead-letters                  = [10, 60, 1440]
+      errors                        = [2, 60, 1440]
+      throttles                     = [3, 60, 1440]
+      rejected                      = [4, 60, 1440]
+      fallbacks                     = [0, 60, 1440]
+      verdict-conflicts             = [0, 60, 1440]
+      record-errors                 = [2, 60, 1440]
+      destination-delivery-failures = [0, 60, 1440]
+      queue-age                     = [600, 60, 1440]
+      unscanned                     = [5, 60, 1440]
     }
     error_message = "Thresholds and periods from `alarms` were not applied."
   }
@@ -200,8 +202,8 @@ run "long_periods_may_span_a_week" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws-us-gov:sns:us-gov-west-1:111122223333:ops-alarms"
-    alarms          = { period_seconds = 3600, evaluation_periods = 168 }
+    alarm_topic_arns = ["arn:aws-us-gov:sns:us-gov-west-1:111122223333:ops-alarms"]
+    alarms           = { period_seconds = 3600, evaluation_periods = 168 }
   }
 
   assert {
@@ -214,11 +216,11 @@ run "rejects_invalid_alarm_inputs" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sqs:eu-west-1:111122223333:ops-alarms"
-    alarms          = { period_seconds = 90 }
+    alarm_topic_arns = ["arn:aws:sqs:eu-west-1:111122223333:ops-alarms"]
+    alarms           = { period_seconds = 90 }
   }
 
-  expect_failures = [var.alarm_topic_arn, var.alarms]
+  expect_failures = [var.alarm_topic_arns, var.alarms]
 }
 
 run "rejects_evaluation_longer_than_a_day_for_short_periods" {
@@ -271,18 +273,28 @@ run "create_alarms_true_needs_a_topic" {
   expect_failures = [aws_cloudwatch_metric_alarm.this]
 }
 
-run "create_alarms_true_decides_before_the_topic_exists" {
+run "create_alarms_true_creates_them" {
   command = plan
 
   variables {
-    create_alarms   = true
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    create_alarms    = true
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
   }
 
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.this) == 8 && contains(keys(aws_cloudwatch_metric_alarm.this), "destination-delivery-failures")
     error_message = "create_alarms = true must create the direct-mode alarms."
   }
+}
+
+run "rejects_more_than_five_topics" {
+  command = plan
+
+  variables {
+    alarm_topic_arns = [for i in range(6) : "arn:aws:sns:eu-west-1:111122223333:ops-${i}"]
+  }
+
+  expect_failures = [var.alarm_topic_arns]
 }
 
 run "rejects_a_negative_unscanned_threshold" {

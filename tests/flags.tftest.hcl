@@ -8,7 +8,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 variables {
@@ -26,16 +27,16 @@ run "defaults_only_log_verdicts" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
     }
-    error_message = "Default policy must only write logs and send to the DLQ, got: ${aws_iam_role_policy.this.policy}"
+    error_message = "Default policy must only write logs and send to the DLQ, got: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 2
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 2
     error_message = "Duplicate statement ids in the default policy."
   }
   assert {
@@ -96,8 +97,8 @@ run "defaults_only_log_verdicts" {
     error_message = "Function defaults (name, handler, runtime, architecture, memory, timeout, role) are wrong."
   }
   assert {
-    condition     = aws_lambda_function.this.source_code_hash == data.archive_file.this.output_base64sha256 && aws_lambda_function.this.filename == data.archive_file.this.output_path
-    error_message = "The function must deploy the archive built by data.archive_file.this."
+    condition     = aws_lambda_function.this.source_code_hash == archive_file.this.output_base64sha256 && aws_lambda_function.this.filename == archive_file.this.output_path
+    error_message = "The function must deploy the archive built by archive_file.this."
   }
   assert {
     condition     = length(aws_lambda_function.this.tracing_config) == 0 && length(aws_lambda_function.this.vpc_config) == 0
@@ -118,18 +119,19 @@ run "delete_malicious_only" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
-      # Statements on the same resources are one statement, Sids joined: each bucket ARN is written once.
-      ReadScannedObjectsDeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
+      DeleteScannedObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
     }
-    error_message = "Delete-only policy is wrong: ${aws_iam_role_policy.this.policy}"
+    error_message = "Delete-only policy is wrong: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
@@ -155,7 +157,7 @@ run "extract_file_id_without_table_only_logs" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
@@ -165,7 +167,7 @@ run "extract_file_id_without_table_only_logs" {
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
     }
-    error_message = "Extract-only policy must read but never delete or write a table: ${aws_iam_role_policy.this.policy}"
+    error_message = "Extract-only policy must read but never delete or write a table: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
@@ -214,7 +216,7 @@ run "extract_file_id_into_created_table" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
@@ -225,7 +227,7 @@ run "extract_file_id_into_created_table" {
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
       RecordVerdicts = ["Allow", ["dynamodb:UpdateItem"], ["arn:aws:dynamodb:eu-west-1:111122223333:table/fss-post-scan-file-ids"]]
     }
-    error_message = "Extract + created table policy is wrong: ${aws_iam_role_policy.this.policy}"
+    error_message = "Extract + created table policy is wrong: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
@@ -269,7 +271,7 @@ run "created_table_options" {
     error_message = "FILE_ID_TABLE_KEY must follow file_id_table_key."
   }
   assert {
-    condition     = !contains([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid], "DecryptWithListedKeys")
+    condition     = !contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "DecryptWithListedKeys")
     error_message = "The table CMK is not granted implicitly: kms:Decrypt is only for keys listed in kms_key_arns."
   }
 }
@@ -288,16 +290,16 @@ run "extract_file_id_into_existing_table_by_name" {
   }
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "RecordVerdicts"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : [s.Action, s.Resource] if s.Sid == "RecordVerdicts"
     ] == [[["dynamodb:UpdateItem"], ["arn:aws:dynamodb:eu-west-1:111122223333:table/app-files"]]]
-    error_message = "UpdateItem must be granted on exactly the named table in this account and region: ${aws_iam_role_policy.this.policy}"
+    error_message = "UpdateItem must be granted on exactly the named table in this account and region: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
-      toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid]) ==
+      toset([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid]) ==
       toset(["WriteOwnLogs", "SendFailedEventsToDeadLetterQueue", "ReadScannedObjects", "ListScannedBuckets", "RecordVerdicts"])
     )
-    error_message = "Extract + existing table statements are wrong: ${aws_iam_role_policy.this.policy}"
+    error_message = "Extract + existing table statements are wrong: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["FILE_ID_TABLE"] == "app-files"
@@ -319,9 +321,9 @@ run "extract_file_id_into_existing_table_by_arn" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "RecordVerdicts"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : [s.Action, s.Resource] if s.Sid == "RecordVerdicts"
     ] == [[["dynamodb:UpdateItem"], ["arn:aws:dynamodb:eu-west-1:444455556666:table/shared-files"]]]
-    error_message = "UpdateItem must be granted on exactly the given table ARN: ${aws_iam_role_policy.this.policy}"
+    error_message = "UpdateItem must be granted on exactly the given table ARN: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["FILE_ID_TABLE"] == "arn:aws:dynamodb:eu-west-1:444455556666:table/shared-files"
@@ -344,24 +346,25 @@ run "delete_and_extract_into_created_table" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
-      # Statements on the same resources are one statement, Sids joined: each bucket ARN is written once.
-      ReadScannedObjectsDeleteMaliciousObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
+      DeleteScannedObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       RecordVerdicts = ["Allow", ["dynamodb:UpdateItem"], ["arn:aws:dynamodb:eu-west-1:111122223333:table/fss-post-scan-file-ids"]]
     }
-    error_message = "Delete + extract + table policy is wrong: ${aws_iam_role_policy.this.policy}"
+    error_message = "Delete + extract + table policy is wrong: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
-      length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 5 &&
-      alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Effect == "Allow"])
+      length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 6 &&
+      alltrue([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Effect == "Allow"])
     )
     error_message = "Exactly five Allow statements expected."
   }
@@ -430,10 +433,10 @@ run "every_flag_with_existing_table_and_dry_run" {
   }
   assert {
     condition = (
-      toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid]) ==
-      toset(["WriteOwnLogs", "SendFailedEventsToDeadLetterQueue", "ReadScannedObjectsDeleteMaliciousObjects", "ListScannedBuckets", "RecordVerdicts"])
+      toset([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid]) ==
+      toset(["WriteOwnLogs", "SendFailedEventsToDeadLetterQueue", "ReadScannedObjects", "ListScannedBuckets", "DeleteScannedObjects", "RecordVerdicts"])
     )
-    error_message = "Dry run keeps the statements of the enabled flags: ${aws_iam_role_policy.this.policy}"
+    error_message = "Dry run keeps the statements of the enabled flags: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = length(aws_dynamodb_table.this) == 0

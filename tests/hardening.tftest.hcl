@@ -145,7 +145,7 @@ run "direct_mode_kms_rights_work_only_through_sqs_s3_and_dynamodb" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Condition
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => s.Condition
       if anytrue([for a in s.Action : startswith(a, "kms:")])
       } == {
       UseDeadLetterQueueKey = { StringEquals = { "kms:ViaService" = ["sqs.eu-west-1.amazonaws.com"] } }
@@ -155,11 +155,11 @@ run "direct_mode_kms_rights_work_only_through_sqs_s3_and_dynamodb" {
       ] } }
       EncryptMaliciousRoute = { StringEquals = { "kms:ViaService" = ["s3.eu-central-1.amazonaws.com"] } }
     }
-    error_message = "Every KMS statement must be limited to the service that uses the key on the role's behalf, in the key's region: ${aws_iam_role_policy.this.policy}"
+    error_message = "Every KMS statement must be limited to the service that uses the key on the role's behalf, in the key's region: ${jsonencode(local.policy_statements)}"
   }
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !can(s.Condition)
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : !can(s.Condition)
       if s.Sid == "SendFailedEventsToDeadLetterQueue" || s.Sid == "WriteOwnLogs" || s.Sid == "RecordVerdicts"
     ])
     error_message = "Only the KMS statements carry kms:ViaService."
@@ -176,9 +176,9 @@ run "the_notification_topic_key_works_through_sns_only" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition if s.Sid == "UseNotificationTopicKey"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Condition if s.Sid == "UseNotificationTopicKey"
     ] == [{ StringEquals = { "kms:ViaService" = ["sns.eu-west-1.amazonaws.com"] } }]
-    error_message = "SNS uses the notification topic's key on the publisher's behalf: ${aws_iam_role_policy.this.policy}"
+    error_message = "SNS uses the notification topic's key on the publisher's behalf: ${jsonencode(local.policy_statements)}"
   }
 }
 
@@ -192,13 +192,13 @@ run "listed_keys_without_a_table_are_for_s3_only" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition if s.Sid == "DecryptWithListedKeys"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Condition if s.Sid == "DecryptWithListedKeys"
     ] == [{ StringEquals = { "kms:ViaService" = ["s3.eu-west-1.amazonaws.com"] } }]
-    error_message = "Without a verdict table, the listed keys are used through S3 only: ${aws_iam_role_policy.this.policy}"
+    error_message = "Without a verdict table, the listed keys are used through S3 only: ${jsonencode(local.policy_statements)}"
   }
 }
 
-run "queue_mode_decrypts_delivery_queue_messages_through_sqs_only" {
+run "queue_mode_uses_the_queue_keys_through_sqs_only" {
   command = plan
 
   variables {
@@ -209,15 +209,20 @@ run "queue_mode_decrypts_delivery_queue_messages_through_sqs_only" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Resource, s.Condition]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Resource, s.Condition]
       if anytrue([for a in s.Action : startswith(a, "kms:")])
       } == {
       DecryptDeliveryQueueMessages = [
         ["arn:aws:kms:eu-west-1:111122223333:key/queue-key"],
         { StringEquals = { "kms:ViaService" = ["sqs.eu-west-1.amazonaws.com"] } },
       ]
+      # The on-failure destination of asynchronous invocations exists in both modes.
+      UseDeadLetterQueueKey = [
+        ["arn:aws:kms:eu-west-1:111122223333:key/dlq-key"],
+        { StringEquals = { "kms:ViaService" = ["sqs.eu-west-1.amazonaws.com"] } },
+      ]
     }
-    error_message = "Queue mode: decrypt with the queue's key through SQS only; no right on the dead-letter queue's key (SQS moves dead letters itself): ${aws_iam_role_policy.this.policy}"
+    error_message = "Queue mode: decrypt with the queue's key and use the dead-letter queue's key (on-failure destination), each through SQS only: ${jsonencode(local.policy_statements)}"
   }
 }
 
@@ -242,13 +247,13 @@ run "via_service_names_end_in_amazonaws_com_in_every_partition" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Condition.StringEquals["kms:ViaService"]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => s.Condition.StringEquals["kms:ViaService"]
       if can(s.Condition.StringEquals["kms:ViaService"])
       } == {
       UseDeadLetterQueueKey = ["sqs.cn-north-1.amazonaws.com"]
       DecryptWithListedKeys = ["s3.cn-northwest-1.amazonaws.com"]
     }
-    error_message = "kms:ViaService uses SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide): ${aws_iam_role_policy.this.policy}"
+    error_message = "kms:ViaService uses SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide): ${jsonencode(local.policy_statements)}"
   }
 }
 

@@ -8,7 +8,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 variables {
@@ -40,10 +41,10 @@ run "nothing_is_announced_by_default" {
   }
   assert {
     condition = length([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s
       if contains(["PutScanResultEvents", "PublishNotifications", "UseNotificationTopicKey", "ImportSecurityHubFindings"], s.Sid)
     ]) == 0
-    error_message = "No announcement permission by default: ${aws_iam_role_policy.this.policy}"
+    error_message = "No announcement permission by default: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = output.event_bus_arn == null && output.notify_topic_arn == null && output.notify_email_subscription_arns == {}
@@ -68,12 +69,12 @@ run "event_bus_by_name" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource]
       if s.Sid == "PutScanResultEvents"
       } == {
       PutScanResultEvents = [["events:PutEvents"], ["arn:aws:events:eu-west-1:111122223333:event-bus/scan-results"]]
     }
-    error_message = "events:PutEvents must be granted on that bus only: ${aws_iam_role_policy.this.policy}"
+    error_message = "events:PutEvents must be granted on that bus only: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = output.event_bus_arn == "arn:aws:events:eu-west-1:111122223333:event-bus/scan-results"
@@ -90,7 +91,7 @@ run "event_bus_in_another_account_by_arn" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "PutScanResultEvents"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Resource if s.Sid == "PutScanResultEvents"
     ] == [["arn:aws:events:eu-west-1:444455556666:event-bus/central-security"]]
     error_message = "A bus given by ARN must be granted as given."
   }
@@ -112,13 +113,13 @@ run "existing_topic_with_its_key" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource]
       if contains(["PublishNotifications", "UseNotificationTopicKey"], s.Sid)
       } == {
       PublishNotifications    = [["sns:Publish"], ["arn:aws:sns:eu-west-1:111122223333:security-alerts"]]
       UseNotificationTopicKey = [["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/1111-2222"]]
     }
-    error_message = "Publishing to an encrypted topic needs sns:Publish on it and its key: ${aws_iam_role_policy.this.policy}"
+    error_message = "Publishing to an encrypted topic needs sns:Publish on it and its key: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
@@ -164,13 +165,13 @@ run "created_topic_with_email_subscriptions" {
   assert {
     # The topic's ARN is known at plan (deterministic name): the policy is too.
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "PublishNotifications"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Resource if s.Sid == "PublishNotifications"
     ] == [["arn:aws:sns:eu-west-1:111122223333:fss-post-scan-notifications"]]
-    error_message = "sns:Publish must be granted on the created topic only: ${aws_iam_role_policy.this.policy}"
+    error_message = "sns:Publish must be granted on the created topic only: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = length([
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "UseNotificationTopicKey"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s if s.Sid == "UseNotificationTopicKey"
     ]) == 0
     error_message = "The AWS managed key needs no key statement."
   }
@@ -201,7 +202,7 @@ run "created_topic_with_a_customer_managed_key" {
   }
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "UseNotificationTopicKey"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Resource if s.Sid == "UseNotificationTopicKey"
     ] == [["arn:aws:kms:eu-west-1:111122223333:key/3333-4444"]]
     error_message = "The function must be able to encrypt with the topic's key."
   }
@@ -220,12 +221,12 @@ run "security_hub_findings" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource]
       if s.Sid == "ImportSecurityHubFindings"
       } == {
       ImportSecurityHubFindings = [["securityhub:BatchImportFindings"], ["arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default"]]
     }
-    error_message = "BatchImportFindings on the default product only: ${aws_iam_role_policy.this.policy}"
+    error_message = "BatchImportFindings on the default product only: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 

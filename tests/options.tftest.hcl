@@ -7,7 +7,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 variables {
@@ -31,10 +32,10 @@ run "one_permission_and_subscription_per_topic" {
     condition = {
       for k, p in aws_lambda_permission.this : k => [p.statement_id, p.action, p.principal, p.source_arn, p.function_name]
       } == {
-      a_main    = ["AllowSNS-a_main", "lambda:InvokeFunction", "sns.amazonaws.com", "arn:aws:sns:eu-west-1:999988887777:fss-b", "fss-post-scan"]
-      b_partner = ["AllowSNS-b_partner", "lambda:InvokeFunction", "sns.amazonaws.com", "arn:aws:sns:eu-west-1:222233334444:fss-a", "fss-post-scan"]
+      a_main    = ["AllowSNS-a_main-c561f9c6", "lambda:InvokeFunction", "sns.amazonaws.com", "arn:aws:sns:eu-west-1:999988887777:fss-b", "fss-post-scan"]
+      b_partner = ["AllowSNS-b_partner-12812a97", "lambda:InvokeFunction", "sns.amazonaws.com", "arn:aws:sns:eu-west-1:222233334444:fss-a", "fss-post-scan"]
     }
-    error_message = "Each topic needs its own invoke permission limited to that topic."
+    error_message = "Each topic needs its own invoke permission limited to that topic (statement id: key and the ARN's hash)."
   }
   assert {
     condition = {
@@ -121,16 +122,16 @@ run "dead_letter_queue_and_retries_defaults" {
   }
   assert {
     condition = (
-      aws_lambda_function_event_invoke_config.this[0].function_name == "fss-post-scan" &&
-      aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 2 &&
-      aws_lambda_function_event_invoke_config.this[0].maximum_event_age_in_seconds == 21600 &&
-      aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq" &&
-      length(aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_success) == 0
+      aws_lambda_function_event_invoke_config.this.function_name == "fss-post-scan" &&
+      aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 2 &&
+      aws_lambda_function_event_invoke_config.this.maximum_event_age_in_seconds == 21600 &&
+      aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq" &&
+      length(aws_lambda_function_event_invoke_config.this.destination_config[0].on_success) == 0
     )
     error_message = "Failed async events must go to the DLQ after the default retries."
   }
   assert {
-    condition     = !contains([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid], "UseDeadLetterQueueKey")
+    condition     = !contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "UseDeadLetterQueueKey")
     error_message = "No KMS permission without a DLQ key."
   }
 }
@@ -154,19 +155,19 @@ run "dead_letter_queue_with_cmk_and_custom_retries" {
   }
   assert {
     condition = (
-      aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 0 &&
-      aws_lambda_function_event_invoke_config.this[0].maximum_event_age_in_seconds == 60
+      aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 0 &&
+      aws_lambda_function_event_invoke_config.this.maximum_event_age_in_seconds == 60
     )
     error_message = "Retry count and event age must reach the invoke config."
   }
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "UseDeadLetterQueueKey"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : [s.Action, s.Resource] if s.Sid == "UseDeadLetterQueueKey"
     ] == [[["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/dlq-key"]]]
-    error_message = "Sending to a CMK-encrypted DLQ needs GenerateDataKey and Decrypt on that key only: ${aws_iam_role_policy.this.policy}"
+    error_message = "Sending to a CMK-encrypted DLQ needs GenerateDataKey and Decrypt on that key only: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 3
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 3
     error_message = "Only the DLQ key statement may be added."
   }
 }
@@ -204,7 +205,7 @@ run "log_group_retention_and_key" {
     error_message = "Retention and log KMS key must reach the log group."
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 2
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 2
     error_message = "The log group key is used by CloudWatch Logs, not by the function: no statement may be added."
   }
 }
@@ -222,12 +223,12 @@ run "kms_key_arns_allow_decrypt_only" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "DecryptWithListedKeys"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : [s.Action, s.Resource] if s.Sid == "DecryptWithListedKeys"
       ] == [[["kms:Decrypt"], [
         "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab",
     ]]]
-    error_message = "kms:Decrypt must be granted on exactly the listed keys: ${aws_iam_role_policy.this.policy}"
+    error_message = "kms:Decrypt must be granted on exactly the listed keys: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 
@@ -244,12 +245,12 @@ run "tracing_active_grants_xray" {
   }
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "WriteTraces"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : [s.Action, s.Resource] if s.Sid == "WriteTraces"
     ] == [[["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]]]
-    error_message = "Active tracing needs the two X-Ray write actions (they take no resource ARN): ${aws_iam_role_policy.this.policy}"
+    error_message = "Active tracing needs the two X-Ray write actions (they take no resource ARN): ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 3
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 3
     error_message = "Only the X-Ray statement may be added."
   }
 }
@@ -266,7 +267,7 @@ run "tracing_passthrough_needs_no_permission" {
     error_message = "Tracing mode must reach the function."
   }
   assert {
-    condition     = !contains([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid], "WriteTraces")
+    condition     = !contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "WriteTraces")
     error_message = "PassThrough does not send segments: no X-Ray permission."
   }
 }
@@ -288,7 +289,7 @@ run "vpc_config_and_network_interfaces" {
   }
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "ManageVpcNetworkInterfaces"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : [s.Action, s.Resource] if s.Sid == "ManageVpcNetworkInterfaces"
       ] == [[[
         "ec2:AssignPrivateIpAddresses",
         "ec2:CreateNetworkInterface",
@@ -297,10 +298,10 @@ run "vpc_config_and_network_interfaces" {
         "ec2:DescribeSubnets",
         "ec2:UnassignPrivateIpAddresses",
     ], ["*"]]]
-    error_message = "A VPC function needs the ENI actions: ${aws_iam_role_policy.this.policy}"
+    error_message = "A VPC function needs the ENI actions: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 3
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 3
     error_message = "Only the ENI statement may be added (no account-wide log permissions)."
   }
 }
@@ -353,8 +354,11 @@ run "role_settings" {
     error_message = "Only Lambda may assume the role."
   }
   assert {
-    condition     = aws_iam_role_policy.this.role == "fss-post-scan-post-scan" && aws_iam_role_policy.this.name == "fss-post-scan-post-scan"
-    error_message = "The inline policy must belong to the module's role."
+    condition = alltrue([
+      for sid, p in aws_iam_role_policy.this :
+      p.role == "fss-post-scan-post-scan" && p.name == sid && jsondecode(p.policy).Statement[0].Sid == sid
+    ])
+    error_message = "Each inline policy belongs to the module's role and starts with the statement it is named after."
   }
 }
 
@@ -399,14 +403,15 @@ run "other_partition_and_region" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Resource if s.Sid != "SendFailedEventsToDeadLetterQueue"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => s.Resource if s.Sid != "SendFailedEventsToDeadLetterQueue"
       } == {
-      WriteOwnLogs                             = ["arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]
-      ReadScannedObjectsDeleteMaliciousObjects = ["arn:aws-cn:s3:::uploads-bucket/*"]
-      ListScannedBuckets                       = ["arn:aws-cn:s3:::uploads-bucket"]
-      RecordVerdicts                           = ["arn:aws-cn:dynamodb:cn-north-1:111122223333:table/app-files"]
+      WriteOwnLogs         = ["arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]
+      ReadScannedObjects   = ["arn:aws-cn:s3:::uploads-bucket/*"]
+      ListScannedBuckets   = ["arn:aws-cn:s3:::uploads-bucket"]
+      DeleteScannedObjects = ["arn:aws-cn:s3:::uploads-bucket/*"]
+      RecordVerdicts       = ["arn:aws-cn:dynamodb:cn-north-1:111122223333:table/app-files"]
     }
-    error_message = "ARNs must use the provider's partition and region: ${aws_iam_role_policy.this.policy}"
+    error_message = "ARNs must use the provider's partition and region: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 

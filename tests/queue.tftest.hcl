@@ -8,7 +8,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 # The shared mock gives every queue the DLQ's ARN; the delivery queue gets its own.
@@ -38,7 +39,7 @@ run "direct_mode_is_the_default_and_unchanged" {
     condition = (
       length(aws_sqs_queue.delivery) == 0 && length(aws_sqs_queue_policy.delivery) == 0 &&
       length(aws_lambda_event_source_mapping.this) == 0 &&
-      length(aws_lambda_function_event_invoke_config.this) == 1 &&
+      aws_lambda_function_event_invoke_config.this.function_name == "fss-post-scan" &&
       toset(keys(aws_lambda_permission.this)) == toset(["stack", "archive"])
     )
     error_message = "Direct mode needs the invoke config and one permission per topic, and no queue or mapping."
@@ -48,17 +49,17 @@ run "direct_mode_is_the_default_and_unchanged" {
     error_message = "Direct mode subscribes the function."
   }
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == [
+    condition = toset([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid]) == toset([
       "WriteOwnLogs", "SendFailedEventsToDeadLetterQueue",
-    ]
-    error_message = "Direct mode: logs and the on-failure destination only, got ${aws_iam_role_policy.this.policy}"
+    ])
+    error_message = "Direct mode: logs and the on-failure destination only, got ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = output.delivery_queue_arn == null && output.delivery_queue_url == null
     error_message = "No delivery queue outputs in direct mode."
   }
   assert {
-    condition     = output.replay_command == "PYTHONPATH=tools python -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan --region eu-west-1"
+    condition     = output.replay_command == "PYTHONPATH='./tools' python3 -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan --region eu-west-1"
     error_message = "Direct-mode replay command is wrong: ${output.replay_command}"
   }
 }
@@ -74,10 +75,10 @@ run "queue_mode_defaults" {
     condition = (
       length(aws_sqs_queue.delivery) == 1 && length(aws_sqs_queue_policy.delivery) == 1 &&
       length(aws_lambda_event_source_mapping.this) == 1 &&
-      length(aws_lambda_function_event_invoke_config.this) == 0 &&
-      length(aws_lambda_permission.this) == 0
+      length(aws_lambda_permission.this) == 0 &&
+      aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
     )
-    error_message = "Queue mode: one delivery queue, its policy and one mapping; no invoke config, no SNS permissions."
+    error_message = "Queue mode: one delivery queue, its policy and one mapping; no SNS permissions; the invoke config stays (asynchronous invocations still fail into the DLQ)."
   }
   assert {
     condition = (
@@ -140,17 +141,18 @@ run "queue_mode_defaults" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       ReceiveFromDeliveryQueue = ["Allow", ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
       ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"]]
+      SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
     }
-    error_message = "Queue mode: logs and reading the delivery queue only (SQS, not the role, moves dead letters): ${aws_iam_role_policy.this.policy}"
+    error_message = "Queue mode: logs, reading the delivery queue, and the on-failure destination of asynchronous invocations (SQS itself moves queued dead letters): ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 2
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 3
     error_message = "Duplicate statement ids in the queue-mode policy."
   }
   assert {
@@ -166,7 +168,7 @@ run "queue_mode_defaults" {
     error_message = "Queue outputs are wrong."
   }
   assert {
-    condition     = output.replay_command == "PYTHONPATH=tools python -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --to-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery --region eu-west-1"
+    condition     = output.replay_command == "PYTHONPATH='./tools' python3 -m replay --dead-letter-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-dlq --to-queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery --region eu-west-1"
     error_message = "Queue-mode replay command is wrong: ${output.replay_command}"
   }
 }
@@ -211,12 +213,14 @@ run "queue_mode_settings_and_keys" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource] if s.Sid != "WriteOwnLogs"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource] if s.Sid != "WriteOwnLogs"
       } == {
-      ReceiveFromDeliveryQueue     = [["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"]]
-      DecryptDeliveryQueueMessages = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/queue-key"]]
+      ReceiveFromDeliveryQueue          = [["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"]]
+      DecryptDeliveryQueueMessages      = [["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/queue-key"]]
+      SendFailedEventsToDeadLetterQueue = [["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
+      UseDeadLetterQueueKey             = [["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/dlq-key"]]
     }
-    error_message = "Queue mode with a CMK: decrypt with the queue's key only, nothing on the DLQ key: ${aws_iam_role_policy.this.policy}"
+    error_message = "Queue mode with CMKs: decrypt with the queue's key; the on-failure destination may use the DLQ's key: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 
@@ -232,12 +236,12 @@ run "direct_mode_ignores_queue_settings" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource] if s.Sid != "WriteOwnLogs"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource] if s.Sid != "WriteOwnLogs"
       } == {
       SendFailedEventsToDeadLetterQueue = [["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
       UseDeadLetterQueueKey             = [["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/dlq-key"]]
     }
-    error_message = "Direct mode must not grant anything on the (absent) delivery queue: ${aws_iam_role_policy.this.policy}"
+    error_message = "Direct mode must not grant anything on the (absent) delivery queue: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 
@@ -447,4 +451,49 @@ run "warns_when_reserved_concurrency_has_no_queue_cap" {
   }
 
   expect_failures = [check.queue_concurrency_within_reserved_concurrency]
+}
+
+run "drain_keeps_the_delivery_queue_in_direct_mode" {
+  command = plan
+
+  variables {
+    drain_delivery_queue = true
+    alarm_topic_arns     = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+  }
+
+  assert {
+    condition = (
+      length(aws_sqs_queue.delivery) == 1 && length(aws_sqs_queue_policy.delivery) == 1 &&
+      length(aws_lambda_event_source_mapping.this) == 1 &&
+      aws_lambda_event_source_mapping.this[0].event_source_arn == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-delivery"
+    )
+    error_message = "While draining, the delivery queue, its policy and its mapping stay."
+  }
+  assert {
+    condition     = alltrue([for s in aws_sns_topic_subscription.this : s.protocol == "lambda"]) && length(aws_lambda_permission.this) == 2
+    error_message = "Draining is direct mode: the topics invoke the function."
+  }
+  assert {
+    condition     = contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "ReceiveFromDeliveryQueue")
+    error_message = "While draining, the function may still read the delivery queue."
+  }
+  assert {
+    condition     = contains(keys(aws_cloudwatch_metric_alarm.this), "queue-age")
+    error_message = "While the delivery queue exists, its queue-age alarm stays."
+  }
+  assert {
+    condition     = strcontains(output.replay_command, "--function arn:aws:lambda:eu-west-1:111122223333:function:fss-post-scan ") && output.delivery_queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/fss-post-scan-delivery"
+    error_message = "Draining: dead letters replay into the function (direct mode); the delivery queue's URL stays available to watch it empty."
+  }
+}
+
+run "subscriptions_are_replaced_create_before_destroy" {
+  # A mode switch changes protocol and endpoint (both force a new subscription); the ordering that
+  # keeps a subscription in place meanwhile is proven by tests/apply/test_apply_pipelines.py.
+  command = plan
+
+  assert {
+    condition     = length(distinct([for p in aws_lambda_permission.this : p.statement_id])) == 2 && alltrue([for k, p in aws_lambda_permission.this : startswith(p.statement_id, "AllowSNS-${k}-")])
+    error_message = "Permission statement ids carry the topic ARN's hash, so a new ARN under the same key can be added before the old statement goes."
+  }
 }

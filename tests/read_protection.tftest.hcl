@@ -9,7 +9,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 variables {
@@ -39,7 +40,7 @@ run "off_by_default" {
     error_message = "READ_PROTECTION must be off by default."
   }
   assert {
-    condition     = !contains([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid], "ReadScannedObjects")
+    condition     = !contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "ReadScannedObjects")
     error_message = "Without read protection (and nothing else) the function reads no objects."
   }
 }
@@ -70,7 +71,7 @@ run "malicious" {
     error_message = "READ_PROTECTION must carry the mode."
   }
   assert {
-    condition     = !contains([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid], "ReadScannedObjects")
+    condition     = !contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "ReadScannedObjects")
     error_message = "malicious mode needs no object reads by the function."
   }
 }
@@ -92,7 +93,7 @@ run "until_clean" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource] if startswith(s.Sid, "Read") || startswith(s.Sid, "List")
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource] if startswith(s.Sid, "Read") || startswith(s.Sid, "List")
       } == {
       ReadScannedObjects = [["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
@@ -102,7 +103,7 @@ run "until_clean" {
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.this) == 0
-    error_message = "No alarms without alarm_topic_arn."
+    error_message = "No alarms without alarm_topic_arns."
   }
 }
 
@@ -127,9 +128,9 @@ run "untagged_alarm_with_until_clean" {
   command = plan
 
   variables {
-    read_protection = "until_clean"
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
-    alarms          = { untagged_clean_objects_threshold = 3 }
+    read_protection  = "until_clean"
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    alarms           = { untagged_clean_objects_threshold = 3 }
   }
 
   assert {
@@ -152,8 +153,8 @@ run "no_untagged_alarm_in_malicious_mode" {
   command = plan
 
   variables {
-    read_protection = "malicious"
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+    read_protection  = "malicious"
+    alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
   }
 
   assert {

@@ -8,7 +8,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 variables {
@@ -50,32 +51,35 @@ run "quarantine_malicious_files_move" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Effect, s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
       WriteOwnLogs = ["Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = ["Allow", ["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
-      ReadScannedObjectsDeleteMovedObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
+      ReadScannedObjects = ["Allow", ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"],
       ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       ListScannedBuckets = ["Allow", ["s3:ListBucket", "s3:ListBucketVersions"],
       ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::my.dotted.bucket"]]
+      DeleteScannedObjects = ["Allow", ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]]
       WriteMaliciousRoute = ["Allow", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
       ["arn:aws:s3:::quarantine-bucket/q/*"]]
     }
-    error_message = "Quarantine (move) policy is wrong: ${aws_iam_role_policy.this.policy}"
+    error_message = "Quarantine (move) policy is wrong: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     # Scanned buckets and the route's bucket must belong to the function's account (issue 10).
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => try(s.Condition, null)
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => try(s.Condition, null)
       } == {
-      WriteOwnLogs                         = null
-      SendFailedEventsToDeadLetterQueue    = null
-      ReadScannedObjectsDeleteMovedObjects = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
-      ListScannedBuckets                   = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
-      WriteMaliciousRoute                  = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      WriteOwnLogs                      = null
+      SendFailedEventsToDeadLetterQueue = null
+      ReadScannedObjects                = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      ListScannedBuckets                = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      DeleteScannedObjects              = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
+      WriteMaliciousRoute               = { StringEquals = { "s3:ResourceAccount" = "111122223333" } }
     }
-    error_message = "Bucket owner conditions are wrong: ${aws_iam_role_policy.this.policy}"
+    error_message = "Bucket owner conditions are wrong: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["EXPECTED_BUCKET_OWNER"] == "111122223333"
@@ -104,15 +108,16 @@ run "route_into_another_account" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Condition.StringEquals["s3:ResourceAccount"]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => s.Condition.StringEquals["s3:ResourceAccount"]
       if can(s.Condition)
       } == {
-      ReadScannedObjectsDeleteMaliciousObjectsDeleteMovedObjects = "111122223333"
-      ListScannedBuckets                                         = "111122223333"
-      WriteMaliciousRoute                                        = "444455556666"
-      WriteCleanRoute                                            = "111122223333"
+      ReadScannedObjects   = "111122223333"
+      ListScannedBuckets   = "111122223333"
+      DeleteScannedObjects = "111122223333"
+      WriteMaliciousRoute  = "444455556666"
+      WriteCleanRoute      = "111122223333"
     }
-    error_message = "Each route's statement must require its own owner: ${aws_iam_role_policy.this.policy}"
+    error_message = "Each route's statement must require its own owner: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 
@@ -173,7 +178,7 @@ run "promote_clean_files_copy_with_key_and_bucket_arn" {
   }
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Action, s.Resource]
       } == {
       WriteOwnLogs                      = [["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/fss-post-scan:*"]]
       SendFailedEventsToDeadLetterQueue = [["sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"]]
@@ -183,7 +188,7 @@ run "promote_clean_files_copy_with_key_and_bucket_arn" {
       WriteCleanRoute    = [["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"], ["arn:aws:s3:::promote-bucket/*"]]
       EncryptCleanRoute  = [["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]]
     }
-    error_message = "Copy mode deletes nothing; the route key is granted for that route only: ${aws_iam_role_policy.this.policy}"
+    error_message = "Copy mode deletes nothing; the route key is granted for that route only: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
 }
 
@@ -203,23 +208,23 @@ run "every_route_with_delete_malicious" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid => s.Resource if can(regex("Route$|Delete", s.Sid))
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => s.Resource if can(regex("Route$|^Delete", s.Sid))
       } == {
-      ReadScannedObjectsDeleteMaliciousObjectsDeleteMovedObjects = ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]
-      WriteMaliciousRoute                                        = ["arn:aws:s3:::quarantine-bucket/*"]
-      EncryptMaliciousRoute                                      = ["arn:aws:kms:eu-west-1:111122223333:key/aaaa"]
-      WriteCleanRoute                                            = ["arn:aws:s3:::promote-bucket/clean/*"]
-      WriteIncompleteRoute                                       = ["arn:aws:s3:::review-bucket/incomplete/*"]
-      WriteFailedRoute                                           = ["arn:aws:s3:::review-bucket/failed/*"]
-      EncryptFailedRoute                                         = ["arn:aws:kms:eu-west-1:111122223333:key/bbbb"]
-      WriteUnscannedRoute                                        = ["arn:aws:s3:::review-bucket/unscanned/*"]
-      EncryptUnscannedRoute                                      = ["arn:aws:kms:eu-west-1:111122223333:key/cccc"]
+      DeleteScannedObjects  = ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::my.dotted.bucket/*"]
+      WriteMaliciousRoute   = ["arn:aws:s3:::quarantine-bucket/*"]
+      EncryptMaliciousRoute = ["arn:aws:kms:eu-west-1:111122223333:key/aaaa"]
+      WriteCleanRoute       = ["arn:aws:s3:::promote-bucket/clean/*"]
+      WriteIncompleteRoute  = ["arn:aws:s3:::review-bucket/incomplete/*"]
+      WriteFailedRoute      = ["arn:aws:s3:::review-bucket/failed/*"]
+      EncryptFailedRoute    = ["arn:aws:kms:eu-west-1:111122223333:key/bbbb"]
+      WriteUnscannedRoute   = ["arn:aws:s3:::review-bucket/unscanned/*"]
+      EncryptUnscannedRoute = ["arn:aws:kms:eu-west-1:111122223333:key/cccc"]
     }
-    error_message = "Each route gets its own statements, scoped to its prefix and key: ${aws_iam_role_policy.this.policy}"
+    error_message = "Each route gets its own statements, scoped to its prefix and key: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
-    condition     = length(jsondecode(aws_iam_role_policy.this.policy).Statement) == 12
-    error_message = "Exactly 12 statements expected: ${aws_iam_role_policy.this.policy}"
+    condition     = length(flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])) == 13
+    error_message = "Exactly 13 statements expected (one delete statement serves delete_malicious and move routes): ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition = (
@@ -252,9 +257,9 @@ run "route_into_a_scanned_bucket_under_a_prefix_in_aws_cn" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "WriteMaliciousRoute"
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Resource if s.Sid == "WriteMaliciousRoute"
     ] == [["arn:aws-cn:s3:::uploads-bucket/quarantine/*"]]
-    error_message = "The write statement must use the partition and stay under the prefix: ${aws_iam_role_policy.this.policy}"
+    error_message = "The write statement must use the partition and stay under the prefix: ${jsonencode([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement])}"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["ROUTE_MALICIOUS"] == "uploads-bucket/quarantine/"

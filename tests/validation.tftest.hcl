@@ -9,7 +9,8 @@ mock_provider "aws" {
 }
 
 mock_provider "archive" {
-  source = "./tests/mocks/archive"
+  override_during = plan
+  source          = "./tests/mocks/archive"
 }
 
 variables {
@@ -185,7 +186,7 @@ run "rejects_invalid_inputs_4" {
 
   variables {
     scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:9999:fss-topic" } # topic arn with short account
-    bucket_names           = ["arn:aws:s3:::uploads"]                           # bucket arn
+    bucket_names           = ["arn:aws:s3:::uploads-*"]                         # bucket arn with a wildcard
   }
 
   expect_failures = [
@@ -238,21 +239,80 @@ run "rejects_created_and_existing_table_together" {
   expect_failures = [aws_lambda_function.this]
 }
 
-run "rejects_created_table_without_extract_file_id" {
+# Turning extract_file_id off alone is a warning (check block), not an error; the created table
+# stays, and the function gets neither the table permission nor a reason to fail.
+run "warns_created_table_without_extract_file_id" {
   command = plan
 
   variables {
     create_file_id_table = true
   }
 
-  expect_failures = [aws_lambda_function.this]
+  expect_failures = [check.file_id_table_is_used]
+
+  assert {
+    condition     = length(aws_dynamodb_table.this) == 1
+    error_message = "The created table (and the verdicts in it) must stay when extract_file_id is turned off."
+  }
+  assert {
+    condition     = !contains([for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid], "RecordVerdicts")
+    error_message = "Without extract_file_id nothing is recorded, so no UpdateItem permission."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["EXTRACT_FILE_ID"] == "false"
+    error_message = "The function does not extract file ids."
+  }
 }
 
-run "rejects_existing_table_without_extract_file_id" {
+run "warns_existing_table_without_extract_file_id" {
   command = plan
 
   variables {
     file_id_table_name = "app-files"
+  }
+
+  expect_failures = [check.file_id_table_is_used]
+}
+
+run "accepts_bucket_arns_like_routes" {
+  command = plan
+
+  variables {
+    bucket_names = ["arn:aws:s3:::uploads-bucket", "archive-bucket"]
+    routes       = { malicious = { bucket = "arn:aws:s3:::quarantine-bucket" } }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ALLOWED_BUCKETS"] == "uploads-bucket,archive-bucket"
+    error_message = "Bucket ARNs reach the function as names: ${aws_lambda_function.this.environment[0].variables["ALLOWED_BUCKETS"]}"
+  }
+  assert {
+    condition = {
+      for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => s.Resource if contains(["ReadScannedObjects", "ListScannedBuckets"], s.Sid)
+      } == {
+      ReadScannedObjects = ["arn:aws:s3:::uploads-bucket/*", "arn:aws:s3:::archive-bucket/*"]
+      ListScannedBuckets = ["arn:aws:s3:::uploads-bucket", "arn:aws:s3:::archive-bucket"]
+    }
+    error_message = "Bucket ARNs are scoped like names in the policy."
+  }
+}
+
+run "rejects_a_bucket_given_by_name_and_by_arn" {
+  command = plan
+
+  variables {
+    bucket_names = ["uploads-bucket", "arn:aws:s3:::uploads-bucket"]
+  }
+
+  expect_failures = [var.bucket_names]
+}
+
+run "rejects_a_route_into_a_scanned_bucket_given_by_arn" {
+  command = plan
+
+  variables {
+    bucket_names = ["arn:aws:s3:::uploads-bucket"]
+    routes       = { malicious = { bucket = "uploads-bucket" } }
   }
 
   expect_failures = [aws_lambda_function.this]

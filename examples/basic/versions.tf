@@ -9,7 +9,7 @@ terraform {
     }
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4"
+      version = ">= 2.7"
     }
   }
 }

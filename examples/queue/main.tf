@@ -91,10 +91,9 @@ module "post_scan" {
   create_file_id_table = true
   record_verdicts      = ["malicious", "clean", "incomplete", "failed"]
 
-  # The topic is created in the same apply, so its ARN is unknown at plan time: create_alarms
-  # tells the module that the alarms exist.
-  create_alarms   = true
-  alarm_topic_arn = aws_sns_topic.alarms.arn
+  # The topic is created in the same apply: its ARN is unknown at plan time, but the list's length
+  # is known, which is all the module needs to plan the alarms.
+  alarm_topic_arns = [aws_sns_topic.alarms.arn]
   alarms = {
     queue_age_threshold_seconds = var.queue_age_alarm_seconds
   }

@@ -8,6 +8,7 @@ defaults are the documented ones: a module default that drifts from the spec sho
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "role_permissions_boundary_arn": None,
     "tags": {},
     "delivery_mode": "direct",
+    "drain_delivery_queue": False,
     "queue": {},
-    "alarm_topic_arn": None,
+    "alarm_topic_arns": [],
     "create_alarms": None,
     "alarms": {},
     "event_bus_name": None,
@@ -127,10 +129,20 @@ def queue_settings(inputs: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def bucket_names(inputs: dict[str, Any]) -> list[str]:
+    """The scanned buckets' names (bucket_names takes names or bucket ARNs)."""
+    return [re.sub(r"^arn:[^:]+:s3:::", "", b) for b in inputs["bucket_names"]]
+
+
+def delivery_queue_exists(inputs: dict[str, Any]) -> bool:
+    """Queue mode, or direct mode while drain_delivery_queue keeps the delivery queue."""
+    return inputs["delivery_mode"] == "queue" or bool(inputs["drain_delivery_queue"])
+
+
 def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Alarm key -> what it watches and when it fires; {} without an alarm topic."""
     wanted = inputs["create_alarms"]
-    if not (inputs["alarm_topic_arn"] if wanted is None else wanted):
+    if not (inputs["alarm_topic_arns"] if wanted is None else wanted):
         return {}
     settings = {**ALARM_DEFAULTS, **{k: v for k, v in inputs["alarms"].items() if v is not None}}
     found = {
@@ -163,7 +175,7 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
     found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
     found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
-    if inputs["delivery_mode"] == "queue":
+    if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
             "ApproximateAgeOfOldestMessage",
@@ -179,14 +191,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             settings["errors_threshold"],
         )
-    else:
-        found["destination-delivery-failures"] = (
-            "AWS/Lambda",
-            "DestinationDeliveryFailures",
-            "FunctionName",
-            "Sum",
-            0,
-        )
+    # Lambda's on-failure destination of asynchronous invocations (both modes).
+    found["destination-delivery-failures"] = (
+        "AWS/Lambda",
+        "DestinationDeliveryFailures",
+        "FunctionName",
+        "Sum",
+        0,
+    )
     if inputs["read_protection"] == "until_clean":
         found["untagged-clean-objects"] = (
             inputs["metrics_namespace"],
@@ -312,7 +324,7 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         **_route_environment(inputs, account_id),
         **_announce_environment(inputs, where),
         "EXPECTED_BUCKET_OWNER": account_id,
-        "ALLOWED_BUCKETS": ",".join(inputs["bucket_names"]),
+        "ALLOWED_BUCKETS": ",".join(bucket_names(inputs)),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
         "EXTRACT_FILE_ID": _flag(inputs["extract_file_id"]),
@@ -361,14 +373,15 @@ def policy_grants(
     queues' keys, S3 for objects and route copies, DynamoDB for a CMK-encrypted verdict table, SNS
     for the notification topic's key.
 
-    Direct mode: Lambda's on-failure destination sends to the DLQ as the role. Queue mode: the
-    event source mapping reads the delivery queue as the role; SQS moves dead letters itself.
+    Both modes: Lambda's on-failure destination of asynchronous invocations sends to the DLQ as
+    the role. Queue mode (and direct mode while draining the delivery queue): the event source
+    mapping reads the delivery queue as the role; SQS moves queued dead letters itself.
 
     VPC access is left out: the module may grant it inline (VPC_ACTIONS on "*") or attach the
     AWS managed policy; the tests check either form separately.
     """
     p = where.partition
-    buckets = [f"arn:{p}:s3:::{b}" for b in inputs["bucket_names"]]
+    buckets = [f"arn:{p}:s3:::{b}" for b in bucket_names(inputs)]
     objects = [f"{b}/*" for b in buckets]
     log_group = (
         f"arn:{p}:logs:{where.region}:{where.account_id}:log-group:/aws/lambda/{inputs['name']}:*"
@@ -380,8 +393,12 @@ def policy_grants(
         grants.update((a, r, when) for a in actions for r in resources)
 
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
-    if inputs["delivery_mode"] == "queue":
-        assert delivery_queue_arn, "queue mode needs the delivery queue's ARN"
+    grant(["sqs:SendMessage"], [dlq_arn])
+    dlq_key = inputs["dead_letter_queue_kms_key_arn"]
+    if dlq_key:
+        grant(["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key]))
+    if delivery_queue_exists(inputs):
+        assert delivery_queue_arn, "the delivery queue's ARN is needed while it exists"
         grant(
             ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             [delivery_queue_arn],
@@ -389,13 +406,6 @@ def policy_grants(
         queue_key = queue_settings(inputs)["kms_key_arn"]
         if queue_key:
             grant(["kms:Decrypt"], [queue_key], via_services(["sqs"], [queue_key]))
-    else:
-        grant(["sqs:SendMessage"], [dlq_arn])
-        dlq_key = inputs["dead_letter_queue_kms_key_arn"]
-        if dlq_key:
-            grant(
-                ["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key])
-            )
     configured = routes(inputs, where.account_id)
     # until_clean: the function reads clean objects' tags (UntaggedCleanObjects).
     until_clean = inputs["read_protection"] == "until_clean"

@@ -10,15 +10,20 @@ that comes from git or the registry.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _harness import Account, MotoServer
+from _harness import Account, MotoServer, stage_module
 
 from emulator.staging import (
     OVERRIDE_FILE,
+    TerraformFailed,
     provider_override,
     run_logged,
     terraform_environment,
@@ -46,6 +51,15 @@ def write_root(
     (root / "main.tf.json").write_text(json.dumps(document, indent=2))
     (root / OVERRIDE_FILE).write_text(provider_override(account.region))
     return root
+
+
+def operator_environment(account: Account) -> dict[str, str]:
+    """The environment of an operator's shell that runs the replay CLI: the account's credentials,
+    no PYTHON* settings of this process, and a python3 with boto3 (this one's) first on the PATH."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    environment.update(account.environment())
+    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment["PATH"]])
+    return environment
 
 
 class Job:
@@ -79,6 +93,24 @@ class Job:
                 keep_output=False,
             )
         )
+
+    @classmethod
+    def module_root(
+        cls,
+        workdir: Path,
+        server: MotoServer,
+        account: Account,
+        tf_bin: str,
+        inputs: dict[str, Any],
+        extra: dict[str, Any] | None = None,
+    ) -> Job:
+        """The module staged in workdir/module and a root calling it with `inputs` (and `extra`
+        top-level blocks, e.g. more module calls), initialised."""
+        stage_module(workdir / "module")
+        root = write_root(workdir / "root", account, "../module", inputs, extra=extra)
+        job = cls(root, tf_bin, server, account)
+        job.init()
+        return job
 
     def outputs(self) -> dict[str, Any]:
         raw = run_logged(
@@ -161,3 +193,103 @@ def planned_actions(plan: dict[str, Any]) -> dict[str, list[str]]:
         for c in plan.get("resource_changes", [])
         if c["change"]["actions"] != ["no-op"] and c.get("mode") == "managed"
     }
+
+
+################################################################################
+# A module repository and a consumer's pipeline jobs
+################################################################################
+
+
+def _git(repository: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=tests", "-c", "user.email=tests@example.com", *args],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def module_repository(path: Path, tag: str) -> Path:
+    """A git repository holding the module as it ships (stage_module), tagged `tag`; consumers
+    source it as git::file://PATH?ref=TAG, so `terraform init` clones it into
+    .terraform/modules/<name> exactly as from GitHub."""
+    stage_module(path)
+    _git(path, "init", "-q")
+    _git(path, "add", "-A")
+    _git(path, "commit", "-q", "-m", "module")
+    _git(path, "tag", tag)
+    return path
+
+
+def release(repository: Path, tag: str, changes: dict[str, str]) -> None:
+    """Commit `changes` (path -> appended text) to the module repository and tag them."""
+    for relative, text in changes.items():
+        with open(repository / relative, "a") as handle:
+            handle.write(text)
+    _git(repository, "commit", "-q", "-a", "-m", f"release {tag}")
+    _git(repository, "tag", tag)
+
+
+class Consumer:
+    """A consumer's repository (one root calling the module) and the jobs of its pipeline.
+
+    Each job is a fresh checkout of the root (a new directory with only the committed files: no
+    .terraform, no builds, no state) that runs `terraform init` itself; the state lives in one
+    place outside every checkout, as a remote backend would keep it.
+    """
+
+    def __init__(self, workdir: Path, server: MotoServer, account: Account, tf_bin: str) -> None:
+        self.workdir = workdir
+        self.server = server
+        self.account = account
+        self.tf_bin = tf_bin
+        self.source = workdir / "consumer"
+        self.state = workdir / "state" / "terraform.tfstate"
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        self.jobs = 0
+
+    def commit(self, module_source: str, inputs: dict[str, Any]) -> None:
+        """The consumer's root as committed: the module call, its outputs, the shared state."""
+        write_root(
+            self.source,
+            self.account,
+            module_source,
+            inputs,
+            extra={
+                "terraform": {"backend": {"local": {"path": str(self.state)}}},
+                "output": {
+                    "replay_command": {"value": f"${{module.{MODULE_CALL}.replay_command}}"}
+                },
+            },
+        )
+
+    def job(self, name: str, artifacts: dict[Path, str] | None = None) -> Job:
+        """A fresh checkout in its own directory, initialised; `artifacts` (a file of an earlier
+        job -> its name here) are what a pipeline hands from job to job, e.g. the saved plan."""
+        self.jobs += 1
+        root = self.workdir / f"job-{self.jobs:02d}-{name}"
+        shutil.copytree(self.source, root)
+        for path, target in (artifacts or {}).items():
+            shutil.copy2(path, root / target)
+        job = Job(root, self.tf_bin, self.server, self.account)
+        job.init()
+        return job
+
+
+def module_dir(job: Job) -> Path:
+    """Where `terraform init` put the module in this job's checkout."""
+    return job.root / ".terraform" / "modules" / MODULE_CALL
+
+
+def plan_exit_code(job: Job) -> int:
+    """`terraform plan -detailed-exitcode`: 0 no changes, 2 changes (1 raises)."""
+    args = [job.tf_bin, "plan", "-input=false", "-no-color", "-detailed-exitcode"]
+    result = subprocess.run(
+        args, cwd=job.root, env=job.env, capture_output=True, text=True, check=False
+    )
+    with open(job.log, "a") as log:
+        log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
+    if result.returncode not in (0, 2):
+        raise TerraformFailed(result.returncode, args, job.log, result.stdout + result.stderr)
+    return result.returncode

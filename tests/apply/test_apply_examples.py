@@ -12,6 +12,7 @@ The tests of one root share one deployment (fixture `fleet`); destroy tests come
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from _contract import (
     HANDLER,
     VPC_ACTIONS,
+    Grant,
     Where,
     alarms,
     announced_by_default,
@@ -31,7 +33,7 @@ from _contract import (
     table_name,
     with_defaults,
 )
-from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
+from _harness import Deployment, Fleet, MotoServer, module_calls, run_deployed_handler
 from _scenarios import ALL_KEYS, README_KEY, readme_usage_block
 
 from emulator import fss
@@ -116,6 +118,11 @@ def _delivery_queue_arn(deployment: Deployment) -> str | None:
     arn = _queue_arn(deployment, url)
     assert arn.endswith(f":{_inputs(deployment)['name']}-delivery")  # deterministic: known at plan
     return arn
+
+
+def _module_source(deployment: Deployment) -> str:
+    (call,) = module_calls(deployment.root).values()
+    return str(call["source"]).strip('"')
 
 
 def _function(deployment: Deployment) -> dict[str, Any]:
@@ -232,11 +239,15 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     ]
     assert deployed.module_outputs["lambda_role_arn"] == role_arn
 
-    policy_names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-    assert len(policy_names) == 1, policy_names
-    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_names[0])["PolicyDocument"]
-    granted, oddities = statement_grants(document)
-    assert not oddities
+    # One inline policy per permission, named by its first statement's Sid (each follows its flag
+    # in order; a key statement goes with the statement it extends).
+    granted: set[Grant] = set()
+    for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+        assert document["Statement"][0]["Sid"] == policy_name
+        pairs, oddities = statement_grants(document)
+        assert not oddities
+        granted |= pairs
     attached = [
         p["PolicyArn"]
         for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
@@ -279,22 +290,19 @@ def _assert_topics_only_may_send(attributes: dict[str, str], queue_arn: str, top
 
 
 def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
-    """Direct mode: Lambda's on-failure destination after its retries. Queue mode: no invoke
-    config; the delivery queue's redrive policy after max_receive_count receives."""
+    """Both modes: Lambda's on-failure destination of asynchronous invocations, after its
+    retries. Queue mode also: the delivery queue's redrive policy after max_receive_count
+    receives."""
     inputs = _inputs(deployed)
     account = deployed.account
     dlq_arn = _dead_letter_queue_arn(deployed)
     assert deployed.module_outputs["dead_letter_queue_arn"] == dlq_arn
 
     lambda_ = account.client("lambda")
-    if _queue_mode(deployed):
-        with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
-            lambda_.get_function_event_invoke_config(FunctionName=inputs["name"])
-    else:
-        invoke = lambda_.get_function_event_invoke_config(FunctionName=inputs["name"])
-        assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
-        assert invoke["MaximumRetryAttempts"] == inputs["maximum_retry_attempts"]
-        assert invoke["MaximumEventAgeInSeconds"] == inputs["maximum_event_age_in_seconds"]
+    invoke = lambda_.get_function_event_invoke_config(FunctionName=inputs["name"])
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
+    assert invoke["MaximumRetryAttempts"] == inputs["maximum_retry_attempts"]
+    assert invoke["MaximumEventAgeInSeconds"] == inputs["maximum_event_age_in_seconds"]
 
     sqs = account.client("sqs")
     attributes = sqs.get_queue_attributes(
@@ -334,7 +342,13 @@ def test_queue_mode_reads_an_encrypted_delivery_queue(deployed: Deployment):
     outputs = deployed.module_outputs
     dlq_url, delivery_url = _queue_urls(deployed)
     region = deployed.account.region
-    replay = "PYTHONPATH=tools python -m replay --dead-letter-queue-url " + dlq_url
+    # path.module as Terraform gives it for the root's module source; the command runs from the
+    # root, so the replay CLI must be there.
+    module_path = os.path.normpath(_module_source(deployed))
+    assert (deployed.root / module_path / "tools" / "replay" / "__main__.py").is_file()
+    replay = (
+        f"PYTHONPATH='{module_path}/tools' python3 -m replay --dead-letter-queue-url " + dlq_url
+    )
     if not _queue_mode(deployed):
         assert delivery_arn is None
         assert outputs["delivery_queue_arn"] is None and outputs["delivery_queue_url"] is None
@@ -414,7 +428,7 @@ def test_alarms_watch_the_deployment(deployed: Deployment):
             want["evaluation_periods"],
         )
         assert alarm["TreatMissingData"] == "notBreaching"
-        assert alarm["AlarmActions"] == alarm["OKActions"] == [inputs["alarm_topic_arn"]]
+        assert alarm["AlarmActions"] == alarm["OKActions"] == inputs["alarm_topic_arns"]
 
 
 def test_log_group_and_table_are_the_modules_own(deployed: Deployment):

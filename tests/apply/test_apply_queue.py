@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shlex
 import subprocess
-import sys
 from typing import Any
 
 import pytest
-from _harness import REPO_ROOT, Deployment, Fleet, run_deployed_handler
+from _harness import Deployment, Fleet, run_deployed_handler
+from _pipeline import operator_environment
 
 from emulator import fss
 from emulator.event_source import Drained, drain_deployed
@@ -79,17 +78,14 @@ def _versions(s3, bucket: str, key: str) -> list[str]:
 
 
 def _replay(deployed: Deployment) -> subprocess.CompletedProcess[str]:
-    """Run the deployment's replay_command as written (from the repository root)."""
+    """Run the deployment's replay_command as printed, from the root it was applied in (a shell,
+    python3 with boto3 on the PATH, the account's credentials in the environment)."""
     command = deployed.outputs["replay_command"]
-    prefix = "PYTHONPATH=tools python "
-    assert command.startswith(prefix + "-m replay "), command
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    environment.update(deployed.account.environment())
-    environment["PYTHONPATH"] = "tools"
+    assert " python3 -m replay " in command, command
     return subprocess.run(
-        [sys.executable, *shlex.split(command.removeprefix(prefix)), "--wait-seconds", "0"],
-        cwd=REPO_ROOT,
-        env=environment,
+        ["/bin/sh", "-c", f"{command} --wait-seconds 0"],
+        cwd=deployed.root,
+        env=operator_environment(deployed.account),
         capture_output=True,
         text=True,
         timeout=120,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _harness import MotoServer, stage_module
-from _pipeline import Job, planned_actions, unknown_policy_arguments, write_root
+from _harness import MotoServer
+from _pipeline import Job, planned_actions, unknown_policy_arguments
 
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
 
@@ -45,66 +45,71 @@ def _every_flag(account: str) -> dict[str, Any]:
         "role_permissions_boundary_arn": f"arn:aws:iam::{account}:policy/boundary",
         "role_path": "/service/",
         "dead_letter_queue_kms_key_arn": KEY.format(account=account),
-        "alarm_topic_arn": f"arn:aws:sns:{REGION}:{account}:ops-alarms",
+        "alarm_topic_arns": [f"arn:aws:sns:{REGION}:{account}:ops-alarms"],
         "subscription_filter_policy": '{"scanning_result": {"Findings": [{"exists": true}]}}',
     }
 
 
-CONFIGURATIONS: dict[str, tuple[str, Any]] = {
-    "direct-defaults": ("710000000001", lambda account: {}),
-    "direct-every-flag": ("710000000002", _every_flag),
-    "queue-every-flag": (
-        "710000000003",
-        lambda account: {
-            **_every_flag(account),
-            "delivery_mode": "queue",
-            "queue": {"kms_key_arn": KEY.format(account=account), "maximum_concurrency": 5},
-        },
-    ),
-    "queue-existing-table": (
-        "710000000004",
-        lambda account: {
-            "delivery_mode": "queue",
-            "extract_file_id": True,
-            "file_id_table_name": f"arn:aws:dynamodb:{REGION}:{account}:table/app-files",
-            "delete_malicious": True,
-        },
-    ),
+ACCOUNT = "710000000001"
+
+# Module call -> its inputs besides name, topics and buckets; one root calls the module once per
+# configuration, so a single plan covers them all.
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "direct_defaults": {},
+    "direct_every_flag": _every_flag(ACCOUNT),
+    "queue_every_flag": {
+        **_every_flag(ACCOUNT),
+        "delivery_mode": "queue",
+        "queue": {"kms_key_arn": KEY.format(account=ACCOUNT), "maximum_concurrency": 5},
+    },
+    "queue_existing_table": {
+        "delivery_mode": "queue",
+        "extract_file_id": True,
+        "file_id_table_name": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/app-files",
+        "delete_malicious": True,
+    },
 }
 
 
-@pytest.mark.parametrize("configuration", sorted(CONFIGURATIONS))
-def test_every_policy_is_known_at_plan(
-    configuration: str, moto_server: MotoServer, terraform_binary: str, tmp_path: Path
-):
-    account_id, extra_inputs = CONFIGURATIONS[configuration]
-    account = moto_server.account(account_id, REGION)
-    stage_module(tmp_path / "module")
-    inputs = {
-        "name": "fss-reviewed",
+def _inputs(call: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"fss-{call.replace('_', '-')}",
         "scan_result_topic_arns": {
-            "uploads": f"arn:aws:sns:{REGION}:{account_id}:uploads-ScanResultTopic-1",
+            "uploads": f"arn:aws:sns:{REGION}:{ACCOUNT}:uploads-ScanResultTopic-1",
             "archive": f"arn:aws:sns:{REGION}:720000000009:archive-ScanResultTopic-2",
         },
-        "bucket_names": [f"uploads-{account_id}", f"archive-{account_id}"],
-        **extra_inputs(account_id),
+        "bucket_names": [f"uploads-{ACCOUNT}", f"archive-{ACCOUNT}"],
+        **extra,
     }
-    job = Job(
-        write_root(tmp_path / "root", account, "../module", inputs),
-        terraform_binary,
+
+
+def test_every_policy_is_known_at_plan(
+    moto_server: MotoServer, terraform_binary: str, tmp_path: Path
+):
+    account = moto_server.account(ACCOUNT, REGION)
+    calls = sorted(CONFIGURATIONS)
+    job = Job.module_root(
+        tmp_path,
         moto_server,
         account,
+        terraform_binary,
+        _inputs(calls[0], CONFIGURATIONS[calls[0]]),
+        extra={
+            "module": {
+                call: {"source": "../module", **_inputs(call, CONFIGURATIONS[call])}
+                for call in calls[1:]
+            }
+        },
     )
-    job.init()
     job.plan()
     plan = job.show_json()
 
     actions = planned_actions(plan)
-    assert actions, "a first deploy creates resources"
+    for call in ["post_scan", *calls[1:]]:
+        assert any(a.startswith(f"module.{call}.") for a in actions), f"{call} plans nothing"
     assert all(a == ["create"] for a in actions.values()), actions
     assert unknown_policy_arguments(plan) == []
     # The check itself sees the unknowns a first deploy has (so it cannot pass by reading nothing).
-    role = next(
-        c for c in plan["resource_changes"] if c["address"] == "module.post_scan.aws_iam_role.this"
-    )
-    assert role["change"]["after_unknown"]["arn"] is True
+    roles = [c for c in plan["resource_changes"] if c["address"].endswith(".aws_iam_role.this")]
+    assert len(roles) == len(calls)
+    assert all(role["change"]["after_unknown"]["arn"] is True for role in roles)

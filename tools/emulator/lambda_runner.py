@@ -16,7 +16,7 @@ import shutil
 import sys
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,16 +32,21 @@ class _Account(Protocol):
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            del os.environ[key]
+    """The function's environment in os.environ: no AWS_* of this process, then `values`.
+
+    Only the keys it changes are touched and put back (never the whole environment cleared), so
+    other threads of a test keep their PATH and the like meanwhile.
+    """
+    changed = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in values}
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
     os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for key in [k for k in os.environ if k.startswith("AWS_") or k in values]:
+            del os.environ[key]
+        os.environ.update(changed)
 
 
 @contextlib.contextmanager
@@ -89,15 +94,15 @@ def download_deployed_code(account: _Account, function_name: str, destination: P
     return function["Configuration"]
 
 
-def run_deployed_handler(
-    account: _Account, function_name: str, event: dict[str, Any], workdir: Path
-) -> tuple[Any, Path]:
-    """Run the deployed package's handler on `event`; returns (its result, the code dir).
-
-    Each call is a cold start (fresh download and import). The handler's prints go to this
-    process's stdout, as they would go to the function's log stream.
-    """
-    code_dir = workdir / f"code-{function_name}"
+@contextlib.contextmanager
+def warm_deployed_handler(
+    account: _Account, function_name: str, workdir: Path, code_name: str = "warm"
+) -> Iterator[Callable[[dict[str, Any]], Any]]:
+    """The deployed package's handler, downloaded and imported once, as one execution
+    environment: within the block, each call is an invocation that reuses it (like Lambda reusing
+    a warm container). The handler's prints go to this process's stdout, as they would go to the
+    function's log stream."""
+    code_dir = workdir / f"{code_name}-{function_name}"
     if code_dir.exists():
         shutil.rmtree(code_dir)
     config = download_deployed_code(account, function_name, code_dir)
@@ -116,4 +121,13 @@ def run_deployed_handler(
             raise RuntimeError(f"{module_name} was imported from {origin}, not the deployed zip")
         handler = getattr(module, handler_name)
         context = LambdaContext(function_name, invoked_function_arn=config["FunctionArn"])
-        return handler(event, context), code_dir
+        yield lambda event: handler(event, context)
+
+
+def run_deployed_handler(
+    account: _Account, function_name: str, event: dict[str, Any], workdir: Path
+) -> tuple[Any, Path]:
+    """Run the deployed package's handler on `event`, as a cold start (fresh download and
+    import); returns (its result, the code dir)."""
+    with warm_deployed_handler(account, function_name, workdir, code_name="code") as invoke:
+        return invoke(event), workdir / f"code-{function_name}"

@@ -30,16 +30,22 @@ _LOCAL_ROOT_FILES = (
 )
 
 
+# What a consumer gets with the module besides its *.tf files: the function's code, and the replay
+# CLI that the module output replay_command runs from the module's directory.
+MODULE_DIRECTORIES = ("lambda", "tools/replay")
+
+
 def stage_module(destination: Path) -> Path:
-    """Copy the module (root *.tf and lambda/) to destination; returns it."""
+    """Copy the module (root *.tf, lambda/ and tools/replay/) to destination; returns it."""
     destination.mkdir(parents=True)
     for tf_file in REPO_ROOT.glob("*.tf"):
         shutil.copy2(tf_file, destination / tf_file.name)
-    shutil.copytree(
-        REPO_ROOT / "lambda",
-        destination / "lambda",
-        ignore=shutil.ignore_patterns(*_CACHE_AND_BUILD_FILES),
-    )
+    for directory in MODULE_DIRECTORIES:
+        shutil.copytree(
+            REPO_ROOT / directory,
+            destination / directory,
+            ignore=shutil.ignore_patterns(*_CACHE_AND_BUILD_FILES),
+        )
     return destination
 
 

@@ -1,0 +1,200 @@
+"""Every validation of a list or map input names the entry that is wrong.
+
+Plan-level: a root calls the module with one bad entry among good ones; `terraform plan` must fail
+with the input's message, and the message must name the bad entry (key, index value or
+`routes.<verdict>.<field>`), so that a platform engineer with 40 buckets sees which one.
+The emulator only answers the data sources; nothing is created. (`terraform test` can only expect
+a validation to fail, not read its message, hence this test.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from _harness import MotoServer
+from _pipeline import Job
+
+from emulator.staging import TerraformFailed
+
+pytestmark = [pytest.mark.terraform, pytest.mark.apply]
+
+REGION = "eu-west-1"
+ACCOUNT = "711100000001"
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:uploads-ScanResultTopic-1"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b5a3c1e-1111-2222-3333-444455556666"
+BASE: dict[str, Any] = {
+    "name": "fss-messages",
+    "scan_result_topic_arns": {"uploads": TOPIC},
+    "bucket_names": ["uploads-bucket"],
+}
+
+# case -> (inputs over BASE, text the error must contain, texts it must not contain)
+CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
+    "topic-key": (
+        {"scan_result_topic_arns": {"uploads": TOPIC, "bad key!": TOPIC + "2"}},
+        ['"bad key!"'],
+        ['"uploads"'],
+    ),
+    "topic-arn": (
+        {"scan_result_topic_arns": {"uploads": TOPIC, "archive": f"arn:aws:sqs:{REGION}:1:q"}},
+        [f'archive = "arn:aws:sqs:{REGION}:1:q"'],
+        ["uploads ="],
+    ),
+    "topic-fifo": (
+        {"scan_result_topic_arns": {"uploads": TOPIC, "ordered": TOPIC + ".fifo"}},
+        [f"ordered = {TOPIC}.fifo"],
+        ["uploads ="],
+    ),
+    "topic-twice": (
+        {"scan_result_topic_arns": {"a": TOPIC, "b": TOPIC, "c": TOPIC + "3"}},
+        [f"more than once: {TOPIC}."],
+        [TOPIC + "3"],
+    ),
+    "bucket-name": (
+        {"bucket_names": ["uploads-bucket", "Bad_Bucket", "archive-bucket"]},
+        ['"Bad_Bucket"'],
+        ['"uploads-bucket"', '"archive-bucket"'],
+    ),
+    "bucket-by-name-and-arn": (
+        {"bucket_names": ["uploads-bucket", "other-bucket", "arn:aws:s3:::uploads-bucket"]},
+        ["more than once: uploads-bucket."],
+        ["other-bucket"],
+    ),
+    "record-verdict": (
+        {"record_verdicts": ["malicious", "infected"]},
+        ['"infected"'],
+        ['"malicious"'],
+    ),
+    "record-verdict-twice": (
+        {"record_verdicts": ["clean", "failed", "clean"]},
+        ["more than once: clean."],
+        ["failed"],
+    ),
+    "route-key": (
+        {"routes": {"malicious": {"bucket": "q-bucket"}, "quarantine": {"bucket": "q-bucket"}}},
+        ['"quarantine"'],
+        ['"malicious"'],
+    ),
+    "route-bucket": (
+        {"routes": {"malicious": {"bucket": "q-bucket"}, "clean": {"bucket": "Promote"}}},
+        ['routes.clean.bucket = "Promote"'],
+        ["routes.malicious"],
+    ),
+    "route-prefix": (
+        {"routes": {"malicious": {"bucket": "q-bucket", "prefix": "/abs/"}}},
+        ['routes.malicious.prefix = "/abs/"'],
+        [],
+    ),
+    "route-key-arn": (
+        {
+            "routes": {
+                "malicious": {"bucket": "q-bucket", "kms_key_arn": KEY},
+                "failed": {"bucket": "q-bucket", "prefix": "f/", "kms_key_arn": "alias/review"},
+            }
+        },
+        ['routes.failed.kms_key_arn = "alias/review"'],
+        ["routes.malicious"],
+    ),
+    "kms-key": (
+        {"kms_key_arns": [KEY, f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/app"]},
+        [f'"arn:aws:kms:{REGION}:{ACCOUNT}:alias/app"'],
+        [f'"{KEY}"'],
+    ),
+    "subnet": (
+        {
+            "vpc_subnet_ids": ["subnet-0123456789abcdef0", "subnet-nothex"],
+            "vpc_security_group_ids": ["sg-0123456789abcdef0"],
+        },
+        ['"subnet-nothex"'],
+        ['"subnet-0123456789abcdef0"'],
+    ),
+    "security-group": (
+        {
+            "vpc_subnet_ids": ["subnet-0123456789abcdef0"],
+            "vpc_security_group_ids": ["sg-0123456789abcdef0", "sg-x"],
+        },
+        ['"sg-x"'],
+        ['"sg-0123456789abcdef0"'],
+    ),
+    "alarm-topic": (
+        {"alarm_topic_arns": [TOPIC, f"arn:aws:sqs:{REGION}:{ACCOUNT}:alarms"]},
+        [f'"arn:aws:sqs:{REGION}:{ACCOUNT}:alarms"'],
+        [f'"{TOPIC}"'],
+    ),
+    "alarm-topics-too-many": (
+        {"alarm_topic_arns": [f"{TOPIC}-{i}" for i in range(6)]},
+        ["given 6"],
+        [],
+    ),
+}
+
+
+def _messages(output: str) -> dict[str, list[str]]:
+    """Variable name -> the error messages of its failed validations (without the source snippet
+    Terraform shows above them, which echoes the whole input), each on one line."""
+    text = re.sub(r"[│╷╵]", " ", output[output.find("Error:") :])
+    text = re.sub(r"\s+", " ", text)
+    found: dict[str, list[str]] = {}
+    pattern = r"├─+ var\.(\w+) is .*? with \d+ elements? (.*?) This was checked by"
+    for variable, message in re.findall(pattern, text):
+        found.setdefault(variable, []).append(message)
+    return found
+
+
+def _rounds() -> list[list[str]]:
+    """The cases grouped so that no two in a group set the same input: one plan per group
+    reports every failed validation of every input (Terraform checks all of them)."""
+    rounds: list[list[str]] = []
+    for case in sorted(CASES):
+        inputs = set(CASES[case][0])
+        for group in rounds:
+            if not inputs & {name for other in group for name in CASES[other][0]}:
+                group.append(case)
+                break
+        else:
+            rounds.append([case])
+    return rounds
+
+
+@pytest.fixture(scope="module")
+def messages(
+    moto_server: MotoServer, terraform_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[str]]:
+    """Case -> the validation messages of the inputs it sets, from one failed plan per round."""
+    workdir = tmp_path_factory.mktemp("messages")
+    account = moto_server.account(ACCOUNT, REGION)
+    job = Job.module_root(workdir, moto_server, account, terraform_binary, BASE)
+    job.plan()  # the good inputs plan
+    document = (job.root / "main.tf.json").read_text()
+    found: dict[str, list[str]] = {}
+    for group in _rounds():
+        config = json.loads(document)
+        for case in group:
+            config["module"]["post_scan"].update(CASES[case][0])
+        (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
+        try:
+            job.run("plan", "-input=false", "-no-color", "-lock=false")
+        except TerraformFailed as failed:
+            output = failed.output
+        else:
+            output = ""
+        assert "Invalid value for variable" in output, f"{group} planned without an error"
+        by_variable = _messages(output)
+        for case in group:
+            found[case] = [m for name in CASES[case][0] for m in by_variable.get(name, [])]
+    (job.root / "main.tf.json").write_text(document)
+    return found
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_validation_names_the_bad_entry(case: str, messages: dict[str, list[str]]):
+    _, wanted, unwanted = CASES[case]
+    text = " ".join(messages[case])
+    assert text, f"no validation message for {sorted(CASES[case][0])}"
+    for fragment in wanted:
+        assert fragment in text, f"{fragment!r} not named in: {text}"
+    for fragment in unwanted:
+        assert fragment not in text, f"{fragment!r} is fine but named in: {text}"
