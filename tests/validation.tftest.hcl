@@ -303,6 +303,18 @@ run "accepts_bucket_arns_like_routes" {
   }
 }
 
+run "rejects_bucket_arns_of_another_partition" {
+  command = plan
+
+  variables {
+    # The mock provider's partition is aws: these ARNs name buckets elsewhere.
+    bucket_names = ["uploads-bucket", "arn:aws-cn:s3:::uploads-cn"]
+    routes       = { malicious = { bucket = "arn:aws-us-gov:s3:::quarantine-bucket" } }
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
 run "rejects_a_bucket_given_by_name_and_by_arn" {
   command = plan
 
