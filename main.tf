@@ -62,6 +62,13 @@ locals {
       owner       = coalesce(r.bucket_owner, local.account_id)
     }
   }
+  # bucket_names and routes accept bucket ARNs; those must be in the provider's partition.
+  bucket_arns_of_other_partitions = [
+    for entry in concat(
+      [for b in var.bucket_names : { label = "bucket_names ${jsonencode(b)}", arn = b }],
+      [for verdict, r in var.routes : { label = "routes.${verdict}.bucket ${jsonencode(r.bucket)}", arn = r.bucket }],
+    ) : entry.label if startswith(entry.arn, "arn:") && !startswith(entry.arn, "arn:${local.partition}:s3:::")
+  ]
   route_targets = { for verdict, r in local.routes : verdict => r.prefix == "" ? r.bucket : "${r.bucket}/${r.prefix}" }
   route_keys    = { for verdict, r in local.routes : verdict => r.kms_key_arn if r.kms_key_arn != null }
   route_owners  = { for verdict, r in local.routes : verdict => r.owner }
@@ -214,6 +221,11 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   lifecycle {
+    precondition {
+      # An ARN is reduced to the bucket's name: one of another partition would name another bucket.
+      condition     = length(local.bucket_arns_of_other_partitions) == 0
+      error_message = "These bucket ARNs are not in the provider's partition ${local.partition} (arn:${local.partition}:s3:::NAME): ${join(", ", local.bucket_arns_of_other_partitions)}."
+    }
     precondition {
       condition     = !(var.create_file_id_table && var.file_id_table_name != null)
       error_message = "Set either create_file_id_table = true or file_id_table_name, not both."

@@ -161,8 +161,9 @@ variable "file_id_tag_key" {
   default     = "file_id"
 
   validation {
-    condition     = length(var.file_id_tag_key) >= 1 && length(var.file_id_tag_key) <= 128
-    error_message = "file_id_tag_key must be 1-128 characters (an S3 tag key)."
+    # The engine strips surrounding spaces (docs/contract.md): it would read another tag.
+    condition     = length(var.file_id_tag_key) >= 1 && length(var.file_id_tag_key) <= 128 && trimspace(var.file_id_tag_key) == var.file_id_tag_key
+    error_message = "file_id_tag_key must be 1-128 characters (an S3 tag key) without leading or trailing spaces; not ${jsonencode(var.file_id_tag_key)}."
   }
 }
 
@@ -192,8 +193,9 @@ variable "file_id_table_key" {
   default     = "file_id"
 
   validation {
-    condition     = length(var.file_id_table_key) >= 1 && length(var.file_id_table_key) <= 255
-    error_message = "file_id_table_key must be 1-255 characters."
+    # The engine strips surrounding spaces: it would update another attribute than the created key.
+    condition     = length(var.file_id_table_key) >= 1 && length(var.file_id_table_key) <= 255 && trimspace(var.file_id_table_key) == var.file_id_table_key
+    error_message = "file_id_table_key must be 1-255 characters without leading or trailing spaces; not ${jsonencode(var.file_id_table_key)}."
   }
 }
 
@@ -464,8 +466,9 @@ variable "metrics_namespace" {
   default     = "FSSPostScan"
 
   validation {
-    condition     = length(var.metrics_namespace) >= 1 && length(var.metrics_namespace) <= 255 && !strcontains(var.metrics_namespace, ":") && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be 1-255 characters, without ':' and not starting with AWS/."
+    # The engine strips surrounding spaces: the alarms would watch a namespace that gets no metrics.
+    condition     = length(var.metrics_namespace) >= 1 && length(var.metrics_namespace) <= 255 && !strcontains(var.metrics_namespace, ":") && !startswith(var.metrics_namespace, "AWS/") && trimspace(var.metrics_namespace) == var.metrics_namespace
+    error_message = "metrics_namespace must be 1-255 characters, without ':' or leading or trailing spaces, and not starting with AWS/; not ${jsonencode(var.metrics_namespace)}."
   }
 }
 

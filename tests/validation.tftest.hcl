@@ -187,11 +187,17 @@ run "rejects_invalid_inputs_4" {
   variables {
     scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:9999:fss-topic" } # topic arn with short account
     bucket_names           = ["arn:aws:s3:::uploads-*"]                         # bucket arn with a wildcard
+    file_id_tag_key        = " file_id"                                         # leading space (the engine strips it)
+    file_id_table_key      = "file_id "                                         # trailing space (the created key would differ)
+    metrics_namespace      = " FSSPostScan"                                     # leading space (alarms on another namespace)
   }
 
   expect_failures = [
     var.scan_result_topic_arns,
     var.bucket_names,
+    var.file_id_tag_key,
+    var.file_id_table_key,
+    var.metrics_namespace,
   ]
 }
 
@@ -295,6 +301,18 @@ run "accepts_bucket_arns_like_routes" {
     }
     error_message = "Bucket ARNs are scoped like names in the policy."
   }
+}
+
+run "rejects_bucket_arns_of_another_partition" {
+  command = plan
+
+  variables {
+    # The mock provider's partition is aws: these ARNs name buckets elsewhere.
+    bucket_names = ["uploads-bucket", "arn:aws-cn:s3:::uploads-cn"]
+    routes       = { malicious = { bucket = "arn:aws-us-gov:s3:::quarantine-bucket" } }
+  }
+
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "rejects_a_bucket_given_by_name_and_by_arn" {

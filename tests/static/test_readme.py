@@ -161,3 +161,13 @@ def test_ci_runs_the_readme_test_command():
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert ci_commands[-len(commands) :] == commands, "CI must end with the README's commands"
+
+
+def test_feature_flag_table_names_every_statement_of_the_role():
+    """Every Sid the role can get (iam.tf) is in the README's feature-flag table."""
+    iam = (REPO_ROOT / "iam.tf").read_text(encoding="utf-8")
+    sids = set(re.findall(r'\bSid\s*=\s*"([A-Za-z]+)"', iam))
+    assert len(sids) > 10, sids
+    table = _between("## Feature flags and the IAM they add", "## Warnings")
+    missing = sorted(sid for sid in sids if f"`{sid}`" not in table)
+    assert not missing, f"README feature-flag table lacks {missing}"
