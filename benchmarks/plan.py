@@ -45,8 +45,10 @@ class PlanTiming:
 
 
 def _terraform_config() -> dict[str, str]:
-    """TF_CLI_CONFIG_FILE of the offline provider mirrors where this machine needs them."""
-    if os.environ.get("TF_CLI_CONFIG_FILE") or not OFFLINE_SETUP.is_file():
+    """TF_CLI_CONFIG_FILE of the offline provider mirrors where this machine needs them (a
+    configured file that exists wins; a setting naming a missing file counts as none)."""
+    configured = os.environ.get("TF_CLI_CONFIG_FILE")
+    if (configured and Path(configured).is_file()) or not OFFLINE_SETUP.is_file():
         return {}
     done = subprocess.run(
         [str(OFFLINE_SETUP)], capture_output=True, text=True, timeout=300, check=True
