@@ -129,18 +129,145 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
         ["given 6"],
         [],
     ),
+    "stack-name": (
+        {
+            "storage_stack_names": [
+                "uploads-stack",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/x/1",
+            ]
+        },
+        [f'"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/x/1"'],
+        ['"uploads-stack"'],
+    ),
+    "stack-twice": (
+        {"storage_stack_names": ["uploads-stack", "archive-stack", "uploads-stack"]},
+        ["more than once: uploads-stack."],
+        ["archive-stack"],
+    ),
+    "bucket-pattern": (
+        {"bucket_name_patterns": ["uploads-*", "Uploads/*", "a..b"]},
+        ['"Uploads/*"', '"a..b"'],
+        ['"uploads-*"'],
+    ),
+    "bucket-pattern-twice": (
+        {"bucket_name_patterns": ["uploads-*", "archive-*", "uploads-*"]},
+        ["more than once: uploads-*."],
+        ["archive-*"],
+    ),
+    "route-owner": (
+        {
+            "routes": {
+                "malicious": {"bucket": "q-bucket", "bucket_owner": ACCOUNT},
+                "failed": {"bucket": "f-bucket", "bucket_owner": "12345"},
+            }
+        },
+        ['routes.failed.bucket_owner = "12345"'],
+        ["routes.malicious"],
+    ),
+    "scan-type": (
+        {"route_scan_types": ["manual", "full"]},
+        ['not "full".'],
+        ['not "manual"', '"full", "manual"', '"manual", "full"'],
+    ),
+    "scan-type-twice": (
+        {"route_scan_types": ["manual", "schedule", "manual"]},
+        ["more than once: manual."],
+        ["schedule"],
+    ),
+    "scanner-routed-verdict": (
+        {"scanner_routed_verdicts": ["malicious", "infected"]},
+        ['"infected"'],
+        ['"malicious"'],
+    ),
+    "scanner-routed-verdict-twice": (
+        {"scanner_routed_verdicts": ["clean", "malicious", "clean"]},
+        ["more than once: clean."],
+        ["malicious"],
+    ),
+    "email-address": (
+        {"notify_email_addresses": ["ops@example.com", "ops"]},
+        ['"ops"'],
+        ['"ops@example.com"'],
+    ),
+    "email-address-twice": (
+        {"notify_email_addresses": ["ops@example.com", "sec@example.com", "ops@example.com"]},
+        ["more than once: ops@example.com."],
+        ["sec@example.com"],
+    ),
+    "email-verdict": (
+        {"notify_email_verdicts": ["malicious", "virus"]},
+        ['"virus"'],
+        ['"malicious"'],
+    ),
+    "notify-verdict": (
+        {"notify_verdicts": ["failed", "virus"]},
+        ['"virus"'],
+        ['"failed"'],
+    ),
+    "notify-verdict-twice": (
+        {"notify_verdicts": ["failed", "malicious", "failed"]},
+        ["more than once: failed."],
+        ["malicious"],
+    ),
+    "exempt-arn": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/Scanner",
+                f"arn:aws:sts::{ACCOUNT}:assumed-role/Scanner/s1",
+            ]
+        },
+        [f'"arn:aws:sts::{ACCOUNT}:assumed-role/Scanner/s1"'],
+        [f'"arn:aws:iam::{ACCOUNT}:role/Scanner"'],
+    ),
+    "exempt-every-role": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/Scanner",
+                f"arn:aws:iam::{ACCOUNT}:role/*",
+            ]
+        },
+        [f'"arn:aws:iam::{ACCOUNT}:role/*"'],
+        [f'"arn:aws:iam::{ACCOUNT}:role/Scanner"'],
+    ),
+    "exempt-arn-twice": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/A",
+                f"arn:aws:iam::{ACCOUNT}:role/B",
+                f"arn:aws:iam::{ACCOUNT}:role/A",
+            ]
+        },
+        [f"more than once: arn:aws:iam::{ACCOUNT}:role/A."],
+        [f"arn:aws:iam::{ACCOUNT}:role/B"],
+    ),
+    "alarm-threshold": (
+        {"alarms": {"errors_threshold": -1, "throttles_threshold": 2}},
+        ["alarms.errors_threshold = -1"],
+        ["throttles_threshold"],
+    ),
 }
 
 
 def _messages(output: str) -> dict[str, list[str]]:
-    """Variable name -> the error messages of its failed validations (without the source snippet
-    Terraform shows above them, which echoes the whole input), each on one line."""
-    text = re.sub(r"[│╷╵]", " ", output[output.find("Error:") :])
-    text = re.sub(r"\s+", " ", text)
+    """Variable name -> the error messages of its failed validations, each on one line: the text
+    between the values Terraform shows under the source snippet (which echoes the whole input;
+    `var.x is list of string with 3 elements`, `var.alarms.errors_threshold is -1`) and `This was
+    checked by`."""
     found: dict[str, list[str]] = {}
-    pattern = r"├─+ var\.(\w+) is .*? with \d+ elements? (.*?) This was checked by"
-    for variable, message in re.findall(pattern, text):
-        found.setdefault(variable, []).append(message)
+    for block in output.split("Error: Invalid value for variable")[1:]:
+        lines = [re.sub(r"^[\s│╷╵]+", "", line).rstrip() for line in block.splitlines()]
+        values = next((i for i, line in enumerate(lines) if line.startswith("├")), None)
+        checked = next(
+            (i for i, line in enumerate(lines) if line.startswith("This was checked by")), None
+        )
+        if values is None or checked is None or values > checked:
+            continue
+        named = re.match(r"var\.(\w+)", lines[values + 1])
+        body = lines[values + 1 : checked]
+        if named is None or "" not in body:
+            continue
+        message = " ".join(line for line in body[body.index("") :] if line)
+        found.setdefault(named.group(1), []).append(message)
     return found
 
 
