@@ -2,7 +2,8 @@
 
 Plan-level: a root calls the module with one bad entry among good ones; `terraform plan` must fail
 with the input's message, and the message must name the bad entry (key, index value or
-`routes.<verdict>.<field>`), so that a platform engineer with 40 buckets sees which one.
+`routes.<verdict>.<field>`), so that a platform engineer with 40 buckets sees which one; so do the
+preconditions over lists and maps (routes into scanned buckets, owners of a shared route bucket).
 The emulator only answers the data sources; nothing is created. (`terraform test` can only expect
 a validation to fail, not read its message, hence this test.)
 """
@@ -248,26 +249,69 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
 }
 
 
-def _messages(output: str) -> dict[str, list[str]]:
-    """Variable name -> the error messages of its failed validations, each on one line: the text
-    between the values Terraform shows under the source snippet (which echoes the whole input;
-    `var.x is list of string with 3 elements`, `var.alarms.errors_threshold is -1`) and `This was
-    checked by`."""
-    found: dict[str, list[str]] = {}
-    for block in output.split("Error: Invalid value for variable")[1:]:
-        lines = [re.sub(r"^[\s│╷╵]+", "", line).rstrip() for line in block.splitlines()]
+OTHER = "444455556666"
+# Preconditions over lists and maps (one plan each): case -> (inputs over BASE, wanted, unwanted)
+PRECONDITION_CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
+    "route-into-scanned-bucket-without-prefix": (
+        {"routes": {"malicious": {"bucket": "uploads-bucket"}, "clean": {"bucket": "c-bucket"}}},
+        ['no prefix: routes.malicious.bucket = "uploads-bucket".'],
+        ["routes.clean"],
+    ),
+    "route-into-scanned-bucket-of-another-owner": (
+        {
+            "routes": {
+                "malicious": {"bucket": "uploads-bucket", "prefix": "q/", "bucket_owner": OTHER},
+                "clean": {"bucket": "c-bucket", "bucket_owner": OTHER},
+            }
+        },
+        [f'routes.malicious.bucket_owner = "{OTHER}" (bucket uploads-bucket)'],
+        ["routes.clean"],
+    ),
+    "routes-into-one-bucket-with-two-owners": (
+        {
+            "routes": {
+                "malicious": {"bucket": "q-bucket", "bucket_owner": OTHER},
+                "failed": {"bucket": "q-bucket", "prefix": "f/"},
+                "clean": {"bucket": "c-bucket"},
+            }
+        },
+        [
+            f'q-bucket (routes.failed.bucket_owner = "{ACCOUNT}", '
+            f'routes.malicious.bucket_owner = "{OTHER}")'
+        ],
+        ["routes.clean", "c-bucket"],
+    ),
+}
+
+
+def _errors(output: str, title: str) -> list[tuple[str, str]]:
+    """(first value line, message) of each `Error: <title>`, the message on one line: the text
+    after the values Terraform shows under the source snippet (which echoes the whole input;
+    `var.x is list of string with 3 elements`, `var.alarms.errors_threshold is -1`), up to
+    `This was checked by` or the end of the box."""
+    found: list[tuple[str, str]] = []
+    for block in output.split(f"Error: {title}")[1:]:
+        lines: list[str] = []
+        for raw in block.splitlines():
+            if raw.lstrip().startswith("╵"):
+                break
+            lines.append(re.sub(r"^[\s│╷]+", "", raw).rstrip())
         values = next((i for i, line in enumerate(lines) if line.startswith("├")), None)
-        checked = next(
-            (i for i, line in enumerate(lines) if line.startswith("This was checked by")), None
-        )
-        if values is None or checked is None or values > checked:
+        if values is None or "" not in lines[values + 1 :]:
             continue
-        named = re.match(r"var\.(\w+)", lines[values + 1])
-        body = lines[values + 1 : checked]
-        if named is None or "" not in body:
-            continue
+        body = lines[values + 1 :]
         message = " ".join(line for line in body[body.index("") :] if line)
-        found.setdefault(named.group(1), []).append(message)
+        found.append((body[0], message.split(" This was checked by")[0]))
+    return found
+
+
+def _messages(output: str) -> dict[str, list[str]]:
+    """Variable name -> the error messages of its failed validations."""
+    found: dict[str, list[str]] = {}
+    for value, message in _errors(output, "Invalid value for variable"):
+        named = re.match(r"var\.(\w+)", value)
+        if named:
+            found.setdefault(named.group(1), []).append(message)
     return found
 
 
@@ -312,15 +356,27 @@ def messages(
         by_variable = _messages(output)
         for case in group:
             found[case] = [m for name in CASES[case][0] for m in by_variable.get(name, [])]
+    for case, (inputs, _, _) in PRECONDITION_CASES.items():
+        config = json.loads(document)
+        config["module"]["post_scan"].update(inputs)
+        (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
+        try:
+            job.run("plan", "-input=false", "-no-color", "-lock=false")
+        except TerraformFailed as failed:
+            output = failed.output
+        else:
+            output = ""
+        assert "Resource precondition failed" in output, f"{case} planned without an error"
+        found[case] = [m for _, m in _errors(output, "Resource precondition failed")]
     (job.root / "main.tf.json").write_text(document)
     return found
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(PRECONDITION_CASES))
 def test_validation_names_the_bad_entry(case: str, messages: dict[str, list[str]]):
-    _, wanted, unwanted = CASES[case]
+    inputs, wanted, unwanted = {**CASES, **PRECONDITION_CASES}[case]
     text = " ".join(messages[case])
-    assert text, f"no validation message for {sorted(CASES[case][0])}"
+    assert text, f"no validation message for {sorted(inputs)}"
     for fragment in wanted:
         assert fragment in text, f"{fragment!r} not named in: {text}"
     for fragment in unwanted:
