@@ -250,7 +250,8 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
 
 
 OTHER = "444455556666"
-# Preconditions over lists and maps (one plan each): case -> (inputs over BASE, wanted, unwanted)
+# Preconditions over lists and maps, and of outputs (one plan each):
+# case -> (inputs over BASE, wanted, unwanted)
 PRECONDITION_CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
     "route-into-scanned-bucket-without-prefix": (
         {"routes": {"malicious": {"bucket": "uploads-bucket"}, "clean": {"bucket": "c-bucket"}}},
@@ -280,6 +281,17 @@ PRECONDITION_CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
             f'routes.malicious.bucket_owner = "{OTHER}")'
         ],
         ["routes.clean", "c-bucket"],
+    ),
+    "read-protection-policy-over-20-kb": (
+        {
+            "bucket_names": ["uploads-bucket", "archive-bucket"],
+            "read_protection": "until_clean",
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/{'r' * 150}{i}" for i in range(150)
+            ],
+        },
+        ["(archive-bucket: ", " bytes, uploads-bucket: ", " bytes)"],
+        [],
     ),
 }
 
@@ -366,8 +378,12 @@ def messages(
             output = failed.output
         else:
             output = ""
-        assert "Resource precondition failed" in output, f"{case} planned without an error"
-        found[case] = [m for _, m in _errors(output, "Resource precondition failed")]
+        assert "precondition failed" in output, f"{case} planned without an error"
+        found[case] = [
+            m
+            for title in ("Resource precondition failed", "Module output value precondition failed")
+            for _, m in _errors(output, title)
+        ]
     (job.root / "main.tf.json").write_text(document)
     return found
 
