@@ -342,11 +342,25 @@ def _rounds() -> list[list[str]]:
     return rounds
 
 
+def _failed_plan(job: Job, document: str, inputs: dict[str, Any]) -> str:
+    """The output of a plan of the root `document` with `inputs` over the module's (empty when
+    it planned)."""
+    config = json.loads(document)
+    config["module"]["post_scan"].update(inputs)
+    (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
+    try:
+        job.run("plan", "-input=false", "-no-color", "-lock=false")
+    except TerraformFailed as failed:
+        return failed.output
+    return ""
+
+
 @pytest.fixture(scope="module")
 def messages(
     moto_server: MotoServer, terraform_binary: str, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[str]]:
-    """Case -> the validation messages of the inputs it sets, from one failed plan per round."""
+    """Case -> the messages of the inputs it sets: validations from one failed plan per round,
+    preconditions from one plan per case."""
     workdir = tmp_path_factory.mktemp("messages")
     account = moto_server.account(ACCOUNT, REGION)
     job = Job.module_root(workdir, moto_server, account, terraform_binary, BASE)
@@ -354,30 +368,13 @@ def messages(
     document = (job.root / "main.tf.json").read_text()
     found: dict[str, list[str]] = {}
     for group in _rounds():
-        config = json.loads(document)
-        for case in group:
-            config["module"]["post_scan"].update(CASES[case][0])
-        (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
-        try:
-            job.run("plan", "-input=false", "-no-color", "-lock=false")
-        except TerraformFailed as failed:
-            output = failed.output
-        else:
-            output = ""
+        output = _failed_plan(job, document, {k: v for c in group for k, v in CASES[c][0].items()})
         assert "Invalid value for variable" in output, f"{group} planned without an error"
         by_variable = _messages(output)
         for case in group:
             found[case] = [m for name in CASES[case][0] for m in by_variable.get(name, [])]
     for case, (inputs, _, _) in PRECONDITION_CASES.items():
-        config = json.loads(document)
-        config["module"]["post_scan"].update(inputs)
-        (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
-        try:
-            job.run("plan", "-input=false", "-no-color", "-lock=false")
-        except TerraformFailed as failed:
-            output = failed.output
-        else:
-            output = ""
+        output = _failed_plan(job, document, inputs)
         assert "precondition failed" in output, f"{case} planned without an error"
         found[case] = [
             m
