@@ -233,17 +233,17 @@ resource "aws_lambda_function" "this" {
     precondition {
       # Copies into a scanned bucket need their own prefix (the engine refuses this at cold start too).
       condition     = alltrue([for r in values(local.routes) : r.prefix != "" || !contains(local.bucket_names, r.bucket)])
-      error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from."
+      error_message = "A route into a scanned bucket (one of bucket_names) needs a prefix, so that copies never land on the keys they were copied from; no prefix: ${join(", ", [for verdict, r in local.routes : "routes.${verdict}.bucket = ${jsonencode(r.bucket)}" if r.prefix == "" && contains(local.bucket_names, r.bucket)])}."
     }
     precondition {
       # Objects in a scanned bucket are read as the function's account's (EXPECTED_BUCKET_OWNER).
       condition     = alltrue([for r in values(local.routes) : r.owner == local.account_id || !contains(local.bucket_names, r.bucket)])
-      error_message = "A route into a scanned bucket (one of bucket_names) cannot have another bucket_owner: scanned buckets belong to the function's account."
+      error_message = "A route into a scanned bucket (one of bucket_names) cannot have another bucket_owner: scanned buckets belong to the function's account ${local.account_id}; not ${join(", ", [for verdict, r in local.routes : "routes.${verdict}.bucket_owner = ${jsonencode(r.owner)} (bucket ${r.bucket})" if r.owner != local.account_id && contains(local.bucket_names, r.bucket)])}."
     }
     precondition {
       # The engine's ExpectedBucketOwner is per bucket: routes sharing a bucket share its owner.
       condition     = alltrue([for r in values(local.routes) : length(distinct([for o in values(local.routes) : o.owner if o.bucket == r.bucket])) == 1])
-      error_message = "Routes into the same bucket must have the same bucket_owner."
+      error_message = "Routes into the same bucket must have the same bucket_owner; they differ for ${join(", ", [for bucket in distinct([for r in values(local.routes) : r.bucket]) : "${bucket} (${join(", ", [for verdict, r in local.routes : "routes.${verdict}.bucket_owner = ${jsonencode(r.owner)}" if r.bucket == bucket])})" if length(distinct([for r in values(local.routes) : r.owner if r.bucket == bucket])) > 1])}."
     }
     precondition {
       # The engine refuses this at cold start too: each file would be moved twice.
@@ -268,7 +268,7 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       condition     = length(local.topic_arns) == length(local.scan_result_topic_arns)
-      error_message = "A topic is given twice (in scan_result_topic_arns and as a stack's ScanResultTopicARN): list each topic once."
+      error_message = "A topic is given twice (in scan_result_topic_arns and as a stack's ScanResultTopicARN): list each topic once; given more than once: ${join(", ", [for arn in local.topic_arns : "${arn} (${join(", ", sort([for k, other in local.scan_result_topic_arns : k if other == arn]))})" if length([for other in values(local.scan_result_topic_arns) : other if other == arn]) > 1])}."
     }
     precondition {
       condition     = length(local.buckets_outside_patterns) == 0

@@ -69,12 +69,12 @@ variable "storage_stack_names" {
 
   validation {
     condition     = alltrue([for s in var.storage_stack_names : can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", s))])
-    error_message = "Each storage_stack_names item must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN."
+    error_message = "Each storage_stack_names item must be a CloudFormation stack name (1-128 letters, digits and hyphens, starting with a letter), not an ARN; not ${join(", ", [for s in var.storage_stack_names : jsonencode(s) if !can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", s))])}."
   }
 
   validation {
     condition     = length(distinct(var.storage_stack_names)) == length(var.storage_stack_names)
-    error_message = "Each stack may appear only once in storage_stack_names."
+    error_message = "Each stack may appear only once in storage_stack_names; given more than once: ${join(", ", distinct([for v in var.storage_stack_names : v if length([for other in var.storage_stack_names : other if other == v]) > 1]))}."
   }
 }
 
@@ -97,12 +97,12 @@ variable "bucket_name_patterns" {
 
   validation {
     condition     = alltrue([for p in var.bucket_name_patterns : can(regex("^[a-z0-9.*?-]{1,63}$", p)) && !strcontains(p, "..")])
-    error_message = "Each bucket_name_patterns item must be 1-63 characters of a-z, 0-9, '.', '-' and the wildcards * and ? (no ARNs, no '/', no policy variables)."
+    error_message = "Each bucket_name_patterns item must be 1-63 characters of a-z, 0-9, '.', '-' and the wildcards * and ? (no '..', ARNs, '/' or policy variables); not ${join(", ", [for p in var.bucket_name_patterns : jsonencode(p) if !(can(regex("^[a-z0-9.*?-]{1,63}$", p)) && !strcontains(p, ".."))])}."
   }
 
   validation {
     condition     = length(distinct(var.bucket_name_patterns)) == length(var.bucket_name_patterns)
-    error_message = "Each pattern may appear only once in bucket_name_patterns."
+    error_message = "Each pattern may appear only once in bucket_name_patterns; given more than once: ${join(", ", distinct([for v in var.bucket_name_patterns : v if length([for other in var.bucket_name_patterns : other if other == v]) > 1]))}."
   }
 }
 
@@ -273,7 +273,7 @@ variable "routes" {
 
   validation {
     condition     = alltrue([for r in values(var.routes) : r.bucket_owner == null || can(regex("^[0-9]{12}$", r.bucket_owner))])
-    error_message = "Each routes bucket_owner must be null (the function's account) or a 12-digit AWS account id."
+    error_message = "Each routes bucket_owner must be null (the function's account) or a 12-digit AWS account id; not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.bucket_owner = ${jsonencode(r.bucket_owner)}" if !(r.bucket_owner == null || can(regex("^[0-9]{12}$", r.bucket_owner)))])}."
   }
 }
 
@@ -285,12 +285,12 @@ variable "route_scan_types" {
 
   validation {
     condition     = alltrue([for t in var.route_scan_types : contains(["object created", "manual", "schedule"], t)])
-    error_message = "route_scan_types may only contain \"object created\", \"manual\" and \"schedule\" (the values of Vision One's fss-scan-type tag)."
+    error_message = "route_scan_types may only contain \"object created\", \"manual\" and \"schedule\" (the values of Vision One's fss-scan-type tag); not ${join(", ", [for t in var.route_scan_types : jsonencode(t) if !contains(["object created", "manual", "schedule"], t)])}."
   }
 
   validation {
     condition     = length(distinct(var.route_scan_types)) == length(var.route_scan_types)
-    error_message = "Each scan type may appear only once in route_scan_types."
+    error_message = "Each scan type may appear only once in route_scan_types; given more than once: ${join(", ", distinct([for v in var.route_scan_types : v if length([for other in var.route_scan_types : other if other == v]) > 1]))}."
   }
 }
 
@@ -302,12 +302,12 @@ variable "scanner_routed_verdicts" {
 
   validation {
     condition     = alltrue([for v in var.scanner_routed_verdicts : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
-    error_message = "scanner_routed_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+    error_message = "scanner_routed_verdicts may only contain malicious, clean, incomplete, failed and unscanned; not ${join(", ", [for v in var.scanner_routed_verdicts : jsonencode(v) if !contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])}."
   }
 
   validation {
     condition     = length(distinct(var.scanner_routed_verdicts)) == length(var.scanner_routed_verdicts)
-    error_message = "Each verdict may appear only once in scanner_routed_verdicts."
+    error_message = "Each verdict may appear only once in scanner_routed_verdicts; given more than once: ${join(", ", distinct([for v in var.scanner_routed_verdicts : v if length([for other in var.scanner_routed_verdicts : other if other == v]) > 1]))}."
   }
 }
 
@@ -392,12 +392,12 @@ variable "notify_email_addresses" {
 
   validation {
     condition     = alltrue([for a in var.notify_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
-    error_message = "Each notify_email_addresses item must be an e-mail address."
+    error_message = "Each notify_email_addresses item must be an e-mail address (name@domain.tld); not ${join(", ", [for a in var.notify_email_addresses : jsonencode(a) if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])}."
   }
 
   validation {
     condition     = length(distinct(var.notify_email_addresses)) == length(var.notify_email_addresses)
-    error_message = "Each address may appear only once in notify_email_addresses."
+    error_message = "Each address may appear only once in notify_email_addresses; given more than once: ${join(", ", distinct([for v in var.notify_email_addresses : v if length([for other in var.notify_email_addresses : other if other == v]) > 1]))}."
   }
 }
 
@@ -408,7 +408,7 @@ variable "notify_email_verdicts" {
 
   validation {
     condition     = var.notify_email_verdicts == null || alltrue([for v in coalesce(var.notify_email_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
-    error_message = "notify_email_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+    error_message = "notify_email_verdicts may only contain malicious, clean, incomplete, failed and unscanned; not ${join(", ", [for v in coalesce(var.notify_email_verdicts, []) : jsonencode(v) if !contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])}."
   }
 
   validation {
@@ -424,12 +424,12 @@ variable "notify_verdicts" {
 
   validation {
     condition     = var.notify_verdicts == null || alltrue([for v in coalesce(var.notify_verdicts, []) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
-    error_message = "notify_verdicts may only contain malicious, clean, incomplete, failed and unscanned."
+    error_message = "notify_verdicts may only contain malicious, clean, incomplete, failed and unscanned; not ${join(", ", [for v in coalesce(var.notify_verdicts, []) : jsonencode(v) if !contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])}."
   }
 
   validation {
     condition     = var.notify_verdicts == null || length(distinct(coalesce(var.notify_verdicts, []))) == length(coalesce(var.notify_verdicts, []))
-    error_message = "Each verdict may appear only once in notify_verdicts."
+    error_message = "Each verdict may appear only once in notify_verdicts; given more than once: ${join(", ", distinct([for v in coalesce(var.notify_verdicts, []) : v if length([for other in coalesce(var.notify_verdicts, []) : other if other == v]) > 1]))}."
   }
 }
 
@@ -778,7 +778,7 @@ variable "alarms" {
     condition = alltrue([
       for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold] : t >= 0
     ])
-    error_message = "alarms thresholds must not be negative."
+    error_message = "alarms thresholds must not be negative; not ${join(", ", [for k, t in var.alarms : "alarms.${k} = ${t}" if strcontains(k, "threshold") && t < 0])}."
   }
 }
 
@@ -841,7 +841,7 @@ variable "read_protection_exempt_principal_arns" {
       for arn in var.read_protection_exempt_principal_arns :
       can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(root|(role|user)/[\\x21-\\x7E]{1,512})$", arn))
     ])
-    error_message = "Each read_protection_exempt_principal_arns item must be an IAM role or user ARN like arn:aws:iam::<12-digit account>:role/<path/name> (an assumed-role session ARN arn:aws:sts::...:assumed-role/... never matches aws:PrincipalArn: give the role's ARN)."
+    error_message = "Each read_protection_exempt_principal_arns item must be an IAM role or user ARN like arn:aws:iam::<12-digit account>:role/<path/name> (an assumed-role session ARN arn:aws:sts::...:assumed-role/... never matches aws:PrincipalArn: give the role's ARN); not ${join(", ", [for arn in var.read_protection_exempt_principal_arns : jsonencode(arn) if !can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(root|(role|user)/[\\x21-\\x7E]{1,512})$", arn))])}."
   }
 
   validation {
@@ -849,11 +849,11 @@ variable "read_protection_exempt_principal_arns" {
       for arn in var.read_protection_exempt_principal_arns :
       !can(regex(":(role|user)/[*?/]*$", arn))
     ])
-    error_message = "A read_protection_exempt_principal_arns item may not be only wildcards after role/ or user/ (that would exempt every role or user of the account): name the roles."
+    error_message = "A read_protection_exempt_principal_arns item may not be only wildcards after role/ or user/ (that would exempt every role or user of the account): name the roles; not ${join(", ", [for arn in var.read_protection_exempt_principal_arns : jsonencode(arn) if can(regex(":(role|user)/[*?/]*$", arn))])}."
   }
 
   validation {
     condition     = length(distinct(var.read_protection_exempt_principal_arns)) == length(var.read_protection_exempt_principal_arns)
-    error_message = "Each ARN may appear only once in read_protection_exempt_principal_arns."
+    error_message = "Each ARN may appear only once in read_protection_exempt_principal_arns; given more than once: ${join(", ", distinct([for v in var.read_protection_exempt_principal_arns : v if length([for other in var.read_protection_exempt_principal_arns : other if other == v]) > 1]))}."
   }
 }

@@ -241,3 +241,14 @@ run "policy_over_the_bucket_policy_limit_fails" {
 
   expect_failures = [output.read_protection_policies]
 }
+
+run "policy_over_the_bucket_policy_limit_fails_the_plan" {
+  command = plan
+
+  variables {
+    read_protection                       = "until_clean"
+    read_protection_exempt_principal_arns = [for i in range(150) : "arn:aws:iam::111122223333:role/${join("", [for j in range(150) : "r"])}${i}"]
+  }
+
+  expect_failures = [output.read_protection_policies]
+}

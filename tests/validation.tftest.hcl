@@ -368,3 +368,69 @@ run "rejects_topic_in_another_region" {
 
   expect_failures = [aws_sns_topic_subscription.this]
 }
+
+# Lists and maps: one bad entry among good ones per input (the message names it; the wording is
+# checked by tests/apply/test_plan_validation_messages.py).
+run "rejects_bad_list_and_map_entries" {
+  command = plan
+
+  variables {
+    storage_stack_names                   = ["uploads-stack", "arn:aws:cloudformation:eu-west-1:999988887777:stack/x/1"]   # stack ARN
+    bucket_name_patterns                  = ["uploads-*", "Uploads/*"]                                                     # uppercase and '/'
+    routes                                = { malicious = { bucket = "q-bucket", prefix = "q/", bucket_owner = "12345" } } # short account id
+    route_scan_types                      = ["manual", "full"]                                                             # unknown scan type
+    scanner_routed_verdicts               = ["malicious", "infected"]                                                      # unknown verdict
+    notify_email_addresses                = ["ops@example.com", "ops"]                                                     # not an address
+    notify_email_verdicts                 = ["malicious", "virus"]                                                         # unknown verdict
+    notify_verdicts                       = ["failed", "virus"]                                                            # unknown verdict
+    read_protection_exempt_principal_arns = ["arn:aws:iam::111122223333:role/Scanner", "arn:aws:iam::111122223333:role/"]  # empty role name
+    alarms                                = { errors_threshold = -1 }                                                      # negative threshold
+  }
+
+  expect_failures = [
+    var.storage_stack_names,
+    var.bucket_name_patterns,
+    var.routes,
+    var.route_scan_types,
+    var.scanner_routed_verdicts,
+    var.notify_email_addresses,
+    var.notify_email_verdicts,
+    var.notify_verdicts,
+    var.read_protection_exempt_principal_arns,
+    var.alarms,
+  ]
+}
+
+run "rejects_list_entries_given_twice" {
+  command = plan
+
+  variables {
+    storage_stack_names                   = ["uploads-stack", "archive-stack", "uploads-stack"]
+    bucket_name_patterns                  = ["uploads-*", "archive-*", "uploads-*"]
+    route_scan_types                      = ["manual", "schedule", "manual"]
+    scanner_routed_verdicts               = ["clean", "malicious", "clean"]
+    notify_email_addresses                = ["ops@example.com", "sec@example.com", "ops@example.com"]
+    notify_verdicts                       = ["failed", "malicious", "failed"]
+    read_protection_exempt_principal_arns = ["arn:aws:iam::111122223333:role/A", "arn:aws:iam::111122223333:role/B", "arn:aws:iam::111122223333:role/A"]
+  }
+
+  expect_failures = [
+    var.storage_stack_names,
+    var.bucket_name_patterns,
+    var.route_scan_types,
+    var.scanner_routed_verdicts,
+    var.notify_email_addresses,
+    var.notify_verdicts,
+    var.read_protection_exempt_principal_arns,
+  ]
+}
+
+run "rejects_exemptions_of_every_role" {
+  command = plan
+
+  variables {
+    read_protection_exempt_principal_arns = ["arn:aws:iam::111122223333:role/Scanner", "arn:aws:iam::111122223333:role/*"]
+  }
+
+  expect_failures = [var.read_protection_exempt_principal_arns]
+}

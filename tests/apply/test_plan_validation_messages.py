@@ -2,7 +2,8 @@
 
 Plan-level: a root calls the module with one bad entry among good ones; `terraform plan` must fail
 with the input's message, and the message must name the bad entry (key, index value or
-`routes.<verdict>.<field>`), so that a platform engineer with 40 buckets sees which one.
+`routes.<verdict>.<field>`), so that a platform engineer with 40 buckets sees which one; so do the
+preconditions over lists and maps (routes into scanned buckets, owners of a shared route bucket).
 The emulator only answers the data sources; nothing is created. (`terraform test` can only expect
 a validation to fail, not read its message, hence this test.)
 """
@@ -129,18 +130,200 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
         ["given 6"],
         [],
     ),
+    "stack-name": (
+        {
+            "storage_stack_names": [
+                "uploads-stack",
+                f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/x/1",
+            ]
+        },
+        [f'"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/x/1"'],
+        ['"uploads-stack"'],
+    ),
+    "stack-twice": (
+        {"storage_stack_names": ["uploads-stack", "archive-stack", "uploads-stack"]},
+        ["more than once: uploads-stack."],
+        ["archive-stack"],
+    ),
+    "bucket-pattern": (
+        {"bucket_name_patterns": ["uploads-*", "Uploads/*", "a..b"]},
+        ['"Uploads/*"', '"a..b"'],
+        ['"uploads-*"'],
+    ),
+    "bucket-pattern-twice": (
+        {"bucket_name_patterns": ["uploads-*", "archive-*", "uploads-*"]},
+        ["more than once: uploads-*."],
+        ["archive-*"],
+    ),
+    "route-owner": (
+        {
+            "routes": {
+                "malicious": {"bucket": "q-bucket", "bucket_owner": ACCOUNT},
+                "failed": {"bucket": "f-bucket", "bucket_owner": "12345"},
+            }
+        },
+        ['routes.failed.bucket_owner = "12345"'],
+        ["routes.malicious"],
+    ),
+    "scan-type": (
+        {"route_scan_types": ["manual", "full"]},
+        ['not "full".'],
+        ['not "manual"', '"full", "manual"', '"manual", "full"'],
+    ),
+    "scan-type-twice": (
+        {"route_scan_types": ["manual", "schedule", "manual"]},
+        ["more than once: manual."],
+        ["schedule"],
+    ),
+    "scanner-routed-verdict": (
+        {"scanner_routed_verdicts": ["malicious", "infected"]},
+        ['"infected"'],
+        ['"malicious"'],
+    ),
+    "scanner-routed-verdict-twice": (
+        {"scanner_routed_verdicts": ["clean", "malicious", "clean"]},
+        ["more than once: clean."],
+        ["malicious"],
+    ),
+    "email-address": (
+        {"notify_email_addresses": ["ops@example.com", "ops"]},
+        ['"ops"'],
+        ['"ops@example.com"'],
+    ),
+    "email-address-twice": (
+        {"notify_email_addresses": ["ops@example.com", "sec@example.com", "ops@example.com"]},
+        ["more than once: ops@example.com."],
+        ["sec@example.com"],
+    ),
+    "email-verdict": (
+        {"notify_email_verdicts": ["malicious", "virus"]},
+        ['"virus"'],
+        ['"malicious"'],
+    ),
+    "notify-verdict": (
+        {"notify_verdicts": ["failed", "virus"]},
+        ['"virus"'],
+        ['"failed"'],
+    ),
+    "notify-verdict-twice": (
+        {"notify_verdicts": ["failed", "malicious", "failed"]},
+        ["more than once: failed."],
+        ["malicious"],
+    ),
+    "exempt-arn": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/Scanner",
+                f"arn:aws:sts::{ACCOUNT}:assumed-role/Scanner/s1",
+            ]
+        },
+        [f'"arn:aws:sts::{ACCOUNT}:assumed-role/Scanner/s1"'],
+        [f'"arn:aws:iam::{ACCOUNT}:role/Scanner"'],
+    ),
+    "exempt-every-role": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/Scanner",
+                f"arn:aws:iam::{ACCOUNT}:role/*",
+            ]
+        },
+        [f'"arn:aws:iam::{ACCOUNT}:role/*"'],
+        [f'"arn:aws:iam::{ACCOUNT}:role/Scanner"'],
+    ),
+    "exempt-arn-twice": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/A",
+                f"arn:aws:iam::{ACCOUNT}:role/B",
+                f"arn:aws:iam::{ACCOUNT}:role/A",
+            ]
+        },
+        [f"more than once: arn:aws:iam::{ACCOUNT}:role/A."],
+        [f"arn:aws:iam::{ACCOUNT}:role/B"],
+    ),
+    "alarm-threshold": (
+        {"alarms": {"errors_threshold": -1, "throttles_threshold": 2}},
+        ["alarms.errors_threshold = -1"],
+        ["throttles_threshold"],
+    ),
 }
 
 
+OTHER = "444455556666"
+# Preconditions over lists and maps, and of outputs (one plan each):
+# case -> (inputs over BASE, wanted, unwanted)
+PRECONDITION_CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
+    "route-into-scanned-bucket-without-prefix": (
+        {"routes": {"malicious": {"bucket": "uploads-bucket"}, "clean": {"bucket": "c-bucket"}}},
+        ['no prefix: routes.malicious.bucket = "uploads-bucket".'],
+        ["routes.clean"],
+    ),
+    "route-into-scanned-bucket-of-another-owner": (
+        {
+            "routes": {
+                "malicious": {"bucket": "uploads-bucket", "prefix": "q/", "bucket_owner": OTHER},
+                "clean": {"bucket": "c-bucket", "bucket_owner": OTHER},
+            }
+        },
+        [f'routes.malicious.bucket_owner = "{OTHER}" (bucket uploads-bucket)'],
+        ["routes.clean"],
+    ),
+    "routes-into-one-bucket-with-two-owners": (
+        {
+            "routes": {
+                "malicious": {"bucket": "q-bucket", "bucket_owner": OTHER},
+                "failed": {"bucket": "q-bucket", "prefix": "f/"},
+                "clean": {"bucket": "c-bucket"},
+            }
+        },
+        [
+            f'q-bucket (routes.failed.bucket_owner = "{ACCOUNT}", '
+            f'routes.malicious.bucket_owner = "{OTHER}")'
+        ],
+        ["routes.clean", "c-bucket"],
+    ),
+    "read-protection-policy-over-20-kb": (
+        {
+            "bucket_names": ["uploads-bucket", "archive-bucket"],
+            "read_protection": "until_clean",
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/{'r' * 150}{i}" for i in range(150)
+            ],
+        },
+        ["(archive-bucket: ", " bytes, uploads-bucket: ", " bytes)"],
+        [],
+    ),
+}
+
+
+def _errors(output: str, title: str) -> list[tuple[str, str]]:
+    """(first value line, message) of each `Error: <title>`, the message on one line: the text
+    after the values Terraform shows under the source snippet (which echoes the whole input;
+    `var.x is list of string with 3 elements`, `var.alarms.errors_threshold is -1`), up to
+    `This was checked by` or the end of the box."""
+    found: list[tuple[str, str]] = []
+    for block in output.split(f"Error: {title}")[1:]:
+        lines: list[str] = []
+        for raw in block.splitlines():
+            if raw.lstrip().startswith("╵"):
+                break
+            lines.append(re.sub(r"^[\s│╷]+", "", raw).rstrip())
+        values = next((i for i, line in enumerate(lines) if line.startswith("├")), None)
+        if values is None or "" not in lines[values + 1 :]:
+            continue
+        body = lines[values + 1 :]
+        message = " ".join(line for line in body[body.index("") :] if line)
+        found.append((body[0], message.split(" This was checked by")[0]))
+    return found
+
+
 def _messages(output: str) -> dict[str, list[str]]:
-    """Variable name -> the error messages of its failed validations (without the source snippet
-    Terraform shows above them, which echoes the whole input), each on one line."""
-    text = re.sub(r"[│╷╵]", " ", output[output.find("Error:") :])
-    text = re.sub(r"\s+", " ", text)
+    """Variable name -> the error messages of its failed validations."""
     found: dict[str, list[str]] = {}
-    pattern = r"├─+ var\.(\w+) is .*? with \d+ elements? (.*?) This was checked by"
-    for variable, message in re.findall(pattern, text):
-        found.setdefault(variable, []).append(message)
+    for value, message in _errors(output, "Invalid value for variable"):
+        named = re.match(r"var\.(\w+)", value)
+        if named:
+            found.setdefault(named.group(1), []).append(message)
     return found
 
 
@@ -159,11 +342,25 @@ def _rounds() -> list[list[str]]:
     return rounds
 
 
+def _failed_plan(job: Job, document: str, inputs: dict[str, Any]) -> str:
+    """The output of a plan of the root `document` with `inputs` over the module's (empty when
+    it planned)."""
+    config = json.loads(document)
+    config["module"]["post_scan"].update(inputs)
+    (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
+    try:
+        job.run("plan", "-input=false", "-no-color", "-lock=false")
+    except TerraformFailed as failed:
+        return failed.output
+    return ""
+
+
 @pytest.fixture(scope="module")
 def messages(
     moto_server: MotoServer, terraform_binary: str, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[str]]:
-    """Case -> the validation messages of the inputs it sets, from one failed plan per round."""
+    """Case -> the messages of the inputs it sets: validations from one failed plan per round,
+    preconditions from one plan per case."""
     workdir = tmp_path_factory.mktemp("messages")
     account = moto_server.account(ACCOUNT, REGION)
     job = Job.module_root(workdir, moto_server, account, terraform_binary, BASE)
@@ -171,29 +368,28 @@ def messages(
     document = (job.root / "main.tf.json").read_text()
     found: dict[str, list[str]] = {}
     for group in _rounds():
-        config = json.loads(document)
-        for case in group:
-            config["module"]["post_scan"].update(CASES[case][0])
-        (job.root / "main.tf.json").write_text(json.dumps(config, indent=2))
-        try:
-            job.run("plan", "-input=false", "-no-color", "-lock=false")
-        except TerraformFailed as failed:
-            output = failed.output
-        else:
-            output = ""
+        output = _failed_plan(job, document, {k: v for c in group for k, v in CASES[c][0].items()})
         assert "Invalid value for variable" in output, f"{group} planned without an error"
         by_variable = _messages(output)
         for case in group:
             found[case] = [m for name in CASES[case][0] for m in by_variable.get(name, [])]
+    for case, (inputs, _, _) in PRECONDITION_CASES.items():
+        output = _failed_plan(job, document, inputs)
+        assert "precondition failed" in output, f"{case} planned without an error"
+        found[case] = [
+            m
+            for title in ("Resource precondition failed", "Module output value precondition failed")
+            for _, m in _errors(output, title)
+        ]
     (job.root / "main.tf.json").write_text(document)
     return found
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(PRECONDITION_CASES))
 def test_validation_names_the_bad_entry(case: str, messages: dict[str, list[str]]):
-    _, wanted, unwanted = CASES[case]
+    inputs, wanted, unwanted = {**CASES, **PRECONDITION_CASES}[case]
     text = " ".join(messages[case])
-    assert text, f"no validation message for {sorted(CASES[case][0])}"
+    assert text, f"no validation message for {sorted(inputs)}"
     for fragment in wanted:
         assert fragment in text, f"{fragment!r} not named in: {text}"
     for fragment in unwanted:
