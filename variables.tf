@@ -226,6 +226,7 @@ variable "record_verdicts" {
   description = "Verdicts recorded in the table: any of malicious, clean, incomplete, failed, unscanned (the scanner did not scan the file: licence, scanner error, timeout or throttling)."
   type        = list(string)
   default     = ["malicious", "incomplete", "failed", "unscanned"]
+  nullable    = false
 
   validation {
     condition     = alltrue([for v in var.record_verdicts : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], v)])
@@ -246,7 +247,8 @@ variable "routes" {
     kms_key_arn  = optional(string)
     bucket_owner = optional(string)
   }))
-  default = {}
+  default  = {}
+  nullable = false
 
   validation {
     condition     = alltrue([for verdict in keys(var.routes) : contains(["malicious", "clean", "incomplete", "failed", "unscanned"], verdict)])
@@ -389,6 +391,7 @@ variable "notify_email_addresses" {
   description = "E-mail addresses subscribed to the created notification topic (create_notify_topic). Each address gets a confirmation e-mail from AWS first; until it is confirmed nothing is delivered to it."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition     = alltrue([for a in var.notify_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
@@ -476,6 +479,7 @@ variable "kms_key_arns" {
   description = "KMS key ARNs the function may decrypt with (kms:Decrypt): keys of SSE-KMS scanned objects and of a customer-managed file id table."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
@@ -553,6 +557,7 @@ variable "vpc_subnet_ids" {
   description = "Subnets to run the function in (with vpc_security_group_ids). They need a route to S3, DynamoDB, SQS and CloudWatch Logs (NAT or VPC endpoints)."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition     = alltrue([for s in var.vpc_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
@@ -564,6 +569,7 @@ variable "vpc_security_group_ids" {
   description = "Security groups of the function when it runs in vpc_subnet_ids."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition     = alltrue([for s in var.vpc_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", s))])
@@ -812,6 +818,7 @@ variable "tags" {
   description = "Tags applied to every resource the module creates."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 ################################################################################

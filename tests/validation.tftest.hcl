@@ -434,3 +434,28 @@ run "rejects_exemptions_of_every_role" {
 
   expect_failures = [var.read_protection_exempt_principal_arns]
 }
+
+run "null_lists_and_maps_mean_their_defaults" {
+  command = plan
+
+  variables {
+    extract_file_id        = true
+    create_file_id_table   = true
+    record_verdicts        = null
+    routes                 = null
+    notify_email_addresses = null
+    kms_key_arns           = null
+    vpc_subnet_ids         = null
+    vpc_security_group_ids = null
+    tags                   = null
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["RECORD_VERDICTS"] == "malicious,incomplete,failed,unscanned" &&
+      length(aws_lambda_function.this.vpc_config) == 0 &&
+      length(aws_iam_role_policy.this) > 0
+    )
+    error_message = "null for a list or map input must mean its default, not an error."
+  }
+}
