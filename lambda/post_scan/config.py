@@ -22,21 +22,21 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
 # and be up to 255 long, so accept the union.
 BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{3,255}")
-_TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+_TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
-_TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}")
-_ACCOUNT_ID = re.compile(r"\d{12}")
-_KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+_TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
 # EventBridge bus: a name (also partner buses, aws.partner/...) or an event-bus ARN.
 _EVENT_BUS_NAME = re.compile(r"[A-Za-z0-9._/-]{1,256}")
 _EVENT_BUS_ARN = re.compile(
-    r"arn:[a-z0-9-]+:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
+    r"arn:[a-z0-9-]+:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
 )
 # An event source: no spaces or wildcards; AWS reserves sources starting with "aws.".
 _EVENT_SOURCE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}")
 # Security Hub's default product of one account: findings may only be imported into it.
 _SECURITY_HUB_PRODUCT = re.compile(
-    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>\d{12}):product/(?P<owner>\d{12})/default"
+    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>[0-9]{12}):product/(?P<owner>[0-9]{12})/default"
 )
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.

@@ -119,6 +119,40 @@ def test_bad_topic_arn_names_the_variable(raw: str) -> None:
         load_config({"ALLOWED_TOPIC_ARNS": raw})
 
 
+# Python's \d also matches non-ASCII digits (Arabic-Indic, full-width): an account id must be
+# 12 ASCII digits, or S3 / the ARN comparisons fail at every message instead of at cold start.
+NON_ASCII_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
+FULL_WIDTH_ACCOUNT = "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10\uff11\uff12"
+
+
+@pytest.mark.parametrize("account", [NON_ASCII_ACCOUNT, FULL_WIDTH_ACCOUNT])
+@pytest.mark.parametrize(
+    ("name", "template", "extra"),
+    [
+        ("EXPECTED_BUCKET_OWNER", "{}", {}),
+        ("ROUTE_MALICIOUS_BUCKET_OWNER", "{}", {"ROUTE_MALICIOUS": "quarantine/q/"}),
+        ("ALLOWED_TOPIC_ARNS", "arn:aws:sns:us-east-1:{}:topic", {}),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:{}:topic", {}),
+        ("FILE_ID_TABLE", "arn:aws:dynamodb:us-east-1:{}:table/files", {}),
+        ("EVENT_BUS", "arn:aws:events:us-east-1:{}:event-bus/bus", {}),
+        (
+            "ROUTE_MALICIOUS_KMS_KEY_ARN",
+            "arn:aws:kms:us-east-1:{}:key/1234abcd",
+            {"ROUTE_MALICIOUS": "quarantine/q/"},
+        ),
+        (
+            "SECURITY_HUB_PRODUCT_ARN",
+            "arn:aws:securityhub:us-east-1:{0}:product/{0}/default",
+            {},
+        ),
+    ],
+)
+def test_account_ids_are_ascii_digits(account: str, name: str, template: str, extra: dict) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_config({name: template.format(account), **extra})
+    load_config({name: template.format("123456789012"), **extra})
+
+
 def test_lists_too_long_for_the_environment_are_read_from_the_package(tmp_path: Path) -> None:
     """ALLOWED_*=file:NAME (the module's form past Lambda's 4 KB): NAME at the package root."""
     buckets = [f"uploads-{i:04d}" for i in range(1000)]
