@@ -233,6 +233,13 @@ def _allowed_buckets(environ: Mapping[str, str], package_root: Path) -> frozense
 
 def _allowed_topics(environ: Mapping[str, str], package_root: Path) -> frozenset[str]:
     items = _list_items(environ, "ALLOWED_TOPIC_ARNS", package_root)
+    if not items and _raw(environ, "ALLOWED_TOPIC_ARNS"):
+        # "," or " , ": a list that lost its items (a bad join). Empty means any topic, so this
+        # must not silently become "any topic".
+        raise ConfigError(
+            f"ALLOWED_TOPIC_ARNS: {environ['ALLOWED_TOPIC_ARNS']!r} lists no topic ARN "
+            "(leave it empty to accept any topic)"
+        )
     for item in items:
         if not _TOPIC_ARN.fullmatch(item):
             raise ConfigError(f"ALLOWED_TOPIC_ARNS: {item!r} is not an SNS topic ARN")

@@ -153,6 +153,13 @@ def test_account_ids_are_ascii_digits(account: str, name: str, template: str, ex
     load_config({name: template.format("123456789012"), **extra})
 
 
+@pytest.mark.parametrize("raw", [",", " , , ", ",,"])
+def test_topic_list_of_separators_only_fails_instead_of_allowing_any_topic(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ALLOWED_TOPIC_ARNS"):
+        load_config({"ALLOWED_TOPIC_ARNS": raw})
+    assert load_config({"ALLOWED_TOPIC_ARNS": "  "}).topic_allowed(TOPIC)  # empty: any topic
+
+
 def test_lists_too_long_for_the_environment_are_read_from_the_package(tmp_path: Path) -> None:
     """ALLOWED_*=file:NAME (the module's form past Lambda's 4 KB): NAME at the package root."""
     buckets = [f"uploads-{i:04d}" for i in range(1000)]
