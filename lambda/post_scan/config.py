@@ -424,9 +424,9 @@ def _routes(
                     f"{ROUTE_OWNER_VARIABLES[verdict]}: the {other} route writes to the same "
                     f"bucket {route.bucket!r} with owner {earlier.owner or 'unset'}"
                 )
-        listed = allowed is not None and route.bucket in allowed
-        if listed and route.owner != expected_owner:
-            # Its objects are read as scanned objects too, with EXPECTED_BUCKET_OWNER.
+        if scanned and route.owner != expected_owner:
+            # Its objects are read as scanned objects too (with '*', any bucket's are), and
+            # bucket_owner() would give them the route's owner instead of EXPECTED_BUCKET_OWNER.
             raise ConfigError(
                 f"{ROUTE_OWNER_VARIABLES[verdict]}: destination bucket {route.bucket!r} is a "
                 f"scanned bucket, owned by EXPECTED_BUCKET_OWNER ({expected_owner or 'unset'}), "
