@@ -339,8 +339,14 @@ def _log_level(environ: Mapping[str, str]) -> str:
 
 def _namespace(environ: Mapping[str, str]) -> str:
     value = _raw(environ, "METRICS_NAMESPACE") or Config.metrics_namespace
-    if len(value) > 255 or ":" in value:
-        raise ConfigError(f"METRICS_NAMESPACE must be 1-255 characters without ':', got {value!r}")
+    # CloudWatch takes printable ASCII only and reserves AWS/: metrics it refuses would vanish
+    # silently, and with them every alarm on them.
+    printable = value.isascii() and value.isprintable()
+    if len(value) > 255 or ":" in value or not printable or value.startswith("AWS/"):
+        raise ConfigError(
+            "METRICS_NAMESPACE must be 1-255 printable ASCII characters without ':', "
+            f"not starting with AWS/, got {value!r}"
+        )
     return value
 
 

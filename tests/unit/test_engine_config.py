@@ -259,7 +259,7 @@ def test_log_level() -> None:
 
 def test_metrics_namespace() -> None:
     assert load_config({"METRICS_NAMESPACE": "Team/FSS"}).metrics_namespace == "Team/FSS"
-    for raw in ["a:b", "n" * 256]:
+    for raw in ["a:b", "n" * 256, "AWS/Lambda", "Team\tFSS", "Équipe/FSS"]:
         with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
             load_config({"METRICS_NAMESPACE": raw})
 
