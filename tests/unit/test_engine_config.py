@@ -385,3 +385,9 @@ def test_cold_start_loads_the_s3_model_once() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("raw", [".source", "/source", "AWS.s3", "aws.s3", "a b", "s" * 257])
+def test_event_source_refusals_are_the_documented_ones(raw: str) -> None:
+    with pytest.raises(ConfigError, match="EVENT_SOURCE"):
+        load_config({"EVENT_SOURCE": raw})
