@@ -22,21 +22,21 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
 # and be up to 255 long, so accept the union.
 BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{3,255}")
-_TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+_TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
-_TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}")
-_ACCOUNT_ID = re.compile(r"\d{12}")
-_KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+_TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
 # EventBridge bus: a name (also partner buses, aws.partner/...) or an event-bus ARN.
 _EVENT_BUS_NAME = re.compile(r"[A-Za-z0-9._/-]{1,256}")
 _EVENT_BUS_ARN = re.compile(
-    r"arn:[a-z0-9-]+:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
+    r"arn:[a-z0-9-]+:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
 )
 # An event source: no spaces or wildcards; AWS reserves sources starting with "aws.".
 _EVENT_SOURCE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}")
 # Security Hub's default product of one account: findings may only be imported into it.
 _SECURITY_HUB_PRODUCT = re.compile(
-    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>\d{12}):product/(?P<owner>\d{12})/default"
+    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>[0-9]{12}):product/(?P<owner>[0-9]{12})/default"
 )
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
@@ -233,6 +233,13 @@ def _allowed_buckets(environ: Mapping[str, str], package_root: Path) -> frozense
 
 def _allowed_topics(environ: Mapping[str, str], package_root: Path) -> frozenset[str]:
     items = _list_items(environ, "ALLOWED_TOPIC_ARNS", package_root)
+    if not items and _raw(environ, "ALLOWED_TOPIC_ARNS"):
+        # "," or " , ": a list that lost its items (a bad join). Empty means any topic, so this
+        # must not silently become "any topic".
+        raise ConfigError(
+            f"ALLOWED_TOPIC_ARNS: {environ['ALLOWED_TOPIC_ARNS']!r} lists no topic ARN "
+            "(leave it empty to accept any topic)"
+        )
     for item in items:
         if not _TOPIC_ARN.fullmatch(item):
             raise ConfigError(f"ALLOWED_TOPIC_ARNS: {item!r} is not an SNS topic ARN")
@@ -332,8 +339,14 @@ def _log_level(environ: Mapping[str, str]) -> str:
 
 def _namespace(environ: Mapping[str, str]) -> str:
     value = _raw(environ, "METRICS_NAMESPACE") or Config.metrics_namespace
-    if len(value) > 255 or ":" in value:
-        raise ConfigError(f"METRICS_NAMESPACE must be 1-255 characters without ':', got {value!r}")
+    # CloudWatch takes printable ASCII only and reserves AWS/: metrics it refuses would vanish
+    # silently, and with them every alarm on them.
+    printable = value.isascii() and value.isprintable()
+    if len(value) > 255 or ":" in value or not printable or value.startswith("AWS/"):
+        raise ConfigError(
+            "METRICS_NAMESPACE must be 1-255 printable ASCII characters without ':', "
+            f"not starting with AWS/, got {value!r}"
+        )
     return value
 
 
@@ -417,9 +430,9 @@ def _routes(
                     f"{ROUTE_OWNER_VARIABLES[verdict]}: the {other} route writes to the same "
                     f"bucket {route.bucket!r} with owner {earlier.owner or 'unset'}"
                 )
-        listed = allowed is not None and route.bucket in allowed
-        if listed and route.owner != expected_owner:
-            # Its objects are read as scanned objects too, with EXPECTED_BUCKET_OWNER.
+        if scanned and route.owner != expected_owner:
+            # Its objects are read as scanned objects too (with '*', any bucket's are), and
+            # bucket_owner() would give them the route's owner instead of EXPECTED_BUCKET_OWNER.
             raise ConfigError(
                 f"{ROUTE_OWNER_VARIABLES[verdict]}: destination bucket {route.bucket!r} is a "
                 f"scanned bucket, owned by EXPECTED_BUCKET_OWNER ({expected_owner or 'unset'}), "

@@ -237,6 +237,17 @@ def test_without_expected_bucket_owner_no_condition_is_sent(
             },
             "same bucket",
         ),
+        (
+            # '*': every bucket is a scanned bucket, the destination too; another owner would
+            # lift the EXPECTED_BUCKET_OWNER condition from the scanned objects named in it.
+            {
+                "ALLOWED_BUCKETS": "*",
+                "EXPECTED_BUCKET_OWNER": ACCOUNT,
+                "ROUTE_MALICIOUS": "quarantine/q/",
+                "ROUTE_MALICIOUS_BUCKET_OWNER": OTHER,
+            },
+            "is a scanned bucket",
+        ),
     ],
 )
 def test_owner_variables_are_checked_at_cold_start(environ: dict, message: str) -> None:

@@ -119,6 +119,47 @@ def test_bad_topic_arn_names_the_variable(raw: str) -> None:
         load_config({"ALLOWED_TOPIC_ARNS": raw})
 
 
+# Python's \d also matches non-ASCII digits (Arabic-Indic, full-width): an account id must be
+# 12 ASCII digits, or S3 / the ARN comparisons fail at every message instead of at cold start.
+NON_ASCII_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
+FULL_WIDTH_ACCOUNT = "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10\uff11\uff12"
+
+
+@pytest.mark.parametrize("account", [NON_ASCII_ACCOUNT, FULL_WIDTH_ACCOUNT])
+@pytest.mark.parametrize(
+    ("name", "template", "extra"),
+    [
+        ("EXPECTED_BUCKET_OWNER", "{}", {}),
+        ("ROUTE_MALICIOUS_BUCKET_OWNER", "{}", {"ROUTE_MALICIOUS": "quarantine/q/"}),
+        ("ALLOWED_TOPIC_ARNS", "arn:aws:sns:us-east-1:{}:topic", {}),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:{}:topic", {}),
+        ("FILE_ID_TABLE", "arn:aws:dynamodb:us-east-1:{}:table/files", {}),
+        ("EVENT_BUS", "arn:aws:events:us-east-1:{}:event-bus/bus", {}),
+        (
+            "ROUTE_MALICIOUS_KMS_KEY_ARN",
+            "arn:aws:kms:us-east-1:{}:key/1234abcd",
+            {"ROUTE_MALICIOUS": "quarantine/q/"},
+        ),
+        (
+            "SECURITY_HUB_PRODUCT_ARN",
+            "arn:aws:securityhub:us-east-1:{0}:product/{0}/default",
+            {},
+        ),
+    ],
+)
+def test_account_ids_are_ascii_digits(account: str, name: str, template: str, extra: dict) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_config({name: template.format(account), **extra})
+    load_config({name: template.format("123456789012"), **extra})
+
+
+@pytest.mark.parametrize("raw", [",", " , , ", ",,"])
+def test_topic_list_of_separators_only_fails_instead_of_allowing_any_topic(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ALLOWED_TOPIC_ARNS"):
+        load_config({"ALLOWED_TOPIC_ARNS": raw})
+    assert load_config({"ALLOWED_TOPIC_ARNS": "  "}).topic_allowed(TOPIC)  # empty: any topic
+
+
 def test_lists_too_long_for_the_environment_are_read_from_the_package(tmp_path: Path) -> None:
     """ALLOWED_*=file:NAME (the module's form past Lambda's 4 KB): NAME at the package root."""
     buckets = [f"uploads-{i:04d}" for i in range(1000)]
@@ -218,7 +259,7 @@ def test_log_level() -> None:
 
 def test_metrics_namespace() -> None:
     assert load_config({"METRICS_NAMESPACE": "Team/FSS"}).metrics_namespace == "Team/FSS"
-    for raw in ["a:b", "n" * 256]:
+    for raw in ["a:b", "n" * 256, "AWS/Lambda", "Team\tFSS", "Équipe/FSS"]:
         with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
             load_config({"METRICS_NAMESPACE": raw})
 
@@ -344,3 +385,9 @@ def test_cold_start_loads_the_s3_model_once() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("raw", [".source", "/source", "AWS.s3", "aws.s3", "a b", "s" * 257])
+def test_event_source_refusals_are_the_documented_ones(raw: str) -> None:
+    with pytest.raises(ConfigError, match="EVENT_SOURCE"):
+        load_config({"EVENT_SOURCE": raw})
