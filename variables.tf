@@ -469,9 +469,10 @@ variable "metrics_namespace" {
   default     = "FSSPostScan"
 
   validation {
-    # The engine strips surrounding spaces: the alarms would watch a namespace that gets no metrics.
-    condition     = length(var.metrics_namespace) >= 1 && length(var.metrics_namespace) <= 255 && !strcontains(var.metrics_namespace, ":") && !startswith(var.metrics_namespace, "AWS/") && trimspace(var.metrics_namespace) == var.metrics_namespace
-    error_message = "metrics_namespace must be 1-255 characters, without ':' or leading or trailing spaces, and not starting with AWS/; not ${jsonencode(var.metrics_namespace)}."
+    # The engine strips surrounding spaces (the alarms would watch a namespace that gets no metrics)
+    # and, like CloudWatch, takes printable ASCII only.
+    condition     = length(var.metrics_namespace) >= 1 && length(var.metrics_namespace) <= 255 && !strcontains(var.metrics_namespace, ":") && !startswith(var.metrics_namespace, "AWS/") && trimspace(var.metrics_namespace) == var.metrics_namespace && can(regex("^[ -~]+$", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1-255 printable ASCII characters, without ':' or leading or trailing spaces, and not starting with AWS/; not ${jsonencode(var.metrics_namespace)}."
   }
 }
 

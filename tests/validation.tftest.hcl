@@ -459,3 +459,13 @@ run "null_lists_and_maps_mean_their_defaults" {
     error_message = "null for a list or map input must mean its default, not an error."
   }
 }
+
+run "rejects_a_namespace_cloudwatch_refuses" {
+  command = plan
+
+  variables {
+    metrics_namespace = "Équipe/Uploads"
+  }
+
+  expect_failures = [var.metrics_namespace]
+}
