@@ -348,19 +348,32 @@ FLOWS = {
 @pytest.fixture(scope="module")
 def flows(
     request: pytest.FixtureRequest,
-    moto_server: MotoServer,
     terraform_binary: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Future[None]]]:
-    """The selected flows, started at once in threads; each test waits for its own."""
-    selected = {item.originalname for item in request.session.items} & set(FLOWS)
-    with ThreadPoolExecutor(max_workers=len(selected) or 1) as pool:
-        yield {
-            name: pool.submit(
-                FLOWS[name], moto_server, terraform_binary, tmp_path_factory.mktemp(name[5:30])
-            )
-            for name in sorted(selected)
-        }
+    """The selected flows, started at once in threads; each test waits for its own. Each flow has
+    a moto server of its own: moto's backends are not thread-safe, and two flows applying at once
+    against one server made a request fail after it had taken effect (a CreateFunction retried by
+    the provider then met "Function already exist")."""
+    selected = sorted({item.originalname for item in request.session.items} & set(FLOWS))
+    servers: dict[str, MotoServer] = {}
+    try:
+        for name in selected:
+            folder = tmp_path_factory.mktemp(f"{name[5:30]}-server")
+            servers[name] = MotoServer(folder / "moto-server.log")
+        with ThreadPoolExecutor(max_workers=len(selected) or 1) as pool:
+            yield {
+                name: pool.submit(
+                    FLOWS[name],
+                    servers[name],
+                    terraform_binary,
+                    tmp_path_factory.mktemp(name[5:30]),
+                )
+                for name in selected
+            }
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
 def test_saved_plans_apply_in_fresh_jobs(flows: dict[str, Future[None]]):
