@@ -336,12 +336,12 @@ locals {
 
 resource "aws_sqs_queue_policy" "this" {
   queue_url = aws_sqs_queue.this.url
-  policy    = jsonencode({ Version = "2012-10-17", Statement = local.dead_letter_queue_policy_statements })
+  policy    = local.sqs_policy_documents["dead-letter"]
 
   lifecycle {
     precondition {
-      condition     = local.sqs_policy_sizes.dead-letter.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.dead-letter.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.dead-letter.conditions <= local.quota.sqs_policy_conditions
-      error_message = "The dead-letter queue's policy would be ${local.sqs_policy_sizes.dead-letter.bytes} bytes, ${local.sqs_policy_sizes.dead-letter.statements} statements, ${local.sqs_policy_sizes.dead-letter.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+      condition     = local.sqs_policy_fits["dead-letter"]
+      error_message = local.sqs_policy_errors["dead-letter"]
     }
   }
 }

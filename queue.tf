@@ -80,12 +80,12 @@ resource "aws_sqs_queue_policy" "delivery" {
   count = local.delivery_queue_enabled ? 1 : 0
 
   queue_url = aws_sqs_queue.delivery[0].url
-  policy    = jsonencode({ Version = "2012-10-17", Statement = local.delivery_queue_policy_statements })
+  policy    = local.sqs_policy_documents["delivery"]
 
   lifecycle {
     precondition {
-      condition     = local.sqs_policy_sizes.delivery.bytes <= local.quota.sqs_policy_bytes && local.sqs_policy_sizes.delivery.statements <= local.quota.sqs_policy_statements && local.sqs_policy_sizes.delivery.conditions <= local.quota.sqs_policy_conditions
-      error_message = "The delivery queue's policy would be ${local.sqs_policy_sizes.delivery.bytes} bytes, ${local.sqs_policy_sizes.delivery.statements} statements, ${local.sqs_policy_sizes.delivery.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
+      condition     = local.sqs_policy_fits["delivery"]
+      error_message = local.sqs_policy_errors["delivery"]
     }
   }
 }

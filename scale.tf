@@ -152,17 +152,31 @@ locals {
   package_files         = [for f in fileset("${path.module}/lambda", "**") : f if !can(regex(local.package_exclude_regex, f))]
 }
 
-# What SQS counts in a queue policy: its bytes, statements and conditions (one per key of each
-# condition operator). Checked on each aws_sqs_queue_policy.
+# The queue policies, written once: the document each aws_sqs_queue_policy sets, and what SQS
+# counts in it (bytes, statements, conditions: one per key of each condition operator), checked by
+# the same precondition on both.
 locals {
+  sqs_policy_statements = {
+    dead-letter = local.dead_letter_queue_policy_statements
+    delivery    = local.delivery_queue_policy_statements
+  }
+  sqs_policy_documents = {
+    for queue, statements in local.sqs_policy_statements :
+    queue => jsonencode({ Version = "2012-10-17", Statement = statements })
+  }
   sqs_policy_sizes = {
-    for queue, statements in {
-      dead-letter = local.dead_letter_queue_policy_statements
-      delivery    = local.delivery_queue_policy_statements
-      } : queue => {
-      bytes      = length(jsonencode({ Version = "2012-10-17", Statement = statements }))
+    for queue, statements in local.sqs_policy_statements : queue => {
+      bytes      = length(local.sqs_policy_documents[queue])
       statements = length(statements)
       conditions = sum(concat([0], [for s in statements : length(flatten([for op, kv in try(s.Condition, {}) : keys(kv)]))]))
     }
+  }
+  sqs_policy_fits = {
+    for queue, size in local.sqs_policy_sizes :
+    queue => size.bytes <= local.quota.sqs_policy_bytes && size.statements <= local.quota.sqs_policy_statements && size.conditions <= local.quota.sqs_policy_conditions
+  }
+  sqs_policy_errors = {
+    for queue, size in local.sqs_policy_sizes :
+    queue => "The ${queue} queue's policy would be ${size.bytes} bytes, ${size.statements} statements, ${size.conditions} conditions; SQS allows ${local.quota.sqs_policy_bytes} bytes, ${local.quota.sqs_policy_statements} statements, ${local.quota.sqs_policy_conditions} conditions. With many topics set topic_policy_scope = \"account\" (one ArnLike pattern per topic-owner account; the function still accepts only the listed topics)."
   }
 }
