@@ -20,6 +20,10 @@ SNS = "sns"  # SNS invoked the function
 SQS = "sqs"  # SQS record whose body is the SNS notification (raw message delivery off)
 SQS_RAW = "sqs-raw"  # SQS record whose body is the scan result itself (topic unknown)
 
+# ScanResult.scanner values.
+FSS = "fss"
+GUARDDUTY = "guardduty"
+
 MALICIOUS = "malicious"
 CLEAN = "clean"
 INCOMPLETE = "incomplete"
@@ -180,6 +184,10 @@ class ScanResult:
     bucket_region: str | None = None
     file_name: str | None = None
     scanner_status_message: str | None = None
+    # Which scanner spoke (FSS = File Storage Security, GUARDDUTY = GuardDuty Malware Protection).
+    scanner: str = FSS
+    # The exact version scanned, when the scanner names it (GuardDuty); None: not named.
+    version_id: str | None = None
 
 
 def parse_envelope(record: Any) -> Envelope:
