@@ -1,9 +1,29 @@
-"""Whole-suite setup: pytest-terraform must not abort the run where terraform is missing."""
+"""Whole-suite setup: the tools, how many Terraform runs at once, the order of the tiers.
+
+- pytest-terraform must not abort the run where terraform is missing.
+- POST_SCAN_JOBS (`make test JOBS=n`, default 4 per core) bounds the Terraform runs the session
+  has going at once, across its threads and the demo it starts (emulator/jobs.py): this session's
+  slot files live in a directory of its own.
+- The tiers run cheapest-to-wait-for first: unit, static, bench, then the apply tests (their
+  deployments started in the background when collection finished, tests/background.py; destroy
+  tests after every other apply test), the demo last (it started in the background too).
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import background
 import pytest
-from tooling import terraform_binary
+from tooling import REPO_ROOT, terraform_binary
+
+from emulator import jobs
+
+TIERS = ("unit", "static", "bench", "apply", "demo")
+_slots: str | None = None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -12,10 +32,49 @@ def pytest_configure(config: pytest.Config) -> None:
     # it prefers `tofu`. Point it at terraform or, with none, at replay mode, which skips that
     # check: no test uses its replay fixtures, and tooling.py skips (or, in CI, fails) the
     # Terraform tests with a clear reason.
-    if not hasattr(config.option, "dest_tf_binary"):
-        return
-    binary = terraform_binary()
-    if binary:
-        config.option.dest_tf_binary = binary
-    else:
-        config.option.dest_tf_replay = True
+    if hasattr(config.option, "dest_tf_binary"):
+        binary = terraform_binary()
+        if binary:
+            config.option.dest_tf_binary = binary
+        else:
+            config.option.dest_tf_replay = True
+    try:
+        jobs.jobs()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    global _slots
+    if not os.environ.get(jobs.SLOTS_ENV):
+        _slots = tempfile.mkdtemp(prefix="post-scan-jobs-")
+        os.environ[jobs.SLOTS_ENV] = _slots
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _slots is not None:
+        os.environ.pop(jobs.SLOTS_ENV, None)
+        shutil.rmtree(_slots, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"terraform runs at once: {jobs.jobs()} ({jobs.JOBS_ENV}; {jobs.cores()} cores)"
+
+
+def _tier(item: pytest.Item) -> tuple[int, bool]:
+    try:
+        folder = Path(str(item.path)).resolve().relative_to(REPO_ROOT / "tests").parts[0]
+    except (ValueError, IndexError):
+        folder = ""
+    tier = TIERS.index(folder) if folder in TIERS else TIERS.index("static")
+    return tier, item.name.startswith("test_destroy")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_tier)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not session.config.option.collectonly:
+        background.start_needed(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    background.finish()

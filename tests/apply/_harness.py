@@ -28,10 +28,11 @@ from typing import Any
 import hcl2
 from pytest_terraform.tf import TerraformRunner, TerraformState
 
+from emulator import jobs
 from emulator.lambda_runner import run_deployed_handler
 from emulator.launcher import Account, MotoServer
 from emulator.staging import (
-    COMMAND_TIMEOUT,
+    COMMAND_SECONDS,
     OVERRIDE_FILE,
     REPO_ROOT,
     TerraformFailed,
@@ -87,15 +88,16 @@ class Runner(TerraformRunner):
     def plan_exit_code(self) -> tuple[int, str]:
         """``terraform plan -detailed-exitcode``: 0 no changes, 2 changes (with the plan text)."""
         args = self._get_cmd_args("plan", output="-detailed-exitcode")
-        result = subprocess.run(
-            args,
-            cwd=self.module_dir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        with jobs.slot():
+            result = subprocess.run(
+                args,
+                cwd=self.module_dir,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=jobs.scaled(COMMAND_SECONDS),
+                check=False,
+            )
         with open(self.log_path, "a") as log:
             log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
         if result.returncode == 1:
@@ -195,10 +197,11 @@ class Scenario:
 
 
 class Fleet:
-    """Applies the wanted scenarios concurrently, then destroys them concurrently on request.
+    """Applies the wanted scenarios side by side, then destroys them side by side on request.
 
-    The AWS provider's SQS waiters make each apply/destroy mostly sleep (see moto-findings.md), so
-    doing them side by side keeps the suite fast on two cores.
+    The AWS provider's SQS waiters make each apply/destroy mostly sleep, so doing them side by side
+    keeps the suite fast on two cores; at most POST_SCAN_JOBS of them at once (emulator.jobs: one
+    thread per job here, and a slot per Terraform command across the whole test session).
     """
 
     def __init__(
@@ -208,7 +211,7 @@ class Fleet:
         self.workdir = workdir
         self.tf_bin = tf_bin
         self._scenarios = {s.key: s for s in scenarios}
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(scenarios)))
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(scenarios), jobs.jobs())))
         self._lock = threading.Lock()
         self._applied: dict[str, Future[Deployment]] = {
             s.key: self._pool.submit(self._apply, s) for s in scenarios

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator import jobs
 from post_scan import config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def output() -> str:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=jobs.scaled(75),
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

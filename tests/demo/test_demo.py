@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from _demo_run import DemoRun
 
+from emulator import jobs
+
 STEPS = 9
 CASE_COUNT = 6
 EICAR_SIZE = 68
@@ -203,6 +205,7 @@ def _fake_terraform_run(tmp_path: Path, apply: str) -> tuple[DemoRun, Path]:
         "FAKE_TF_APPLY": apply,
         "TF_PLUGIN_CACHE_DIR": str(tmp_path / "plugin-cache"),
         "TMPDIR": str(tmp_path),  # the demo's work dir, kept after a failure
+        jobs.SLOTS_ENV: "",  # the stand-in uses no CPU: it need not wait for a Terraform slot
     }
     return DemoRun(tmp_path, env=env), calls
 
@@ -223,7 +226,7 @@ def _assert_cleaned_up(output: str, calls: Path) -> None:
 @pytest.mark.demo
 def test_a_failing_step_is_named_and_everything_is_cleaned_up(tmp_path: Path):
     run, calls = _fake_terraform_run(tmp_path, apply="fail")
-    code = run.wait(timeout=120)
+    code = run.wait(timeout=jobs.scaled(30))
     output = run.output
     assert code == 1, output
     steps = _steps(output)
@@ -241,12 +244,12 @@ def test_a_failing_step_is_named_and_everything_is_cleaned_up(tmp_path: Path):
 def test_ctrl_c_stops_terraform_once_and_cleans_up(tmp_path: Path):
     run, calls = _fake_terraform_run(tmp_path, apply="hang")
     started = Path(f"{calls}.apply-started")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + jobs.scaled(15)
     while not started.exists() and run.process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert started.exists(), run.output
     run.process.send_signal(signal.SIGINT)
-    code = run.wait(timeout=120)
+    code = run.wait(timeout=jobs.scaled(30))
     output = run.output
     assert code == 130, output
     assert "interrupted during step 4/9" in output

@@ -15,9 +15,18 @@ import pytest
 from engine_kit import REGION, T0
 from moto import mock_aws
 
+from emulator.lambda_runner import IN_PROCESS
 from post_scan import aws, handler
 from post_scan.config import load_config
 from post_scan.pipeline import Pipeline
+
+
+@pytest.fixture(autouse=True)
+def process_state() -> Iterator[None]:
+    """The process-wide state these tests set (os.environ, moto's mocks, post_scan's modules) is
+    theirs while each runs: a deployed handler run by background apply work waits meanwhile."""
+    with IN_PROCESS:
+        yield
 
 
 @pytest.fixture(autouse=True)
