@@ -4,9 +4,9 @@
 - POST_SCAN_JOBS (`make test JOBS=n`, default 4 per core) bounds the Terraform runs the session
   has going at once, across its threads and the demo it starts (emulator/jobs.py): this session's
   slot files live in a directory of its own.
-- The tiers run cheapest-to-wait-for first: unit, static, bench, then the apply tests (their
-  deployments started in the background when collection finished, tests/background.py; destroy
-  tests after every other apply test), the demo last (it started in the background too).
+- The tiers run in the order of tests/tiers.py: unit, static, bench, then the apply tests (their
+  deployments started in the background when collection finished, tests/background.py), the demo
+  last.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from pathlib import Path
 
 import background
 import pytest
-from tooling import REPO_ROOT, terraform_binary
+import tiers
+from tooling import terraform_binary
 
 from emulator import jobs
 
-TIERS = ("unit", "static", "bench", "apply", "demo")
 _slots: str | None = None
 
 
@@ -58,17 +57,8 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"terraform runs at once: {jobs.jobs()} ({jobs.JOBS_ENV}; {jobs.cores()} cores)"
 
 
-def _tier(item: pytest.Item) -> tuple[int, bool]:
-    try:
-        folder = Path(str(item.path)).resolve().relative_to(REPO_ROOT / "tests").parts[0]
-    except (ValueError, IndexError):
-        folder = ""
-    tier = TIERS.index(folder) if folder in TIERS else TIERS.index("static")
-    return tier, item.name.startswith("test_destroy")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=_tier)
+    items.sort(key=tiers.tier)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
