@@ -13,8 +13,8 @@ from post_scan.message import (
     Finding,
     ScanMessageError,
     parse_envelope,
-    parse_record,
     parse_location,
+    parse_record,
     parse_scan_result,
     parse_timestamp,
 )
