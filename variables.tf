@@ -839,7 +839,7 @@ variable "read_protection" {
 }
 
 variable "read_protection_exempt_principal_arns" {
-  description = "IAM role (or user) ARNs that may still read the objects the read protection policies hide (break-glass and incident-response roles). They may not set or change the scanner's fss- tags: list the scanner's own roles in read_protection_scanner_principal_arns. Give the role's ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME), not an assumed-role session ARN: the policies compare aws:PrincipalArn, which is the role's ARN for every session of the role. Wildcards (* ?) may stand in the role path and name."
+  description = "Role (or user) ARNs that may read hidden objects (break glass). They may read every object the read protection policies hide, but may not set or change the scanner's fss- tags: list the scanner's own roles in read_protection_scanner_principal_arns. Give the role's ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME), not an assumed-role session ARN: the policies compare aws:PrincipalArn, which is the role's ARN for every session of the role. Wildcards (* ?) may stand in the role path and name."
   type        = list(string)
   default     = []
   nullable    = false
@@ -875,7 +875,7 @@ variable "read_protection_exempt_principal_arns" {
 }
 
 variable "read_protection_scanner_principal_arns" {
-  description = "The scanner's IAM role (or user) ARNs: those that read objects to scan them and write its result tags (fss-*). With read_protection on, only these, the roles the storage_stack_names stacks and account_scanner_stack_name name in their outputs (BucketListenerRoleARN, PostScanActionTagRoleARN, ScannerExecutionRoleARN, PostScanActionExecutionRoleARN), and the function's own role may set or change fss- tags (any case) on the scanned buckets; they also read hidden objects. Same ARN rules as read_protection_exempt_principal_arns. See docs/read-protection.md."
+  description = "The scanner's role ARNs (they write its fss- tags). List the roles (or users) that read objects to scan them and that write the result tags. With read_protection on, only these, the roles the storage_stack_names stacks and account_scanner_stack_name name in their outputs (BucketListenerRoleARN, PostScanActionTagRoleARN, ScannerExecutionRoleARN, PostScanActionExecutionRoleARN), and the function's own role may set or change fss- tags (any case) on the scanned buckets; they also read hidden objects. Same ARN rules as read_protection_exempt_principal_arns. See docs/read-protection.md."
   type        = list(string)
   default     = []
   nullable    = false
