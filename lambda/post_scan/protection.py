@@ -45,10 +45,6 @@ class ScannerResultTags:
     clean: Mapping[str, str]  # what until_clean's policy reads as "clean" (all of them)
     prefix: str  # the scanner's tags start with it (the policies protect it in any case)
 
-    def owns(self, key: str) -> bool:
-        """The key is one of the scanner's (any spelling, any key under its prefix)."""
-        return key.lower().startswith(self.prefix.lower())
-
     def variant(self, key: str) -> bool:
         """A spelling of one of the scanner's keys other than the scanner's own."""
         return key not in self.keys and key.lower() in {k.lower() for k in self.keys}
@@ -171,7 +167,7 @@ def copy_tags(
         )
     if wanted:
         found = [f"{k}={source_tags[k]}" for k in dropped if k in source_tags]
-        if not any(spec.owns(k) and k.lower() in rewritten for k in source_tags):
+        if not any(k.lower() in rewritten for k in source_tags):
             notes.append(
                 f"read protection: the scanner had not tagged the source yet; copy tagged {names}"
             )
