@@ -20,6 +20,7 @@ from post_scan.config import Config
 from post_scan.message import ScanResult
 from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
+from post_scan.valid_text import repaired_data
 
 SCHEMA_VERSION = "1.0"
 DETAIL_TYPE = "Scan Result Processed"
@@ -77,7 +78,10 @@ def announceable(outcome: Outcome) -> bool:
 
 
 def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
-    """The event detail of an announceable outcome (see the JSON Schema for every field)."""
+    """The event detail of an announceable outcome (see the JSON Schema for every field).
+
+    Every string in it is valid Unicode (post_scan.valid_text): the event, the notification and
+    the finding are all built from it, and each must encode as UTF-8."""
     scan = outcome.scan
     assert scan is not None, "only records with a scan result are announced"
     findings = [{"malware": f.malware, "type": f.type} for f in scan.findings]
@@ -112,7 +116,7 @@ def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
         "function_name": config.function_name,
     }
     body.update(_further_fields(outcome, scan, body))
-    return body
+    return repaired_data(body)
 
 
 def render(body: dict[str, Any]) -> str:
