@@ -22,7 +22,7 @@ from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
 from post_scan.valid_text import repaired_data
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: scanner
 DETAIL_TYPE = "Scan Result Processed"
 # At most this many findings are listed (findings_count says how many there were): keeps an
 # event and a notification far below EventBridge's and SNS's 256 KiB whatever the scanner sends.
@@ -68,6 +68,8 @@ _SCAN_FIELDS = frozenset(
         "codes",
         "etag",
         "size",
+        "version_id",  # the detail's version_id is the version acted on (the scanned one)
+        "scanner",
     }
 )
 
@@ -88,6 +90,7 @@ def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "verdict": scan.verdict,
+        "scanner": scan.scanner,
         "outcome": outcome.outcome,
         "action": _action(outcome, config),
         "dry_run": outcome.dry_run,
