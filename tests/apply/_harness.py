@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,12 +31,11 @@ from emulator import jobs
 from emulator.lambda_runner import run_deployed_handler
 from emulator.launcher import Account, MotoServer
 from emulator.staging import (
-    COMMAND_SECONDS,
     OVERRIDE_FILE,
     REPO_ROOT,
-    TerraformFailed,
     provider_override,
     run_logged,
+    run_plan_exit_code,
     stage_example,
     stage_module,
     terraform_environment,
@@ -88,21 +86,7 @@ class Runner(TerraformRunner):
     def plan_exit_code(self) -> tuple[int, str]:
         """``terraform plan -detailed-exitcode``: 0 no changes, 2 changes (with the plan text)."""
         args = self._get_cmd_args("plan", output="-detailed-exitcode")
-        with jobs.slot():
-            result = subprocess.run(
-                args,
-                cwd=self.module_dir,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=jobs.scaled(COMMAND_SECONDS),
-                check=False,
-            )
-        with open(self.log_path, "a") as log:
-            log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
-        if result.returncode == 1:
-            raise TerraformFailed(1, args, self.log_path, result.stdout + result.stderr)
-        return result.returncode, result.stdout
+        return run_plan_exit_code(args, Path(self.module_dir), self.env, self.log_path)
 
 
 def module_calls(root: Path) -> dict[str, dict[str, Any]]:

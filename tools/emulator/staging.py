@@ -175,6 +175,28 @@ def _run_logged(
     return text
 
 
+def run_plan_exit_code(
+    args: list[str], cwd: Path, env: dict[str, str], log_path: Path
+) -> tuple[int, str]:
+    """Run `terraform plan -detailed-exitcode` (args), logged like run_logged: returns (0 no
+    changes or 2 changes, the plan text); any other exit raises TerraformFailed."""
+    with jobs.slot():
+        result = subprocess.run(
+            args,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=jobs.scaled(COMMAND_SECONDS),
+            check=False,
+        )
+    with open(log_path, "a") as log:
+        log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
+    if result.returncode not in (0, 2):
+        raise TerraformFailed(result.returncode, args, log_path, result.stdout + result.stderr)
+    return result.returncode, result.stdout
+
+
 def _stop_gracefully(process: subprocess.Popen, grace: float = 120) -> None:
     """One SIGINT (Terraform's graceful stop), then wait; a second Ctrl-C or the grace kills."""
     if process.poll() is not None:
