@@ -62,7 +62,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not session.config.option.collectonly:
+    # An xdist worker collects every test but runs its share: its fixtures start what they need.
+    if not session.config.option.collectonly and not hasattr(session.config, "workerinput"):
         background.start_needed(session)
 
 

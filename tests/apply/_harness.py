@@ -33,6 +33,7 @@ from emulator.launcher import Account, MotoServer
 from emulator.staging import (
     OVERRIDE_FILE,
     REPO_ROOT,
+    TerraformFailed,
     provider_override,
     run_logged,
     run_plan_exit_code,
@@ -135,6 +136,9 @@ class Deployment:
     runner: Runner
     facts: dict[str, Any]
     state: TerraformState | None = None
+    # `terraform plan -detailed-exitcode` right after the apply: (exit code, plan text) or what
+    # made it fail.
+    second_plan: tuple[int, str] | TerraformFailed | None = None
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -210,6 +214,10 @@ class Fleet:
         deployment = Deployment(scenario.key, account, root, runner, facts)
         runner.init()
         deployment.state = runner.apply()
+        try:
+            deployment.second_plan = runner.plan_exit_code()
+        except TerraformFailed as failed:  # its own test reports it
+            deployment.second_plan = failed
         return deployment
 
     def applied(self, key: str) -> Deployment:

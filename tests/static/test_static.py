@@ -16,8 +16,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import background
 import pytest
 from tooling import (
     REPO_ROOT,
@@ -64,14 +65,16 @@ def _assert_ok(result: subprocess.CompletedProcess[str], what: str) -> None:
 
 
 _initialised: set[Path] = set()
+_init_lock = threading.Lock()  # the validations and `terraform test` initialise the root
 
 
 def _init(terraform: str, directory: Path) -> None:
-    if directory in _initialised:
-        return
-    result = _run([terraform, "init", "-backend=false", "-input=false", "-no-color"], directory)
-    _assert_ok(result, f"terraform init in {directory.relative_to(REPO_ROOT) or '.'}")
-    _initialised.add(directory)
+    with _init_lock:
+        if directory in _initialised:
+            return
+        result = _run([terraform, "init", "-backend=false", "-input=false", "-no-color"], directory)
+        _assert_ok(result, f"terraform init in {directory.relative_to(REPO_ROOT) or '.'}")
+        _initialised.add(directory)
 
 
 def test_examples_exist():
@@ -85,13 +88,33 @@ def test_terraform_fmt():
     _assert_ok(result, "terraform fmt -check -recursive")
 
 
+@background.work("validations")
+def _validate_every_root(session: pytest.Session) -> dict[Path, Any]:
+    """`terraform init` + `validate` of the root and every example, in the background from the end
+    of collection: directory -> the validate run, or what stopped it."""
+    terraform = require_terraform()
+    found: dict[Path, Any] = {}
+    for directory in MODULE_DIRS:
+        try:
+            _init(terraform, directory)
+            found[directory] = _run([terraform, "validate", "-json", "-no-color"], directory)
+        except (AssertionError, subprocess.TimeoutExpired) as exc:
+            found[directory] = exc
+    return found
+
+
+@pytest.fixture(scope="module")
+def validations(request: pytest.FixtureRequest) -> dict[Path, Any]:
+    return background.result("validations", request.session)
+
+
 @pytest.mark.parametrize(
     "directory", MODULE_DIRS, ids=lambda p: str(p.relative_to(REPO_ROOT)) or "root"
 )
-def test_terraform_validate(directory: Path):
-    terraform = require_terraform()
-    _init(terraform, directory)
-    result = _run([terraform, "validate", "-json", "-no-color"], directory)
+def test_terraform_validate(directory: Path, validations: dict[Path, Any]):
+    result = validations[directory]
+    if isinstance(result, BaseException):
+        raise result
     report = json.loads(result.stdout)
     problems = [d for d in report.get("diagnostics", []) if d["severity"] in {"error", "warning"}]
     assert report["valid"] and not problems, json.dumps(problems, indent=2)
@@ -109,11 +132,13 @@ def test_provider_schemas_aws5_and_aws6():
         assert major in result.stdout, f"no {major}x schema was checked:\n{result.stdout}"
 
 
-def test_checkov_has_no_failed_check():
+@background.work("checkov_run")
+def _checkov(session: pytest.Session) -> subprocess.CompletedProcess[str]:
+    """checkov over the repository, in the background from the end of collection."""
     checkov = checkov_binary()
     if checkov is None:
         missing_tool("checkov not found (make setup installs it into .venv-checkov)")
-    result = _run(
+    return _run(
         [
             checkov,
             "-d",
@@ -132,6 +157,15 @@ def test_checkov_has_no_failed_check():
         ],
         REPO_ROOT,
     )
+
+
+@pytest.fixture(scope="module")
+def checkov_run(request: pytest.FixtureRequest) -> subprocess.CompletedProcess[str]:
+    return background.result("checkov_run", request.session)
+
+
+def test_checkov_has_no_failed_check(checkov_run: subprocess.CompletedProcess[str]):
+    result = checkov_run
     assert result.returncode == 0, f"checkov reported failed checks:\n{result.stdout[-20000:]}"
     reports = json.loads(result.stdout or "[]")
     reports = reports if isinstance(reports, list) else [reports]
@@ -223,14 +257,21 @@ def _running_aws_provider(directory: Path) -> Iterator[dict[str, str]]:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def tftest_run() -> subprocess.CompletedProcess[str]:
+@background.work("tftest_run")
+def _terraform_test(session: pytest.Session) -> subprocess.CompletedProcess[str]:
     """One `terraform test` of every tests/*.tftest.hcl file: one process, one init for all of
-    them (each file has its own mocks and variables), one aws provider process for all runs."""
+    them (each file has its own mocks and variables), one aws provider process for all runs; in
+    the background from the end of collection (it needs a core for several minutes, the unit tests
+    the other)."""
     terraform = require_terraform()
     _init(terraform, REPO_ROOT)
     with _running_aws_provider(REPO_ROOT) as reattach:
         return _run([terraform, "test", "-no-color"], REPO_ROOT, TFTEST_SECONDS, extra_env=reattach)
+
+
+@pytest.fixture(scope="module")
+def tftest_run(request: pytest.FixtureRequest) -> subprocess.CompletedProcess[str]:
+    return background.result("tftest_run", request.session)
 
 
 @pytest.mark.tftest
