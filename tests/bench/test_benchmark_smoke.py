@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import background
 import pytest
 
 from emulator import jobs
@@ -86,8 +87,10 @@ def _calls(text: str) -> dict[str, int]:
     return {name: int(count) for count, name in (item.split() for item in text.split(" + "))}
 
 
-@pytest.fixture(scope="module")
-def output() -> str:
+@background.work("bench_output")
+def _benchmark(session: pytest.Session) -> str:
+    """`python -m benchmarks --quick` (a process of its own), in the background from the end of
+    collection."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "lambda"), str(REPO / "tools")])}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick"],
@@ -102,8 +105,13 @@ def output() -> str:
 
 
 @pytest.fixture(scope="module")
-def sections(output: str) -> dict[str, str]:
-    return _sections(output)
+def bench_output(request: pytest.FixtureRequest) -> str:
+    return background.result("bench_output", request.session)
+
+
+@pytest.fixture(scope="module")
+def sections(bench_output: str) -> dict[str, str]:
+    return _sections(bench_output)
 
 
 def test_every_section_is_printed(sections):
