@@ -9,12 +9,28 @@ _harness.py for why.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import background
 import pytest
 from _harness import Fleet, MotoServer
 from _scenarios import scenarios
 from tooling import terraform_ready
+
+from emulator.lambda_runner import IN_PROCESS
+
+
+@pytest.fixture(autouse=True)
+def _owns_the_handler_output(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that reads what the deployed handler prints (capsys) holds the in-process handler
+    lock while it runs: a pipeline flow running in the background would print its handler's lines
+    into the same stdout. (No background work a test waits for needs that lock but the flows,
+    whose tests read no output.)"""
+    if "capsys" not in request.fixturenames:
+        yield
+        return
+    with IN_PROCESS:
+        yield
 
 
 @pytest.fixture(scope="session")

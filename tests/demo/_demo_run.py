@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,24 @@ from emulator import jobs
 DEMO_SECONDS = 150
 
 
+@contextlib.contextmanager
+def _interruptible_children() -> Iterator[None]:
+    """Children started in the block get Ctrl-C's default action, as in a terminal, even when
+    this process runs where SIGINT is ignored (a background job of a script, which its children
+    inherit: the demo would then never see the Ctrl-C its test sends)."""
+    ignored = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    )
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to default on exec
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class DemoRun:
     """`PYTHONPATH=tools python -m demo ARGS` from the repository root, output to a file."""
 
@@ -28,7 +50,7 @@ class DemoRun:
         python_path = os.pathsep.join(
             filter(None, [str(REPO_ROOT / "tools"), os.environ.get("PYTHONPATH")])
         )
-        with open(self.output_path, "w") as output:
+        with open(self.output_path, "w") as output, _interruptible_children():
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "demo", *args],
                 cwd=REPO_ROOT,
@@ -48,6 +70,8 @@ class DemoRun:
         (default: scaled from DEMO_SECONDS) plus the time it waited for Terraform slots."""
         budget = timeout if timeout is not None else jobs.scaled(DEMO_SECONDS)
         while True:
+            if self.process.poll() is not None:  # it may have ended long before it is asked
+                return self._ended()
             waited = jobs.waited(self.process.pid)
             left = budget + waited - (time.monotonic() - self.started)
             if left <= 0:
@@ -58,11 +82,15 @@ class DemoRun:
                     pytrace=False,
                 )
             try:
-                code = self.process.wait(timeout=min(left, 10))
+                self.process.wait(timeout=min(left, 10))
             except subprocess.TimeoutExpired:
                 continue
+            return self._ended()
+
+    def _ended(self) -> int:
+        if not self.seconds:
             self.seconds = time.monotonic() - self.started
-            return code
+        return self.process.returncode
 
     def stop(self) -> None:
         if self.process.poll() is None:
