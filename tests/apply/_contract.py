@@ -89,6 +89,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
+    "row_conflicts_threshold": 0,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -175,6 +176,8 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
     found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
     found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
+    row_conflicts = settings["row_conflicts_threshold"]
+    found["row-conflicts"] = (emf, "RowConflicts", "FunctionName", "Sum", row_conflicts)
     if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
@@ -339,6 +342,15 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
         "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
         "READ_PROTECTION": inputs["read_protection"],
+        # While the delivery queue exists: the final receive and the dead-letter queue it uses.
+        "QUEUE_MAX_RECEIVE_COUNT": (
+            str(queue_settings(inputs)["max_receive_count"]) if delivery_queue_exists(inputs) else ""
+        ),
+        "DEAD_LETTER_QUEUE_ARN": (
+            f"arn:{where.partition}:sqs:{where.region}:{account_id}:{inputs['name']}-dlq"
+            if delivery_queue_exists(inputs)
+            else ""
+        ),
     }
 
 
