@@ -342,16 +342,18 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
         "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
         "READ_PROTECTION": inputs["read_protection"],
-        # While the delivery queue exists: the final receive and the dead-letter queue it uses.
-        "QUEUE_MAX_RECEIVE_COUNT": (
-            str(queue_settings(inputs)["max_receive_count"]) if delivery_queue_exists(inputs) else ""
-        ),
-        "DEAD_LETTER_QUEUE_ARN": (
-            f"arn:{where.partition}:sqs:{where.region}:{account_id}:{inputs['name']}-dlq"
-            if delivery_queue_exists(inputs)
-            else ""
-        ),
+        **_final_receive_environment(inputs, where),
     }
+
+
+def _final_receive_environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
+    """While the delivery queue exists: its maxReceiveCount and the dead-letter queue the final
+    receive of a malicious result keeps a row's data in (docs/failures.md)."""
+    if not delivery_queue_exists(inputs):
+        return {"QUEUE_MAX_RECEIVE_COUNT": "", "DEAD_LETTER_QUEUE_ARN": ""}
+    dlq = f"arn:{where.partition}:sqs:{where.region}:{where.account_id}:{inputs['name']}-dlq"
+    count = str(queue_settings(inputs)["max_receive_count"])
+    return {"QUEUE_MAX_RECEIVE_COUNT": count, "DEAD_LETTER_QUEUE_ARN": dlq}
 
 
 Grant = tuple[str, str, str | None]  # (action, resource, condition as canonical JSON or None)
