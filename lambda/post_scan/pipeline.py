@@ -625,10 +625,7 @@ class Pipeline:
             "malicious result: the file was made harmless but its row could not be written; "
             "replay this message once the cause is fixed"
         )
-        if config.dry_run:
-            out.actions.append("would_dead_letter")
-            return None
-        try:
+        try:  # never in a dry run: no row update was sent, none failed
             self._budget.check("the dead letter")
             body = pending.dead_letter_body(envelope.notification, rows, reason)
             send = self._send_dead_letter
@@ -703,15 +700,9 @@ class Pipeline:
         (file_id,) = found
         assert file_id is not None
         out.file_id = file_id
-        version_id = location.targets[0].version_id if len(location.targets) == 1 else None
-        row = self._row(
-            scan,
-            file_id,
-            "none",
-            version_id if location.versioned else None,
-            None,
-            unproven=location.reason,
-        )
+        single = location.versioned and len(location.targets) == 1
+        version_id = location.targets[0].version_id if single else None
+        row = self._row(scan, file_id, "none", version_id, None, unproven=location.reason)
         if config.dry_run:
             out.actions.append("would_record")
             return

@@ -21,6 +21,7 @@ import io
 import json
 import shlex
 import subprocess
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -131,17 +132,42 @@ def _replay_before_the_fix(deployed: Deployment, tmp_path) -> tuple[int, list[st
     return code, sent, report.getvalue()
 
 
-def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_path, capsys):
+@dataclass(frozen=True)
+class _Site:
+    """The deployed queue example: its clients, bucket, topic, table and queues."""
+
+    s3: Any
+    sns: Any
+    sqs: Any
+    dynamodb: Any
+    bucket: str
+    topic: str
+    table: str
+    tag_key: str
+    max_receives: int
+    delivery_url: str
+    dlq_url: str
+
+
+def _site(deployed: Deployment) -> _Site:
     account = deployed.account
-    s3, sns, sqs = account.client("s3"), account.client("sns"), account.client("sqs")
-    dynamodb = account.client("dynamodb")
-    bucket = deployed.facts["buckets"][0]["name"]
-    topic = deployed.facts["topics"]["storage_stack"]
-    table = deployed.outputs["file_id_table_name"]
-    tag_key = deployed.inputs["file_id_tag_key"]
-    max_receives = deployed.inputs["queue"]["max_receive_count"]
-    delivery_url = deployed.outputs["delivery_queue_url"]
-    dlq_url = deployed.outputs["dead_letter_queue_url"]
+    return _Site(
+        *(account.client(service) for service in ("s3", "sns", "sqs", "dynamodb")),
+        bucket=deployed.facts["buckets"][0]["name"],
+        topic=deployed.facts["topics"]["storage_stack"],
+        table=deployed.outputs["file_id_table_name"],
+        tag_key=deployed.inputs["file_id_tag_key"],
+        max_receives=deployed.inputs["queue"]["max_receive_count"],
+        delivery_url=deployed.outputs["delivery_queue_url"],
+        dlq_url=deployed.outputs["dead_letter_queue_url"],
+    )
+
+
+def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_path, capsys):
+    account, site = deployed.account, _site(deployed)
+    s3, sns, sqs, dynamodb = site.s3, site.sns, site.sqs, site.dynamodb
+    bucket, topic, table, tag_key = site.bucket, site.topic, site.table, site.tag_key
+    max_receives, delivery_url, dlq_url = site.max_receives, site.delivery_url, site.dlq_url
 
     uploads: list[dict[str, Any]] = []
     for i in range(BURST + 1):
@@ -240,15 +266,10 @@ def test_the_final_receive_makes_malware_harmless_and_the_replay_writes_its_row(
     Now the final receive deletes it anyway, and the dead letter the function sends keeps the file
     id and version; the operator recreates the table, runs replay_command, and the row is written
     although the object is gone."""
-    account = deployed.account
-    s3, sns, sqs = account.client("s3"), account.client("sns"), account.client("sqs")
-    dynamodb = account.client("dynamodb")
-    bucket = deployed.facts["buckets"][0]["name"]
-    topic = deployed.facts["topics"]["storage_stack"]
-    table = deployed.outputs["file_id_table_name"]
-    tag_key = deployed.inputs["file_id_tag_key"]
-    max_receives = deployed.inputs["queue"]["max_receive_count"]
-    dlq_url = deployed.outputs["dead_letter_queue_url"]
+    account, site = deployed.account, _site(deployed)
+    s3, sns, sqs, dynamodb = site.s3, site.sns, site.sqs, site.dynamodb
+    bucket, topic, table, tag_key = site.bucket, site.topic, site.table, site.tag_key
+    max_receives, dlq_url = site.max_receives, site.dlq_url
     described = dynamodb.describe_table(TableName=table)["Table"]
     dynamodb.delete_table(TableName=table)
 
