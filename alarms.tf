@@ -31,6 +31,13 @@ locals {
       metric_name = "VerdictConflicts"
       threshold   = 0
     }
+    # A file id tag naming a row bound to another object: a copied or forged tag, or an
+    # application that reuses file ids. The row was left untouched (a malicious file still went).
+    row-conflicts = {
+      description = "The function ${var.name} left rows untouched because the file id tag named a row bound to another object (EMF metric RowConflicts; s3_bucket/s3_key differ): an uploader may have copied another file's id. Check the log lines with row_conflict in the reason (outcome row_conflict, or fallback)."
+      metric_name = "RowConflicts"
+      threshold   = var.alarms.row_conflicts_threshold
+    }
   }
 
   # Keys are static (for_each); values may be known only after apply.

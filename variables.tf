@@ -753,7 +753,7 @@ variable "create_alarms" {
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), and (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean, and above row_conflicts_threshold verdicts per period whose file id named a row bound to another object. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
   type = object({
     period_seconds                   = optional(number, 300)
     evaluation_periods               = optional(number, 1)
@@ -764,6 +764,7 @@ variable "alarms" {
     queue_age_threshold_seconds      = optional(number, 900)
     unscanned_threshold              = optional(number, 0)
     untagged_clean_objects_threshold = optional(number, 0)
+    row_conflicts_threshold          = optional(number, 0)
   })
   default  = {}
   nullable = false
@@ -783,7 +784,7 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold, var.alarms.row_conflicts_threshold] : t >= 0
     ])
     error_message = "alarms thresholds must not be negative; not ${join(", ", [for k, t in var.alarms : "alarms.${k} = ${t}" if strcontains(k, "threshold") && t < 0])}."
   }

@@ -15,6 +15,7 @@ from post_scan.pipeline import (
     SKIPPED_OWN_COPY,
     STALE_VERDICT,
     SUPERSEDED,
+    UNPROVEN,
     Outcome,
 )
 from post_scan.valid_text import repaired, repaired_data
@@ -39,8 +40,12 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "Errors": int(outcome.outcome == ERROR),
         # A malicious file made harmless by a fallback (no retry could do what is configured).
         "FallbackActions": int(outcome.fallback is not None and not outcome.dry_run),
-        # A non-malicious verdict refused: the scanner's own tag on the object says malicious.
+        # A non-malicious verdict refused: a scanner's own tag on the object says malicious.
         "VerdictConflicts": int(outcome.verdict_conflict),
+        # A benign verdict not acted on: S3's evidence cannot single out the scanned bytes.
+        "UnprovenLocations": int(outcome.outcome == UNPROVEN),
+        # A row left untouched: it names another object than the one the verdict is about.
+        "RowConflicts": int(outcome.row_conflict),
     }
 
 

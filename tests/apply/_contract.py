@@ -90,6 +90,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
+    "row_conflicts_threshold": 0,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -176,6 +177,8 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
     found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
     found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
+    row_conflicts = settings["row_conflicts_threshold"]
+    found["row-conflicts"] = (emf, "RowConflicts", "FunctionName", "Sum", row_conflicts)
     if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
@@ -340,7 +343,18 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
         "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
         "READ_PROTECTION": inputs["read_protection"],
+        **_final_receive_environment(inputs, where),
     }
+
+
+def _final_receive_environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
+    """While the delivery queue exists: its maxReceiveCount and the dead-letter queue the final
+    receive of a malicious result keeps a row's data in (docs/failures.md)."""
+    if not delivery_queue_exists(inputs):
+        return {"QUEUE_MAX_RECEIVE_COUNT": "", "DEAD_LETTER_QUEUE_ARN": ""}
+    dlq = f"arn:{where.partition}:sqs:{where.region}:{where.account_id}:{inputs['name']}-dlq"
+    count = str(queue_settings(inputs)["max_receive_count"])
+    return {"QUEUE_MAX_RECEIVE_COUNT": count, "DEAD_LETTER_QUEUE_ARN": dlq}
 
 
 Grant = tuple[str, str, str | None]  # (action, resource, condition as canonical JSON or None)

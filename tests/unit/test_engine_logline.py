@@ -58,6 +58,8 @@ COUNTERS = {
     "Errors",
     "FallbackActions",
     "VerdictConflicts",
+    "UnprovenLocations",
+    "RowConflicts",
 }
 
 
@@ -125,6 +127,7 @@ def test_processed_line_has_every_field_and_valid_emf(
         ("skipped_own_copy", "OwnCopiesSkipped"),
         ("error", "Errors"),
         ("ignored", "Ignored"),
+        ("unproven", "UnprovenLocations"),
     ],
 )
 def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
@@ -140,6 +143,12 @@ def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
         ({"outcome": "fallback", "fallback": "key too long"}, {"FallbackActions"}),
         ({"outcome": "fallback", "fallback": "key too long", "dry_run": True}, set()),
         ({"outcome": "error", "verdict_conflict": True}, {"Errors", "VerdictConflicts"}),
+        ({"outcome": "row_conflict", "row_conflict": True}, {"RowConflicts"}),
+        # A malicious file made harmless by a fallback although its row named another object.
+        (
+            {"outcome": "fallback", "fallback": "x", "row_conflict": True},
+            {"FallbackActions", "RowConflicts"},
+        ),
     ],
 )
 def test_fallback_and_verdict_conflict_counters(fields: dict, counters: set) -> None:
