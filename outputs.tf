@@ -68,12 +68,12 @@ output "cloudwatch_alarm_arns" {
 }
 
 output "dashboard_name" {
-  description = "Name of the CloudWatch dashboard (create_dashboard; null without it): NAME-REGION."
+  description = "The dashboard's name (null without create_dashboard). NAME-REGION."
   value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
 }
 
 output "dashboard_url" {
-  description = "Console URL of the CloudWatch dashboard, in the partition's console (aws, aws-cn, aws-us-gov; null in other partitions and without a dashboard)."
+  description = "The dashboard's console URL. In the partition's console: aws, aws-cn or aws-us-gov; null in other partitions and without a dashboard."
   value       = try("${local.console_url}/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.this[0].dashboard_name}", null)
 }
 

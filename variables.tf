@@ -796,7 +796,7 @@ variable "alarms" {
 }
 
 variable "create_dashboard" {
-  description = "Create a CloudWatch dashboard of the function's results, exposure, delays, failures and health (see docs/operations.md#dashboard), named NAME-REGION (dashboards are global per account). The saved Logs Insights queries are created in any case."
+  description = "Create a CloudWatch dashboard. It is named NAME-REGION (dashboards are global per account) and shows the function's results, exposure, delays, failures and health (docs/operations.md#dashboard). The saved Logs Insights queries are created in any case."
   type        = bool
   default     = false
   nullable    = false
