@@ -218,7 +218,7 @@ def exposure(logs: list[dict[str, Any]], table: bool) -> list[str]:
     ]
     rows = [
         (
-            clean(f"s3://{log['bucket']}/{log['key']}", 60),
+            clean(f"s3://{log['bucket']}/{log['key']}", 60 if table else 120),
             seconds(log["exposure_seconds"]),
             seconds(log.get("scan_seconds")),
             seconds(log.get("action_delay_seconds")),
