@@ -40,33 +40,58 @@ locals {
   }
   console_url = lookup(local.console_urls, local.partition, null)
 
-  # Metric widgets: [namespace, metric, dimension, value, ..., {rendering}] rows, all on this
-  # function (FunctionName) or its queues (QueueName); one period for every graph.
+  # Metric rows: [namespace, metric, dimension, value, ..., {rendering}], all on this function
+  # (FunctionName) or its queues (QueueName); one period for every graph.
   dashboard_period = 300
   function_name    = aws_lambda_function.this.function_name
   emf              = var.metrics_namespace
-  verdict_metrics = [
+  # [metric, rendering] pairs of the function's own metrics (dimension FunctionName).
+  emf_graphs = {
+    actions = [
+      ["ObjectsDeleted", { label = "deleted" }],
+      ["ObjectsRouted", { label = "routed (verified copies)" }],
+      ["VerdictsRecorded", { label = "recorded (table rows)" }],
+    ]
+    exposure = [for p in ["p50", "p90", "p99"] : ["ExposureSeconds", { stat = p, label = p }]]
+    delay = [
+      ["ScanSeconds", { stat = "p99", label = "scanner: upload to scan start" }],
+      ["ActionDelaySeconds", { stat = "p99", label = "function: scan result to done" }],
+      ["ClampedTimings", { stat = "Sum", label = "negative timings clamped (clock skew)", yAxis = "right" }],
+    ]
+    human = concat(
+      [
+        ["Errors", { label = "failed records (Errors)" }],
+        ["Rejected", { label = "rejected scan results" }],
+        ["FallbackActions", { label = "fallback actions" }],
+        ["VerdictConflicts", { label = "verdict conflicts" }],
+      ],
+      local.until_clean ? [["UntaggedCleanObjects", { label = "clean objects not tagged clean" }]] : [],
+    )
+  }
+  emf_rows = {
+    for graph, pairs in local.emf_graphs : graph => [
+      for pair in pairs : [local.emf, pair[0], "FunctionName", local.function_name, pair[1]]
+    ]
+  }
+  verdict_rows = [
     for verdict in concat(local.verdicts, ["unparsed", "not_a_scan_result"]) :
     [local.emf, "ScanResults", "FunctionName", local.function_name, "Verdict", verdict, { label = verdict }]
   ]
-  human_metrics = concat(
-    [
-      [local.emf, "Errors", "FunctionName", local.function_name, { label = "failed records (Errors)" }],
-      [local.emf, "Rejected", "FunctionName", local.function_name, { label = "rejected scan results" }],
-      [local.emf, "FallbackActions", "FunctionName", local.function_name, { label = "fallback actions" }],
-      [local.emf, "VerdictConflicts", "FunctionName", local.function_name, { label = "verdict conflicts" }],
-      [local.emf, "ScanResults", "FunctionName", local.function_name, "Verdict", "unscanned", { label = "unscanned uploads" }],
-    ],
-    local.until_clean ? [
-      [local.emf, "UntaggedCleanObjects", "FunctionName", local.function_name, { label = "clean objects not tagged clean" }],
-    ] : [],
-  )
-  queue_metrics = concat(
+  unscanned_row = [local.emf, "ScanResults", "FunctionName", local.function_name, "Verdict", "unscanned", { label = "unscanned uploads" }]
+  queue_rows = concat(
     [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dead_letter_queue_name, { label = "dead letters", stat = "Maximum" }]],
     local.delivery_queue_enabled ? [
       ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", local.delivery_queue_name, { label = "oldest in the delivery queue (s)", stat = "Maximum", yAxis = "right" }],
     ] : [],
   )
+  lambda_rows = {
+    for metric, rendering in {
+      Duration             = { label = "p99", stat = "p99" }
+      ConcurrentExecutions = { label = "maximum", stat = "Maximum" }
+      Throttles            = { label = "throttles", stat = "Sum" }
+      Errors               = { label = "failed invocations", stat = "Sum" }
+    } : metric => ["AWS/Lambda", metric, "FunctionName", local.function_name, rendering]
+  }
 
   dashboard_alarm_arns = [
     for key in sort(keys(local.alarms)) :
@@ -75,6 +100,19 @@ locals {
   exposure_threshold = var.alarms.exposure_p99_seconds != null && contains(keys(local.alarms), "exposure") ? [
     { label = "alarm: p99 above ${var.alarms.exposure_p99_seconds} s", value = var.alarms.exposure_p99_seconds },
   ] : []
+
+  # Time-series graphs, 6 high, in rows of two (the function's own health: three).
+  dashboard_graphs = [
+    { x = 0, y = 3, width = 12, title = "Scan results by verdict", stacked = true, stat = "Sum", lines = [], metrics = local.verdict_rows },
+    { x = 12, y = 3, width = 12, title = "Actions", stacked = false, stat = "Sum", lines = [], metrics = local.emf_rows.actions },
+    { x = 0, y = 9, width = 12, title = "Exposure: how long malware stayed readable (s)", stacked = false, stat = "Average", lines = local.exposure_threshold, metrics = local.emf_rows.exposure },
+    { x = 12, y = 9, width = 12, title = "Scanner and function delay, p99 (s)", stacked = false, stat = "Average", lines = [], metrics = local.emf_rows.delay },
+    { x = 0, y = 15, width = 12, title = "Needs a human", stacked = false, stat = "Sum", lines = [], metrics = concat(local.emf_rows.human, [local.unscanned_row]) },
+    { x = 12, y = 15, width = 12, title = local.delivery_queue_enabled ? "Dead-letter queue and delivery queue" : "Dead-letter queue", stacked = false, stat = "Maximum", lines = [], metrics = local.queue_rows },
+    { x = 0, y = 21, width = 8, title = "Function duration, p99 (ms)", stacked = false, stat = "p99", lines = [], metrics = [local.lambda_rows.Duration] },
+    { x = 8, y = 21, width = 8, title = "Concurrent executions", stacked = false, stat = "Maximum", lines = [], metrics = [local.lambda_rows.ConcurrentExecutions] },
+    { x = 16, y = 21, width = 8, title = "Throttles and failed invocations", stacked = false, stat = "Sum", lines = [], metrics = [local.lambda_rows.Throttles, local.lambda_rows.Errors] },
+  ]
 
   dashboard_widgets = concat(
     [
@@ -87,103 +125,19 @@ locals {
           ])
         }
       },
-      {
-        type = "metric", x = 0, y = 3, width = 12, height = 6
+    ],
+    [
+      for graph in local.dashboard_graphs : {
+        type = "metric", x = graph.x, y = graph.y, width = graph.width, height = 6
         properties = {
-          title   = "Scan results by verdict"
-          view    = "timeSeries", stacked = true, stat = "Sum", period = local.dashboard_period, region = local.region
-          metrics = local.verdict_metrics
-          yAxis   = { left = { min = 0, showUnits = false } }
+          title       = graph.title
+          view        = "timeSeries", stacked = graph.stacked, stat = graph.stat
+          period      = local.dashboard_period, region = local.region
+          yAxis       = { left = { min = 0, showUnits = false }, right = { min = 0, showUnits = false } }
+          annotations = { horizontal = graph.lines }
+          metrics     = graph.metrics
         }
-      },
-      {
-        type = "metric", x = 12, y = 3, width = 12, height = 6
-        properties = {
-          title = "Actions"
-          view  = "timeSeries", stacked = false, stat = "Sum", period = local.dashboard_period, region = local.region
-          yAxis = { left = { min = 0, showUnits = false } }
-          metrics = [
-            [local.emf, "ObjectsDeleted", "FunctionName", local.function_name, { label = "deleted" }],
-            [local.emf, "ObjectsRouted", "FunctionName", local.function_name, { label = "routed (verified copies)" }],
-            [local.emf, "VerdictsRecorded", "FunctionName", local.function_name, { label = "recorded (table rows)" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 0, y = 9, width = 12, height = 6
-        properties = {
-          title       = "Exposure: how long malware stayed readable (s)"
-          view        = "timeSeries", stacked = false, period = local.dashboard_period, region = local.region
-          yAxis       = { left = { min = 0, showUnits = false } }
-          annotations = { horizontal = local.exposure_threshold }
-          metrics = [
-            [local.emf, "ExposureSeconds", "FunctionName", local.function_name, { stat = "p50", label = "p50" }],
-            [local.emf, "ExposureSeconds", "FunctionName", local.function_name, { stat = "p90", label = "p90" }],
-            [local.emf, "ExposureSeconds", "FunctionName", local.function_name, { stat = "p99", label = "p99" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 12, y = 9, width = 12, height = 6
-        properties = {
-          title = "Scanner and function delay, p99 (s)"
-          view  = "timeSeries", stacked = false, period = local.dashboard_period, region = local.region
-          yAxis = { left = { min = 0, showUnits = false }, right = { min = 0, showUnits = false } }
-          metrics = [
-            [local.emf, "ScanSeconds", "FunctionName", local.function_name, { stat = "p99", label = "scanner: upload to scan start" }],
-            [local.emf, "ActionDelaySeconds", "FunctionName", local.function_name, { stat = "p99", label = "function: scan result to done" }],
-            [local.emf, "ClampedTimings", "FunctionName", local.function_name, { stat = "Sum", label = "negative timings clamped (clock skew)", yAxis = "right" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 0, y = 15, width = 12, height = 6
-        properties = {
-          title   = "Needs a human"
-          view    = "timeSeries", stacked = false, stat = "Sum", period = local.dashboard_period, region = local.region
-          yAxis   = { left = { min = 0, showUnits = false } }
-          metrics = local.human_metrics
-        }
-      },
-      {
-        type = "metric", x = 12, y = 15, width = 12, height = 6
-        properties = {
-          title   = local.delivery_queue_enabled ? "Dead-letter queue and delivery queue" : "Dead-letter queue"
-          view    = "timeSeries", stacked = false, period = local.dashboard_period, region = local.region
-          yAxis   = { left = { min = 0, showUnits = false }, right = { min = 0, showUnits = false } }
-          metrics = local.queue_metrics
-        }
-      },
-      {
-        type = "metric", x = 0, y = 21, width = 8, height = 6
-        properties = {
-          title   = "Function duration, p99 (ms)"
-          view    = "timeSeries", stacked = false, stat = "p99", period = local.dashboard_period, region = local.region
-          yAxis   = { left = { min = 0, showUnits = false } }
-          metrics = [["AWS/Lambda", "Duration", "FunctionName", local.function_name, { label = "p99" }]]
-        }
-      },
-      {
-        type = "metric", x = 8, y = 21, width = 8, height = 6
-        properties = {
-          title   = "Concurrent executions"
-          view    = "timeSeries", stacked = false, stat = "Maximum", period = local.dashboard_period, region = local.region
-          yAxis   = { left = { min = 0, showUnits = false } }
-          metrics = [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", local.function_name, { label = "maximum" }]]
-        }
-      },
-      {
-        type = "metric", x = 16, y = 21, width = 8, height = 6
-        properties = {
-          title = "Throttles and failed invocations"
-          view  = "timeSeries", stacked = false, stat = "Sum", period = local.dashboard_period, region = local.region
-          yAxis = { left = { min = 0, showUnits = false } }
-          metrics = [
-            ["AWS/Lambda", "Throttles", "FunctionName", local.function_name, { label = "throttles" }],
-            ["AWS/Lambda", "Errors", "FunctionName", local.function_name, { label = "failed invocations" }],
-          ]
-        }
-      },
+      }
     ],
     length(local.dashboard_alarm_arns) == 0 ? [] : [
       {

@@ -135,7 +135,7 @@ run "queue_mode_dashboard_with_alarms" {
     error_message = "Queue mode: the dead-letter queue's depth and the delivery queue's oldest message."
   }
   assert {
-    condition     = [for m in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[5].properties.metrics : m[1]][5] == "UntaggedCleanObjects"
+    condition     = [for m in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[5].properties.metrics : m[1]] == ["Errors", "Rejected", "FallbackActions", "VerdictConflicts", "UntaggedCleanObjects", "ScanResults"]
     error_message = "until_clean: clean objects not tagged clean need a human too."
   }
   assert {
