@@ -39,3 +39,8 @@ def test_the_table_lines_up(logs):
 def test_nothing_removed(logs):
     kept = [log for log in logs if log["exposure_seconds"] is None]
     assert exposure(kept, table=True) == ["exposure: no malicious file was removed in this run"]
+
+
+def test_against_aws_the_figures_are_not_called_emulated(logs):
+    (first, *_) = exposure(logs, table=False, emulated=False)
+    assert "measured in your AWS account" in first and "emulator" not in first

@@ -202,10 +202,11 @@ def render(
     return "\n".join([*header, *body, f"  result: {verdict}"])
 
 
-def exposure(logs: list[dict[str, Any]], table: bool) -> list[str]:
+def exposure(logs: list[dict[str, Any]], table: bool, emulated: bool = True) -> list[str]:
     """The run's own exposure figures, from its log lines: how long each malicious file the
     function removed stayed readable, and the delays that made it up. `table`: a box table (a
-    terminal that shows Unicode); otherwise one plain line per file."""
+    terminal that shows Unicode); otherwise one plain line per file. `emulated`: the run used the
+    local emulator, whose timings are not AWS's."""
     removed = [log for log in logs if log.get("exposure_seconds") is not None]
     if not removed:
         return ["exposure: no malicious file was removed in this run"]
@@ -213,8 +214,13 @@ def exposure(logs: list[dict[str, Any]], table: bool) -> list[str]:
     worst = removed[0]["exposure_seconds"]
     lines = [
         f"malware readable for at most {seconds(worst)} in this run ({len(removed)} malicious "
-        f"file{'s' if len(removed) > 1 else ''} removed; emulator timings, not AWS's: a local "
-        "moto server, the demo's own pauses between steps included)"
+        f"file{'s' if len(removed) > 1 else ''} removed; "
+        + (
+            "emulator timings, not AWS's: a local moto server"
+            if emulated
+            else "measured in your AWS account"
+        )
+        + ", the demo's own pauses between steps included)"
     ]
     rows = [
         (

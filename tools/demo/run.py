@@ -462,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     if demo is not None and demo.log_by_message:
         say()
-        for line in report.exposure(list(demo.log_by_message.values()), table=_draws_boxes()):
+        lines = list(demo.log_by_message.values())
+        emulated = target.kind == "emulator"
+        for line in report.exposure(lines, table=_draws_boxes(), emulated=emulated):
             say(line)
 
     if failure is None and clean and good == len(CASES):
