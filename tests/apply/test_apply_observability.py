@@ -158,12 +158,8 @@ def test_dashboard_shows_only_metrics_that_exist(deployed: Deployment, lines):
         ns, metric, pairs = row[0], row[1], dict(zip(row[2::2], row[3::2], strict=True))
         shown.add((ns, metric))
         if ns in AWS_METRICS:
-            assert AWS_METRICS[ns].get(metric) == next(iter(pairs)) and len(pairs) == 1, row
-            assert pairs[next(iter(pairs))] == (
-                function if ns == "AWS/Lambda" else pairs["QueueName"]
-            )
-            if ns == "AWS/SQS":
-                assert pairs["QueueName"] in queues, row
+            assert list(pairs) == [AWS_METRICS[ns].get(metric)], row
+            assert next(iter(pairs.values())) in ({function} if ns == "AWS/Lambda" else queues), row
             continue
         entry = declared.get((ns, metric))
         assert entry is not None, f"{title}: {ns}/{metric} is not a metric the engine declares"
