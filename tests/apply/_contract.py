@@ -68,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
     "create_dashboard": False,
+    "read_protection_scanner_principal_arns": [],
 }
 
 QUEUE_DEFAULTS: dict[str, Any] = {
