@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from post_scan import pending, scanner_tags
+from post_scan import pending, scanner_tags, timing
 from post_scan.budget import Budget
 from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
 from post_scan.failures import PERMANENT, classify, describe
@@ -178,6 +178,13 @@ class Outcome:
     fallback: str | None = None  # why the configured action was not done (FallbackActions)
     verdict_conflict: bool = False  # refused: the scanner's tag says malicious (VerdictConflicts)
     row_conflict: bool = False  # a row names another object: left untouched (RowConflicts)
+    # Seconds (timing.py; None: not applicable). Malicious content readable: from LastModified until
+    # the function's delete of it succeeded (the slowest of its versions); the scanner's delay: from
+    # LastModified to the scan's start; the function's: from the scan result's timestamp to the end.
+    exposure_seconds: float | None = None
+    scan_seconds: float | None = None
+    action_delay_seconds: float | None = None
+    clamped_timings: bool = False  # one of them came out negative (clock skew): reported as 0
 
     @property
     def reason(self) -> str:
@@ -241,6 +248,7 @@ class Pipeline:
         clock: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
         send_dead_letter: DeadLetterSender | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._s3 = s3
@@ -248,6 +256,7 @@ class Pipeline:
         self._clock = clock
         self._sleep = sleep
         self._send_dead_letter = send_dead_letter
+        self.wall_clock = wall_clock  # epoch seconds: the timings' end points
         self._time_left: Callable[[], float] | None = None
         self._budget = Budget(None)
 
@@ -267,7 +276,16 @@ class Pipeline:
             outcome.verdict_conflict = isinstance(exc, VerdictConflict)
             outcome.notes.append(f"{type(exc).__name__}: {exc}")
         outcome.duration_ms = round((self._clock() - started) * 1000, 3)
+        if outcome.scan is not None and outcome.outcome != REJECTED:  # a trusted timestamp
+            self._timed(outcome, "action_delay_seconds", outcome.scan.timestamp)
         return outcome
+
+    def _timed(self, out: Outcome, name: str, start: Any) -> float:
+        """Set out.<name> to the seconds from `start` until now (and count a clamp)."""
+        elapsed = timing.between(start, self.wall_clock())
+        out.clamped_timings |= elapsed.clamped
+        setattr(out, name, elapsed.seconds)
+        return elapsed.seconds
 
     def _process(self, record: Any, out: Outcome) -> None:
         config = self.config
@@ -341,6 +359,11 @@ class Pipeline:
                     self._finish_pending(scan, wants, waiting, out)
                 return
             out.ambiguous = location.ambiguous
+            uploaded = location.targets[0].last_modified
+            started = scan.scan_started if scan.scan_started is not None else scan.timestamp
+            elapsed = timing.between(uploaded, float(started))
+            out.scan_seconds = elapsed.seconds
+            out.clamped_timings |= elapsed.clamped
             if location.versioned:
                 out.version_id = location.targets[0].version_id
             if self._own_copy(scan, location, out):
@@ -817,6 +840,10 @@ class Pipeline:
             else:
                 result = self._s3.delete_if_match(scan.bucket, scan.key, target.version.etag)
             results.append(result)
+            if result == DELETED and scan.verdict == MALICIOUS:  # readable until this moment
+                before = out.exposure_seconds
+                exposure = self._timed(out, "exposure_seconds", target.version.last_modified)
+                out.exposure_seconds = max(exposure, before or 0.0)
         if DELETED in results:
             out.actions.append("delete")
             out.notes.append("deleted " + described)

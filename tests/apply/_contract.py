@@ -67,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "security_hub_findings": False,
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
+    "create_dashboard": False,
     "read_protection_scanner_principal_arns": [],
 }
 
@@ -91,6 +92,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
     "row_conflicts_threshold": 0,
+    "exposure_p99_seconds": None,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -211,6 +213,16 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             settings["untagged_clean_objects_threshold"],
         )
+    # How long malware stayed readable: its p99 over 5 minutes, whatever period_seconds says.
+    exposure = settings.get("exposure_p99_seconds")
+    if exposure is not None:
+        found["exposure"] = (
+            inputs["metrics_namespace"],
+            "ExposureSeconds",
+            "FunctionName",
+            "p99",
+            exposure,
+        )
     return {
         key: {
             "namespace": namespace,
@@ -218,8 +230,8 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "dimension": dimension,
             "statistic": statistic,
             "threshold": threshold,
-            "period": settings["period_seconds"],
-            "evaluation_periods": settings["evaluation_periods"],
+            "period": 300 if key == "exposure" else settings["period_seconds"],
+            "evaluation_periods": 1 if key == "exposure" else settings["evaluation_periods"],
             "extra_dimensions": {"Verdict": "unscanned"} if key == "unscanned" else {},
         }
         for key, (namespace, metric, dimension, statistic, threshold) in found.items()

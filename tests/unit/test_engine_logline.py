@@ -38,8 +38,12 @@ REQUIRED_FIELDS = {
     "actions",
     "dry_run",
     "outcome",
+    "action",
     "reason",
     "duration_ms",
+    "exposure_seconds",
+    "scan_seconds",
+    "action_delay_seconds",
 }
 COUNTERS = {
     "ObjectsDeleted",
@@ -60,7 +64,9 @@ COUNTERS = {
     "VerdictConflicts",
     "UnprovenLocations",
     "RowConflicts",
+    "ClampedTimings",
 }
+TIMINGS = {"ExposureSeconds", "ScanSeconds", "ActionDelaySeconds"}
 
 
 def assert_valid_emf(line: dict, namespace: str) -> None:
@@ -79,10 +85,14 @@ def assert_valid_emf(line: dict, namespace: str) -> None:
                 assert isinstance(line[dimension], str) and line[dimension]
         assert 1 <= len(directive["Metrics"]) <= 100
         for metric in directive["Metrics"]:
-            assert metric["Unit"] == "Count"
-            assert isinstance(line[metric["Name"]], int)
+            if metric["Name"] in TIMINGS:  # only those that apply, as numbers of seconds
+                assert metric["Unit"] == "Seconds"
+                assert isinstance(line[metric["Name"]], float) and line[metric["Name"]] >= 0
+            else:
+                assert metric["Unit"] == "Count"
+                assert isinstance(line[metric["Name"]], int)
     assert directives[0]["Metrics"] == [{"Name": "ScanResults", "Unit": "Count"}]
-    assert {m["Name"] for m in directives[1]["Metrics"]} == COUNTERS
+    assert {m["Name"] for m in directives[1]["Metrics"]} - TIMINGS == COUNTERS
     assert line["ScanResults"] == 1
 
 
