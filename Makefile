@@ -12,7 +12,7 @@ PYTEST = $(VENV)/bin/python -m pytest
 # The checkov test finds checkov through CHECKOV (default: the one in CHECKOV_VENV).
 TEST_ENV = CHECKOV="$${CHECKOV:-$(abspath $(CHECKOV_VENV))/bin/checkov}" $(if $(JOBS),POST_SCAN_JOBS=$(JOBS))
 
-.PHONY: setup tools test check lint unit demo bench replay
+.PHONY: setup tools test check lint unit demo bench replay report
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -46,6 +46,11 @@ bench: $(VENV)/bin/python
 # make replay ARGS="--dead-letter-queue-url URL --function NAME"
 replay: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m replay $(ARGS)
+
+# Weekly-review summary from the saved Logs Insights queries (docs/operations.md, "Dashboard and
+# saved queries"), e.g. make report ARGS="--name NAME --since 7d --format markdown"
+report: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m report $(ARGS)
 
 lint: $(VENV)/bin/python
 	$(VENV)/bin/ruff check .
