@@ -77,3 +77,9 @@ variable "notify_email_addresses" {
   type        = list(string)
   default     = []
 }
+
+variable "alarm_topic_arns" {
+  description = "SNS topics (your on-call's) that the module's CloudWatch alarms notify; empty: no alarms, and the plan warns that nothing will tell anyone about rejected or failed scan results."
+  type        = list(string)
+  default     = []
+}
