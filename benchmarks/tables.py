@@ -223,6 +223,7 @@ def plan_table(plans: Sequence[PlanTiming] | str) -> str:
     body = [
         [
             plan.mode,
+            plan.check_bucket_names,
             str(plan.resources),
             str(len(plan.runs_s)),
             f"{plan.median_s:.1f}",
@@ -230,4 +231,7 @@ def plan_table(plans: Sequence[PlanTiming] | str) -> str:
         ]
         for plan in plans
     ]
-    return table(["delivery_mode", "resources to add", "plans", "median s", "range s"], body)
+    return table(
+        ["delivery_mode", "check_bucket_names", "resources to add", "plans", "median s", "range s"],
+        body,
+    )
