@@ -217,9 +217,9 @@ def test_emulator_stop_leaves_nothing_running(emulator: dict[str, Any], applied:
 
 def test_foreground_emulator_stops_on_ctrl_c(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    arguments = f"--port 0 --state-dir {tmp_path}"
+    make = ["make", "-s", "--no-print-directory", "-C", str(REPO_ROOT)]
     process = subprocess.Popen(
-        ["make", "-s", "--no-print-directory", "-C", str(REPO_ROOT), "emulator", f"ARGS={arguments}"],
+        [*make, "emulator", f"ARGS=--port 0 --state-dir {tmp_path}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
