@@ -5,7 +5,8 @@ server, where the 100 storage stacks and the account scanner stack exist (their 
 plan time) and the 200 other topics are given by ARN. Each delivery mode is planned RUNS times
 after one `terraform init` without reading the 900 listed buckets (check_bucket_names = "off"),
 then RUNS times reading each of them (the default "plan"; they exist in the emulator); the first
-plan of a new deployment is what is timed (nothing in the state to refresh). Needs terraform on the PATH; without it the section says so.
+plan of a new deployment is what is timed (nothing in the state to refresh). Needs terraform on
+the PATH; without it the section says so.
 """
 
 from __future__ import annotations

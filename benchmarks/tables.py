@@ -65,10 +65,12 @@ def throughput_table(rows: Sequence[Row]) -> str:
             f"{percentile(row.latencies_ms, 0.50):.2f}",
             f"{percentile(row.latencies_ms, 0.95):.2f}",
             str(sum(row.calls_per_message.values())),
+            str(max(row.log_bytes)) if row.log_bytes else "-",
         ]
         for row in rows
     ]
     headers = ["flags", "verdict", "messages", "msgs/s", "p50 ms", "p95 ms", "AWS calls/msg"]
+    headers.append("log line bytes")
     return table(headers, body)
 
 

@@ -320,7 +320,10 @@ def _message(
     created: list[str],
     notes: list[str],
 ) -> str:
-    stop_hint = "make emulator-stop" if args.detach else "Ctrl-C here (or make emulator-stop)"
+    custom = state.directory != DEFAULT_STATE_DIR.resolve()
+    stop = "make emulator-stop" + (f' ARGS="--state-dir {state.directory}"' if custom else "")
+    stop_hint = stop if args.detach else f"Ctrl-C here (or {stop})"
+    scan_state = f" --state-dir {state.directory}" if custom else ""
     lines = [
         f"Local AWS emulator (moto, patched for this module) listening on {url}",
         f"  pid {pid}; stop it with {stop_hint}; its log: {state.log_file}",
@@ -334,10 +337,10 @@ def _message(
         "",
         "Use it from your root (docs/local-testing.md):",
         f"  cp {override} YOUR_ROOT/   # provider settings; delete it to go back to AWS:",
-        *[f"      {line}" for line in provider_override(url, args.region).splitlines()[3:]],
+        *[f"      {line}" for line in provider_override(url, args.region).splitlines()[2:]],
         f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID={ACCESS_KEY} "
         f"AWS_SECRET_ACCESS_KEY={ACCESS_KEY} AWS_REGION={args.region}",
         "  terraform init && terraform apply",
-        '  make scan ARGS="--bucket BUCKET --key KEY --verdict malicious"',
+        f'  make scan ARGS="--bucket BUCKET --key KEY --verdict malicious{scan_state}"',
     ]
     return "\n".join(lines)
