@@ -93,6 +93,17 @@ def test_every_policy_is_known_at_plan(
     moto_server: MotoServer, terraform_binary: str, tmp_path: Path
 ):
     account = moto_server.account(ACCOUNT, REGION)
+    # What the plan reads: the listed buckets (check_bucket_names) and the existing table.
+    for bucket in _inputs("any", {})["bucket_names"]:
+        account.client("s3").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    account.client("dynamodb").create_table(
+        TableName="app-files",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "file_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "file_id", "KeyType": "HASH"}],
+    )
     calls = sorted(CONFIGURATIONS)
     job = Job.module_root(
         tmp_path,
