@@ -26,15 +26,19 @@ ACCOUNT = "711100000007"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:uploads-ScanResultTopic-1"
 
 
-def _call(name: str, **inputs: Any) -> dict[str, Any]:
+def _inputs(name: str, **inputs: Any) -> dict[str, Any]:
     return {
-        "source": "../module",
         "name": name,
         "scan_result_topic_arns": {"uploads": TOPIC},
         "bucket_names": [f"uploads-{ACCOUNT}"],
         "create_alarms": False,
         **inputs,
     }
+
+
+def _module(name: str, **inputs: Any) -> dict[str, Any]:
+    """A further module call in the root (beside the post_scan call Job.module_root writes)."""
+    return {"source": "../module", **_inputs(name, **inputs)}
 
 
 def _failed(job: Job, *args: str) -> str:
@@ -81,23 +85,17 @@ def test_plan_names_missing_buckets_and_wrong_table_keys(
         moto_server,
         account,
         terraform_binary,
-        {
-            k: v
-            for k, v in _call(
-                "fss-typo", bucket_names=[f"uploads-{ACCOUNT}", f"uplaods-{ACCOUNT}"]
-            ).items()
-            if k != "source"
-        },
+        _inputs("fss-typo", bucket_names=[f"uploads-{ACCOUNT}", f"uplaods-{ACCOUNT}"]),
         extra={
             "resource": {"aws_s3_bucket": {"created": {"bucket": created}}},
             "module": {
-                "wrong_key": _call(
+                "wrong_key": _module(
                     "fss-wrong-key", extract_file_id=True, file_id_table_name="keyed-by-id"
                 ),
-                "sort_key": _call(
+                "sort_key": _module(
                     "fss-sort-key", extract_file_id=True, file_id_table_name="with-sort-key"
                 ),
-                "created": _call("fss-created", bucket_names=["${aws_s3_bucket.created.bucket}"]),
+                "created": _module("fss-created", bucket_names=["${aws_s3_bucket.created.bucket}"]),
             },
         },
     )
@@ -129,15 +127,11 @@ def test_apply_mode_reads_buckets_created_alongside_after_creating_them(
         moto_server,
         account,
         terraform_binary,
-        {
-            k: v
-            for k, v in _call(
-                "fss-apply-mode",
-                bucket_names=["${aws_s3_bucket.created.bucket}", f"uploads-{ACCOUNT}"],
-                check_bucket_names="apply",
-            ).items()
-            if k != "source"
-        },
+        _inputs(
+            "fss-apply-mode",
+            bucket_names=["${aws_s3_bucket.created.bucket}", f"uploads-{ACCOUNT}"],
+            check_bucket_names="apply",
+        ),
         extra={"resource": {"aws_s3_bucket": {"created": {"bucket": created}}}},
     )
     # The plan succeeds: the buckets are read at apply, after the one made here exists.

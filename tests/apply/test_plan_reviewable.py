@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from _harness import OUTPUTS_OUTPUT, REPO_ROOT, Fleet, MotoServer
-from _pipeline import Job, planned_actions, unknown_policy_arguments
+from _pipeline import Job, any_unknown, planned_actions, unknown_policy_arguments
 from _scenarios import ALL_KEYS, README_KEY
 
 pytestmark = [pytest.mark.terraform, pytest.mark.apply]
@@ -146,15 +146,7 @@ def unknown_read_protection_policies(plan: dict[str, Any]) -> bool:
     if unknown is True:
         return True
     value = unknown.get("read_protection_policies", False)
-    return value is True or (isinstance(value, dict) and any(_unknown(v) for v in value.values()))
-
-
-def _unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_unknown(v) for v in value)
-    return value is True
+    return any_unknown(value)
 
 
 @pytest.mark.parametrize("scenario", [*EXAMPLES, README_KEY])
