@@ -6,8 +6,10 @@
 # the real bucket (malicious ones included) and only the rejected alarm would say so. So each
 # bucket of bucket_names is read (HeadBucket; needs s3:ListBucket for whoever plans), and a bucket
 # that does not exist, or that the planning identity may not see (another account's), fails the
-# plan with the provider's "reading S3 Bucket (NAME)" error and this data source's address.
-# Buckets of storage_stack_names are not read: their stacks name them.
+# plan with the provider's "reading S3 Bucket (NAME)" error. Buckets of storage_stack_names are not
+# read: their stacks name them. Keyed by position, which is known at plan even when a name is not
+# (aws_s3_bucket.x.id of a bucket created in the same configuration): such a bucket is read at
+# apply, once it exists.
 #
 # check_bucket_names = "apply": each name passes through terraform_data.bucket_names, whose output
 # is unknown at plan whenever bucket_names changes. The read then waits until apply, after the
@@ -15,9 +17,9 @@
 # aws_s3_bucket.x.bucket so the role's policies stay known at plan), and before the function's
 # allow-list changes (aws_lambda_function.this depends on it). An unchanged list is read at plan.
 locals {
-  checked_bucket_names = var.check_bucket_names == "off" ? [] : sort(distinct([
-    for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")
-  ]))
+  checked_bucket_names = var.check_bucket_names == "off" ? {} : {
+    for i, b in var.bucket_names : tostring(i) => replace(b, "/^arn:[^:]+:s3:::/", "")
+  }
 }
 
 resource "terraform_data" "bucket_names" {
@@ -27,13 +29,10 @@ resource "terraform_data" "bucket_names" {
 }
 
 data "aws_s3_bucket" "bucket_names" {
-  for_each = toset(local.checked_bucket_names)
+  for_each = local.checked_bucket_names
 
-  bucket = (
-    var.check_bucket_names == "apply"
-    ? one([for b in one(terraform_data.bucket_names[*].output) : b if b == each.key])
-    : each.key
-  )
+  # (Only the chosen branch of a conditional is checked: in "plan" mode there is no terraform_data.)
+  bucket = var.check_bucket_names == "apply" ? one(terraform_data.bucket_names[*].output)[each.key] : each.value
 }
 
 # An existing table whose partition key is not file_id_table_key (or that has a sort key, or a

@@ -96,13 +96,15 @@ def test_plan_names_missing_buckets_and_wrong_table_keys(
                     "fss-sort-key", extract_file_id=True, file_id_table_name="with-sort-key"
                 ),
                 "created": _module("fss-created", bucket_names=["${aws_s3_bucket.created.bucket}"]),
+                # The same bucket by its id, unknown at plan: read at apply, and it plans.
+                "by_id": _module("fss-by-id", bucket_names=["${aws_s3_bucket.created.id}"]),
             },
         },
     )
     text = " ".join(_failed(job, "plan", "-input=false", "-no-color", "-lock=false").split())
     # The misspelled bucket, with the input it came from; not the right one.
     assert f"reading S3 Bucket (uplaods-{ACCOUNT}): couldn't find resource" in text
-    assert f'module.post_scan.data.aws_s3_bucket.bucket_names["uplaods-{ACCOUNT}"]' in text
+    assert 'module.post_scan.data.aws_s3_bucket.bucket_names["1"]' in text
     assert f"reading S3 Bucket (uploads-{ACCOUNT})" not in text
     # Both keys of the table keyed by another attribute.
     assert (
@@ -115,6 +117,8 @@ def test_plan_names_missing_buckets_and_wrong_table_keys(
     # A bucket the same configuration creates does not exist at plan: "plan" cannot read it.
     assert f"reading S3 Bucket ({created}): couldn't find resource" in text
     assert "module.created.data.aws_s3_bucket.bucket_names" in text
+    errors = text.split("Error: ")[1:]
+    assert not [e for e in errors if "module.by_id." in e or "Invalid for_each" in e], errors
 
 
 def test_apply_mode_reads_buckets_created_alongside_after_creating_them(
@@ -143,8 +147,8 @@ def test_apply_mode_reads_buckets_created_alongside_after_creating_them(
         if c["address"].startswith("module.post_scan.data.aws_s3_bucket.bucket_names")
     }
     assert reads == {
-        f'module.post_scan.data.aws_s3_bucket.bucket_names["{created}"]': ["read"],
-        f'module.post_scan.data.aws_s3_bucket.bucket_names["uploads-{ACCOUNT}"]': ["read"],
+        'module.post_scan.data.aws_s3_bucket.bucket_names["0"]': ["read"],
+        'module.post_scan.data.aws_s3_bucket.bucket_names["1"]': ["read"],
     }
     # Applying the check (and what it depends on) creates the bucket, then reads it.
     target = "-target=module.post_scan.data.aws_s3_bucket.bucket_names"
