@@ -31,41 +31,78 @@ locals {
   ]
   torrent_actions = ["s3:GetObjectTorrent", "s3:GetObjectVersionTorrent"]
   put_tag_actions = ["s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+  # Every request that can set an object's tags and supports s3:RequestObjectTagKeys (the service
+  # authorization reference): PutObject (also CopyObject with x-amz-tagging-directive REPLACE,
+  # CreateMultipartUpload and POST uploads, all authorized as s3:PutObject), PutObjectTagging and
+  # PutObjectVersionTagging.
+  tag_write_actions = concat(["s3:PutObject"], local.put_tag_actions)
+
+  # The scanner's tag keys the policies protect, as s3:RequestObjectTagKeys patterns. IAM's string
+  # operators compare case-sensitively and StringLike has no IgnoreCase form, so "fss-" in any case
+  # is written as its 8 spellings (fss-*, fsS-*, ..., FSS-*). A list per scanner: issue 20 adds
+  # GuardDuty's GuardDutyMalwareScanStatus (the statements below take any number of patterns).
+  fss_tag_key_patterns       = [for letters in setproduct(["f", "F"], ["s", "S"], ["s", "S"]) : "${join("", letters)}-*"]
+  protected_tag_key_patterns = local.fss_tag_key_patterns
 
   # aws:PrincipalArn is the role's ARN for every session of the role (never the session ARN) and
   # is absent from anonymous requests: ArnNotLike is then true, so the deny applies to them too.
   # The function's role, built from its deterministic name so the policies are known at plan.
-  function_role_arn           = "arn:${local.partition}:iam::${local.account_id}:role${var.role_path}${local.role_name}"
-  read_protection_exempt_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_exempt_principal_arns)))
-  not_exempt                  = { ArnNotLike = { "aws:PrincipalArn" = local.read_protection_exempt_arns } }
+  function_role_arn = "arn:${local.partition}:iam::${local.account_id}:role${var.role_path}${local.role_name}"
+  # The scanner's roles the storage stacks (and the account scanner stack) name in their outputs,
+  # when they have those outputs; read at plan like the stacks' topics and buckets.
+  stack_scanner_role_arns = [
+    for arn in flatten([
+      for stack in concat(values(data.aws_cloudformation_stack.storage), data.aws_cloudformation_stack.account_scanner) : [
+        for output in ["BucketListenerRoleARN", "PostScanActionTagRoleARN", "ScannerExecutionRoleARN", "PostScanActionExecutionRoleARN"] :
+        try(stack.outputs[output], "")
+      ]
+    ]) : arn if can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/", arn))
+  ]
+  # Who may write the scanner's tags (and read everything): the function and the scanner.
+  read_protection_scanner_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_scanner_principal_arns, local.stack_scanner_role_arns)))
+  # Who may read hidden objects: those, and the exempt principals (break glass).
+  read_protection_reader_arns = sort(distinct(concat(local.read_protection_scanner_arns, var.read_protection_exempt_principal_arns)))
+  not_reader                  = { ArnNotLike = { "aws:PrincipalArn" = local.read_protection_reader_arns } }
+  not_scanner                 = { ArnNotLike = { "aws:PrincipalArn" = local.read_protection_scanner_arns } }
+
+  # Only the scanner and the function set or change the scanner's tags, in both modes: without
+  # this, tags are the uploader's to write (docs/read-protection.md). ForAnyValue on a request
+  # without tags is false: uploads without tags, or with only other keys, stay allowed.
+  scanner_tag_statements = [
+    {
+      Sid       = "FssPostScanDenyWritingScannerTags"
+      Action    = local.tag_write_actions
+      Condition = merge(local.not_scanner, { "ForAnyValue:StringLike" = { "s3:RequestObjectTagKeys" = local.protected_tag_key_patterns } })
+    },
+  ]
 
   # Statements without Resource (added per bucket below). Sids are stable and prefixed, so they
   # never collide with a bucket's own statements when merged.
   read_protection_statements = {
     off = []
 
-    malicious = [
+    malicious = concat([
       {
         # StringEquals on a key the request lacks (an untagged object) is false: untagged objects
         # stay readable. StringEqualsIfExists would be TRUE there and deny every untagged object.
         Sid       = "FssPostScanDenyReadingMalicious"
         Action    = local.protected_read_actions
-        Condition = merge(local.not_exempt, { StringEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_malicious } })
+        Condition = merge(local.not_reader, { StringEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_malicious } })
       },
       {
         Sid       = "FssPostScanDenyTorrents"
         Action    = local.torrent_actions
-        Condition = local.not_exempt
+        Condition = local.not_reader
       },
       {
         # Dropping or rewriting the malicious tag would make the object readable again.
         Sid       = "FssPostScanDenyRetaggingMalicious"
         Action    = concat(["s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"], local.put_tag_actions)
-        Condition = merge(local.not_exempt, { StringEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_malicious } })
+        Condition = merge(local.not_scanner, { StringEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_malicious } })
       },
-    ]
+    ], local.scanner_tag_statements)
 
-    until_clean = [
+    until_clean = concat([
       {
         # A key the request lacks (no result tag yet) makes StringNotEquals TRUE: AWS evaluates a
         # negated operator on a missing key as true (so does the ...IfExists form), so untagged
@@ -73,46 +110,21 @@ locals {
         # where StringEquals and StringEqualsIfExists differ on exactly that case.
         Sid       = "FssPostScanDenyReadingUntilClean"
         Action    = local.protected_read_actions
-        Condition = merge(local.not_exempt, { StringNotEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_clean } })
+        Condition = merge(local.not_reader, { StringNotEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_clean } })
       },
       {
         # "no issues found" with detail code 100-199 is an incomplete scan (encrypted or oversized
         # archive...): not clean. A separate statement, because a statement's conditions are ANDed.
         Sid       = "FssPostScanDenyReadingIncompleteScans"
         Action    = local.protected_read_actions
-        Condition = merge(local.not_exempt, { StringNotEquals = { "s3:ExistingObjectTag/${local.fss_detail_code_tag}" = local.fss_complete } })
+        Condition = merge(local.not_reader, { StringNotEquals = { "s3:ExistingObjectTag/${local.fss_detail_code_tag}" = local.fss_complete } })
       },
       {
         Sid       = "FssPostScanDenyTorrents"
         Action    = local.torrent_actions
-        Condition = local.not_exempt
+        Condition = local.not_reader
       },
-      {
-        # An uploader must not bring its own result tags (x-amz-tagging): only the scanner and the
-        # function (exempt) write them. ForAnyValue on a request without tags is false.
-        Sid       = "FssPostScanDenyUploadingResultTags"
-        Action    = ["s3:PutObject"]
-        Condition = merge(local.not_exempt, { "ForAnyValue:StringEquals" = { "s3:RequestObjectTagKeys" = [local.fss_result_tag, local.fss_detail_code_tag] } })
-      },
-      {
-        # Tagging an object clean that the scanner did not tag clean; re-stating the tag of an
-        # object that already is clean (a tag-set rewrite by the application) stays allowed.
-        Sid    = "FssPostScanDenyForgingCleanResult"
-        Action = local.put_tag_actions
-        Condition = merge(local.not_exempt, {
-          StringEquals    = { "s3:RequestObjectTag/${local.fss_result_tag}" = local.fss_clean }
-          StringNotEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_clean }
-        })
-      },
-      {
-        Sid    = "FssPostScanDenyForgingCompleteScan"
-        Action = local.put_tag_actions
-        Condition = merge(local.not_exempt, {
-          StringEquals    = { "s3:RequestObjectTag/${local.fss_detail_code_tag}" = local.fss_complete }
-          StringNotEquals = { "s3:ExistingObjectTag/${local.fss_detail_code_tag}" = local.fss_complete }
-        })
-      },
-    ]
+    ], local.scanner_tag_statements)
   }
 
   read_protection_policies = {

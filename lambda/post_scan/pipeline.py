@@ -541,7 +541,13 @@ class Pipeline:
         assert target.metadata is not None
         key = target.destination_key
         protection = self.config.read_protection
-        tags, note = copy_tags(scan.verdict, target.tags or {}, protection)
+        tags, note = copy_tags(
+            scan.verdict,
+            target.tags or {},
+            protection,
+            scanner=scan.scanner,
+            file_id_key=self.config.file_id_tag_key,
+        )
         if note:
             out.notes.append(note)
         if protection == UNTIL_CLEAN and scan.verdict == CLEAN and not tagged_clean(tags):

@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "security_hub_findings": False,
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
+    "read_protection_scanner_principal_arns": [],
 }
 
 QUEUE_DEFAULTS: dict[str, Any] = {
