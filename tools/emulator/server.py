@@ -47,6 +47,9 @@ alone is not enough):
 - Security Hub ``BatchImportFindings`` behaves as documented where moto does not: an account
   without Security Hub enabled gets every finding back as ``InvalidAccess``; an update whose
   ``UpdatedAt`` is not later than the stored finding's is ignored; a finding over 240 KB fails.
+- CloudWatch Logs Insights query definitions (``PutQueryDefinition``, ``DescribeQueryDefinitions``,
+  ``DeleteQueryDefinition``), which moto lacks: a store with AWS's size limits
+  (``emulator.query_definitions``), so the module's saved queries can be applied and read back.
 - A bucket policy's statements with a ``Condition`` are left out of moto's own bucket-policy check:
   moto ignores conditions (its IAMPolicy has no Condition support), so a conditional Deny such
   as the module's read protection statements would deny every request to the bucket. What such
@@ -84,6 +87,7 @@ from moto.sqs.exceptions import SQSException
 from moto.sqs.models import Queue, sqs_backends
 from werkzeug.serving import make_server
 
+from emulator import query_definitions
 from emulator.events import sns_lambda_event
 
 CODE_PATH = "/_test/lambda-code/"
@@ -394,6 +398,7 @@ SNSBackend.publish_batch = _publish_batch  # type: ignore[method-assign]
 EventsBackend.put_events = _put_events  # type: ignore[method-assign]
 SecurityHubBackend.batch_import_findings = _batch_import_findings  # type: ignore[method-assign]
 FakeBucket.get_permission = _get_permission
+query_definitions.install()
 
 
 class _TestRoutes:
