@@ -21,7 +21,7 @@ from post_scan.message import ScanResult
 from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 DETAIL_TYPE = "Scan Result Processed"
 # At most this many findings are listed (findings_count says how many there were): keeps an
 # event and a notification far below EventBridge's and SNS's 256 KiB whatever the scanner sends.
@@ -52,6 +52,8 @@ _OUTCOME_FIELDS = frozenset(
         "ambiguous",
         "error",
         "duration_ms",  # a property of the run, not of the scan result
+        "scanner",  # the scan result's scanner (the same)
+        "action_failure",  # GuardDuty "Post Scan Action Failed": never announced
     }
 )
 _SCAN_FIELDS = frozenset(
@@ -67,6 +69,8 @@ _SCAN_FIELDS = frozenset(
         "codes",
         "etag",
         "size",
+        "scanner",
+        "version_id",  # the detail's version_id (the version acted on) is this one when named
     }
 )
 
@@ -83,6 +87,7 @@ def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
     findings = [{"malware": f.malware, "type": f.type} for f in scan.findings]
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
+        "scanner": scan.scanner,
         "verdict": scan.verdict,
         "outcome": outcome.outcome,
         "action": _action(outcome, config),

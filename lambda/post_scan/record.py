@@ -44,6 +44,7 @@ def build_update(row: VerdictRow) -> dict[str, Any]:
         # older result's error.
         "scan_error": {"S": scan.scan_error or ""},
         "scan_action": {"S": row.action},
+        "scan_scanner": {"S": scan.scanner},  # fss or guardduty
         "s3_bucket": {"S": scan.bucket},
         "s3_key": {"S": scan.key},
     }
