@@ -4,13 +4,23 @@ Failed, and what the same settings do for both scanners."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from engine_kit import ACCOUNT, later, scan_message, sns_event, sns_record, sqs_event, upload
-from guardduty_kit import OTHER_PLAN_ARN, PLAN_ARN, failure_event, gd_env, gd_event, iso, queued
+from guardduty_kit import (
+    OTHER_PLAN_ARN,
+    PLAN_ARN,
+    RESULTS,
+    failure_event,
+    gd_env,
+    gd_event,
+    iso,
+    queued,
+)
 
 from post_scan.handler import RecordsFailed
 
@@ -413,3 +423,120 @@ def test_fss_results_are_unchanged_by_guardduty_settings(s3, bucket, make_engine
         "processed",
         None,
     )
+
+
+# --- announcements ----------------------------------------------------------------------------
+
+
+def test_event_notification_and_finding_say_guardduty(
+    s3, versioned_bucket, targets, make_engine, announce_calls
+) -> None:
+    from announce_kit import schema
+    from jsonschema import Draft202012Validator
+
+    scanned = upload(s3, versioned_bucket, KEY, body=b"malicious", tags=MAL)
+    event = gd_event(versioned_bucket, KEY, etag=scanned["etag"], version_id=scanned["version_id"])
+    env = gd_env(
+        versioned_bucket,
+        DELETE_MALICIOUS="true",
+        **targets.env,
+    )
+    assert make_engine(**env)(event).line["outcome"] == "processed"
+    (delivered,) = targets.events()
+    detail = delivered["detail"]
+    assert not list(Draft202012Validator(schema()).iter_errors(detail))
+    assert (detail["scanner"], detail["plan_arn"], detail["schema_version"]) == (
+        "guardduty",
+        PLAN_ARN,
+        "1.1",
+    )
+    assert (detail["scan_message_id"], detail["scan_message_id_source"]) == (
+        event["id"],
+        "event_id",
+    )
+    assert (detail["version_id"], detail["delivery"]) == (scanned["version_id"], "eventbridge")
+    (entry,) = [
+        e for p in announce_calls.params("PublishBatch") for e in p["PublishBatchRequestEntries"]
+    ]
+    assert entry["MessageAttributes"]["scanner"] == {
+        "DataType": "String",
+        "StringValue": "guardduty",
+    }
+    email = json.loads(entry["Message"])["email"]
+    assert "Scanner:     GuardDuty Malware Protection for S3" in email
+    (finding,) = targets.findings()
+    assert finding["Resources"][0]["Details"]["AwsS3Object"]["VersionId"] == scanned["version_id"]
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_plan_arns_are_read_like_the_other_allow_lists(tmp_path) -> None:
+    from post_scan.config import load_config
+
+    assert load_config({}).guardduty_plan_arns == frozenset()
+    both = f" {PLAN_ARN} ,, {OTHER_PLAN_ARN} "
+    assert load_config({"GUARDDUTY_PLAN_ARNS": both}).guardduty_plan_arns == {
+        PLAN_ARN,
+        OTHER_PLAN_ARN,
+    }
+    (tmp_path / "plans.txt").write_text(f"{PLAN_ARN}\n\n", encoding="utf-8")
+    listed = load_config({"GUARDDUTY_PLAN_ARNS": "file:plans.txt"}, package_root=tmp_path)
+    assert listed.guardduty_plan_arns == {PLAN_ARN}
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (",", "lists no plan ARN"),
+        ("arn:aws:guardduty:us-east-1:123456789012:detector/abc", "not a GuardDuty Malware"),
+        (f"{PLAN_ARN}*", "not a GuardDuty Malware"),
+        ("file:missing.txt", "cannot read"),
+        ("file:../etc/passwd", "not a file name"),
+    ],
+)
+def test_bad_plan_arns_fail_the_cold_start(value: str, says: str) -> None:
+    from post_scan.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=says) as raised:
+        load_config({"GUARDDUTY_PLAN_ARNS": value})
+    assert "GUARDDUTY_PLAN_ARNS" in str(raised.value)
+
+
+# --- every fixture result, end to end ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS))
+def test_fixture_result_through_the_handler(
+    s3, bucket, versioned_bucket, dynamodb, table, make_engine, name: str
+) -> None:
+    expected = RESULTS[name]
+    unversioned = name.endswith("unversioned")
+    where = bucket if unversioned else versioned_bucket
+    obj = upload(s3, where, KEY, body=b"scanned bytes", tags={**expected["tags"], "file_id": "f-9"})
+    event = gd_event(
+        where, KEY, name, etag=obj["etag"], version_id=None if unversioned else obj["version_id"]
+    )
+    env = gd_env(
+        where,
+        DELETE_MALICIOUS="true",
+        EXTRACT_FILE_ID="true",
+        FILE_ID_TABLE=table,
+        RECORD_VERDICTS="malicious,clean,incomplete,failed,unscanned",
+    )
+    line = make_engine(**env)(event).line
+    assert (line["verdict"], line["outcome"], line["scan_error"]) == (
+        expected["verdict"],
+        "processed",
+        expected["scan_error"],
+    )
+    stored = row(dynamodb, table, "f-9")
+    assert stored["scan_verdict"] == {"S": expected["verdict"]}
+    assert stored["scan_scanner"] == {"S": "guardduty"}
+    assert stored["scan_error"] == {"S": expected["scan_error"] or ""}
+    assert [f["M"]["malware"]["S"] for f in stored["scan_findings"]["L"]] == [
+        f["malware"] for f in expected["findings"]
+    ]
+    gone = expected["verdict"] == "malicious"
+    left = s3.list_object_versions(Bucket=where).get("Versions", [])
+    assert (len(left) == 0) == gone
