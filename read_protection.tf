@@ -35,8 +35,10 @@ locals {
   # aws:PrincipalArn is the role's ARN for every session of the role (never the session ARN) and
   # is absent from anonymous requests: ArnNotLike is then true, so the deny applies to them too.
   # The function's role, built from its deterministic name so the policies are known at plan.
-  function_role_arn           = "arn:${local.partition}:iam::${local.account_id}:role${var.role_path}${local.role_name}"
-  read_protection_exempt_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_exempt_principal_arns)))
+  function_role_arn = "arn:${local.partition}:iam::${local.account_id}:role${var.role_path}${local.role_name}"
+  # The GuardDuty plans' service roles too: GuardDuty reads objects before it tags them, and
+  # only it may write its tag (each role can reach its own bucket only: its IAM policy).
+  read_protection_exempt_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_exempt_principal_arns, values(local.guardduty_role_arns))))
   not_exempt                  = { ArnNotLike = { "aws:PrincipalArn" = local.read_protection_exempt_arns } }
 
   # Statements without Resource (added per bucket below). Sids are stable and prefixed, so they
@@ -115,11 +117,76 @@ locals {
     ]
   }
 
+  # GuardDuty's tag, as AWS's tag-based access control for Malware Protection for S3 uses it: reads
+  # only of objects tagged NO_THREATS_FOUND (until_clean) or none of those tagged THREATS_FOUND
+  # (malicious), and nobody but GuardDuty (and the exempt roles) writes the tag.
+  guardduty_result_tag = "GuardDutyMalwareScanStatus"
+  guardduty_clean      = "NO_THREATS_FOUND"
+  guardduty_threats    = "THREATS_FOUND"
+  guardduty_only_guardduty_tags = {
+    # Whoever uploads or tags an object with GuardDuty's tag key (any value): S3 puts every key of
+    # the new tag set in s3:RequestObjectTagKeys; ForAnyValue on a request without tags is false.
+    Sid       = "FssPostScanGuardDutyDenyWritingResultTag"
+    Action    = concat(["s3:PutObject"], local.put_tag_actions)
+    Condition = merge(local.not_exempt, { "ForAnyValue:StringEquals" = { "s3:RequestObjectTagKeys" = [local.guardduty_result_tag] } })
+  }
+  guardduty_read_protection_statements = {
+    off = []
+
+    malicious = [
+      {
+        Sid       = "FssPostScanGuardDutyDenyReadingThreats"
+        Action    = local.protected_read_actions
+        Condition = merge(local.not_exempt, { StringEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_threats } })
+      },
+      {
+        Sid       = "FssPostScanDenyTorrents"
+        Action    = local.torrent_actions
+        Condition = local.not_exempt
+      },
+      {
+        # Rewriting the tag set without the tag (or deleting it) would make the object readable.
+        Sid       = "FssPostScanGuardDutyDenyRetaggingThreats"
+        Action    = concat(["s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"], local.put_tag_actions)
+        Condition = merge(local.not_exempt, { StringEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_threats } })
+      },
+      local.guardduty_only_guardduty_tags,
+    ]
+
+    until_clean = [
+      {
+        # No tag yet (or another result): StringNotEquals on a missing key is true, so denied.
+        Sid       = "FssPostScanGuardDutyDenyReadingUntilClean"
+        Action    = local.protected_read_actions
+        Condition = merge(local.not_exempt, { StringNotEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_clean } })
+      },
+      {
+        Sid       = "FssPostScanDenyTorrents"
+        Action    = local.torrent_actions
+        Condition = local.not_exempt
+      },
+      local.guardduty_only_guardduty_tags,
+    ]
+  }
+
+  # Per bucket: the statements of each scanner that scans it (a bucket of bucket_names or a
+  # storage stack: File Storage Security's; of guardduty_plans: GuardDuty's; both: both, so the
+  # policy holds for each scanner's tag). The torrent statement once.
+  read_protection_bucket_statements = {
+    for bucket in local.bucket_names : bucket => concat(
+      [for s in local.read_protection_statements[var.read_protection] : s if contains(local.fss_bucket_names, bucket)],
+      [
+        for s in local.guardduty_read_protection_statements[var.read_protection] : s
+        if contains(local.guardduty_bucket_names, bucket) && !(contains(local.fss_bucket_names, bucket) && s.Sid == "FssPostScanDenyTorrents")
+      ],
+    )
+  }
+
   read_protection_policies = {
     for bucket in local.bucket_names : bucket => jsonencode({
       Version = "2012-10-17"
       Statement = [
-        for s in local.read_protection_statements[var.read_protection] : {
+        for s in local.read_protection_bucket_statements[bucket] : {
           Sid       = s.Sid
           Effect    = "Deny"
           Principal = "*"
