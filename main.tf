@@ -333,7 +333,8 @@ resource "aws_sqs_queue" "this" {
 
 locals {
   # Statements of the dead-letter queue's policy (size checked against the SQS quotas in scale.tf).
-  dead_letter_queue_policy_statements = concat([
+  # (Without topics, GuardDuty alone, the topics' statement is left out: a condition may not list nothing.)
+  dead_letter_queue_policy_statements = [for s in concat([
     {
       # Lets SNS move messages it could not deliver (subscription redrive policy).
       Sid       = "AllowScanResultTopicsRedrive"
@@ -345,7 +346,7 @@ locals {
     },
     # No request without TLS, whoever sends it (SNS, Lambda and the SDKs use HTTPS).
     merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
-  ], local.guardduty_queue_statements["dead-letter"])
+  ], local.guardduty_queue_statements["dead-letter"]) : s if s.Sid != "AllowScanResultTopicsRedrive" || length(local.topic_arns) > 0]
 }
 
 resource "aws_sqs_queue_policy" "this" {

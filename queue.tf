@@ -72,7 +72,8 @@ locals {
       },
       # No request without TLS, whoever sends it.
       merge(local.deny_insecure_transport, { Resource = local.delivery_queue_arn }),
-    ], local.guardduty_queue_statements["delivery"]) : s if local.delivery_queue_enabled
+    ], local.guardduty_queue_statements["delivery"]) : s
+    if local.delivery_queue_enabled && (s.Sid != "AllowScanResultTopicsDelivery" || length(local.topic_arns) > 0)
   ]
 }
 

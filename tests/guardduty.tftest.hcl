@@ -205,6 +205,10 @@ run "guardduty_only_creates_the_plan_its_role_and_the_rules" {
     error_message = "Only the rules may dead-letter into the DLQ: ${aws_sqs_queue_policy.this.policy}"
   }
   assert {
+    condition     = [for s in jsondecode(aws_sqs_queue_policy.this.policy).Statement : s.Sid] == ["DenyInsecureTransport", "AllowGuardDutyRulesDeadLetters"]
+    error_message = "Without a topic the topics' statement is left out (a condition may not list nothing)."
+  }
+  assert {
     condition = output.guardduty_plan_arns == {
       archive = "arn:aws:guardduty:eu-west-1:111122223333:malware-protection-plan/a1b2c3d4e5f6EXAMPLE"
       uploads = "arn:aws:guardduty:eu-west-1:111122223333:malware-protection-plan/c0ffee00created01"
