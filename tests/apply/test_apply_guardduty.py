@@ -140,7 +140,7 @@ def test_clean_upload_stays_and_its_verdict_is_recorded(
     key = f"inbox/{uuid.uuid4().hex}.txt"
     file_id = f"file-{uuid.uuid4()}"
     s3.put_object(Bucket=facts["bucket"], Key=key, Body=b"hello", Tagging=f"file_id={file_id}")
-    done, (line,) = _scan_and_deliver(deployed, moto_server, key, tmp_path, capsys)
+    _, (line,) = _scan_and_deliver(deployed, moto_server, key, tmp_path, capsys)
     assert (line["verdict"], line["outcome"]) == ("clean", "processed")
     assert s3.get_object(Bucket=facts["bucket"], Key=key)["Body"].read() == b"hello"
     tags = s3.get_object_tagging(Bucket=facts["bucket"], Key=key)["TagSet"]
