@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
     "guardduty_plans": {},
+    # Not required since GuardDuty can be the only scanner.
+    "scan_result_topic_arns": {},
+    "bucket_names": [],
+    "storage_stack_names": [],
 }
 
 QUEUE_DEFAULTS: dict[str, Any] = {
