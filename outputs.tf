@@ -109,16 +109,16 @@ output "read_protection_policies" {
 }
 
 output "guardduty_plan_arns" {
-  description = "guardduty_plans label -> the Malware Protection plan's ARN (the one given, or the plan the module created); empty without guardduty_plans."
+  description = "guardduty_plans label -> the plan's ARN (given, or of the plan the module created)."
   value       = try(local.guardduty_plan_arns, {})
 }
 
 output "guardduty_role_arns" {
-  description = "guardduty_plans label -> the plan's service role ARN: the role the module created for it, or the role_arn given with an existing plan (for the key policies of SSE-KMS buckets: the role decrypts through S3)."
+  description = "guardduty_plans label -> the plan's service role ARN (created, or role_arn). SSE-KMS buckets: allow it in the key policy."
   value       = try(local.guardduty_role_arns, {})
 }
 
 output "guardduty_rule_arns" {
-  description = "ARNs of the EventBridge rules on the default bus that deliver the plans' events, keyed results (Object Scan Result) and post-scan-action-failed; empty without guardduty_plans."
+  description = "ARNs of the default-bus rules that deliver the plans' events, keyed results and post-scan-action-failed."
   value       = try({ for key, rule in local.guardduty_rules : key => rule.arn }, {})
 }
