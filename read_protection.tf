@@ -130,6 +130,11 @@ locals {
     Action    = concat(["s3:PutObject"], local.put_tag_actions)
     Condition = merge(local.not_exempt, { "ForAnyValue:StringEquals" = { "s3:RequestObjectTagKeys" = [local.guardduty_result_tag] } })
   }
+  guardduty_deny_torrents = {
+    Sid       = "FssPostScanDenyTorrents"
+    Action    = local.torrent_actions
+    Condition = local.not_exempt
+  }
   guardduty_read_protection_statements = {
     off = []
 
@@ -139,11 +144,7 @@ locals {
         Action    = local.protected_read_actions
         Condition = merge(local.not_exempt, { StringEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_threats } })
       },
-      {
-        Sid       = "FssPostScanDenyTorrents"
-        Action    = local.torrent_actions
-        Condition = local.not_exempt
-      },
+      local.guardduty_deny_torrents,
       {
         # Rewriting the tag set without the tag (or deleting it) would make the object readable.
         Sid       = "FssPostScanGuardDutyDenyRetaggingThreats"
@@ -160,11 +161,7 @@ locals {
         Action    = local.protected_read_actions
         Condition = merge(local.not_exempt, { StringNotEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_clean } })
       },
-      {
-        Sid       = "FssPostScanDenyTorrents"
-        Action    = local.torrent_actions
-        Condition = local.not_exempt
-      },
+      local.guardduty_deny_torrents,
       local.guardduty_only_guardduty_tags,
     ]
   }

@@ -30,6 +30,8 @@ from post_scan.message import (
     Finding,
     ScanMessageError,
     ScanResult,
+    _short,
+    _text,
     parse_timestamp,
 )
 from post_scan.protection import GUARDDUTY_CLEAN as NO_THREATS_FOUND
@@ -302,16 +304,3 @@ def _scan_error(said: str, reasons: tuple[str, ...]) -> str:
 def _as_text(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return _text(text[:MAX_SCAN_ERROR], "reason")
-
-
-def _text(value: str, what: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ScanMessageError(f"{what} is not valid Unicode") from exc
-    return value
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from _harness import Deployment, Fleet, MotoServer, run_deployed_handler
+from test_apply_examples import _log_lines
 
 from emulator import fss, guardduty
 
@@ -32,18 +33,6 @@ def scenario(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def deployed(fleet: Fleet, scenario: str) -> Deployment:
     return fleet.applied(scenario)
-
-
-def _lines(text: str) -> list[dict[str, Any]]:
-    found = []
-    for line in text.splitlines():
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict) and "outcome" in value:
-            found.append(value)
-    return found
 
 
 def _scan_and_deliver(
@@ -64,7 +53,7 @@ def _scan_and_deliver(
         account, deployed.outputs["lambda_function_name"], delivered[0], tmp_path
     )
     assert result == {"records": 1}
-    return done, _lines(capsys.readouterr().out)
+    return done, _log_lines(capsys.readouterr().out)
 
 
 def _row(deployed: Deployment, file_id: str) -> dict[str, Any]:
@@ -171,7 +160,7 @@ def test_an_object_guardduty_could_not_tag_is_reported(
     assert len(failures) == 1
     capsys.readouterr()
     run_deployed_handler(account, deployed.outputs["lambda_function_name"], failures[0], tmp_path)
-    (line,) = _lines(capsys.readouterr().out)
+    (line,) = _log_lines(capsys.readouterr().out)
     assert line["outcome"] == "post_scan_action_failed" and line["PostScanActionsFailed"] == 1
     assert line["post_scan_actions"] == ["TAGGING: MAX_TAG_LIMIT_EXCEEDED"]
     assert (line["bucket"], line["key"]) == (facts["bucket"], key)
