@@ -436,3 +436,30 @@ run "no_scanner_at_all_is_refused" {
 
   expect_failures = [aws_lambda_function.this]
 }
+
+run "many_created_plans_move_the_lists_into_the_package_but_never_an_empty_one" {
+  command = plan
+
+  # 25 created plans (GuardDuty's per-account quota of protected buckets): their ARNs are known
+  # after apply only, so the size is taken with the longest ARN a plan may get, at plan.
+  variables {
+    guardduty_plans = { for i in range(25) : "plan${i}" => { bucket_name = "guardduty-uploads-bucket-number-${i}" } }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["GUARDDUTY_PLAN_ARNS"] == "file:guardduty_plan_arns.txt" &&
+      aws_lambda_function.this.environment[0].variables["ALLOWED_BUCKETS"] == "file:allowed_buckets.txt" &&
+      aws_lambda_function.this.environment[0].variables["ALLOWED_TOPIC_ARNS"] == ""
+    )
+    error_message = "The lists move into the package; the empty topic list stays empty (a file listing nothing fails the cold start): ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+  assert {
+    condition = (
+      length([for s in archive_file.this.source : s if s.filename == "allowed_buckets.txt"]) == 1 &&
+      length([for s in archive_file.this.source : s if s.filename == "guardduty_plan_arns.txt"]) == 1 &&
+      length([for s in archive_file.this.source : s if endswith(s.filename, ".txt")]) == 2
+    )
+    error_message = "Only the non-empty lists become package files (allowed_buckets.txt, guardduty_plan_arns.txt)."
+  }
+}
