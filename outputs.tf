@@ -104,7 +104,7 @@ output "read_protection_policies" {
   precondition {
     # S3's bucket policy limit; the bucket's own statements need room as well.
     condition     = alltrue([for policy in values(local.read_protection_policies) : length(policy) <= 20480])
-    error_message = "A read protection policy exceeds S3's 20 KB bucket policy limit (${join(", ", [for bucket, policy in local.read_protection_policies : "${bucket}: ${length(policy)} bytes" if length(policy) > 20480])}): list fewer read_protection_exempt_principal_arns (a wildcard in the role path can stand for several roles)."
+    error_message = "A read protection policy exceeds S3's 20 KB bucket policy limit (${join(", ", [for bucket, policy in local.read_protection_policies : "${bucket}: ${length(policy)} bytes" if length(policy) > 20480])}): list fewer read_protection_scanner_principal_arns and read_protection_exempt_principal_arns (a wildcard in the role path can stand for several roles)."
   }
 }
 

@@ -906,7 +906,7 @@ variable "read_protection" {
 }
 
 variable "read_protection_exempt_principal_arns" {
-  description = "IAM role (or user) ARNs that the read protection policies do not apply to: the scanner's roles that read and tag objects, break-glass roles. Give the role's ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME), not an assumed-role session ARN: the policies compare aws:PrincipalArn, which is the role's ARN for every session of the role. Wildcards (* ?) may stand in the role path and name. The function's own role is always exempt."
+  description = "Role (or user) ARNs that may read hidden objects (break glass). They may read every object the read protection policies hide, but may not set or change the scanner's fss- tags: list the scanner's own roles in read_protection_scanner_principal_arns. Give the role's ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME), not an assumed-role session ARN: the policies compare aws:PrincipalArn, which is the role's ARN for every session of the role. Wildcards (* ?) may stand in the role path and name."
   type        = list(string)
   default     = []
   nullable    = false
@@ -930,5 +930,41 @@ variable "read_protection_exempt_principal_arns" {
   validation {
     condition     = length(distinct(var.read_protection_exempt_principal_arns)) == length(var.read_protection_exempt_principal_arns)
     error_message = "Each ARN may appear only once in read_protection_exempt_principal_arns; given more than once: ${join(", ", distinct([for v in var.read_protection_exempt_principal_arns : v if length([for other in var.read_protection_exempt_principal_arns : other if other == v]) > 1]))}."
+  }
+
+  validation {
+    condition = alltrue([
+      for arn in var.read_protection_exempt_principal_arns :
+      !can(regex("(?i)(PostScanAction|BucketListener)", arn))
+    ])
+    error_message = "read_protection_exempt_principal_arns only lets principals read hidden objects; File Storage Security's roles that tag objects go in read_protection_scanner_principal_arns (or come from storage_stack_names): move ${join(", ", [for arn in var.read_protection_exempt_principal_arns : jsonencode(arn) if can(regex("(?i)(PostScanAction|BucketListener)", arn))])}."
+  }
+}
+
+variable "read_protection_scanner_principal_arns" {
+  description = "The scanner's role ARNs (they write its fss- tags). List the roles (or users) that read objects to scan them and that write the result tags. With read_protection on, only these, the roles the storage_stack_names stacks and account_scanner_stack_name name in their outputs (BucketListenerRoleARN, PostScanActionTagRoleARN, ScannerExecutionRoleARN, PostScanActionExecutionRoleARN), and the function's own role may set or change fss- tags (any case) on the scanned buckets; they also read hidden objects. Same ARN rules as read_protection_exempt_principal_arns. See docs/read-protection.md."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for arn in var.read_protection_scanner_principal_arns :
+      can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(role|user)/[\\x21-\\x7E]{1,512}$", arn))
+    ])
+    error_message = "Each read_protection_scanner_principal_arns item must be an IAM role or user ARN (not the account root) like arn:aws:iam::<12-digit account>:role/<path/name> (an assumed-role session ARN arn:aws:sts::...:assumed-role/... never matches aws:PrincipalArn: give the role's ARN); not ${join(", ", [for arn in var.read_protection_scanner_principal_arns : jsonencode(arn) if !can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(role|user)/[\\x21-\\x7E]{1,512}$", arn))])}."
+  }
+
+  validation {
+    condition = alltrue([
+      for arn in var.read_protection_scanner_principal_arns :
+      !can(regex(":(role|user)/[*?/]*$", arn))
+    ])
+    error_message = "A read_protection_scanner_principal_arns item may not be only wildcards after role/ or user/ (that would exempt every role or user of the account): name the roles; not ${join(", ", [for arn in var.read_protection_scanner_principal_arns : jsonencode(arn) if can(regex(":(role|user)/[*?/]*$", arn))])}."
+  }
+
+  validation {
+    condition     = length(distinct(var.read_protection_scanner_principal_arns)) == length(var.read_protection_scanner_principal_arns)
+    error_message = "Each ARN may appear only once in read_protection_scanner_principal_arns; given more than once: ${join(", ", distinct([for v in var.read_protection_scanner_principal_arns : v if length([for other in var.read_protection_scanner_principal_arns : other if other == v]) > 1]))}."
   }
 }

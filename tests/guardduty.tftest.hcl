@@ -278,19 +278,37 @@ run "both_scanners_on_one_bucket_and_read_protection" {
     condition = {
       for bucket, policy in output.read_protection_policies : bucket => [for s in jsondecode(policy).Statement : s.Sid]
       } == {
-      "fss-only-bucket" = ["FssPostScanDenyReadingUntilClean", "FssPostScanDenyReadingIncompleteScans", "FssPostScanDenyTorrents", "FssPostScanDenyUploadingResultTags", "FssPostScanDenyForgingCleanResult", "FssPostScanDenyForgingCompleteScan"]
-      "archive.bucket"  = ["FssPostScanGuardDutyDenyReadingUntilClean", "FssPostScanDenyTorrents", "FssPostScanGuardDutyDenyWritingResultTag"]
-      "uploads-bucket"  = ["FssPostScanDenyReadingUntilClean", "FssPostScanDenyReadingIncompleteScans", "FssPostScanDenyTorrents", "FssPostScanDenyUploadingResultTags", "FssPostScanDenyForgingCleanResult", "FssPostScanDenyForgingCompleteScan", "FssPostScanGuardDutyDenyReadingUntilClean", "FssPostScanGuardDutyDenyWritingResultTag"]
+      "fss-only-bucket" = ["FssPostScanDenyReadingUntilClean", "FssPostScanDenyReadingIncompleteScans", "FssPostScanDenyTorrents", "FssPostScanDenyWritingScannerTags"]
+      "archive.bucket"  = ["FssPostScanGuardDutyDenyReadingUntilClean", "FssPostScanDenyTorrents", "FssPostScanDenyWritingScannerTags"]
+      "uploads-bucket"  = ["FssPostScanDenyReadingUntilClean", "FssPostScanDenyReadingIncompleteScans", "FssPostScanDenyTorrents", "FssPostScanGuardDutyDenyReadingUntilClean", "FssPostScanDenyWritingScannerTags"]
     }
     error_message = "Each bucket gets the statements of the scanners that scan it: ${jsonencode({ for b, p in output.read_protection_policies : b => [for s in jsondecode(p).Statement : s.Sid] })}"
   }
   assert {
-    condition = [for s in jsondecode(output.read_protection_policies["archive.bucket"]).Statement : s.Condition.ArnNotLike["aws:PrincipalArn"]][0] == [
-      "arn:aws:iam::111122223333:role/fss-post-scan-gd-uploads",
-      "arn:aws:iam::111122223333:role/fss-post-scan-post-scan",
-      "arn:aws:iam::111122223333:role/service-role/archive-malware-scan",
-    ]
-    error_message = "The plans' roles (GuardDuty reads before it tags, and writes its tag) and the function's role are exempt."
+    condition = {
+      for s in jsondecode(output.read_protection_policies["archive.bucket"]).Statement : s.Sid => s.Condition.ArnNotLike["aws:PrincipalArn"]
+      } == {
+      FssPostScanGuardDutyDenyReadingUntilClean = [
+        "arn:aws:iam::111122223333:role/fss-post-scan-gd-uploads",
+        "arn:aws:iam::111122223333:role/fss-post-scan-post-scan",
+        "arn:aws:iam::111122223333:role/service-role/archive-malware-scan",
+      ]
+      FssPostScanDenyTorrents = [
+        "arn:aws:iam::111122223333:role/fss-post-scan-gd-uploads",
+        "arn:aws:iam::111122223333:role/fss-post-scan-post-scan",
+        "arn:aws:iam::111122223333:role/service-role/archive-malware-scan",
+      ]
+      FssPostScanDenyWritingScannerTags = [
+        "arn:aws:iam::111122223333:role/fss-post-scan-gd-uploads",
+        "arn:aws:iam::111122223333:role/fss-post-scan-post-scan",
+        "arn:aws:iam::111122223333:role/service-role/archive-malware-scan",
+      ]
+    }
+    error_message = "The plans' roles (GuardDuty reads before it tags, and writes its tag) and the function's role are the scanners: ${output.read_protection_policies["archive.bucket"]}"
+  }
+  assert {
+    condition     = [for s in jsondecode(output.read_protection_policies["archive.bucket"]).Statement : s.Condition["ForAnyValue:StringLike"]["s3:RequestObjectTagKeys"] if s.Sid == "FssPostScanDenyWritingScannerTags"] == [["GuardDutyMalwareScanStatus"]] && length([for s in jsondecode(output.read_protection_policies["uploads-bucket"]).Statement : s.Condition["ForAnyValue:StringLike"]["s3:RequestObjectTagKeys"] if s.Sid == "FssPostScanDenyWritingScannerTags"][0]) == 9
+    error_message = "A GuardDuty bucket protects GuardDuty's key; a bucket of both scanners both scanners' keys."
   }
 }
 

@@ -262,6 +262,7 @@ def s3_request(
     principal_arn: str | None,
     object_tags: Mapping[str, str] | None = None,
     request_tags: Mapping[str, str] | None = None,
+    copy_source: str | None = None,
 ) -> Request:
     """The request context of an S3 object request.
 
@@ -270,6 +271,8 @@ def s3_request(
     CloudFront with origin access control, which carry no aws:PrincipalArn either).
     object_tags: the tags of the object (version) the request is about (None: no such object).
     request_tags: the tags the request sets (x-amz-tagging, PutObjectTagging's TagSet).
+    copy_source: x-amz-copy-source of a CopyObject (authorized as s3:PutObject on the
+    destination; its x-amz-tagging, with TaggingDirective REPLACE, are request_tags).
     """
     context: dict[str, str | list[str]] = {}
     if principal_arn is not None:
@@ -281,6 +284,8 @@ def s3_request(
             context.update({f"s3:RequestObjectTag/{k}": v for k, v in request_tags.items()})
         if supports(action, "s3:RequestObjectTagKeys"):
             context["s3:RequestObjectTagKeys"] = list(request_tags)
+    if copy_source is not None and supports(action, "s3:x-amz-copy-source"):
+        context["s3:x-amz-copy-source"] = copy_source
     return Request(action=action, resource=resource, context=context)
 
 

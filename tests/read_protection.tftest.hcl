@@ -17,11 +17,11 @@ variables {
   name                   = "fss-post-scan"
   scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
   bucket_names           = ["uploads-bucket", "my.dotted.bucket"]
-  read_protection_exempt_principal_arns = [
+  read_protection_scanner_principal_arns = [
     "arn:aws:iam::111122223333:role/StorageStack-BucketListenerExecutionRole-ABC",
     "arn:aws:iam::111122223333:role/StorageStack-PostScanActionTagExecutionRole-DEF",
-    "arn:aws:iam::111122223333:role/breakglass/*",
   ]
+  read_protection_exempt_principal_arns = ["arn:aws:iam::111122223333:role/breakglass/*"]
 }
 
 run "off_by_default" {
@@ -111,8 +111,9 @@ run "function_role_is_always_exempt" {
   command = plan
 
   variables {
-    read_protection                       = "until_clean"
-    read_protection_exempt_principal_arns = []
+    read_protection                        = "until_clean"
+    read_protection_exempt_principal_arns  = []
+    read_protection_scanner_principal_arns = []
   }
 
   assert {
@@ -231,12 +232,127 @@ run "users_and_paths_are_accepted" {
   }
 }
 
+run "only_the_scanner_and_the_function_write_scanner_tags_in_both_modes" {
+  command = plan
+
+  variables {
+    read_protection = "malicious"
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(output.read_protection_policies["uploads-bucket"]).Statement :
+      s.Condition.ArnNotLike["aws:PrincipalArn"] == [
+        "arn:aws:iam::111122223333:role/StorageStack-BucketListenerExecutionRole-ABC",
+        "arn:aws:iam::111122223333:role/StorageStack-PostScanActionTagExecutionRole-DEF",
+        "arn:aws:iam::111122223333:role/fss-post-scan-post-scan",
+      ] if s.Sid == "FssPostScanDenyWritingScannerTags" || s.Sid == "FssPostScanDenyRetaggingMalicious"
+    ])
+    error_message = "Tag-writing statements exempt the scanner and the function only, not the break-glass roles."
+  }
+}
+
+run "scanner_roles_come_from_the_storage_stacks" {
+  command = plan
+
+  variables {
+    read_protection                        = "until_clean"
+    read_protection_scanner_principal_arns = []
+    read_protection_exempt_principal_arns  = []
+    storage_stack_names                    = ["fss-uploads", "fss-archive"]
+  }
+
+  override_data {
+    target = data.aws_cloudformation_stack.storage["fss-uploads"]
+    values = { outputs = {
+      ScanResultTopicARN       = "arn:aws:sns:eu-west-1:111122223333:fss-uploads-ScanResultTopic-AAA"
+      ScanningBucket           = "uploads-bucket"
+      BucketListenerRoleARN    = "arn:aws:iam::111122223333:role/fss-uploads-BucketListenerExecutionRole-A"
+      PostScanActionTagRoleARN = "arn:aws:iam::111122223333:role/fss-uploads-PostScanActionTagExecutionRole-A"
+    } }
+  }
+  override_data {
+    target = data.aws_cloudformation_stack.storage["fss-archive"]
+    values = { outputs = { ScanResultTopicARN = "arn:aws:sns:eu-west-1:111122223333:fss-archive-ScanResultTopic-BBB", ScanningBucket = "archive-bucket" } }
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(output.read_protection_policies["archive-bucket"]).Statement :
+      s.Condition.ArnNotLike["aws:PrincipalArn"] if s.Sid == "FssPostScanDenyWritingScannerTags"
+      ] == [[
+        "arn:aws:iam::111122223333:role/fss-post-scan-post-scan",
+        "arn:aws:iam::111122223333:role/fss-uploads-BucketListenerExecutionRole-A",
+        "arn:aws:iam::111122223333:role/fss-uploads-PostScanActionTagExecutionRole-A",
+    ]]
+    error_message = "A storage stack's tagging roles (outputs BucketListenerRoleARN, PostScanActionTagRoleARN) are the scanner's; a stack without them adds none."
+  }
+}
+
+run "scanner_tagging_roles_are_refused_as_mere_exemptions" {
+  command = plan
+
+  variables {
+    read_protection_exempt_principal_arns = ["arn:aws:iam::111122223333:role/StorageStack-PostScanActionTagExecutionRole-DEF"]
+  }
+
+  expect_failures = [var.read_protection_exempt_principal_arns]
+}
+
+run "scanner_session_arn_is_rejected" {
+  command = plan
+
+  variables {
+    read_protection_scanner_principal_arns = ["arn:aws:sts::111122223333:assumed-role/Scanner/session-1"]
+  }
+
+  expect_failures = [var.read_protection_scanner_principal_arns]
+}
+
+run "scanner_root_and_whole_account_wildcards_are_rejected" {
+  command = plan
+
+  variables {
+    read_protection_scanner_principal_arns = ["arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:role/*"]
+  }
+
+  expect_failures = [var.read_protection_scanner_principal_arns]
+}
+
+run "duplicate_scanner_roles_are_rejected" {
+  command = plan
+
+  variables {
+    read_protection_scanner_principal_arns = ["arn:aws:iam::111122223333:role/A", "arn:aws:iam::111122223333:role/A"]
+  }
+
+  expect_failures = [var.read_protection_scanner_principal_arns]
+}
+
+run "largest_policy_within_the_limit_is_accepted" {
+  command = plan
+
+  # 49 scanner roles of 91 characters and a 63-character bucket name: 20,168 bytes, the most
+  # that fit (docs/read-protection.md, "Policy size").
+  variables {
+    read_protection                        = "malicious"
+    bucket_names                           = ["b${join("", [for j in range(62) : "b"])}"]
+    read_protection_exempt_principal_arns  = []
+    read_protection_scanner_principal_arns = [for i in range(49) : format("arn:aws:iam::111122223333:role/StorageStack-%03d-PostScanActionTagExecutionRole-ABCDEFGHIJKL", i)]
+  }
+
+  assert {
+    condition     = length(values(output.read_protection_policies)[0]) == 20168
+    error_message = "Size: ${length(values(output.read_protection_policies)[0])} bytes."
+  }
+}
+
 run "policy_over_the_bucket_policy_limit_fails" {
   command = plan
 
   variables {
-    read_protection                       = "until_clean"
-    read_protection_exempt_principal_arns = [for i in range(60) : format("arn:aws:iam::111122223333:role/a-rather-long-role-path/for-scanner-number-%03d", i)]
+    read_protection                        = "until_clean"
+    read_protection_scanner_principal_arns = [for i in range(60) : format("arn:aws:iam::111122223333:role/a-rather-long-role-path/for-scanner-number-%03d", i)]
   }
 
   expect_failures = [output.read_protection_policies]

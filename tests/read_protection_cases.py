@@ -22,6 +22,15 @@ GUARDDUTY_CLEAN = "NO_THREATS_FOUND"
 GUARDDUTY_THREATS = "THREATS_FOUND"
 FSS_ONLY = ("fss",)
 
+# Keys the scanner writes and the policies protect: "fss-" in any case (tests/unit checks that the
+# policies' patterns are exactly these spellings).
+SCANNER_PREFIX = "fss-"
+
+
+def scanner_key(key: str) -> bool:
+    return key.lower().startswith(SCANNER_PREFIX)
+
+
 TAG_STATES: dict[str, dict[str, str]] = {
     "untagged": {},
     "application tags only": {"file_id": "f-1"},
@@ -32,10 +41,19 @@ TAG_STATES: dict[str, dict[str, str]] = {
     "scan failure": {RESULT: "failure", "fss-error-message": "timeout"},
     "clean in the wrong case": {RESULT: "No issues found", CODE: "0"},
     "clean with a trailing space": {RESULT: "no issues found ", CODE: "0"},
+    "clean in another spelling of the key": {
+        "FSS-SCAN-RESULT": "no issues found",
+        "Fss-Scan-Detail-Code": "0",
+    },
+    "malicious beside a forged clean spelling": {
+        RESULT: "malicious",
+        "FSS-Scan-Result": "no issues found",
+    },
     "guardduty clean": {GUARDDUTY: GUARDDUTY_CLEAN, "file_id": "f-1"},
     "guardduty threats": {GUARDDUTY: GUARDDUTY_THREATS},
     "guardduty unsupported": {GUARDDUTY: "UNSUPPORTED"},
     "guardduty clean in the wrong case": {GUARDDUTY: "no_threats_found"},
+    "guardduty clean, key in another case": {"guarddutymalwarescanstatus": GUARDDUTY_CLEAN},
     "both clean": {**CLEAN, GUARDDUTY: GUARDDUTY_CLEAN},
     "fss clean, guardduty threats": {**CLEAN, GUARDDUTY: GUARDDUTY_THREATS},
     "fss malicious, guardduty clean": {RESULT: "malicious", CODE: "0", GUARDDUTY: GUARDDUTY_CLEAN},
@@ -51,20 +69,26 @@ NEVER_DENIED = ("s3:GetObjectTagging", "s3:GetObjectVersionForReplication", "s3:
 class Principal:
     label: str
     arn: str | None  # aws:PrincipalArn; None: anonymous / AWS service principal
-    exempt: bool
+    exempt: bool  # may read hidden objects
+    scanner: bool = False  # may also write the scanner's tags (the scanner, the function)
 
 
-def principals(account: str, partition: str, exempt_roles: Iterable[str]) -> list[Principal]:
-    """Exempt ones (each listed role, a session of each) and look-alikes that must not be."""
+def principals(
+    account: str, partition: str, exempt_roles: Iterable[str], scanner_roles: Iterable[str] = ()
+) -> list[Principal]:
+    """The scanner's roles and the exempt ones (each listed role, a session of each), and
+    look-alikes that must be neither."""
     found = []
-    for role in exempt_roles:
+    listed = [(role, False) for role in exempt_roles] + [(role, True) for role in scanner_roles]
+    for role, scanner in listed:
+        kind = "scanner role" if scanner else "role"
         if "*" in role or "?" in role:
             concrete = role.replace("*", "oncall").replace("?", "x")
-            found.append(Principal(f"role matching {role}", concrete, True))
+            found.append(Principal(f"{kind} matching {role}", concrete, True, scanner))
             continue
-        found.append(Principal(f"role {role}", role, True))
+        found.append(Principal(f"{kind} {role}", role, True, scanner))
         session, principal_arn = role_session(role, "i-0123456789")
-        found.append(Principal(f"session {session}", principal_arn, True))
+        found.append(Principal(f"session {session}", principal_arn, True, scanner))
         found.append(Principal(f"look-alike {role}0", role + "0", False))
         other = role.split(":")
         other[4] = "999999999999" if other[4] != "999999999999" else "888888888888"
@@ -94,23 +118,22 @@ def expected_read(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
 
 
 def expected_retag(
-    mode: str, action: str, existing: Mapping[str, str], wanted: Mapping[str, str], exempt: bool
+    mode: str, action: str, existing: Mapping[str, str], wanted: Mapping[str, str], who: Principal
 ) -> str:
-    if exempt:
+    if who.scanner:
         return ALLOW
+    if action.startswith("s3:Put") and any(scanner_key(k) for k in wanted):
+        return DENY  # only the scanner and the function write the scanner's tags
     if mode == "malicious":
         return DENY if existing.get(RESULT) == "malicious" else ALLOW
-    if action.startswith("s3:DeleteObject"):
-        return ALLOW  # dropping the tags only hides the object
-    forges_clean = wanted.get(RESULT) == CLEAN[RESULT] and existing.get(RESULT) != CLEAN[RESULT]
-    forges_complete = wanted.get(CODE) == CLEAN[CODE] and existing.get(CODE) != CLEAN[CODE]
-    return DENY if forges_clean or forges_complete else ALLOW
+    return ALLOW  # until_clean: dropping the scanner's tags only hides the object
 
 
-def expected_upload(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
-    if exempt or mode == "malicious":
+def expected_upload(mode: str, tags: Mapping[str, str], who: Principal) -> str:
+    """PutObject with x-amz-tagging (also CopyObject with TaggingDirective REPLACE)."""
+    if who.scanner:
         return ALLOW
-    return DENY if RESULT in tags or CODE in tags else ALLOW
+    return DENY if any(scanner_key(k) for k in tags) else ALLOW
 
 
 def guardduty_read(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
@@ -122,19 +145,21 @@ def guardduty_read(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
 
 
 def guardduty_retag(
-    mode: str, action: str, existing: Mapping[str, str], wanted: Mapping[str, str], exempt: bool
+    mode: str, action: str, existing: Mapping[str, str], wanted: Mapping[str, str], who: Principal
 ) -> str:
-    """Nobody but GuardDuty (and the exempt roles) writes its tag; malicious: an object tagged
-    THREATS_FOUND keeps its tags (dropping the tag would make it readable)."""
-    if exempt:
+    """Nobody but the scanners (GuardDuty's role) and the function writes its tag; malicious: an
+    object tagged THREATS_FOUND keeps its tags (dropping the tag would make it readable)."""
+    if who.scanner:
         return ALLOW
+    if action.startswith("s3:Put") and GUARDDUTY in wanted:
+        return DENY
     if mode == "malicious" and existing.get(GUARDDUTY) == GUARDDUTY_THREATS:
         return DENY
-    return DENY if action.startswith("s3:Put") and GUARDDUTY in wanted else ALLOW
+    return ALLOW
 
 
-def guardduty_upload(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
-    return DENY if GUARDDUTY in tags and not exempt else ALLOW
+def guardduty_upload(mode: str, tags: Mapping[str, str], who: Principal) -> str:
+    return DENY if GUARDDUTY in tags and not who.scanner else ALLOW
 
 
 def _any_denies(decisions: Iterable[str]) -> str:
@@ -152,15 +177,15 @@ def retag_for(
     action: str,
     existing: Mapping[str, str],
     wanted: Mapping[str, str],
-    exempt: bool,
+    who: Principal,
 ) -> str:
     rules = {"fss": expected_retag, "guardduty": guardduty_retag}
-    return _any_denies(rules[s](mode, action, existing, wanted, exempt) for s in scanners)
+    return _any_denies(rules[s](mode, action, existing, wanted, who) for s in scanners)
 
 
-def upload_for(scanners: Iterable[str], mode: str, tags: Mapping[str, str], exempt: bool) -> str:
+def upload_for(scanners: Iterable[str], mode: str, tags: Mapping[str, str], who: Principal) -> str:
     rules = {"fss": expected_upload, "guardduty": guardduty_upload}
-    return _any_denies(rules[s](mode, tags, exempt) for s in scanners)
+    return _any_denies(rules[s](mode, tags, who) for s in scanners)
 
 
 REQUESTED_TAG_SETS: dict[str, dict[str, str]] = {
@@ -171,6 +196,17 @@ REQUESTED_TAG_SETS: dict[str, dict[str, str]] = {
     "forged detail code only": {CODE: "0"},
     "clean restated with an application tag": {**CLEAN, "file_id": "f-2"},
     "malicious": {RESULT: "malicious"},
+    "forged clean, another spelling": {"FSS-SCAN-RESULT": "no issues found"},
+    "forged clean, mixed spelling": {
+        "Fss-Scan-Result": "no issues found",
+        "fSS-scan-detail-code": "0",
+    },
+    "a merged-format tag": {"fss-tags": "scan-result=no issues found"},
+    "ten tags with a forged clean one": {
+        RESULT: "no issues found",
+        **{f"app-{i}": str(i) for i in range(9)},
+    },
+    "ten application tags": {f"app-{i}": str(i) for i in range(10)},
     "forged guardduty clean": {GUARDDUTY: GUARDDUTY_CLEAN},
     "guardduty threats": {GUARDDUTY: GUARDDUTY_THREATS},
     "guardduty clean restated with an application tag": {
@@ -219,19 +255,29 @@ def mismatches(
                 for action in ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"):
                     check(
                         f"{who.label} {action} ({label}) on {state}",
-                        retag_for(scanners, mode, action, tags, wanted, who.exempt),
+                        retag_for(scanners, mode, action, tags, wanted, who),
                         {"action": action, **base, "request_tags": wanted},
                     )
             for action in ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"):
                 check(
                     f"{who.label} {action} on {state}",
-                    retag_for(scanners, mode, action, tags, {}, who.exempt),
+                    retag_for(scanners, mode, action, tags, {}, who),
                     {"action": action, **base},
                 )
         for label, wanted in REQUESTED_TAG_SETS.items():
             check(
                 f"{who.label} uploads with {label}",
-                upload_for(scanners, mode, wanted, who.exempt),
+                upload_for(scanners, mode, wanted, who),
                 {"action": "s3:PutObject", "principal_arn": who.arn, "request_tags": wanted},
+            )
+            check(
+                f"{who.label} copies an object in with TaggingDirective REPLACE and {label}",
+                upload_for(scanners, mode, wanted, who),
+                {
+                    "action": "s3:PutObject",
+                    "principal_arn": who.arn,
+                    "request_tags": wanted,
+                    "copy_source": "elsewhere-bucket/report.pdf",
+                },
             )
     return wrong, count

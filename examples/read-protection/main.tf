@@ -13,8 +13,9 @@ module "post_scan" {
     clean = { bucket = var.bucket_name, prefix = "promoted/" }
   }
 
-  read_protection                       = var.read_protection
-  read_protection_exempt_principal_arns = concat(var.scanner_role_arns, var.break_glass_role_arns)
+  read_protection                        = var.read_protection
+  read_protection_scanner_principal_arns = var.scanner_role_arns
+  read_protection_exempt_principal_arns  = var.break_glass_role_arns
 }
 
 locals {

@@ -26,12 +26,12 @@ variable "read_protection" {
 }
 
 variable "scanner_role_arns" {
-  description = "The scanner's roles that read and tag objects: storage stack outputs BucketListenerRoleARN and PostScanActionTagRoleARN (Cloud One), or the account scanner's ScannerExecutionRoleARN and PostScanActionExecutionRoleARN."
+  description = "The scanner's roles that read and tag objects: storage stack outputs BucketListenerRoleARN and PostScanActionTagRoleARN (Cloud One), or the account scanner's ScannerExecutionRoleARN and PostScanActionExecutionRoleARN. Only they and the function may write fss- tags."
   type        = list(string)
 }
 
 variable "break_glass_role_arns" {
-  description = "Roles that may still read hidden objects (incident response)."
+  description = "Roles that may still read hidden objects (incident response); they may not write the scanner's tags."
   type        = list(string)
   default     = []
 }

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from botocore.exceptions import ParamValidationError
+
 from post_scan import events, findings, notify
 from post_scan.config import Config
 from post_scan.pipeline import ERROR, Outcome
@@ -73,6 +75,7 @@ class Planned:
     finding: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
+    settled: set[str] = field(default_factory=set)  # the targets whose answer is known
 
 
 class Announcer:
@@ -128,19 +131,27 @@ class Announcer:
         return item
 
     def announce(self, outcomes: Sequence[Outcome]) -> None:
-        """Send what the outcomes announce; a record whose announcement failed becomes an error."""
+        """Send what the outcomes announce; a record whose announcement failed becomes an error.
+
+        Every step that could fail on one record's data (building, sizing, sending) fails that
+        record alone; an unexpected failure of a whole step fails the records it had not settled
+        yet, never silently."""
         if not self.enabled:
             return
         planned = self.plan(outcomes)
         if not planned:
             return
-        for send, wanted in (
-            (self._events, [p for p in planned if p.event is not None]),
-            (self._notifications, [p for p in planned if p.notification is not None]),
-            (self._findings, [p for p in planned if p.finding is not None]),
+        for what, send, wanted in (
+            ("event", self._events, [p for p in planned if p.event is not None]),
+            ("notification", self._notifications, [p for p in planned if p.notification]),
+            ("finding", self._findings, [p for p in planned if p.finding is not None]),
         ):
-            if wanted:
+            if not wanted:
+                continue
+            try:
                 send(wanted)
+            except Exception as exc:  # a bug: the records not settled yet fail, loudly
+                _all_failed([p for p in wanted if what not in p.settled], what, exc)
         for item in planned:
             outcome = outcomes[item.index]
             outcome.actions.extend(item.sent)
@@ -150,33 +161,62 @@ class Announcer:
     # -- the three targets ------------------------------------------------------------------
 
     def _events(self, planned: list[Planned]) -> None:
-        sizes = [events.entry_size(p.event) for p in planned]  # type: ignore[arg-type]
-        for chunk in _chunks(planned, sizes, MAX_BATCH_ENTRIES, "event"):
-            entries = [p.event for p in chunk]
-            try:
-                results = self.sender.put_events(entries)  # type: ignore[arg-type]
-            except Exception as exc:
-                _all_failed(chunk, "event", exc)
-                continue
-            if len(results) != len(chunk):
-                _all_failed(chunk, "event", f"{len(results)} results for {len(chunk)} entries")
-                continue
-            for item, problem in zip(chunk, results, strict=True):
-                _settle(item, PUT_EVENT, "event", problem)
+        self._in_batches(planned, "event", PUT_EVENT, events.entry_size, self._put_events)
+
+    def _put_events(self, chunk: list[Planned]) -> list[str | None]:
+        results = self.sender.put_events([p.event for p in chunk])  # type: ignore[misc]
+        if len(results) != len(chunk):
+            raise AnnounceError(f"{len(results)} results for {len(chunk)} entries")
+        return results
 
     def _notifications(self, planned: list[Planned]) -> None:
+        self._in_batches(planned, "notification", PUBLISH, notify.entry_size, self._publish)
+
+    def _publish(self, chunk: list[Planned]) -> list[str | None]:
         topic = self.config.notify_topic_arn
         assert topic is not None
-        sizes = [notify.entry_size(p.notification) for p in planned]  # type: ignore[arg-type]
-        for chunk in _chunks(planned, sizes, MAX_BATCH_ENTRIES, "notification"):
-            entries = [{**p.notification, "Id": str(n)} for n, p in enumerate(chunk)]  # type: ignore[dict-item]
+        entries = [{**p.notification, "Id": str(n)} for n, p in enumerate(chunk)]  # type: ignore[dict-item]
+        refused = self.sender.publish_batch(topic, entries)
+        return [refused.get(str(number)) for number in range(len(chunk))]
+
+    def _in_batches(
+        self,
+        planned: list[Planned],
+        what: str,
+        action: str,
+        measure: Callable[[dict[str, Any]], int],
+        send: Callable[[list[Planned]], list[str | None]],
+    ) -> None:
+        """Size each record's entry on its own (one that cannot be sized or is too large fails
+        alone), then send them in batches of MAX_BATCH_ENTRIES and MAX_REQUEST_BYTES."""
+        measured: list[tuple[Planned, int]] = []
+        for item in planned:
+            entry = item.event if what == "event" else item.notification
             try:
-                refused = self.sender.publish_batch(topic, entries)
-            except Exception as exc:
-                _all_failed(chunk, "notification", exc)
-                continue
-            for number, item in enumerate(chunk):
-                _settle(item, PUBLISH, "notification", refused.get(str(number)))
+                measured.append((item, measure(entry)))  # type: ignore[arg-type]
+            except Exception as exc:  # e.g. text that is not valid Unicode
+                _all_failed([item], what, exc)
+        for chunk in _chunks(measured, MAX_BATCH_ENTRIES, what):
+            self._send_batch(chunk, what, action, send)
+
+    def _send_batch(
+        self,
+        chunk: list[Planned],
+        what: str,
+        action: str,
+        send: Callable[[list[Planned]], list[str | None]],
+    ) -> None:
+        try:
+            results = send(chunk)
+        except Exception as exc:
+            if len(chunk) > 1 and _local(exc):  # one entry's data, not the service: find it
+                for item in chunk:
+                    self._send_batch([item], what, action, send)
+                return
+            _all_failed(chunk, what, exc)
+            return
+        for item, problem in zip(chunk, results, strict=True):
+            _settle(item, action, what, problem)
 
     def _findings(self, planned: list[Planned]) -> None:
         # Two records about the same file (a duplicate delivery in one batch) share a finding:
@@ -186,27 +226,39 @@ class Announcer:
             by_id.setdefault(item.finding["Id"], []).append(item)  # type: ignore[index]
         ids = list(by_id)
         for start in range(0, len(ids), MAX_FINDINGS_PER_CALL):
-            chunk = ids[start : start + MAX_FINDINGS_PER_CALL]
-            items = [by_id[i][-1].finding for i in chunk]
-            try:
-                refused = self.sender.import_findings(items)  # type: ignore[arg-type]
-            except Exception as exc:
+            self._import(ids[start : start + MAX_FINDINGS_PER_CALL], by_id)
+
+    def _import(self, chunk: list[str], by_id: dict[str, list[Planned]]) -> None:
+        try:
+            refused = self.sender.import_findings([by_id[i][-1].finding for i in chunk])  # type: ignore[misc]
+        except Exception as exc:
+            if len(chunk) > 1 and _local(exc):
                 for finding_id in chunk:
-                    _all_failed(by_id[finding_id], "finding", exc)
-                continue
+                    self._import([finding_id], by_id)
+                return
             for finding_id in chunk:
-                for item in by_id[finding_id]:
-                    _settle(item, IMPORT_FINDING, "finding", refused.get(finding_id))
+                _all_failed(by_id[finding_id], "finding", exc)
+            return
+        for finding_id in chunk:
+            for item in by_id[finding_id]:
+                _settle(item, IMPORT_FINDING, "finding", refused.get(finding_id))
 
 
-def _chunks(planned: list[Planned], sizes: list[int], count: int, what: str) -> list[list[Planned]]:
+def _local(exc: Exception) -> bool:
+    """A failure of the request's own data (encoding, parameter validation) rather than of the
+    service or the network: worth sending the entries one by one to fail only the bad one."""
+    return isinstance(exc, UnicodeError | TypeError | ValueError | ParamValidationError)
+
+
+def _chunks(measured: list[tuple[Planned, int]], count: int, what: str) -> list[list[Planned]]:
     """Consecutive groups of at most `count` entries and MAX_REQUEST_BYTES; an entry too large on
     its own fails its record instead of being sent."""
     chunks: list[list[Planned]] = []
     current: list[Planned] = []
     total = 0
-    for item, size in zip(planned, sizes, strict=True):
+    for item, size in measured:
         if size > MAX_REQUEST_BYTES:
+            item.settled.add(what)
             item.problems.append(f"{what} is {size} bytes, over the {MAX_REQUEST_BYTES} limit")
             continue
         if current and (len(current) == count or total + size > MAX_REQUEST_BYTES):
@@ -220,6 +272,7 @@ def _chunks(planned: list[Planned], sizes: list[int], count: int, what: str) -> 
 
 
 def _settle(item: Planned, action: str, what: str, problem: str | None) -> None:
+    item.settled.add(what)
     if problem is None:
         item.sent.append(action)
     else:
@@ -229,6 +282,7 @@ def _settle(item: Planned, action: str, what: str, problem: str | None) -> None:
 def _all_failed(items: list[Planned], what: str, why: Exception | str) -> None:
     text = f"{type(why).__name__}: {why}" if isinstance(why, Exception) else why
     for item in items:
+        item.settled.add(what)
         item.problems.append(f"{what} not sent: {text}")
 
 

@@ -20,8 +20,9 @@ from post_scan.config import Config
 from post_scan.message import ScanResult
 from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
+from post_scan.valid_text import repaired_data
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.1"  # 1.1: scanner, plan_arn; scan_message_id_source event_id
 DETAIL_TYPE = "Scan Result Processed"
 # At most this many findings are listed (findings_count says how many there were): keeps an
 # event and a notification far below EventBridge's and SNS's 256 KiB whatever the scanner sends.
@@ -69,8 +70,8 @@ _SCAN_FIELDS = frozenset(
         "codes",
         "etag",
         "size",
+        "version_id",  # the detail's version_id is the version acted on (the scanned one)
         "scanner",
-        "version_id",  # the detail's version_id (the version acted on) is this one when named
     }
 )
 
@@ -81,14 +82,17 @@ def announceable(outcome: Outcome) -> bool:
 
 
 def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
-    """The event detail of an announceable outcome (see the JSON Schema for every field)."""
+    """The event detail of an announceable outcome (see the JSON Schema for every field).
+
+    Every string in it is valid Unicode (post_scan.valid_text): the event, the notification and
+    the finding are all built from it, and each must encode as UTF-8."""
     scan = outcome.scan
     assert scan is not None, "only records with a scan result are announced"
     findings = [{"malware": f.malware, "type": f.type} for f in scan.findings]
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "scanner": scan.scanner,
         "verdict": scan.verdict,
+        "scanner": scan.scanner,
         "outcome": outcome.outcome,
         "action": _action(outcome, config),
         "dry_run": outcome.dry_run,
@@ -117,7 +121,7 @@ def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
         "function_name": config.function_name,
     }
     body.update(_further_fields(outcome, scan, body))
-    return body
+    return repaired_data(body)
 
 
 def render(body: dict[str, Any]) -> str:

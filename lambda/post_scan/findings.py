@@ -88,7 +88,7 @@ def finding(detail: dict[str, Any], product_arn: str, now: datetime) -> dict[str
         },
         "Title": _short(plain_text(f"{headline(detail)}: s3://{bucket}/{key}"), 256),
         "Description": _short(
-            f"{what_was_done(detail)} Next: {' '.join(next_steps(detail))}", MAX_TEXT
+            plain_text(f"{what_was_done(detail)} Next: {' '.join(next_steps(detail))}"), MAX_TEXT
         ),
         "Malware": [
             {"Name": _short(f["malware"], 64), "Path": _short(key, 512), "State": state}

@@ -92,12 +92,10 @@ def handle_event(pipeline: Pipeline, event: Any, context: Any = None) -> dict[st
     # Events, notifications and findings go out after every record's actions, in batches; a
     # record whose announcement failed is an error from here on (so it is delivered again).
     if pipeline.config.has_announcements:
-        from post_scan.announce import Announcer  # loaded only where something is announced
-
-        Announcer(pipeline.config).announce(outcomes)
+        _announce(pipeline, outcomes)
     failures: list[dict[str, str]] = []
     for outcome in outcomes:
-        _emit(pipeline, outcome)
+        _emit(pipeline, outcome)  # one line per record, whatever it holds
         if outcome.outcome == ERROR:
             failures.append({"itemIdentifier": str(outcome.queue_message_id)})
             if not isinstance(outcome.error, ScanMessageError):
@@ -118,10 +116,37 @@ def _time_left(context: Any) -> Callable[[], float] | None:
     return lambda: remaining() / 1000
 
 
+def _announce(pipeline: Pipeline, outcomes: list[Outcome]) -> None:
+    """Announce the outcomes. The announcer keeps each record's failure to that record; should it
+    still raise (a bug), every record it had to announce fails, none goes unsaid silently."""
+    from post_scan.announce import AnnounceError, Announcer  # loaded only where used
+    from post_scan.events import announceable
+
+    try:
+        Announcer(pipeline.config).announce(outcomes)
+    except Exception as exc:
+        logger.error("announcing failed", exc_info=exc)
+        error = AnnounceError(f"announcing failed: {type(exc).__name__}: {exc}")
+        for outcome in outcomes:
+            if announceable(outcome) and outcome.outcome != ERROR:
+                outcome.outcome, outcome.error = ERROR, error
+                outcome.notes.append(f"{error}; the record is retried")
+
+
 def _emit(pipeline: Pipeline, outcome: Outcome) -> None:
+    """Print the record's log line; when it cannot be rendered, a minimal one, and the record
+    fails (Errors = 1, delivered again): a record is never processed without a line."""
     config = pipeline.config
     now_ms = int(time.time() * 1000)
-    print(logline.render(outcome, config.metrics_namespace, config.function_name, now_ms))
+    names = (config.metrics_namespace, config.function_name, now_ms)
+    try:
+        line = logline.render(outcome, *names)
+    except Exception as exc:
+        logger.error("log line failed", exc_info=exc)
+        line = logline.fallback(outcome, *names, exc)
+        if outcome.outcome != ERROR:
+            outcome.outcome, outcome.error = ERROR, exc
+    print(line)
 
 
 PIPELINE = cold_start(os.environ)

@@ -18,6 +18,7 @@ from post_scan.pipeline import (
     SUPERSEDED,
     Outcome,
 )
+from post_scan.valid_text import repaired, repaired_data
 
 
 def counters(outcome: Outcome) -> dict[str, int]:
@@ -110,26 +111,83 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
             "Verdict": _verdict_dimension(outcome),
             "ScanResults": 1,
             **metrics,
-            "_aws": {
-                "Timestamp": now_ms,
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": namespace,
-                        "Dimensions": [["FunctionName", "Verdict"]],
-                        "Metrics": [{"Name": "ScanResults", "Unit": "Count"}],
-                    },
-                    {
-                        "Namespace": namespace,
-                        "Dimensions": [["FunctionName"]],
-                        "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
-                    },
-                ],
-            },
+            "_aws": _emf(namespace, list(metrics), now_ms),
         }
     )
     return line
 
 
+def _emf(namespace: str, names: list[str], now_ms: int) -> dict[str, Any]:
+    """The EMF metadata: ScanResults by function and verdict, each counter by function."""
+    return {
+        "Timestamp": now_ms,
+        "CloudWatchMetrics": [
+            {
+                "Namespace": namespace,
+                "Dimensions": [["FunctionName", "Verdict"]],
+                "Metrics": [{"Name": "ScanResults", "Unit": "Count"}],
+            },
+            {
+                "Namespace": namespace,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
+            },
+        ],
+    }
+
+
 def render(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> str:
-    # ASCII-only JSON: a key with unpaired surrogates or odd bytes can never break the line.
-    return json.dumps(build(outcome, namespace, function_name, now_ms), separators=(",", ":"))
+    # ASCII-only JSON of valid Unicode: lone surrogates are replaced (U+FFFD), so no strict JSON
+    # reader refuses the line, and odd bytes or line breaks in a key can never break it.
+    line = repaired_data(build(outcome, namespace, function_name, now_ms))
+    return json.dumps(line, separators=(",", ":"))
+
+
+def fallback(
+    outcome: Outcome, namespace: str, function_name: str, now_ms: int, failure: Exception
+) -> str:
+    """A minimal line for a record whose full line could not be rendered (a bug, or data no
+    field expected): the record's ids and outcome, the failure, and its metrics with Errors = 1
+    (the handler fails the record, so it is delivered again). Built from fields read one by one,
+    each of which may be missing, so it renders whatever the outcome holds."""
+    scan = _attempt(lambda: outcome.scan)
+    line: dict[str, Any] = {
+        name: _attempt(lambda name=name: _plain(getattr(outcome, name)))
+        for name in ("delivery", "queue_message_id", "receive_count", "sns_message_id", "topic_arn")
+    }
+    for name in ("message_id", "bucket", "key", "verdict"):
+        line[name] = _attempt(lambda name=name: _plain(getattr(scan, name)))
+    line["outcome"] = ERROR
+    line["handled_outcome"] = _attempt(lambda: _plain(outcome.outcome))
+    line["actions"] = _attempt(lambda: [_plain(a) for a in outcome.actions]) or []
+    line["error"] = {
+        "type": "LogLineError",
+        "message": _attempt(lambda: f"the log line could not be written: {failure!r}")
+        or "the log line could not be written",
+    }
+    metrics = _attempt(lambda: {**counters(outcome), "Errors": 1}) or {"Errors": 1}
+    verdict = line["verdict"] if isinstance(line["verdict"], str) else "unparsed"
+    line.update(
+        {
+            "FunctionName": function_name,
+            "Verdict": verdict,
+            "ScanResults": 1,
+            **metrics,
+            "_aws": _emf(namespace, list(metrics), now_ms),
+        }
+    )
+    return json.dumps(repaired_data(line), separators=(",", ":"), default=repr)
+
+
+def _attempt(read: Any) -> Any:
+    try:
+        return read()
+    except Exception:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """A JSON scalar as it is; anything else as (repaired) text."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return repaired(value if isinstance(value, str) else repr(value))

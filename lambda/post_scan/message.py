@@ -3,6 +3,13 @@ JSON -> ScanResult, S3 URL -> bucket/key. (GuardDuty's events are read by post_s
 
 Every problem with the input raises ScanMessageError and nothing else: a message that is not a
 well-formed scan result must fail loudly, never be mistaken for a clean file.
+
+No invalid Unicode gets into an Envelope or a ScanResult (JSON escapes such as "\\ud800" decode
+to lone surrogates, which no AWS call, notification or log reader accepts). Text that identifies
+something (topic ARN, message ids, key, ETag) is refused with ScanMessageError when it holds one:
+it would name nothing that exists. Text that only describes (malware names and types, file name,
+scanner status message, scan error, nested JSON in the scan error) has each lone surrogate
+replaced by U+FFFD instead: a malicious verdict is never lost over a garbled description.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus
+
+from post_scan.valid_text import repaired
 
 SNS = "sns"  # SNS invoked the function
 SQS = "sqs"  # SQS record whose body is the SNS notification (raw message delivery off)
@@ -243,7 +252,7 @@ def _notification_fields(notification: dict[str, Any], where: str) -> tuple[str,
         raise ScanMessageError(f"{where}.TopicArn is missing")
     if not isinstance(message_id, str) or not message_id:
         raise ScanMessageError(f"{where}.MessageId is missing")
-    return message, topic, message_id
+    return message, _text(topic, f"{where}.TopicArn"), _text(message_id, f"{where}.MessageId")
 
 
 def parse_queue_envelope(record: Any) -> Envelope:
@@ -322,7 +331,7 @@ def parse_scan_result(
     region = _bucket_region(data.get("bucket_region"), data.get("file_url"))
     timestamp = parse_timestamp(data.get("timestamp"), now)
     started = _scan_started(data.get("scan_start_timestamp"), timestamp)
-    status_message = _optional_text(data.get("scanner_status_message"), "scanner_status_message")
+    status_message = _description(data.get("scanner_status_message"), "scanner_status_message")
     message_id, id_source = fallback_id, fallback_source
     if isinstance(data.get("sqs_message_id"), str) and data["sqs_message_id"]:
         message_id, id_source = _text(data["sqs_message_id"], "sqs_message_id"), "sqs_message_id"
@@ -341,7 +350,7 @@ def parse_scan_result(
         scan_started=started,
         scan_error=_scan_error(status, status_message, result.get("Error")),
         bucket_region=region,
-        file_name=_optional_text(data.get("file_name"), "file_name"),
+        file_name=_description(data.get("file_name"), "file_name"),
         scanner_status_message=status_message,
     )
 
@@ -380,12 +389,13 @@ def _scan_started(value: Any, published: Decimal) -> Decimal | None:
     return started
 
 
-def _optional_text(value: Any, what: str) -> str | None:
+def _description(value: Any, what: str) -> str | None:
+    """An optional descriptive string of the message, lone surrogates replaced."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ScanMessageError(f"{what} is not a string: {_short(value)}")
-    return _text(value, what)
+    return repaired(value)
 
 
 def _scan_error(status: int, status_message: str | None, error: Any) -> str | None:
@@ -394,9 +404,9 @@ def _scan_error(status: int, status_message: str | None, error: Any) -> str | No
     if status != 0 and status_message and status_message.strip():
         parts.append(status_message.strip())
     if isinstance(error, str) and error.strip():
-        parts.append(_text(error.strip(), "scanning_result.Error"))
-    elif error not in (None, ""):
-        parts.append(json.dumps(error, default=str, ensure_ascii=False))
+        parts.append(repaired(error.strip()))
+    elif error not in (None, ""):  # an object, a number...: its JSON, strings and keys repaired
+        parts.append(repaired(json.dumps(error, default=str, ensure_ascii=False)))
     text = ": ".join(parts)
     if len(text) > MAX_SCAN_ERROR:
         text = text[: MAX_SCAN_ERROR - 3] + "..."
@@ -429,12 +439,8 @@ def _findings(value: Any) -> tuple[Finding, ...]:
         kind = item.get("type")
         if kind is not None and not isinstance(kind, str):
             raise ScanMessageError("scanning_result.Findings item has a non-string 'type'")
-        findings.append(
-            Finding(
-                malware=_text(item["malware"], "malware"),
-                type=None if kind is None else _text(kind, "type"),
-            )
-        )
+        malware = repaired(item["malware"])
+        findings.append(Finding(malware=malware, type=None if kind is None else repaired(kind)))
     return tuple(findings)
 
 
@@ -472,10 +478,11 @@ def _size(value: Any) -> int | None:
 
 
 def _text(value: str, what: str) -> str:
+    """Identifying text: refused when it is not valid Unicode (it would name nothing)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ScanMessageError(f"{what} is not valid Unicode") from exc
+        raise ScanMessageError(f"{what} is not valid Unicode (a lone surrogate)") from exc
     return value
 
 

@@ -272,13 +272,22 @@ def _time(seconds: float) -> str:
 
 
 def plain_text(value: Any, limit: int = EMAIL_TEXT_MAX) -> str:
-    """One line of printable text: control and format characters (line breaks, bidi overrides)
-    shown as escapes, so a key cannot forge lines or reorder what a reader sees."""
+    """One line of printable text: every character that can break a line or is not shown as
+    itself is written as an escape (``\\n``, ``\\x0b``, ``\\x85``, ``\\u2028``, ``\\ud800``...),
+    so a key cannot forge lines or reorder what a reader sees. Escaped: the categories C*
+    (controls such as LF, CR, vertical tab, form feed and NEL; format characters such as bidi
+    overrides and zero-width spaces; lone surrogates; private-use and unassigned code points)
+    and the line and paragraph separators U+2028 and U+2029 (Zl, Zp)."""
     text = "".join(
-        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+        ch.encode("unicode_escape").decode("ascii") if _breaks_or_hides(ch) else ch
         for ch in str(value)
     )
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _breaks_or_hides(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] == "C" or category in ("Zl", "Zp")
 
 
 # --- chat (Amazon Q Developer in chat applications custom notification) ----------------------

@@ -48,7 +48,7 @@ from post_scan.objects import (
     ObjectVersion,
     StoredObject,
 )
-from post_scan.protection import UNTIL_CLEAN, clean_tags, copy_tags, tagged_clean
+from post_scan.protection import RESULT_TAGS, UNTIL_CLEAN, copy_tags, tagged_clean
 from post_scan.record import RECORDED, VerdictRow, build_update
 from post_scan.route import (
     ROUTED_MARK,
@@ -601,7 +601,13 @@ class Pipeline:
         assert target.metadata is not None
         key = target.destination_key
         protection = self.config.read_protection
-        tags, note = copy_tags(scan.verdict, target.tags or {}, protection, scan.scanner)
+        tags, note = copy_tags(
+            scan.verdict,
+            target.tags or {},
+            protection,
+            scanner=scan.scanner,
+            file_id_key=self.config.file_id_tag_key,
+        )
         if note:
             out.notes.append(note)
         if (
@@ -647,7 +653,7 @@ class Pipeline:
         if tagged_clean(tags, scan.scanner):
             return
         out.untagged_clean = True
-        wanted = clean_tags(scan.scanner)
+        wanted = RESULT_TAGS[scan.scanner].clean
         found = {k: tags[k] for k in wanted if k in tags} or "no result tag"
         needed = ", ".join(f"{k}={v!r}" for k, v in wanted.items())
         out.notes.append(

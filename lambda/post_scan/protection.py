@@ -1,17 +1,29 @@
 """Pure decisions for read protection: which tags make an object readable under the module's
-bucket policies, and which result tags a routed copy must carry to stay as protected (or as
-readable) at its destination as the scanned object.
+bucket policies, and which tags a routed copy carries so that it is as protected (or as readable)
+at its destination as the verdict says.
 
-The policies (read_protection.tf) key on each scanner's own tags: File Storage Security's in its
-"Separated tags" format, GuardDuty's GuardDutyMalwareScanStatus; the values here are exactly the
-ones the scanners write. Each function takes the scanner that spoke (ScanResult.scanner).
+The policies (read_protection.tf) key on the scanner's own tags: for File Storage Security its
+"Separated tags" `fss-scan-result` / `fss-scan-detail-code`, for GuardDuty Malware Protection for
+S3 `GuardDutyMalwareScanStatus`, compared exactly. Each scanner's tags are described once, in
+RESULT_TAGS; everything here works from that description and the scanner that spoke
+(ScanResult.scanner).
+
+Who wrote a tag cannot be told from the tag: without the module's policy attached (it denies
+writing the scanner's keys to everyone but the scanner and the function), an uploader may write
+them. So a copy's result tags state the verdict the function acted on, never the source's claim:
+a quarantined copy is always tagged malicious, overwriting whatever the source said under any
+spelling of the key; a promoted copy is tagged clean only for a clean verdict, and only when no
+tag on the source says otherwise (evidence an uploader writes may make the function more careful,
+never less).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from post_scan.message import CLEAN, FSS, GUARDDUTY, MALICIOUS
+from post_scan.scanner_tags import merged_fields
 
 OFF = "off"
 MALICIOUS_ONLY = "malicious"
@@ -24,64 +36,182 @@ COMPLETE_CODE = "0"  # 100-199: the scan was incomplete
 MALICIOUS_RESULT = "malicious"
 MAX_OBJECT_TAGS = 10  # S3: tags per object (version)
 
-# GuardDuty Malware Protection for S3 (tagging on in the plan): the scanResultStatus.
+
+@dataclass(frozen=True)
+class ScannerResultTags:
+    """The tags one scanner writes, as far as read protection depends on them."""
+
+    keys: tuple[str, ...]  # every tag key the scanner writes, spelled as it spells them
+    malicious: Mapping[str, str]  # what the policies read as "malicious"
+    clean: Mapping[str, str]  # what until_clean's policy reads as "clean" (all of them)
+    prefix: str  # the scanner's tags start with it (the policies protect it in any case)
+
+    def variant(self, key: str) -> bool:
+        """A spelling of one of the scanner's keys other than the scanner's own."""
+        return key not in self.keys and key.lower() in {k.lower() for k in self.keys}
+
+
+FSS_TAGS = ScannerResultTags(
+    keys=(
+        RESULT_TAG,
+        DETAIL_CODE_TAG,
+        "fss-scanned",
+        "fss-scan-date",
+        "fss-scan-detail-message",
+        "fss-error-message",
+        "fss-scan-type",
+    ),
+    malicious={RESULT_TAG: MALICIOUS_RESULT},
+    clean={RESULT_TAG: CLEAN_RESULT, DETAIL_CODE_TAG: COMPLETE_CODE},
+    prefix="fss-",
+)
+# GuardDuty Malware Protection for S3 (tagging on in the plan): its one tag, the scanResultStatus.
 GUARDDUTY_RESULT_TAG = "GuardDutyMalwareScanStatus"
 GUARDDUTY_CLEAN = "NO_THREATS_FOUND"
 GUARDDUTY_MALICIOUS = "THREATS_FOUND"
-
-# scanner -> the tags its until_clean policy needs to let an object be read
-_CLEAN_TAGS = {
-    FSS: {RESULT_TAG: CLEAN_RESULT, DETAIL_CODE_TAG: COMPLETE_CODE},
-    GUARDDUTY: {GUARDDUTY_RESULT_TAG: GUARDDUTY_CLEAN},
-}
-# scanner -> the tag its malicious policy denies reads on
-_MALICIOUS_TAGS = {
-    FSS: {RESULT_TAG: MALICIOUS_RESULT},
-    GUARDDUTY: {GUARDDUTY_RESULT_TAG: GUARDDUTY_MALICIOUS},
-}
-
-
-def clean_tags(scanner: str = FSS) -> dict[str, str]:
-    """The tags that make an object readable under until_clean, for this scanner's policy."""
-    return dict(_CLEAN_TAGS[scanner])
+GUARDDUTY_TAGS = ScannerResultTags(
+    keys=(GUARDDUTY_RESULT_TAG,),
+    malicious={GUARDDUTY_RESULT_TAG: GUARDDUTY_MALICIOUS},
+    clean={GUARDDUTY_RESULT_TAG: GUARDDUTY_CLEAN},
+    prefix=GUARDDUTY_RESULT_TAG,
+)
+# Scanner (ScanResult.scanner) -> its tags.
+RESULT_TAGS: dict[str, ScannerResultTags] = {FSS: FSS_TAGS, GUARDDUTY: GUARDDUTY_TAGS}
 
 
 def tagged_clean(tags: Mapping[str, str], scanner: str = FSS) -> bool:
     """True when until_clean's policy lets readers read an object with these tags."""
-    return all(tags.get(key) == value for key, value in _CLEAN_TAGS[scanner].items())
+    clean = RESULT_TAGS[scanner].clean
+    return all(tags.get(key) == value for key, value in clean.items())
 
 
 def result_tags(verdict: str, mode: str, scanner: str = FSS) -> dict[str, str]:
     """The scanner's tags for a verdict, where the policy of `mode` depends on them."""
+    spec = RESULT_TAGS[scanner]
     if verdict == CLEAN and mode == UNTIL_CLEAN:
-        return dict(_CLEAN_TAGS[scanner])
+        return dict(spec.clean)
     if verdict == MALICIOUS and mode != OFF:
-        return dict(_MALICIOUS_TAGS[scanner])
+        return dict(spec.malicious)
     return {}
 
 
+def fss_objection(tags: Mapping[str, str]) -> str | None:
+    """What on an object says it is not clean, under any spelling of File Storage Security's keys
+    and in either tag format (None: nothing does). Values are compared as the scanner writes
+    them, case and spacing aside."""
+    for key in sorted(tags):
+        lower, value = key.lower(), tags[key]
+        if lower == RESULT_TAG and " ".join(value.split()).lower() != CLEAN_RESULT:
+            return f"{key}={value}"
+        if lower == DETAIL_CODE_TAG and value.strip() != COMPLETE_CODE:
+            return f"{key}={value}"
+        if lower.startswith(FSS_TAGS.prefix) and lower not in (RESULT_TAG, DETAIL_CODE_TAG):
+            fields = merged_fields(value)  # the merged format: every field in one fss- tag
+            result = " ".join(fields.get("scan-result", CLEAN_RESULT).split()).lower()
+            if result != CLEAN_RESULT or fields.get("scan-detail-code", "0").strip() != "0":
+                return f"{key}={value}"
+    return None
+
+
+def guardduty_objection(tags: Mapping[str, str]) -> str | None:
+    """A GuardDuty result tag, under any spelling of its key, that is not NO_THREATS_FOUND."""
+    for key in sorted(tags):
+        value = tags[key]
+        if key.lower() == GUARDDUTY_RESULT_TAG.lower() and value.strip().upper() != GUARDDUTY_CLEAN:
+            return f"{key}={value}"
+    return None
+
+
+def objection(tags: Mapping[str, str]) -> str | None:
+    """What on an object says it is not clean, in either scanner's tags: a clean copy is never
+    tagged clean over another scanner's word either."""
+    return fss_objection(tags) or guardduty_objection(tags)
+
+
+_OBJECTIONS = {FSS: objection, GUARDDUTY: objection}
+
+
 def copy_tags(
-    verdict: str, source_tags: Mapping[str, str], mode: str, scanner: str = FSS
+    verdict: str,
+    source_tags: Mapping[str, str],
+    mode: str,
+    *,
+    scanner: str = FSS,
+    file_id_key: str | None = None,
 ) -> tuple[dict[str, str], str]:
     """(the tags a routed copy gets, a note for the log line or "").
 
-    The copy keeps the source's tags. When the scanner has not tagged the source yet (it tags in
-    parallel with this function), the copy gets the result tags the policy needs: a promoted
-    clean copy stays readable under until_clean, a quarantined one stays hidden. An application's
-    tag is never dropped for them: when they do not fit S3's 10 tags, the copy is written without
-    them and the note says so.
+    Read protection off: exactly the source's tags. Otherwise the copy keeps the source's tags
+    but not the keys it gets from the verdict (any spelling) nor other spellings of the scanner's
+    keys, and:
+
+    - malicious: always the malicious result tag. When it does not fit S3's 10 tags, the copy
+      goes without some of the uploader's tags (the file id tag, then the scanner's own tags are
+      kept first), never without the result tag.
+    - clean (until_clean): the clean result tags, unless a tag on the source says otherwise (then
+      the copy is not tagged clean: unreadable, UntaggedCleanObjects). An application's tag is
+      never dropped for them: when they do not fit, the copy goes without them (unreadable).
+    - any other verdict: never tagged clean, whatever the source says.
     """
-    tags = dict(source_tags)
+    if mode == OFF:
+        return dict(source_tags), ""
+    spec = RESULT_TAGS[scanner]
     wanted = result_tags(verdict, mode, scanner)
-    if not wanted or any(key in tags for key in _MALICIOUS_TAGS[scanner]):  # the result tag
-        return tags, ""
-    missing = {key: value for key, value in wanted.items() if key not in tags}
-    names = ", ".join(f"{key}={value}" for key, value in missing.items())
-    if len(tags) + len(missing) > MAX_OBJECT_TAGS:
-        return tags, (
+    objection = _OBJECTIONS[scanner](source_tags) if verdict == CLEAN and wanted else None
+    if objection is not None:
+        wanted = {}
+    rewritten = {k.lower() for k in wanted}
+    dropped = [k for k in source_tags if k.lower() in rewritten or spec.variant(k)]
+    tags = {k: v for k, v in source_tags.items() if k not in dropped}
+    readable_anyway = verdict == CLEAN and objection is None  # (until_clean tags it clean)
+    if not readable_anyway and tagged_clean(tags, scanner):  # only a clean verdict may
+        dropped += [k for k in spec.clean if k in tags]
+        tags = {k: v for k, v in tags.items() if k not in spec.clean}
+    names = ", ".join(f"{key}={value}" for key, value in wanted.items())
+    notes = []
+    if objection is not None:
+        notes.append(
+            f"read protection: the source's tag {objection} says it is not clean: the copy is "
+            "not tagged clean (unreadable under until_clean)"
+        )
+    if len(tags) + len(wanted) > MAX_OBJECT_TAGS and verdict != MALICIOUS:
+        notes.append(
             f"read protection: the copy carries the source's {len(tags)} tags without {names} "
             f"(S3 allows {MAX_OBJECT_TAGS} tags per object)"
             + (": it is unreadable under until_clean" if verdict == CLEAN else "")
         )
-    tags.update(missing)
-    return tags, f"read protection: the scanner had not tagged the source yet; copy tagged {names}"
+        return tags, "; ".join(notes)
+    if len(tags) + len(wanted) > MAX_OBJECT_TAGS:
+        kept = _most_needed(tags, spec, file_id_key, MAX_OBJECT_TAGS - len(wanted))
+        left_out = [k for k in tags if k not in kept]
+        tags = {k: tags[k] for k in kept}
+        notes.append(
+            f"read protection: the copy is tagged {names} without the source's tags "
+            f"{', '.join(sorted(left_out))} (S3 allows {MAX_OBJECT_TAGS} tags per object)"
+        )
+    if wanted:
+        found = [f"{k}={source_tags[k]}" for k in dropped if k in source_tags]
+        if not any(k.lower() in rewritten for k in source_tags):
+            notes.append(
+                f"read protection: the scanner had not tagged the source yet; copy tagged {names}"
+            )
+        elif any(source_tags[k] != wanted.get(k) for k in dropped):
+            notes.append(
+                f"read protection: the copy is tagged {names} by the {verdict} verdict, not with "
+                f"the source's {', '.join(found)}"
+            )
+    elif dropped and objection is None:
+        notes.append(
+            f"read protection: the copy does not carry the source's "
+            f"{', '.join(f'{k}={source_tags[k]}' for k in dropped)}"
+        )
+    return {**tags, **wanted}, "; ".join(notes)
+
+
+def _most_needed(
+    tags: Mapping[str, str], spec: ScannerResultTags, file_id_key: str | None, room: int
+) -> list[str]:
+    """The keys to keep when only `room` fit: the file id tag (a replay finds the row by it),
+    then the scanner's own tags, then the others by name."""
+    order = sorted(tags, key=lambda k: (k != file_id_key, k not in spec.keys, k))
+    return order[: max(room, 0)]

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "scan_result_topic_arns": {},
     "bucket_names": [],
     "storage_stack_names": [],
+    "read_protection_scanner_principal_arns": [],
 }
 
 QUEUE_DEFAULTS: dict[str, Any] = {

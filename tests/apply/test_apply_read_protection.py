@@ -46,9 +46,13 @@ def _partition(deployed: Deployment) -> str:
     return deployed.outputs["lambda_role_arn"].split(":")[1]
 
 
-def _exempt(deployed: Deployment) -> list[str]:
+def _people(deployed: Deployment) -> list:
+    """The principals to judge: the scanner's roles and the function's (read and write the
+    scanner's tags), the break-glass role (reads only), and look-alikes and strangers."""
     facts = deployed.facts
-    return [deployed.outputs["lambda_role_arn"], *facts["scanner_roles"], facts["break_glass_role"]]
+    scanners = [deployed.outputs["lambda_role_arn"], *facts["scanner_roles"]]
+    account = deployed.account.account_id
+    return principals(account, _partition(deployed), [facts["break_glass_role"]], scanners)
 
 
 def _attached(deployed: Deployment) -> dict[str, Any]:
@@ -160,8 +164,7 @@ def test_module_and_merged_policies_pass_parliament(deployed: Deployment):
 
 
 def test_every_principal_and_tag_state_is_decided_as_specified(deployed: Deployment):
-    account = deployed.account.account_id
-    people = principals(account, _partition(deployed), _exempt(deployed))
+    people = _people(deployed)
     policy = _attached(deployed)
     # the bucket's own TLS statement is proven in the next test
     policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != OWN_SID]
@@ -235,10 +238,11 @@ def test_switching_to_malicious_mode(
         "FssPostScanDenyReadingMalicious",
         "FssPostScanDenyTorrents",
         "FssPostScanDenyRetaggingMalicious",
+        "FssPostScanDenyWritingScannerTags",
     }
     assert _lint(_attached(deployed)) == []
 
-    people = principals(deployed.account.account_id, _partition(deployed), _exempt(deployed))
+    people = _people(deployed)
     policy = _attached(deployed)
     policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != OWN_SID]
     wrong, count = mismatches(policy, "malicious", _bucket(deployed), _partition(deployed), people)

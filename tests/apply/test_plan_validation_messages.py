@@ -286,6 +286,47 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
         ["in guardduty_plans.given.", "guardduty_plans.created.role_arn = "],
         ["guardduty_plans.fine", "guardduty_plans.given.role_arn"],
     ),
+    "exempt-tagging-role": (
+        {
+            "read_protection_exempt_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/break-glass/Oncall",
+                f"arn:aws:iam::{ACCOUNT}:role/Stack-PostScanActionTagExecutionRole-1",
+            ]
+        },
+        [f'move "arn:aws:iam::{ACCOUNT}:role/Stack-PostScanActionTagExecutionRole-1"'],
+        ["Oncall"],
+    ),
+    "scanner-arn": (
+        {
+            "read_protection_scanner_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/Scanner",
+                f"arn:aws:iam::{ACCOUNT}:root",
+            ]
+        },
+        [f'"arn:aws:iam::{ACCOUNT}:root"'],
+        [f'"arn:aws:iam::{ACCOUNT}:role/Scanner"'],
+    ),
+    "scanner-every-role": (
+        {
+            "read_protection_scanner_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/Scanner",
+                f"arn:aws:iam::{ACCOUNT}:role/*",
+            ]
+        },
+        [f'"arn:aws:iam::{ACCOUNT}:role/*"'],
+        [f'"arn:aws:iam::{ACCOUNT}:role/Scanner"'],
+    ),
+    "scanner-arn-twice": (
+        {
+            "read_protection_scanner_principal_arns": [
+                f"arn:aws:iam::{ACCOUNT}:role/A",
+                f"arn:aws:iam::{ACCOUNT}:role/B",
+                f"arn:aws:iam::{ACCOUNT}:role/A",
+            ]
+        },
+        [f"more than once: arn:aws:iam::{ACCOUNT}:role/A."],
+        [f"arn:aws:iam::{ACCOUNT}:role/B"],
+    ),
     "alarm-threshold": (
         {"alarms": {"errors_threshold": -1, "throttles_threshold": 2}},
         ["alarms.errors_threshold = -1"],

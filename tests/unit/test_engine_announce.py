@@ -354,6 +354,94 @@ def test_an_uploaders_key_cannot_forge_lines_mentions_or_links(
     assert len(description.splitlines()) == 5
 
 
+# Every character Python's str.splitlines() breaks a line at (the ones mail and chat clients,
+# editors and terminals break at, too): LF, CR, VT, FF, FS, GS, RS, NEL, LS (U+2028), PS (U+2029).
+LINE_BREAKS = ["\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+# Those moto can store in a key (its XML answers fail on the other control characters).
+STORABLE_BREAKS = ["\r", "\x85", "\u2028", "\u2029"]
+
+
+def test_line_breaks_listed_are_all_that_python_knows() -> None:
+    found = [chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) > 1]
+    assert found == LINE_BREAKS
+
+
+def forged_key(name: str) -> str:
+    return f"in/report{name}Verdict:     clean{name}Done:        Nothing to do{name}.pdf"
+
+
+def assert_no_forged_lines(name: str, email: str, chat_description: str) -> None:
+    escape = name.encode("unicode_escape").decode("ascii")
+    for body in (email, chat_description):
+        lines = body.splitlines()
+        assert not any(line.lstrip("*").startswith("Verdict:     clean") for line in lines)
+        assert not any(line.startswith("Done:        Nothing to do") for line in lines)
+        assert escape in body
+        assert name == "\n" or name not in body  # the bodies' own lines end in "\n"
+    verdicts = [line for line in email.splitlines() if line.startswith("Verdict:")]
+    assert verdicts == ["Verdict:     malicious: Eicar_test_file"]
+
+
+@pytest.mark.parametrize("name", STORABLE_BREAKS, ids=[f"U+{ord(c):04X}" for c in STORABLE_BREAKS])
+def test_no_line_breaking_character_in_a_key_forges_lines_in_the_email(
+    s3, bucket, targets, make_engine, announce_calls, name: str
+) -> None:
+    """Finding 6: U+2028 / U+2029 passed plain_text, and the e-mail showed the attacker's lines."""
+    key = forged_key(name)
+    obj = upload(s3, bucket, key, tags={"file_id": "f-1"})
+    engine = make_engine(
+        ALLOWED_BUCKETS=bucket, DELETE_MALICIOUS="true", EXTRACT_FILE_ID="true", **targets.env
+    )
+    run = engine(sns_event(sns_record(scan_message(bucket, key, etag=obj["etag"]))))
+    assert run.line["outcome"] == "processed"
+    per_protocol = bodies(publish_entries(announce_calls)[0])
+    assert json.loads(per_protocol["default"])["key"] == key, "machines get it exactly"
+    chat = json.loads(per_protocol["https"])["content"]["description"]
+    email = per_protocol["email"].replace("(Virus)", "").replace("file ", "file")
+    assert_no_forged_lines(name, email, chat)
+    (finding,) = targets.findings()
+    assert name not in finding["Title"] and name not in finding["Description"]
+
+
+@pytest.mark.parametrize("name", LINE_BREAKS, ids=[f"U+{ord(c):04X}" for c in LINE_BREAKS])
+def test_no_line_breaking_character_anywhere_forges_lines(name: str) -> None:
+    """Every line break, in every attacker-controlled text the e-mail and chat bodies show: the
+    key, the file id, the malware name, the error, the destination (from the key)."""
+    outcome = _outcome(
+        file_id=f"id{name}Verdict:     clean",
+        destination=f"s3://q/{forged_key(name)}",
+        outcome="error",
+        error=ValueError(f"boom{name}Done:        Nothing to do"),
+    )
+    scan = outcome.scan
+    outcome.scan = dataclasses.replace(scan, key=forged_key(name))
+    detail = events.detail(outcome, Config())
+    from post_scan import notify
+
+    email = notify.email(detail)
+    chat = notify.chat_notification(detail)["content"]["description"]
+    assert_no_forged_lines(name, email, chat)
+
+
+def test_plain_text_leaves_nothing_that_breaks_a_line_or_hides() -> None:
+    """Every code point: what plain_text returns never splits into lines, and holds no control,
+    format, surrogate, private-use or unassigned character, nor a line / paragraph separator."""
+    import unicodedata
+
+    from post_scan.notify import plain_text
+
+    every = "".join(chr(c) for c in range(0x110000))
+    text = plain_text(every, limit=10 * len(every))
+    assert len(text.splitlines()) == 1
+    assert not any(
+        unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+        for ch in text
+    )
+    assert plain_text("ordinary text: ünïcödé 日本語 \U0001f600 a\u00a0b") == (
+        "ordinary text: ünïcödé 日本語 \U0001f600 a\u00a0b"
+    )
+
+
 def test_subject_is_short_ascii_whatever_the_bucket(
     s3, targets, announce_calls, make_engine
 ) -> None:

@@ -229,7 +229,8 @@ def test_batches_over_the_request_limit_are_split_by_size(
 
 def test_an_entry_too_large_alone_fails_its_record_without_a_call() -> None:
     planned = [Planned(n, {}) for n in range(3)]
-    chunks = announce._chunks(planned, [10, announce.MAX_REQUEST_BYTES + 1, 10], 10, "event")
+    sizes = [10, announce.MAX_REQUEST_BYTES + 1, 10]
+    chunks = announce._chunks(list(zip(planned, sizes, strict=True)), 10, "event")
     assert [[p.index for p in chunk] for chunk in chunks] == [[0, 2]]
     assert planned[1].problems == [
         f"event is {announce.MAX_REQUEST_BYTES + 1} bytes, over the "

@@ -164,11 +164,17 @@ def test_error_line_names_the_exception() -> None:
     assert line["reason"] == "ValueError: boom"
 
 
-def test_line_is_ascii_json_even_for_unpaired_surrogates() -> None:
-    outcome = Outcome(dry_run=False, file_id="bad \udc80 id")
+def test_line_is_ascii_json_of_valid_unicode_even_for_unpaired_surrogates() -> None:
+    """A lone surrogate is replaced (U+FFFD), not escaped as \\udc80: strict JSON readers refuse
+    that escape. Paired surrogates (one character in Python) are kept."""
+    outcome = Outcome(dry_run=False, file_id="bad \udc80 id \U0001f600")
+    outcome.notes.append("note \ud800")
     text = logline.render(outcome, "NS", "fn", 1_700_000_000_000)
-    assert text.isascii()
-    assert json.loads(text)["file_id"] == "bad \udc80 id"
+    assert text.isascii() and "\\udc80" not in text and '\\ud800"' not in text
+    line = json.loads(text)
+    assert line["file_id"] == "bad \ufffd id \U0001f600"
+    assert line["reason"] == "note \ufffd"
+    text.encode("utf-8")
 
 
 # --- the Lambda entry point: config read at import, clients created lazily --------------------

@@ -7,12 +7,14 @@ import tracemalloc
 from decimal import Decimal
 
 import pytest
-from engine_kit import URL_FORMS, s3_url, scan_message, sns_record
+from engine_kit import URL_FORMS, s3_url, scan_message, sns_notification, sns_record, sqs_record
 
 from post_scan.message import (
+    Finding,
     ScanMessageError,
     parse_envelope,
     parse_location,
+    parse_record,
     parse_scan_result,
     parse_timestamp,
 )
@@ -324,10 +326,59 @@ def test_missing_status() -> None:
         parse(message)
 
 
-def test_unicode_that_cannot_be_sent_is_rejected() -> None:
-    body = json.dumps(scan_message("uploads-bucket", "k")).replace("Eicar_test_file", "\\ud800")
-    with pytest.raises(ScanMessageError, match="Unicode"):
+# Lone surrogates (the JSON escape "\ud800" decodes to one): identifying text is refused, text
+# that only describes is repaired (U+FFFD), so a malicious verdict is never lost over it.
+LONE = "\\ud800"  # as it appears in the JSON text
+
+
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [
+        (("sqs_message_id",), "sqs_message_id"),
+        (("file_attributes", "etag"), "etag"),
+        (("file_url",), "key"),
+    ],
+)
+def test_identifying_text_that_is_not_valid_unicode_is_refused(path: tuple, what: str) -> None:
+    message = scan_message("uploads-bucket", "k", etag="abc")
+    target = message
+    for name in path[:-1]:
+        target = target[name]
+    target[path[-1]] = target[path[-1]] + "@@LONE@@"
+    body = json.dumps(message).replace("@@LONE@@", LONE)
+    with pytest.raises(ScanMessageError, match="not valid U"):
         parse(body)
+
+
+@pytest.mark.parametrize("field", ["TopicArn", "MessageId"])
+def test_an_envelope_naming_itself_in_invalid_unicode_is_refused(field: str) -> None:
+    notification = sns_notification(scan_message("uploads-bucket", "k"))
+    notification[field] += "@@LONE@@"
+    record = sqs_record(json.dumps(notification).replace("@@LONE@@", LONE))
+    with pytest.raises(ScanMessageError, match=f"body.{field} is not valid Unicode"):
+        parse_record(record)
+
+
+def test_descriptions_that_are_not_valid_unicode_are_repaired() -> None:
+    message = scan_message("uploads-bucket", "k")
+    message["scanning_result"]["Findings"] = [{"malware": "Eicar@@LONE@@", "type": "V@@LONE@@"}]
+    message["scanner_status"] = -2
+    message["scanner_status_message"] = "bad @@LONE@@ scan"
+    message["file_name"] = "f@@LONE@@.exe"
+    message["scanning_result"]["Error"] = {"e@@LONE@@": ["\U0001f600", "x@@LONE@@"]}
+    result = parse(json.dumps(message, ensure_ascii=False).replace("@@LONE@@", LONE))
+    assert result.verdict == "malicious"
+    assert result.findings == (Finding("Eicar\ufffd", "V\ufffd"),)
+    assert result.scanner_status_message == "bad \ufffd scan"
+    assert result.file_name == "f\ufffd.exe"
+    assert result.scan_error == 'bad \ufffd scan: {"e\ufffd": ["\U0001f600", "x\ufffd"]}'
+
+
+def test_a_scan_error_string_that_is_not_valid_unicode_is_repaired() -> None:
+    message = scan_message("uploads-bucket", "k", verdict="failed")
+    message["scanning_result"]["Error"] = "timeout @@LONE@@"
+    result = parse(json.dumps(message).replace("@@LONE@@", LONE))
+    assert result.scan_error == "unsuccessful scan: timeout \ufffd"
 
 
 # --- location: URL forms and key encodings ----------------------------------------------------

@@ -80,8 +80,102 @@ def test_copy_of_an_untagged_source_gets_the_result_tags() -> None:
 
 
 def test_copy_of_a_tagged_source_keeps_the_scanners_tags() -> None:
-    source = {"file_id": "f-1", "fss-scan-result": "no issues found", "fss-scan-detail-code": "104"}
+    source = {"file_id": "f-1", **CLEAN_TAGS, "fss-scan-date": "2024/05/01 12:00:01"}
     assert copy_tags("clean", source, "until_clean") == (source, "")
+
+
+def test_copy_of_a_source_tagged_incomplete_stays_unreadable() -> None:
+    source = {"file_id": "f-1", "fss-scan-result": "no issues found", "fss-scan-detail-code": "104"}
+    tags, note = copy_tags("clean", source, "until_clean")
+    assert tags == source and not tagged_clean(tags)
+    assert "fss-scan-detail-code=104 says it is not clean" in note
+
+
+# --- finding 5: the copy's result tags are the verdict's, never the uploader's -----------------
+
+FORGED_CLEAN = {"fss-scan-result": "no issues found", "fss-scan-detail-code": "0"}
+
+
+@pytest.mark.parametrize("mode", ["malicious", "until_clean"])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        FORGED_CLEAN,
+        {"FSS-SCAN-RESULT": "no issues found"},
+        {"fss-scan-result": "no issues found", "Fss-Scan-Result": "No Issues Found"},
+        {"fss-scan-result": "malicious ", "FSS-scan-result": "x"},
+        {"fss-a": "scan-result=no issues found"},
+    ],
+)
+def test_a_quarantined_copy_is_always_tagged_malicious(mode: str, forged: dict) -> None:
+    tags, note = copy_tags("malicious", {"file_id": "f-1", **forged}, mode, file_id_key="file_id")
+    assert tags["fss-scan-result"] == "malicious"
+    assert [k for k in tags if k.lower() == "fss-scan-result"] == ["fss-scan-result"]
+    assert tags["file_id"] == "f-1"
+    if "fss-a" in forged:  # not a spelling of the result key: kept, says nothing to the policy
+        assert tags["fss-a"] == forged["fss-a"]
+    else:
+        assert "by the malicious verdict, not with the source's" in note
+
+
+@pytest.mark.parametrize("forged_clean", [False, True])
+def test_a_quarantined_copy_at_the_tag_limit_drops_an_uploader_tag_not_the_result(
+    forged_clean: bool,
+) -> None:
+    source = {f"app-{i}": str(i) for i in range(9)}
+    source["file_id"] = "f-1"
+    if forged_clean:  # the forged tag is replaced in place: nothing else goes
+        del source["app-8"]
+        source["FSS-Scan-Result"] = "no issues found"
+    tags, note = copy_tags("malicious", source, "malicious", file_id_key="file_id")
+    assert len(tags) == 10 and tags["fss-scan-result"] == "malicious"
+    assert tags["file_id"] == "f-1", "kept first: a replay finds the row by it"
+    if forged_clean:
+        assert "FSS-Scan-Result" not in tags and "without the source's tags" not in note
+    else:
+        assert "app-8" not in tags
+        assert "without the source's tags app-8 (S3 allows 10 tags per object)" in note
+
+
+def test_a_quarantined_copy_keeps_the_scanners_own_tags_before_the_uploaders() -> None:
+    source = {f"app-{i}": str(i) for i in range(8)}
+    source.update({"fss-scan-date": "2024/05/01 12:00:01", "fss-scanned": "true"})
+    tags, _ = copy_tags("malicious", source, "until_clean", file_id_key="file_id")
+    assert {"fss-scan-result", "fss-scan-date", "fss-scanned"} <= set(tags)
+    assert len(tags) == 10 and "app-7" not in tags
+
+
+@pytest.mark.parametrize(
+    "objection",
+    [
+        {"FSS-SCAN-RESULT": "malicious"},
+        {"fss-scan-result": "failure"},
+        {"Fss-Scan-Detail-Code": "107"},
+        {"fss-x": "scan-result=malicious"},
+    ],
+)
+def test_a_promoted_copy_is_not_tagged_clean_against_a_tag_that_says_otherwise(
+    objection: dict,
+) -> None:
+    """Uploader-writable evidence makes the copy more careful (hidden), never less."""
+    source = {"file_id": "f-1", **FORGED_CLEAN, **objection}
+    tags, note = copy_tags("clean", source, "until_clean")
+    assert not tagged_clean(tags)
+    assert "says it is not clean" in note
+
+
+@pytest.mark.parametrize("verdict", ["incomplete", "failed", "unscanned"])
+def test_a_copy_of_a_non_clean_verdict_never_carries_a_clean_tag(verdict: str) -> None:
+    tags, note = copy_tags(verdict, {"file_id": "f-1", **FORGED_CLEAN}, "until_clean")
+    assert tags == {"file_id": "f-1"}
+    assert "does not carry the source's fss-scan-result=no issues found" in note
+
+
+def test_a_promoted_copy_gets_the_clean_tags_by_the_verdict_not_the_uploaders_spelling() -> None:
+    source = {"file_id": "f-1", "FSS-SCAN-RESULT": "no issues found"}
+    tags, note = copy_tags("clean", source, "until_clean")
+    assert tags == {"file_id": "f-1", **CLEAN_TAGS}
+    assert "by the clean verdict, not with the source's FSS-SCAN-RESULT=no issues found" in note
 
 
 def test_copy_tags_fill_up_to_ten() -> None:
@@ -161,6 +255,27 @@ def test_promoted_copy_at_the_tag_limit_keeps_the_applications_tags_and_says_so(
     assert tags_of(s3, promote_bucket, f"{bucket}/{KEY}") == source_tags
     assert "S3 allows 10 tags" in run.line["reason"]
     assert run.line["UntaggedCleanObjects"] == 1
+
+
+def test_quarantined_copy_of_a_forged_clean_upload_with_ten_tags_is_tagged_malicious(
+    s3, bucket, quarantine_bucket, make_engine
+) -> None:
+    """Finding 5 through the handler: the upload carries a forged clean result and 9 more tags;
+    the quarantined copy is tagged malicious and keeps the file id."""
+    source = {"fss-scan-result": "no issues found", "file_id": "f-1"}
+    source.update({f"app-{i}": str(i) for i in range(8)})
+    obj = upload(s3, bucket, KEY, tags=source)
+    engine = make_engine(
+        ALLOWED_BUCKETS=bucket,
+        ROUTE_MALICIOUS=quarantine_bucket,
+        READ_PROTECTION="malicious",
+        EXTRACT_FILE_ID="true",
+    )
+    run = engine(sns_event(sns_record(scan_message(bucket, KEY, etag=obj["etag"]))))
+    assert run.error is None, run.line
+    copy = tags_of(s3, quarantine_bucket, f"{bucket}/{KEY}")
+    assert copy == {**source, "fss-scan-result": "malicious"}
+    assert "not with the source's fss-scan-result=no issues found" in run.line["reason"]
 
 
 def test_quarantined_copy_of_an_untagged_source_is_tagged_malicious(

@@ -7,10 +7,13 @@ itself, operator by operator, including how a key missing from the request is tr
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from parliament import analyze_policy_string
 from policy_eval import (
     ALLOW,
@@ -30,12 +33,18 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 MODES = ("malicious", "until_clean")
 ACCOUNT = "111122223333"
 FUNCTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fss-post-scan-post-scan"
-EXEMPT = [
+SCANNERS = [  # the function's role and read_protection_scanner_principal_arns
     FUNCTION_ROLE,
     f"arn:aws:iam::{ACCOUNT}:role/StorageStack-BucketListenerExecutionRole-ABC",
     f"arn:aws:iam::{ACCOUNT}:role/StorageStack-PostScanActionTagExecutionRole-DEF",
-    f"arn:aws:iam::{ACCOUNT}:role/breakglass/*",
 ]
+EXEMPT = [f"arn:aws:iam::{ACCOUNT}:role/breakglass/*"]  # read_protection_exempt_principal_arns
+APP_ROLE = f"arn:aws:iam::{ACCOUNT}:role/app-uploads"
+BUCKET_OBJECT = "arn:aws:s3:::uploads-bucket/inbox/report.pdf"
+
+
+def people():
+    return principals(ACCOUNT, "aws", EXEMPT, SCANNERS)
 
 
 def fixture(mode: str) -> str:
@@ -65,8 +74,7 @@ def test_parliament_would_catch_a_tag_condition_on_torrents() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_principal_tag_state_and_action_is_decided_as_specified(mode: str) -> None:
-    people = principals(ACCOUNT, "aws", EXEMPT)
-    wrong, count = mismatches(fixture(mode), mode, "uploads-bucket", "aws", people)
+    wrong, count = mismatches(fixture(mode), mode, "uploads-bucket", "aws", people())
     assert wrong == [], f"{len(wrong)} of {count} cases wrong:\n" + "\n".join(wrong[:40])
     assert count > 2000
 
@@ -91,8 +99,7 @@ def test_if_exists_in_malicious_mode_would_hide_every_untagged_object() -> None:
     policy = json.loads(fixture("malicious"))
     reads = policy["Statement"][0]
     reads["Condition"]["StringEqualsIfExists"] = reads["Condition"].pop("StringEquals")
-    people = principals(ACCOUNT, "aws", EXEMPT)
-    wrong, _ = mismatches(policy, "malicious", "uploads-bucket", "aws", people)
+    wrong, _ = mismatches(policy, "malicious", "uploads-bucket", "aws", people())
     assert any("GetObject on untagged: expected allow, got deny" in w for w in wrong)
 
 
@@ -102,19 +109,158 @@ def test_until_clean_needs_both_read_statements() -> None:
     policy["Statement"] = [
         s for s in policy["Statement"] if s["Sid"] != "FssPostScanDenyReadingIncompleteScans"
     ]
-    wrong, _ = mismatches(
-        policy, "until_clean", "uploads-bucket", "aws", principals(ACCOUNT, "aws", EXEMPT)
-    )
+    wrong, _ = mismatches(policy, "until_clean", "uploads-bucket", "aws", people())
     assert any("on clean, incomplete scan: expected deny, got allow" in w for w in wrong)
 
 
-def test_until_clean_without_the_forgery_statements_lets_tags_unlock() -> None:
-    policy = json.loads(fixture("until_clean"))
-    policy["Statement"] = [s for s in policy["Statement"] if "Forging" not in s["Sid"]]
-    wrong, _ = mismatches(
-        policy, "until_clean", "uploads-bucket", "aws", principals(ACCOUNT, "aws", EXEMPT)
+@pytest.mark.parametrize("mode", MODES)
+def test_without_the_scanner_tag_statement_tags_are_the_uploaders_to_write(mode: str) -> None:
+    """The statement matters in both modes: without it an application role tags its own upload
+    clean (until_clean: readable), or uploads with forged scanner tags, under any spelling."""
+    policy = json.loads(fixture(mode))
+    policy["Statement"] = [s for s in policy["Statement"] if "ScannerTags" not in s["Sid"]]
+    wrong, _ = mismatches(policy, mode, "uploads-bucket", "aws", people())
+    for case in (
+        "application role s3:PutObjectTagging (forged clean) on untagged: expected deny",
+        "application role uploads with forged clean, another spelling: expected deny",
+        "application role copies an object in with TaggingDirective REPLACE and forged clean",
+    ):
+        assert any(case in w for w in wrong), case
+
+
+# --- the scanner's tags: only the scanner and the function write them (issue 19) -------------
+
+
+def scanner_tag_patterns(mode: str) -> list[str]:
+    (statement,) = [
+        s for s in json.loads(fixture(mode))["Statement"] if s["Sid"].endswith("ScannerTags")
+    ]
+    return statement["Condition"]["ForAnyValue:StringLike"]["s3:RequestObjectTagKeys"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_key_patterns_are_every_spelling_of_the_prefix_and_nothing_else(mode: str) -> None:
+    """StringLike is case-sensitive and has no IgnoreCase form: 8 spellings of "fss-"."""
+    spellings = {"".join(c) for c in itertools.product("fF", "sS", "sS")}
+    assert sorted(scanner_tag_patterns(mode)) == sorted(f"{p}-*" for p in spellings)
+
+    def protected(key: str) -> bool:
+        return condition_holds(
+            "ForAnyValue:StringLike",
+            "s3:RequestObjectTagKeys",
+            scanner_tag_patterns(mode),
+            Request("s3:PutObject", BUCKET_OBJECT, {"s3:RequestObjectTagKeys": ["a", key]}),
+        )
+
+    for spelling in spellings:
+        assert protected(f"{spelling}-scan-result") and protected(f"{spelling}-")
+    for other in ("fs-scan-result", "xfss-scan-result", "fss_scan_result", "ffss-", "file_id"):
+        assert not protected(other), other
+
+
+WRITES = [
+    ("s3:PutObject", None),
+    ("s3:PutObjectTagging", None),
+    ("s3:PutObjectVersionTagging", None),
+    ("s3:PutObject", "uploads-bucket/inbox/other.pdf"),  # CopyObject, TaggingDirective REPLACE
+    ("s3:PutObject", "attacker-bucket/forged.pdf"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("action", "copy_source"), WRITES)
+@pytest.mark.parametrize(
+    "key", ["fss-scan-result", "FSS-SCAN-RESULT", "Fss-Scan-Result", "fss-scan-detail-code"]
+)
+def test_only_the_scanner_and_the_function_set_a_result_tag(
+    mode: str, action: str, copy_source: str | None, key: str
+) -> None:
+    for principal, expected in [
+        (APP_ROLE, DENY),
+        (None, DENY),  # anonymous
+        (f"arn:aws:iam::{ACCOUNT}:role/breakglass/oncall", DENY),  # may read, not write tags
+        (f"arn:aws:iam::{ACCOUNT}:root", DENY),
+        (FUNCTION_ROLE, ALLOW),
+        (SCANNERS[2], ALLOW),
+    ]:
+        request = s3_request(
+            action,
+            BUCKET_OBJECT,
+            principal_arn=principal,
+            request_tags={"file_id": "f-1", key: "no issues found"},
+            copy_source=copy_source,
+            object_tags={},
+        )
+        assert evaluate(fixture(mode), request) == expected, (principal, action, copy_source)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_upload_with_only_application_tags_is_allowed(mode: str) -> None:
+    request = s3_request(
+        "s3:PutObject",
+        BUCKET_OBJECT,
+        principal_arn=APP_ROLE,
+        request_tags={"file_id": "f-1", "owner": "fss-team"},
     )
-    assert any("PutObjectTagging (forged clean) on untagged: expected deny" in w for w in wrong)
+    assert evaluate(fixture(mode), request) == ALLOW
+
+
+SOURCE_TAG_KEYS = st.sampled_from(
+    [
+        "fss-scan-result",
+        "FSS-SCAN-RESULT",
+        "Fss-Scan-Result",
+        "fss-scan-detail-code",
+        "fss-scan-date",
+        "fss-tags",
+        "file_id",
+        *(f"app-{i}" for i in range(12)),
+    ]
+)
+SOURCE_TAG_VALUES = st.sampled_from(
+    ["no issues found", "No Issues Found", "malicious", "0", "failure", "f-1", ""]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(SOURCE_TAG_KEYS, SOURCE_TAG_VALUES, max_size=10))
+def test_a_quarantined_copy_is_unreadable_whatever_tags_the_upload_carried(source: dict) -> None:
+    """Finding 5: the copy the function writes (protection.copy_tags) for a malicious verdict,
+    judged by the module's own policies: no reader but the exempt ones ever gets it."""
+    from post_scan.protection import copy_tags
+
+    for mode in MODES:
+        tags, _ = copy_tags("malicious", source, mode, file_id_key="file_id")
+        assert len(tags) <= 10
+        for reader in (APP_ROLE, None):
+            for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"):
+                request = s3_request(action, BUCKET_OBJECT, principal_arn=reader, object_tags=tags)
+                assert evaluate(fixture(mode), request) == DENY, (mode, tags)
+        if "file_id" in source:
+            assert tags["file_id"] == source["file_id"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["clean", "incomplete", "failed", "unscanned"]),
+    st.dictionaries(SOURCE_TAG_KEYS, SOURCE_TAG_VALUES, max_size=10),
+)
+def test_a_copy_is_readable_under_until_clean_only_for_a_clean_verdict(
+    verdict: str, source: dict
+) -> None:
+    """And for a clean verdict only when no tag on the source says otherwise."""
+    from post_scan.protection import copy_tags, fss_objection
+
+    tags, _ = copy_tags(verdict, source, "until_clean")
+    request = s3_request("s3:GetObject", BUCKET_OBJECT, principal_arn=APP_ROLE, object_tags=tags)
+    readable = evaluate(fixture("until_clean"), request) == ALLOW
+    if verdict != "clean" or fss_objection(source) is not None:
+        assert not readable, tags
+    elif (
+        len({k for k in source if k.lower() not in ("fss-scan-result", "fss-scan-detail-code")})
+        <= 8
+    ):
+        assert readable, tags
 
 
 def test_a_session_arn_in_the_exemptions_would_exempt_nobody() -> None:
@@ -227,6 +373,32 @@ def test_set_qualifiers() -> None:
         condition_holds("StringEquals", "s3:RequestObjectTagKeys", ["a"], keys)
 
 
+def test_string_like_is_case_sensitive_also_under_a_set_qualifier() -> None:
+    """Why the policies list every spelling of "fss-": no StringLikeIgnoreCase exists."""
+    keys = ctx(s3__RequestObjectTagKeys=["FSS-scan-result"])
+    assert not condition_holds("ForAnyValue:StringLike", "s3:RequestObjectTagKeys", "fss-*", keys)
+    assert condition_holds("ForAnyValue:StringLike", "s3:RequestObjectTagKeys", "FSS-*", keys)
+    assert not condition_holds("StringLike", "k:a", "x*", ctx(k__a="X1"))
+    with pytest.raises(Unsupported):
+        condition_holds("StringLikeIgnoreCase", "k:a", "x*", ctx(k__a="X1"))
+
+
+def test_a_copy_names_its_source_where_s3_says_so() -> None:
+    copy = s3_request(
+        "s3:PutObject",
+        "arn:aws:s3:::b/k",
+        principal_arn=None,
+        request_tags={"fss-scan-result": "x"},
+        copy_source="other/k",
+    )
+    assert copy.context["s3:x-amz-copy-source"] == "other/k"
+    assert copy.context["s3:RequestObjectTagKeys"] == ["fss-scan-result"]
+    tagging = s3_request(
+        "s3:PutObjectTagging", "arn:aws:s3:::b/k", principal_arn=None, copy_source="other/k"
+    )
+    assert "s3:x-amz-copy-source" not in tagging.context
+
+
 def test_null_operator() -> None:
     assert condition_holds("Null", "k:a", "true", ctx())
     assert not condition_holds("Null", "k:a", "true", ctx(k__a="x"))
@@ -319,23 +491,23 @@ def test_s3_request_context_follows_the_authorization_reference() -> None:
 # --- GuardDuty's tag (guardduty_plans), and buckets both scanners scan -------------------------
 
 GUARDDUTY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fss-post-scan-gd-uploads"
-SCANNERS = {"guardduty": ("guardduty",), "both": ("fss", "guardduty")}
+SCANNED_BY = {"guardduty": ("guardduty",), "both": ("fss", "guardduty")}
 
 
-@pytest.mark.parametrize("kind", sorted(SCANNERS))
+@pytest.mark.parametrize("kind", sorted(SCANNED_BY))
 @pytest.mark.parametrize("mode", MODES)
 def test_guardduty_policies_pass_parliament(kind: str, mode: str) -> None:
     assert lint(fixture(f"{kind}-{mode}")) == []
 
 
-@pytest.mark.parametrize("kind", sorted(SCANNERS))
+@pytest.mark.parametrize("kind", sorted(SCANNED_BY))
 @pytest.mark.parametrize("mode", MODES)
 def test_guardduty_policies_decide_as_specified(kind: str, mode: str) -> None:
     """The same principals, tag states and actions as the FSS policies; the plan's role (which
-    GuardDuty's sessions use: aws:PrincipalArn is the role for each of them) is exempt."""
-    people = principals(ACCOUNT, "aws", [*EXEMPT, GUARDDUTY_ROLE])
+    GuardDuty's sessions use: aws:PrincipalArn is the role for each of them) is a scanner."""
+    people = principals(ACCOUNT, "aws", EXEMPT, [*SCANNERS, GUARDDUTY_ROLE])
     wrong, count = mismatches(
-        fixture(f"{kind}-{mode}"), mode, "uploads-bucket", "aws", people, SCANNERS[kind]
+        fixture(f"{kind}-{mode}"), mode, "uploads-bucket", "aws", people, SCANNED_BY[kind]
     )
     assert wrong == [], f"{len(wrong)} of {count} cases wrong:\n" + "\n".join(wrong[:40])
     assert count > 3000
@@ -364,17 +536,17 @@ def test_the_guardduty_session_is_exempt_through_its_role() -> None:
 
 def test_the_spec_would_catch_a_guardduty_policy_that_lets_anyone_write_its_tag() -> None:
     policy = json.loads(fixture("guardduty-until_clean"))
-    policy["Statement"] = [s for s in policy["Statement"] if "WritingResultTag" not in s["Sid"]]
-    people = principals(ACCOUNT, "aws", [*EXEMPT, GUARDDUTY_ROLE])
+    policy["Statement"] = [s for s in policy["Statement"] if "WritingScannerTags" not in s["Sid"]]
+    people = principals(ACCOUNT, "aws", EXEMPT, [*SCANNERS, GUARDDUTY_ROLE])
     wrong, _ = mismatches(policy, "until_clean", "uploads-bucket", "aws", people, ("guardduty",))
     assert any("uploads with forged guardduty clean: expected deny" in w for w in wrong)
 
 
 def test_a_bucket_both_scan_is_not_readable_on_one_scanner_s_word() -> None:
-    people = principals(ACCOUNT, "aws", [*EXEMPT, GUARDDUTY_ROLE])
+    people = principals(ACCOUNT, "aws", EXEMPT, [*SCANNERS, GUARDDUTY_ROLE])
     # The FSS policy alone lets a clean-by-FSS, threats-by-GuardDuty object be read: the both-policy
     # must not, and the spec must see the difference.
     wrong, _ = mismatches(
-        fixture("until_clean"), "until_clean", "uploads-bucket", "aws", people, SCANNERS["both"]
+        fixture("until_clean"), "until_clean", "uploads-bucket", "aws", people, SCANNED_BY["both"]
     )
     assert any("GetObject on fss clean, guardduty threats: expected deny" in w for w in wrong)
