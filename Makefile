@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit demo bench replay rescan
+.PHONY: setup test lint unit demo bench replay report rescan
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -36,6 +36,11 @@ replay: $(VENV)/bin/python
 # make rescan ARGS="--bucket my-uploads --prefix inbox/ --marker-file rescan.marker --execute"
 rescan: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m rescan $(ARGS)
+
+# Weekly-review summary from the saved Logs Insights queries (docs/operations.md, "Dashboard and
+# saved queries"), e.g. make report ARGS="--name NAME --since 7d --format markdown"
+report: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m report $(ARGS)
 
 lint:
 	$(VENV)/bin/ruff check .

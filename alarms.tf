@@ -39,6 +39,13 @@ locals {
       metric_name = "VerdictConflicts"
       threshold   = 0
     }
+    # A file id tag naming a row bound to another object: a copied or forged tag, or an
+    # application that reuses file ids. The row was left untouched (a malicious file still went).
+    row-conflicts = {
+      description = "The function ${var.name} left rows untouched because the file id tag named a row bound to another object (EMF metric RowConflicts; s3_bucket/s3_key differ): an uploader may have copied another file's id. Check the log lines with row_conflict in the reason (outcome row_conflict, or fallback)."
+      metric_name = "RowConflicts"
+      threshold   = var.alarms.row_conflicts_threshold
+    }
   }
 
   # Keys are static (for_each); values may be known only after apply.
@@ -99,6 +106,20 @@ locals {
       statistic   = "Maximum"
       threshold   = var.alarms.queue_age_threshold_seconds
     }
+    # How long malicious files stayed readable (EMF ExposureSeconds, unit Seconds): its p99 over
+    # 5 minutes, whatever alarms.period_seconds says. One slow removal is enough to fire: with few
+    # samples the p99 is the slowest one (evaluate_low_sample_count_percentiles = evaluate).
+    exposure = {
+      description        = "Malicious files stayed readable in the buckets of ${var.name} for longer than ${coalesce(var.alarms.exposure_p99_seconds, 0)} seconds (p99 of the EMF metric ExposureSeconds over 5 minutes: from the upload's LastModified to the moment the function's delete succeeded). The scanner or the function is slow, or results wait in the delivery queue: check ScanSeconds and ActionDelaySeconds on the dashboard and the log lines with exposure_seconds."
+      namespace          = var.metrics_namespace
+      metric_name        = "ExposureSeconds"
+      dimensions         = { FunctionName = aws_lambda_function.this.function_name }
+      statistic          = null
+      extended_statistic = "p99"
+      threshold          = coalesce(var.alarms.exposure_p99_seconds, 0)
+      period             = 300
+      evaluation_periods = 1
+    }
     untagged-clean-objects = {
       description = "Clean scan results whose object the scanner had not tagged clean (fss-scan-result = no issues found, fss-scan-detail-code = 0) when ${var.name} checked: read_protection = until_clean denies every read of such objects. Check the scanner's tagging (ScanResultTagFormat = Separated tags, its tagging function's errors); see docs/read-protection.md."
       namespace   = var.metrics_namespace
@@ -111,7 +132,7 @@ locals {
   queue_mode_alarms = ["queue-age", "record-errors"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean) && (key != "guardduty-post-scan-action-failed" || local.guardduty_enabled)
+    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean) && (key != "exposure" || var.alarms.exposure_p99_seconds != null) && (key != "guardduty-post-scan-action-failed" || local.guardduty_enabled)
   }
 }
 
@@ -124,10 +145,13 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   metric_name         = each.value.metric_name
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
+  extended_statistic  = try(each.value.extended_statistic, null)
   comparison_operator = "GreaterThanThreshold"
   threshold           = each.value.threshold
-  period              = var.alarms.period_seconds
-  evaluation_periods  = var.alarms.evaluation_periods
+  period              = try(each.value.period, var.alarms.period_seconds)
+  evaluation_periods  = try(each.value.evaluation_periods, var.alarms.evaluation_periods)
+  # Percentile alarms only (null for the others): evaluate even a single sample.
+  evaluate_low_sample_count_percentiles = try(each.value.extended_statistic, null) == null ? null : "evaluate"
   # No data (no invocations, an empty queue) is the healthy state.
   treat_missing_data = "notBreaching"
   alarm_actions      = var.alarm_topic_arns

@@ -92,6 +92,10 @@ locals {
     # Every S3 request names the account that must own its bucket (ExpectedBucketOwner).
     EXPECTED_BUCKET_OWNER = local.account_id
     READ_PROTECTION       = var.read_protection
+    # While the delivery queue exists: its maxReceiveCount, so the engine knows a queued message's
+    # final receive, and the dead-letter queue it then keeps a row's data in (docs/failures.md).
+    QUEUE_MAX_RECEIVE_COUNT = local.delivery_queue_enabled ? tostring(var.queue.max_receive_count) : ""
+    DEAD_LETTER_QUEUE_ARN   = local.delivery_queue_enabled ? local.dead_letter_queue_arn : ""
 
     ROUTE_MALICIOUS               = try(local.route_targets.malicious, "")
     ROUTE_MALICIOUS_KMS_KEY_ARN   = try(local.route_keys.malicious, "")

@@ -62,9 +62,19 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, unscanned, destination-delivery-failures, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, row-conflicts, unscanned, destination-delivery-failures, (alarms.exposure_p99_seconds) exposure, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
   # No try(): a for over a for_each resource cannot fail, and without it the keys are known at plan.
   value = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
+}
+
+output "dashboard_name" {
+  description = "The dashboard's name. NAME-REGION; null without create_dashboard."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "dashboard_url" {
+  description = "The dashboard's console URL. In the partition's console: aws, aws-cn or aws-us-gov; null in other partitions and without a dashboard."
+  value       = try("${local.console_url}/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.this[0].dashboard_name}", null)
 }
 
 output "sns_subscription_arns" {

@@ -820,7 +820,7 @@ variable "create_alarms" {
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), and (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean, and above row_conflicts_threshold verdicts per period whose file id named a row bound to another object. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one. exposure_p99_seconds (null: no such alarm): an alarm fires when the p99 of ExposureSeconds (how long malicious files stayed readable before the function removed them) over 5 minutes exceeds it."
   type = object({
     period_seconds                   = optional(number, 300)
     evaluation_periods               = optional(number, 1)
@@ -831,6 +831,8 @@ variable "alarms" {
     queue_age_threshold_seconds      = optional(number, 900)
     unscanned_threshold              = optional(number, 0)
     untagged_clean_objects_threshold = optional(number, 0)
+    row_conflicts_threshold          = optional(number, 0)
+    exposure_p99_seconds             = optional(number)
   })
   default  = {}
   nullable = false
@@ -850,10 +852,22 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold, var.alarms.row_conflicts_threshold] : t >= 0
     ])
-    error_message = "alarms thresholds must not be negative; not ${join(", ", [for k, t in var.alarms : "alarms.${k} = ${t}" if strcontains(k, "threshold") && t < 0])}."
+    error_message = "alarms thresholds must not be negative; not ${join(", ", [for k, t in var.alarms : "alarms.${k} = ${t}" if strcontains(k, "threshold") && coalesce(t, 0) < 0])}."
   }
+
+  validation {
+    condition     = var.alarms.exposure_p99_seconds == null ? true : var.alarms.exposure_p99_seconds > 0
+    error_message = "alarms.exposure_p99_seconds must be a number of seconds above 0, or null (no exposure alarm); not ${jsonencode(var.alarms.exposure_p99_seconds)}."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard. It is named NAME-REGION (dashboards are global per account) and shows the function's results, exposure, delays, failures and health (docs/operations.md#dashboard). The saved Logs Insights queries are created in any case."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 ################################################################################

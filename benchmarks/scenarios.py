@@ -7,10 +7,11 @@ is still the scanned one (the common case):
   1 UpdateItem.
 - delete, unversioned bucket: 1 DeleteObject with If-Match: the scanned ETag from the message
   (S3 answers 412 when another upload replaced it, 404 when it is gone).
-- delete, versioned bucket: 1 HeadObject (the version id: a DeleteObject without one only adds a
-  delete marker and keeps the malware) and 1 DeleteObject with that VersionId.
-- delete, no ETag in the message: 1 HeadObject (LastModified against the scan time, and the ETag
-  to delete with If-Match) and 1 GetObjectTagging (FSS's fss-scan-result tag must agree).
+- delete, versioned bucket: 1 HeadObject (versioned or not: a DeleteObject without a version id
+  only adds a delete marker and keeps the malware), 1 ListObjectVersions (every version with the
+  scanned ETag holds the scanned bytes, the current one or not) and 1 DeleteObject per version.
+- delete, no ETag in the message: 1 HeadObject (LastModified and size against the scan, and the
+  ETag to delete with If-Match); no tag read: tags are the uploader's to write and never locate.
 - route: 1 HeadObject of the source (MetadataDirective=REPLACE must restate its metadata and
   headers), 1 CopyObject (CopySourceIfMatch or the VersionId), 1 HeadObject of the copy (the
   documented verification); in move mode also the delete above, in copy mode nothing more.
@@ -200,9 +201,9 @@ def minimum_calls(scenario: Scenario, verdict: str) -> Counter[str]:
         calls[DELETE] = 1
         if scenario.versioned:
             calls[HEAD] = max(calls[HEAD], 1)
+            calls[LIST] = 1
     if not scenario.etag:
         calls[HEAD] = max(calls[HEAD], 1)
-        calls[TAGS] = 1
     if scenario.scanner == GUARDDUTY and scenario.versioned:
         calls[HEAD] = max(calls[HEAD], 1)  # the named version's ETag, proven before any action
     return +calls

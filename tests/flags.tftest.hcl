@@ -65,6 +65,9 @@ run "defaults_only_log_verdicts" {
       METRICS_NAMESPACE    = "FSSPostScan"
       READ_PROTECTION      = "off"
 
+      QUEUE_MAX_RECEIVE_COUNT = ""
+      DEAD_LETTER_QUEUE_ARN   = ""
+
       EXPECTED_BUCKET_OWNER         = "111122223333"
       ROUTE_MALICIOUS               = ""
       ROUTE_MALICIOUS_KMS_KEY_ARN   = ""
@@ -412,6 +415,9 @@ run "every_flag_with_existing_table_and_dry_run" {
       LOG_LEVEL            = "DEBUG"
       METRICS_NAMESPACE    = "Storage/PostScan"
       READ_PROTECTION      = "off"
+
+      QUEUE_MAX_RECEIVE_COUNT = ""
+      DEAD_LETTER_QUEUE_ARN   = ""
 
       EXPECTED_BUCKET_OWNER         = "111122223333"
       ROUTE_MALICIOUS               = ""

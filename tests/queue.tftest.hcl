@@ -204,6 +204,13 @@ run "queue_mode_settings_and_keys" {
   }
   assert {
     condition = (
+      aws_lambda_function.this.environment[0].variables["QUEUE_MAX_RECEIVE_COUNT"] == "3" &&
+      aws_lambda_function.this.environment[0].variables["DEAD_LETTER_QUEUE_ARN"] == "arn:aws:sqs:eu-west-1:111122223333:fss-post-scan-dlq"
+    )
+    error_message = "The engine must learn the delivery queue's maxReceiveCount and the dead-letter queue its final receive keeps rows in: ${jsonencode(aws_lambda_function.this.environment[0].variables)}"
+  }
+  assert {
+    condition = (
       aws_lambda_event_source_mapping.this[0].batch_size == 100 &&
       aws_lambda_event_source_mapping.this[0].maximum_batching_window_in_seconds == 5 &&
       aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 20 &&

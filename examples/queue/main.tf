@@ -96,7 +96,12 @@ module "post_scan" {
   alarm_topic_arns = [aws_sns_topic.alarms.arn]
   alarms = {
     queue_age_threshold_seconds = var.queue_age_alarm_seconds
+    # Malware readable for longer than this (p99 over 5 minutes, upload to delete) alarms too.
+    exposure_p99_seconds = var.exposure_alarm_seconds
   }
+
+  # A CloudWatch dashboard (output dashboard_url); the saved Logs Insights queries come anyway.
+  create_dashboard = true
 
   tags = local.tags
 }

@@ -44,6 +44,11 @@ output "alarm_topic_arn" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms by key (dead-letters, errors, throttles, queue-age)."
+  description = "ARNs of the CloudWatch alarms by key (dead-letters, errors, throttles, queue-age, exposure, ...)."
   value       = module.post_scan.cloudwatch_alarm_arns
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard."
+  value       = module.post_scan.dashboard_url
 }

@@ -54,3 +54,9 @@ variable "queue_age_alarm_seconds" {
   type        = number
   default     = 900
 }
+
+variable "exposure_alarm_seconds" {
+  description = "Alarm when malicious files stayed readable longer than this many seconds (p99 over 5 minutes)."
+  type        = number
+  default     = 300
+}

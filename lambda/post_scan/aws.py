@@ -54,7 +54,20 @@ def dynamodb_client() -> Any:
     return boto3.client("dynamodb", config=_BOTO_CONFIG)
 
 
-_FACTORIES = (s3_client, dynamodb_client)
+@functools.cache
+def sqs_client() -> Any:
+    return boto3.client("sqs", config=_BOTO_CONFIG)
+
+
+_FACTORIES = (s3_client, dynamodb_client, sqs_client)
+
+
+def send_dead_letter(queue_arn: str, body: str) -> None:
+    """SendMessage to the queue of this ARN (the function's dead-letter queue, in its account and
+    region; the URL is built on the client's own endpoint, so no GetQueueUrl right is needed)."""
+    client = sqs_client()
+    account, name = queue_arn.split(":")[4:6]
+    client.send_message(QueueUrl=f"{client.meta.endpoint_url}/{account}/{name}", MessageBody=body)
 
 
 def reset_clients() -> None:
@@ -285,12 +298,20 @@ class S3Objects:
             raise
         return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}
 
-    def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
-        """Versions of exactly `key`, newest first (S3's order), without delete markers."""
+    def versions(
+        self, bucket: str, key: str, on_page: Callable[[], None] | None = None
+    ) -> list[ObjectVersion]:
+        """Versions of exactly `key`, newest first (S3's order), without delete markers.
+
+        on_page is called before each page is requested (the pipeline's time budget: it raises
+        to stop a listing that would run past the invocation's timeout).
+        """
         found: list[ObjectVersion] = []
         pages = self._s3.get_paginator("list_object_versions").paginate(
             Bucket=bucket, Prefix=key, **self._owner(bucket)
         )
+        if on_page is not None:
+            on_page()
         for page in pages:
             for item in page.get("Versions", []):
                 if item["Key"] == key:
@@ -306,6 +327,8 @@ class S3Objects:
             # has moved past it, the remaining pages hold other keys only.
             if page.get("NextKeyMarker", key) != key:
                 break
+            if on_page is not None and page.get("IsTruncated"):
+                on_page()
         return found
 
     def delete_version(self, bucket: str, key: str, version_id: str) -> str:

@@ -26,6 +26,9 @@ _TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}")
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_QUEUE_ARN = re.compile(r"arn:[a-z0-9-]+:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?")
+# SQS's maxReceiveCount range (the module's queue.max_receive_count).
+MAX_RECEIVE_COUNTS = range(1, 1001)
 _KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
 # EventBridge bus: a name (also partner buses, aws.partner/...) or an event-bus ARN.
 _EVENT_BUS_NAME = re.compile(r"[A-Za-z0-9._/-]{1,256}")
@@ -128,6 +131,16 @@ class Config:
     # Verdicts whose files the scanner moves itself (its quarantine / custom destination buckets).
     scanner_routed_verdicts: frozenset[str] = frozenset()
     read_protection: str = "off"
+    # Queue delivery: the delivery queue's maxReceiveCount (None: unknown, no final receive) and
+    # the dead-letter queue that keeps what a replay needs when the final receive of a malicious
+    # result makes the file harmless although its row could not be written.
+    queue_max_receive_count: int | None = None
+    dead_letter_queue_arn: str | None = None
+
+    def final_receive(self, receive_count: int | None) -> bool:
+        """This SQS receive is the last before SQS moves the message to the dead-letter queue."""
+        limit = self.queue_max_receive_count
+        return limit is not None and receive_count is not None and receive_count >= limit
 
     @property
     def moves(self) -> bool:
@@ -374,6 +387,31 @@ def _namespace(environ: Mapping[str, str]) -> str:
     return value
 
 
+def _max_receive_count(environ: Mapping[str, str]) -> int | None:
+    value = _raw(environ, "QUEUE_MAX_RECEIVE_COUNT")
+    if not value:
+        return None
+    count = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else 0
+    if count not in MAX_RECEIVE_COUNTS:
+        raise ConfigError(
+            f"QUEUE_MAX_RECEIVE_COUNT must be a whole number between 1 and 1000 (the delivery "
+            f"queue's maxReceiveCount), got {environ['QUEUE_MAX_RECEIVE_COUNT']!r}"
+        )
+    if not _raw(environ, "DEAD_LETTER_QUEUE_ARN"):
+        raise ConfigError(
+            "QUEUE_MAX_RECEIVE_COUNT is set but DEAD_LETTER_QUEUE_ARN is empty: the final receive "
+            "keeps what a replay needs in the dead-letter queue"
+        )
+    return count
+
+
+def _dead_letter_queue(environ: Mapping[str, str]) -> str | None:
+    value = _raw(environ, "DEAD_LETTER_QUEUE_ARN")
+    if value and not _QUEUE_ARN.fullmatch(value):
+        raise ConfigError(f"DEAD_LETTER_QUEUE_ARN: {value!r} is not an SQS queue ARN")
+    return value or None
+
+
 def _route_mode(environ: Mapping[str, str]) -> str:
     value = _raw(environ, "ROUTE_MODE").lower() or Config.route_mode
     if value not in ROUTE_MODES:
@@ -502,4 +540,6 @@ def load_config(environ: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -
         scanner_routed_verdicts=scanner_routed,
         read_protection=_read_protection(environ),
         expected_bucket_owner=expected_owner,
+        queue_max_receive_count=_max_receive_count(environ),
+        dead_letter_queue_arn=_dead_letter_queue(environ),
     )

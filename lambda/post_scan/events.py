@@ -22,7 +22,7 @@ from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
 from post_scan.valid_text import repaired_data
 
-SCHEMA_VERSION = "1.1"  # 1.1: scanner, plan_arn; scan_message_id_source event_id
+SCHEMA_VERSION = "1.1"  # 1.1: scanner, plan_arn, exposure_seconds; scan_message_id_source event_id
 DETAIL_TYPE = "Scan Result Processed"
 # At most this many findings are listed (findings_count says how many there were): keeps an
 # event and a notification far below EventBridge's and SNS's 256 KiB whatever the scanner sends.
@@ -55,6 +55,10 @@ _OUTCOME_FIELDS = frozenset(
         "duration_ms",  # a property of the run, not of the scan result
         "scanner",  # the scan result's scanner (the same)
         "action_failure",  # GuardDuty "Post Scan Action Failed": never announced
+        "exposure_seconds",
+        "scan_seconds",  # these three: the log line's (and the metrics') only
+        "action_delay_seconds",
+        "clamped_timings",
     }
 )
 _SCAN_FIELDS = frozenset(
@@ -119,6 +123,7 @@ def detail(outcome: Outcome, config: Config) -> dict[str, Any]:
         "queue_message_id": outcome.queue_message_id,
         "receive_count": outcome.receive_count,
         "function_name": config.function_name,
+        "exposure_seconds": outcome.exposure_seconds,
     }
     body.update(_further_fields(outcome, scan, body))
     return repaired_data(body)

@@ -1,32 +1,38 @@
 """Pure decision: which object version(s) hold the content that was scanned.
 
+Only evidence S3 itself sets decides: the ETag (the message's, when it has one), the version ids,
+LastModified against the scan's start and the size against the message's TotalBytesOfFile. Object
+tags never do: an uploader can write them (see docs/how-it-works.md, "Locating the scanned
+content"). Without an ETag the candidates are every version (or the unversioned object) these
+leave in; a malicious verdict is acted on for all of them, a benign one only when it is proven to
+be exactly one (UNPROVEN otherwise: nothing is done to the object).
+
 The S3 reads come through the small S3Reader protocol (the pipeline binds aws.S3Objects to one
 bucket/key), so the rules can be read, and tested, without S3.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
-from post_scan import scanner_tags
-from post_scan.message import ScanResult, epoch_seconds
+from post_scan.message import MALICIOUS, ScanResult, epoch_seconds
 from post_scan.objects import Head, ObjectGone, ObjectVersion
 
 FOUND = "found"
 GONE = "gone"
 SUPERSEDED = "superseded"
+UNPROVEN = "unproven"  # a benign verdict whose scanned bytes S3's evidence cannot single out
 
-# Without an ETag, every version not newer than the scan is a candidate and its tags are read,
-# newest first, until one agrees with the verdict. Past this many reads the record fails
-# (TooManyCandidates) instead of guessing: uploads made in the scan window must not be able to
-# hide the scanned version.
-MAX_TAG_READS = 1000
+# Without an ETag, a malicious verdict is acted on for every candidate: each costs up to five S3
+# calls (tags, HEAD, copy, HEAD of the copy, delete). Past this many the record fails
+# (TooManyCandidates: retried, then dead-lettered) instead of guessing which ones to leave.
+MAX_CANDIDATES = 100
 
 
 class TooManyCandidates(RuntimeError):
-    """More candidate versions than MAX_TAG_READS: the scanned one cannot be told apart."""
+    """More candidate versions than MAX_CANDIDATES for a malicious verdict without an ETag."""
 
 
 class VersionMismatch(RuntimeError):
@@ -37,8 +43,6 @@ class S3Reader(Protocol):
     """Reads for one bucket/key. Each may raise ObjectGone."""
 
     def head(self) -> Head: ...
-
-    def tags(self, version_id: str | None) -> dict[str, str]: ...
 
     def versions(self) -> list[ObjectVersion]:
         """Versions of exactly this key (no delete markers), newest first."""
@@ -51,13 +55,18 @@ class S3Reader(Protocol):
 
 @dataclass(frozen=True)
 class Location:
-    status: str  # FOUND, GONE or SUPERSEDED
+    status: str  # FOUND, GONE, SUPERSEDED or UNPROVEN
     reason: str
     versioned: bool = False
+    # FOUND: what the verdict is acted on, newest first. UNPROVEN: the candidates, none acted on.
     targets: tuple[ObjectVersion, ...] = ()
-    # Tags of targets[0] when locating already read them (reused for the file id).
-    tags: dict[str, str] | None = field(default=None, compare=False)
-    ambiguous: bool = False
+    by_etag: bool = False
+
+    @property
+    def ambiguous(self) -> bool:
+        """Located without an ETag and more than one candidate: S3 cannot say which one was
+        scanned (a malicious verdict then acts on each, a benign one on none)."""
+        return not self.by_etag and len(self.targets) > 1
 
 
 def locate(scan: ScanResult, reader: S3Reader) -> Location:
@@ -73,19 +82,29 @@ def locate(scan: ScanResult, reader: S3Reader) -> Location:
 
 def _by_etag(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
     current = head.current
-    if current is not None and current.etag == scan.etag:
-        return Location(FOUND, "current object has the scanned ETag", head.versioned, (current,))
     if not head.versioned:
         assert current is not None  # unversioned and no delete marker: GONE was handled
+        if current.etag == scan.etag:
+            reason = "current object has the scanned ETag"
+            return Location(FOUND, reason, False, (current,), by_etag=True)
         return Location(
             SUPERSEDED,
             f"key now holds a different upload (ETag {current.etag}, scanned {scan.etag})",
         )
-    # Same ETag means same bytes: every such version is the scanned content.
-    matches = tuple(v for v in reader.versions() if v.etag == scan.etag)
+    # Same ETag means same bytes: every such version is the scanned content, the current one or
+    # not (an older upload of the same bytes would otherwise stay readable by its version id).
+    matches = tuple(_with_head(v, current) for v in reader.versions() if v.etag == scan.etag)
     if not matches:
         return Location(GONE, f"no version has the scanned ETag {scan.etag}", True)
-    return Location(FOUND, f"{len(matches)} version(s) have the scanned ETag", True, matches)
+    reason = f"{len(matches)} version(s) have the scanned ETag"
+    return Location(FOUND, reason, True, matches, by_etag=True)
+
+
+def _with_head(version: ObjectVersion, current: ObjectVersion | None) -> ObjectVersion:
+    """The listed version with the metadata the HEAD read, when it is the current one."""
+    if current is not None and version.version_id == current.version_id:
+        return replace(version, metadata=current.metadata)
+    return version
 
 
 def _by_version(scan: ScanResult, reader: S3Reader) -> Location:
@@ -104,7 +123,9 @@ def _by_version(scan: ScanResult, reader: S3Reader) -> Location:
             f"version {version_id} has ETag {version.etag}, the scan result says {scan.etag}: "
             "nothing recorded, copied or deleted"
         )
-    return Location(FOUND, f"version {version_id} has the scanned ETag", True, (version,))
+    return Location(
+        FOUND, f"version {version_id} has the scanned ETag", True, (version,), by_etag=True
+    )
 
 
 def scan_bound(scan: ScanResult) -> Decimal:
@@ -113,79 +134,64 @@ def scan_bound(scan: ScanResult) -> Decimal:
     return scan.scan_started if scan.scan_started is not None else scan.timestamp
 
 
-def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
-    """No ETag in the message: use LastModified and File Storage Security's own result tag."""
-    current, versioned = head.current, head.versioned
+def excluded(version: ObjectVersion, scan: ScanResult) -> str | None:
+    """Why S3's own evidence says this version is not the scanned content; None: a candidate."""
     bound = scan_bound(scan)
-    read: dict[str | None, dict[str, str]] = {}
-    current_tags = None
-    if current is not None and _not_newer(current, bound):
-        current_tags = _tags_if_there(reader, current.version_id if versioned else None)
-        if current_tags is None and not versioned:
-            return Location(GONE, "the object was deleted while its tags were read")
-        if current_tags is not None and scanner_tags.agrees(current_tags, scan.verdict):
-            reason = "current object matches the scan"
-            return Location(FOUND, reason, versioned, (current,), current_tags)
-        if current_tags is not None:
-            read[current.version_id] = current_tags
+    if epoch_seconds(version.last_modified) > bound:
+        return f"last modified {version.last_modified.isoformat()}, after the scan began"
+    if scan.size is not None and version.size != scan.size:
+        return f"{version.size} bytes, the scan read {scan.size}"
+    return None
 
-    if not versioned:
+
+def _by_evidence(scan: ScanResult, head: Head, reader: S3Reader) -> Location:
+    """No ETag in the message: LastModified and size, nothing an uploader can write."""
+    current = head.current
+    if not head.versioned:
         assert current is not None  # unversioned and no delete marker: GONE was handled
-        if current_tags is None:
-            return Location(SUPERSEDED, "key was overwritten after the scan")
-        if scanner_tags.has_result(current_tags):
-            return Location(SUPERSEDED, "scanner result tag of the current object disagrees")
-        return _ambiguous(scan, [current], read, versioned=False)
-
-    candidates = [v for v in reader.versions() if _not_newer(v, bound)]
-    reads, gone = len(read), set()
-    for version in candidates:
-        if version.version_id not in read:
-            if reads == MAX_TAG_READS:
-                raise TooManyCandidates(
-                    f"{len(candidates)} versions are not newer than the scan and none of the "
-                    f"{reads} whose tags were read agrees with it; reading more is refused: "
-                    "handle the key by hand"
-                )
-            found = _tags_if_there(reader, version.version_id)
-            reads += 1
-            if found is None:  # deleted since the listing: not a candidate any more
-                gone.add(version.version_id)
-                continue
-            read[version.version_id] = found
-        tags = read[version.version_id]
-        if scanner_tags.agrees(tags, scan.verdict):
-            reason = "newest version with a consistent scanner result tag"
-            return Location(FOUND, reason, True, (version,), tags)
-    if any(scanner_tags.has_result(tags) for tags in read.values()):
-        return Location(GONE, "no version has a scanner result tag matching the verdict", True)
-    remaining = [v for v in candidates if v.version_id not in gone]
-    return _ambiguous(scan, remaining, read, versioned=True)
+        why = excluded(current, scan)
+        if why is not None:
+            return Location(SUPERSEDED, f"the object at the key is another upload: {why}")
+        return _decide(scan, [current], versioned=False)
+    candidates = [_with_head(v, current) for v in reader.versions() if excluded(v, scan) is None]
+    if not candidates:
+        reason = "no version is as old as the scan and of the scanned size"
+        return Location(GONE, reason, True)
+    return _decide(scan, candidates, versioned=True)
 
 
-def _tags_if_there(reader: S3Reader, version_id: str | None) -> dict[str, str] | None:
-    try:
-        return reader.tags(version_id)
-    except ObjectGone:
-        return None
-
-
-def _ambiguous(
-    scan: ScanResult,
-    candidates: list[ObjectVersion],
-    read: dict[str | None, dict[str, str]],
-    versioned: bool,
-) -> Location:
-    """FSS tagging is off and there is no ETag: take the newest plausible version, say so."""
-    for version in candidates:
-        if scan.size is None or version.size == scan.size:
-            reason = "no ETag and no scanner result tag: newest version not newer than the scan"
-            return Location(
-                FOUND, reason, versioned, (version,), read.get(version.version_id), ambiguous=True
+def _decide(scan: ScanResult, candidates: list[ObjectVersion], versioned: bool) -> Location:
+    count = len(candidates)
+    what = "the object at the key" if not versioned else f"{count} version(s)"
+    evidence = f"{what} as old as the scan and of the scanned size (no ETag in the message)"
+    if scan.verdict == MALICIOUS:
+        if count > MAX_CANDIDATES:
+            raise TooManyCandidates(
+                f"{count} versions are as old as the scan and of the scanned size; acting on "
+                f"more than {MAX_CANDIDATES} in one record is refused: handle the key by hand"
             )
-    status = GONE if versioned else SUPERSEDED
-    return Location(status, "no version older than the scan has the scanned size", versioned)
+        reason = evidence + (": each is acted on" if count > 1 else "")
+        return Location(FOUND, reason, versioned, tuple(candidates))
+    why = _unproven(scan, count, versioned)
+    if why is not None:
+        return Location(
+            UNPROVEN, f"{scan.verdict} not applied: {why}", versioned, tuple(candidates)
+        )
+    return Location(FOUND, evidence, versioned, tuple(candidates))
 
 
-def _not_newer(version: ObjectVersion, timestamp: Decimal) -> bool:
-    return epoch_seconds(version.last_modified) <= timestamp
+def _unproven(scan: ScanResult, count: int, versioned: bool) -> str | None:
+    """Why a benign verdict cannot be bound to one candidate; None when it can."""
+    if scan.size is None:
+        return "the message gives no scanned size (TotalBytesOfFile) to tell uploads apart"
+    if count > 1:
+        return (
+            f"{count} candidates (versions as old as the scan with the scanned size): "
+            "without the ETag the scanned one cannot be told apart"
+        )
+    if not versioned and scan.scan_started is None:
+        return (
+            "unversioned bucket and no scan_start_timestamp in the message: an upload of the "
+            "same size made while the scan ran would look as old as the scanned one"
+        )
+    return None

@@ -1,4 +1,10 @@
-"""One JSON log line per record, with CloudWatch Embedded Metric Format (EMF) counters in it."""
+"""One JSON log line per record, with CloudWatch Embedded Metric Format (EMF) metrics in it.
+
+Scalar fields come first, lists and objects after them: CloudWatch Logs Insights discovers only the
+first fields of a JSON event (100 in its older documentation, 200 now), and findings, targets and
+actions grow with the scanner's findings and the key's versions; the fields the saved queries use
+(queries/*.query) stay within the first 100 whatever their number.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from post_scan.pipeline import (
     SKIPPED_OWN_COPY,
     STALE_VERDICT,
     SUPERSEDED,
+    UNPROVEN,
     Outcome,
 )
 from post_scan.valid_text import repaired, repaired_data
@@ -40,11 +47,27 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "Errors": int(outcome.outcome == ERROR),
         # A malicious file made harmless by a fallback (no retry could do what is configured).
         "FallbackActions": int(outcome.fallback is not None and not outcome.dry_run),
-        # A non-malicious verdict refused: the scanner's own tag on the object says malicious.
+        # A non-malicious verdict refused: a scanner's own tag on the object says malicious.
         "VerdictConflicts": int(outcome.verdict_conflict),
         # GuardDuty could not tag a scanned object: a tag-based policy does not protect it.
         "PostScanActionsFailed": int(outcome.outcome == POST_SCAN_ACTION_FAILED),
+        # A benign verdict not acted on: S3's evidence cannot single out the scanned bytes.
+        "UnprovenLocations": int(outcome.outcome == UNPROVEN),
+        # A row left untouched: it names another object than the one the verdict is about.
+        "RowConflicts": int(outcome.row_conflict),
+        # A timing below came out negative (clocks disagree) and is reported as 0.
+        "ClampedTimings": int(outcome.clamped_timings),
     }
+
+
+def timings(outcome: Outcome) -> dict[str, float]:
+    """The timing metrics (unit Seconds) that apply to this record; the others are left out."""
+    found = {
+        "ExposureSeconds": outcome.exposure_seconds,
+        "ScanSeconds": outcome.scan_seconds,
+        "ActionDelaySeconds": outcome.action_delay_seconds,
+    }
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def _verdict_dimension(outcome: Outcome) -> str:
@@ -93,8 +116,13 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
         "actions": outcome.actions,
         "dry_run": outcome.dry_run,
         "outcome": outcome.outcome,
+        # What was done with the scanned version (the first target's scan_action), as in the event.
+        "action": outcome.targets[0].action if outcome.targets else None,
         "reason": outcome.reason,
         "duration_ms": outcome.duration_ms,
+        "exposure_seconds": outcome.exposure_seconds,
+        "scan_seconds": outcome.scan_seconds,
+        "action_delay_seconds": outcome.action_delay_seconds,
     }
     if outcome.ambiguous is not None:
         line["ambiguous"] = outcome.ambiguous
@@ -105,20 +133,31 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
     if outcome.error is not None:
         line["error"] = {"type": type(outcome.error).__name__, "message": str(outcome.error)}
     metrics = counters(outcome)
+    seconds = timings(outcome)
     line.update(
         {
             "FunctionName": function_name,
             "Verdict": _verdict_dimension(outcome),
             "ScanResults": 1,
             **metrics,
-            "_aws": _emf(namespace, list(metrics), now_ms),
+            **seconds,
+            "_aws": _emf(namespace, list(metrics), now_ms, list(seconds)),
         }
     )
-    return line
+    return _scalars_first(line)
 
 
-def _emf(namespace: str, names: list[str], now_ms: int) -> dict[str, Any]:
-    """The EMF metadata: ScanResults by function and verdict, each counter by function."""
+def _scalars_first(line: dict[str, Any]) -> dict[str, Any]:
+    """The same fields, scalars (in their order) before lists and objects (in theirs)."""
+    scalars = {k: v for k, v in line.items() if not isinstance(v, list | dict)}
+    return scalars | {k: v for k, v in line.items() if k not in scalars}
+
+
+def _emf(
+    namespace: str, names: list[str], now_ms: int, seconds: list[str] | None = None
+) -> dict[str, Any]:
+    """The EMF metadata: ScanResults by function and verdict, each counter (and each timing that
+    applies, unit Seconds) by function."""
     return {
         "Timestamp": now_ms,
         "CloudWatchMetrics": [
@@ -130,7 +169,8 @@ def _emf(namespace: str, names: list[str], now_ms: int) -> dict[str, Any]:
             {
                 "Namespace": namespace,
                 "Dimensions": [["FunctionName"]],
-                "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
+                "Metrics": [{"Name": name, "Unit": "Count"} for name in names]
+                + [{"Name": name, "Unit": "Seconds"} for name in seconds or []],
             },
         ],
     }

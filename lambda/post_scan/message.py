@@ -31,6 +31,10 @@ SQS_RAW = "sqs-raw"  # SQS record whose body is the scan result itself (topic un
 EVENTBRIDGE = "eventbridge"  # an EventBridge rule invoked the function with the event
 SQS_EVENTBRIDGE = "sqs-eventbridge"  # SQS record whose body is an EventBridge event (a rule's)
 
+# The field of an SNS notification (a queued body, or a replayed Lambda SNS record) that carries
+# the rows a final receive left to a replay (post_scan.pending).
+PENDING_FIELD = "PostScanPending"
+
 # ScanResult.scanner values.
 FSS = "fss"
 GUARDDUTY = "guardduty"
@@ -114,6 +118,12 @@ class Envelope:
     @property
     def from_eventbridge(self) -> bool:
         return self.event is not None
+
+    # The SNS notification a queued record's body holds (None: SNS invoked, or raw delivery).
+    notification: dict[str, Any] | None = None
+    # PostScanPending: rows a final receive left to a replay (post_scan.pending); never set by
+    # SNS, only by this function (or whoever can send to its queues or invoke it).
+    pending: Any = None
 
     def fallback_id(self) -> tuple[str, str]:
         """The delivery's id and its name, for a scan result without its own sqs_message_id."""
@@ -232,6 +242,7 @@ def parse_envelope(record: Any) -> Envelope:
         topic_arn=topic,
         sns_message_id=message_id,
         message_type=_attribute_type(sns.get("MessageAttributes"), "Value"),
+        pending=sns.get(PENDING_FIELD),
     )
 
 
@@ -293,6 +304,8 @@ def parse_queue_envelope(record: Any) -> Envelope:
         queue_message_id=meta.message_id,
         receive_count=meta.receive_count,
         message_type=message_type,
+        notification=notification,
+        pending=notification.get(PENDING_FIELD) if notification is not None else None,
     )
 
 

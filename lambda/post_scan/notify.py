@@ -27,6 +27,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
+from post_scan import timing
 from post_scan.events import render
 from post_scan.message import CLEAN, FAILED, FSS, GUARDDUTY, INCOMPLETE, MALICIOUS, UNSCANNED
 from post_scan.pipeline import (
@@ -136,6 +137,14 @@ def _fate(detail: dict[str, Any]) -> str:
 
 
 def what_was_done(detail: dict[str, Any]) -> str:
+    done = _what_was_done(detail)
+    exposure = detail.get("exposure_seconds")
+    if exposure is None:
+        return done
+    return f"{done} It was readable for {timing.words(exposure)} (from its upload until removed)."
+
+
+def _what_was_done(detail: dict[str, Any]) -> str:
     outcome, action = detail["outcome"], detail["action"]
     if outcome == ERROR:
         return "Nothing could be finished: the function failed on this file and will retry it."

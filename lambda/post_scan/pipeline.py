@@ -6,7 +6,11 @@ scanned version): [tags, file id] -> [verdict conflict?] -> [HEAD of the source]
 that will be done, before anything is copied or deleted; an error a retry may cure stops the
 record before the delete, so a retry still finds the file and its tag, and a copy that failed or
 does not match never costs the source. A failure no retry can cure, on a malicious file that must
-leave the scanned bucket, falls back to another way of making it harmless (outcome `fallback`).
+leave the scanned bucket, falls back to another way of making it harmless (outcome `fallback`);
+so does a row update that fails on the final receive of a queued message, whose row then waits
+in the dead-letter queue (post_scan.pending). A benign verdict whose bytes S3 cannot single out
+is not acted on (outcome `unproven`); a row that names another object is left alone (outcome
+`row_conflict`). Every S3 call first checks the invocation's remaining time (post_scan.budget).
 """
 
 from __future__ import annotations
@@ -16,20 +20,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from post_scan import scanner_tags
+from post_scan import pending, scanner_tags, timing
+from post_scan.budget import Budget
 from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
 from post_scan.failures import PERMANENT, classify, describe
-from post_scan.locate import FOUND, GONE, Location, locate
+from post_scan.locate import FOUND, GONE, UNPROVEN, Location, locate
 from post_scan.message import (
     CLEAN,
     EVENTBRIDGE,
     FSS,
     GUARDDUTY,
+    MALICIOUS,
+    PENDING_FIELD,
     SCAN_RESULT_TYPE,
     SNS,
     SQS,
     Envelope,
     NotAScanResult,
+    ScanMessageError,
     ScanResult,
     is_eventbridge_event,
     is_queue_record,
@@ -48,8 +56,20 @@ from post_scan.objects import (
     ObjectVersion,
     StoredObject,
 )
-from post_scan.protection import RESULT_TAGS, UNTIL_CLEAN, copy_tags, tagged_clean
-from post_scan.record import RECORDED, VerdictRow, build_update
+from post_scan.protection import (
+    RESULT_TAGS,
+    UNTIL_CLEAN,
+    copy_tags,
+    tagged_clean,
+)
+from post_scan.record import (
+    RECORDED,
+    ROW_CONFLICT,
+    VERDICT_KEPT,
+    Refusal,
+    VerdictRow,
+    build_update,
+)
 from post_scan.route import (
     ROUTED_MARK,
     CopyVerificationError,
@@ -75,6 +95,9 @@ OBJECT_GONE = "object_gone"
 SUPERSEDED = "superseded"
 STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
+# Also outcomes: ROW_CONFLICT (record.py: the file id's row names another object, left untouched;
+# RowConflicts) and UNPROVEN (locate.py: a benign verdict whose scanned bytes S3's evidence cannot
+# single out, nothing done to the object; UnprovenLocations).
 SKIPPED_OWN_COPY = "skipped_own_copy"
 FALLBACK = "fallback"  # a malicious file made harmless another way than configured (see targets)
 IGNORED = "ignored"  # published on the topic, but says it is not a scan result (its `type`)
@@ -88,7 +111,9 @@ class S3Store(Protocol):
 
     def tags(self, bucket: str, key: str, version_id: str | None) -> dict[str, str]: ...
 
-    def versions(self, bucket: str, key: str) -> list[ObjectVersion]: ...
+    def versions(
+        self, bucket: str, key: str, on_page: Callable[[], None] | None = None
+    ) -> list[ObjectVersion]: ...
 
     def delete_version(self, bucket: str, key: str, version_id: str) -> str: ...
 
@@ -115,8 +140,11 @@ class S3Store(Protocol):
     ) -> CopyResult: ...
 
 
-# Sends an UpdateItem request; returns RECORDED, STALE_VERDICT or ROW_MISSING, raises otherwise.
-UpdateSender = Callable[[dict[str, Any]], str]
+# Sends an UpdateItem request; returns RECORDED or the refusal (record.Refusal; a bare
+# STALE_VERDICT or ROW_MISSING string is accepted too), raises otherwise.
+UpdateSender = Callable[[dict[str, Any]], "str | Refusal"]
+# Sends a message body to the dead-letter queue of this ARN (aws.send_dead_letter).
+DeadLetterSender = Callable[[str, str], None]
 
 # until_clean: a clean object not tagged clean yet is looked at once more after this pause (the
 # scanner tags in parallel with this function), when the invocation has the time for it.
@@ -156,6 +184,14 @@ class Outcome:
     plan_arn: str | None = None  # GuardDuty: the malware protection plan that sent the event
     # GuardDuty "Post Scan Action Failed": what it says (guardduty.ActionFailure); never announced.
     action_failure: Any = None
+    row_conflict: bool = False  # a row names another object: left untouched (RowConflicts)
+    # Seconds (timing.py; None: not applicable). Malicious content readable: from LastModified until
+    # the function's delete of it succeeded (the slowest of its versions); the scanner's delay: from
+    # LastModified to the scan's start; the function's: from the scan result's timestamp to the end.
+    exposure_seconds: float | None = None
+    scan_seconds: float | None = None
+    action_delay_seconds: float | None = None
+    clamped_timings: bool = False  # one of them came out negative (clock skew): reported as 0
 
     @property
     def reason(self) -> str:
@@ -168,25 +204,32 @@ class Outcome:
 
 
 class _Reader:
-    """S3Reader for one bucket/key that lists each S3 read in the outcome's actions."""
+    """S3Reader for one bucket/key that lists each S3 read in the outcome's actions and checks
+    the invocation's remaining time before each call (every page of a listing too)."""
 
-    def __init__(self, store: S3Store, bucket: str, key: str, actions: list[str]) -> None:
+    def __init__(
+        self, store: S3Store, bucket: str, key: str, actions: list[str], budget: Budget
+    ) -> None:
         self._store, self._bucket, self._key, self._actions = store, bucket, key, actions
+        self._budget = budget
         self._tags: dict[str | None, dict[str, str]] = {}
 
     def head(self) -> Head:
+        self._budget.check("HEAD of the key")
         self._actions.append("head")
         return self._store.head(self._bucket, self._key)
 
     def tags(self, version_id: str | None) -> dict[str, str]:
         if version_id not in self._tags:
+            self._budget.check("a tag read")
             self._actions.append("read_tags")
             self._tags[version_id] = self._store.tags(self._bucket, self._key, version_id)
         return self._tags[version_id]
 
     def versions(self) -> list[ObjectVersion]:
         self._actions.append("list_versions")
-        return self._store.versions(self._bucket, self._key)
+        on_page = lambda: self._budget.check("a page of the version listing")  # noqa: E731
+        return self._store.versions(self._bucket, self._key, on_page=on_page)
 
     def version(self, version_id: str) -> ObjectVersion:
         self._actions.append("head_version")
@@ -222,13 +265,18 @@ class Pipeline:
         send_update: UpdateSender,
         clock: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
+        send_dead_letter: DeadLetterSender | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._s3 = s3
         self._send_update = send_update
         self._clock = clock
         self._sleep = sleep
+        self._send_dead_letter = send_dead_letter
+        self.wall_clock = wall_clock  # epoch seconds: the timings' end points
         self._time_left: Callable[[], float] | None = None
+        self._budget = Budget(None)
 
     def process(self, record: Any, time_left: Callable[[], float] | None = None) -> Outcome:
         """Handle one record; never raises (errors are reported in the Outcome).
@@ -238,6 +286,7 @@ class Pipeline:
         outcome = Outcome(dry_run=self.config.dry_run)
         started = self._clock()
         self._time_left = time_left
+        self._budget = Budget(time_left)
         try:
             self._process(record, outcome)
         except Exception as exc:  # reported per record; the handler fails the invocation
@@ -245,7 +294,16 @@ class Pipeline:
             outcome.verdict_conflict = isinstance(exc, VerdictConflict)
             outcome.notes.append(f"{type(exc).__name__}: {exc}")
         outcome.duration_ms = round((self._clock() - started) * 1000, 3)
+        if outcome.scan is not None and outcome.outcome != REJECTED:  # a trusted timestamp
+            self._timed(outcome, "action_delay_seconds", outcome.scan.timestamp)
         return outcome
+
+    def _timed(self, out: Outcome, name: str, start: Any) -> float:
+        """Set out.<name> to the seconds from `start` until now (and count a clamp)."""
+        elapsed = timing.between(start, self.wall_clock())
+        out.clamped_timings |= elapsed.clamped
+        setattr(out, name, elapsed.seconds)
+        return elapsed.seconds
 
     def _process(self, record: Any, out: Outcome) -> None:
         config = self.config
@@ -266,6 +324,9 @@ class Pipeline:
         if scan is None:
             return
         out.scan = scan
+        waiting = pending.parse(envelope.pending) if envelope.pending is not None else ()
+        if waiting and scan.verdict != MALICIOUS:
+            raise ScanMessageError(f"{PENDING_FIELD} on a {scan.verdict} result")
         if not config.bucket_allowed(scan.bucket):
             out.outcome = REJECTED
             out.notes.append("bucket not in ALLOWED_BUCKETS")
@@ -284,24 +345,35 @@ class Pipeline:
         if wants.route is not None and not wants.fall_back:
             # A key too long for the destination fails before any S3 call.
             out.destination = destination_url(wants.route, scan.bucket, scan.key)
-        reader = _Reader(self._s3, scan.bucket, scan.key, out.actions)
+        reader = _Reader(self._s3, scan.bucket, scan.key, out.actions, self._budget)
         try:
             location = locate(scan, reader)
             out.notes.append(location.reason)
+            if location.status == UNPROVEN:
+                out.ambiguous = location.ambiguous
+                self._unproven(scan, wants, location, reader, out)
+                return
             if location.status != FOUND:
                 out.outcome = OBJECT_GONE if location.status == GONE else SUPERSEDED
                 if location.status == GONE:
                     self._gone(scan, out)
+                if waiting:
+                    self._finish_pending(scan, wants, waiting, out)
                 return
             out.ambiguous = location.ambiguous
+            uploaded = location.targets[0].last_modified
+            started = scan.scan_started if scan.scan_started is not None else scan.timestamp
+            elapsed = timing.between(uploaded, float(started))
+            out.scan_seconds = elapsed.seconds
+            out.clamped_timings |= elapsed.clamped
             if location.versioned:
                 out.version_id = location.targets[0].version_id
             if self._own_copy(scan, location, out):
                 return
             if not (wants.record or wants.route or wants.delete):  # read protection only
-                self._check_tagged_clean(scan, location, reader, out)
+                self._check_tagged_clean(scan, reader, out)
                 return
-            if wants.route is not None and not self._routes_scan_type(scan, location, reader, out):
+            if wants.route is not None and not self._routes_scan_type(scan, reader, out):
                 out.destination = None
                 wants = replace(
                     wants, route=None, delete=deletes_source(scan.verdict, config, routed=False)
@@ -314,12 +386,21 @@ class Pipeline:
             self._report_targets(out)
             if wants.record:
                 self._record_all(scan, wants, out)
+                if out.row_conflict and scan.verdict != MALICIOUS:
+                    out.notes.append(
+                        f"nothing copied or deleted: a {scan.verdict} verdict is not acted on for "
+                        "a file whose id names another object"
+                    )
+                    return
             if wants.route is not None:
                 self._route_all(scan, wants, out)
+            lost = self._dead_letter(envelope, out) if any(t.pending for t in out.live) else None
             if wants.delete:
                 self._delete(scan, out)
             elif wants_check:
-                self._check_tagged_clean(scan, location, reader, out)
+                self._check_tagged_clean(scan, reader, out)
+            if lost is not None:
+                raise pending.RowNotKept(lost)
         except ObjectGone as exc:
             out.outcome = OBJECT_GONE
             if not self._gone(scan, out):
@@ -403,9 +484,7 @@ class Pipeline:
         )
         return True
 
-    def _routes_scan_type(
-        self, scan: ScanResult, location: Location, reader: _Reader, out: Outcome
-    ) -> bool:
+    def _routes_scan_type(self, scan: ScanResult, reader: _Reader, out: Outcome) -> bool:
         """Whether this result may be routed, by its scan type (Vision One's fss-scan-type tag).
 
         Clean and unscanned results only for the scan types in ROUTE_SCAN_TYPES (or when the
@@ -416,8 +495,7 @@ class Pipeline:
         gated = scan.verdict in SCAN_TYPE_GATED_VERDICTS
         if not gated or config.route_scan_types.issuperset(scanner_tags.SCAN_TYPES):
             return True  # nothing to decide: no tag read for it
-        tags = location.tags if location.tags is not None else reader.tags(out.version_id)
-        out.scan_type = scanner_tags.scan_type(tags)
+        out.scan_type = scanner_tags.scan_type(reader.tags(out.version_id))
         if config.routes_scan_type(scan.verdict, out.scan_type):
             return True
         allowed = ", ".join(sorted(config.route_scan_types)) or "none"
@@ -441,6 +519,7 @@ class Pipeline:
             if metadata is None:  # a version found by listing
                 if not trusted:  # the mark would not count here: no HEAD needed
                     continue
+                self._budget.check("HEAD of a version")
                 out.actions.append("head_version")
                 stored = self._s3.describe(scan.bucket, scan.key, version_id=target.version_id)
                 metadata = stored.metadata
@@ -480,6 +559,7 @@ class Pipeline:
         check_conflicts(scan, out.live)  # on tags now known to be the scanned content's
 
     def _read_source(self, scan: ScanResult, target: Target, checksums: bool, out: Outcome) -> None:
+        self._budget.check("HEAD of the source")
         out.actions.append("read_source")
         try:
             target.source = self._s3.describe(
@@ -529,49 +609,199 @@ class Pipeline:
         if scan.verdict not in config.record_verdicts:  # read for the announcement only
             out.notes.append(f"{scan.verdict} is not in RECORD_VERDICTS: not recorded")
             return
-        request = build_update(
-            VerdictRow(
-                table=config.file_id_table,
-                key_name=config.file_id_table_key,
-                file_id=target.file_id,
-                scan=scan,
-                action=target.action,
-                version_id=target.version_id,
-                destination=target.destination,
-                upsert=config.file_id_table_upsert,
-            )
-        )
+        row = self._row(scan, target.file_id, target.action, target.version_id, target.destination)
         if config.dry_run:
             out.actions.append("would_record")
             out.notes.append(f"dry run: would record {scan.verdict} for file_id {target.file_id}")
             return
+        self._budget.check("the row update")
         try:
-            result = self._send_update(request)
+            result = self._send_update(build_update(row))
         except Exception as exc:
-            if not (wants.fall_back and classify(exc) == PERMANENT):
+            permanent = classify(exc) == PERMANENT
+            final = not permanent and self._final_receive(out)
+            if not (wants.fall_back and (permanent or final)):
                 raise
             target.recorded = False
-            target.fallbacks.append(f"the row was not updated ({describe(exc)})")
+            if final:
+                # The last receive before SQS dead-letters the message: the file is made
+                # harmless anyway; the row waits in the dead-letter queue (_dead_letter).
+                target.pending = True
+                target.fallbacks.append(
+                    f"final receive ({out.receive_count} of {config.queue_max_receive_count}): "
+                    f"the row was not updated ({describe(exc)}); it waits in the dead-letter "
+                    f"queue ({PENDING_FIELD}) for a replay"
+                )
+            else:
+                target.fallbacks.append(f"the row was not updated ({describe(exc)})")
             return
-        if result == RECORDED:
-            out.actions.append("record")
-            target.recorded = True
-            return
-        out.outcome = result
-        out.notes.append(
-            f"file_id {target.file_id}: "
-            + (
-                "a newer verdict is already recorded"
-                if result == STALE_VERDICT
-                else "no row with this file_id and FILE_ID_TABLE_UPSERT is false"
-            )
+        target.recorded = self._recorded(result, target.file_id, out)
+
+    def _row(
+        self,
+        scan: ScanResult,
+        file_id: str,
+        action: str,
+        version_id: str | None,
+        destination: str | None,
+        unproven: str | None = None,
+    ) -> VerdictRow:
+        config = self.config
+        assert config.file_id_table is not None
+        return VerdictRow(
+            table=config.file_id_table,
+            key_name=config.file_id_table_key,
+            file_id=file_id,
+            scan=scan,
+            action=action,
+            version_id=version_id,
+            destination=destination,
+            upsert=config.file_id_table_upsert,
+            unproven=unproven,
         )
+
+    def _recorded(self, result: str | Refusal, file_id: str, out: Outcome) -> bool:
+        """True when the row was written; otherwise the outcome and the reason say why not
+        (a row conflict outranks a stale verdict or a missing row; an unproven outcome stays)."""
+        kind, bound = (
+            (result.result, result.bound_to) if isinstance(result, Refusal) else (result, None)
+        )
+        if kind == RECORDED:
+            out.actions.append("record")
+            return True
+        if kind == ROW_CONFLICT:
+            out.row_conflict = True
+            named = bound or "another s3_bucket / s3_key"
+            out.notes.append(
+                f"file_id {file_id}: the row names another object ({named}): left untouched"
+            )
+        elif kind == VERDICT_KEPT:
+            out.notes.append(f"file_id {file_id}: the row says malicious: kept")
+        else:
+            out.notes.append(
+                f"file_id {file_id}: "
+                + (
+                    "a newer verdict is already recorded"
+                    if kind == STALE_VERDICT
+                    else "no row with this file_id and FILE_ID_TABLE_UPSERT is false"
+                )
+            )
+        if out.outcome in (PROCESSED, STALE_VERDICT, ROW_MISSING) and kind != VERDICT_KEPT:
+            out.outcome = kind
+        return False
+
+    def _final_receive(self, out: Outcome) -> bool:
+        """The last receive of a queued SNS notification before SQS moves it to the dead-letter
+        queue (QUEUE_MAX_RECEIVE_COUNT); never for SNS (no attempt number) or raw delivery."""
+        return out.delivery == SQS and self.config.final_receive(out.receive_count)
+
+    def _dead_letter(self, envelope: Envelope, out: Outcome) -> str | None:
+        """Send the message, with the rows the final receive could not write, to the dead-letter
+        queue (post_scan.pending); None when sent, else why not (the record then fails, after the
+        file was made harmless, and the log line keeps the file ids)."""
+        config = self.config
+        waiting = [t for t in out.live if t.pending]
+        rows = [
+            pending.PendingRow(t.file_id, t.version_id, t.action, t.destination)
+            for t in waiting
+            if t.file_id is not None
+        ]
+        assert envelope.notification is not None and config.dead_letter_queue_arn is not None
+        reason = (
+            f"final receive ({out.receive_count} of {config.queue_max_receive_count}) of a "
+            "malicious result: the file was made harmless but its row could not be written; "
+            "replay this message once the cause is fixed"
+        )
+        try:  # never in a dry run: no row update was sent, none failed
+            self._budget.check("the dead letter")
+            body = pending.dead_letter_body(envelope.notification, rows, reason)
+            send = self._send_dead_letter
+            if send is None:
+                from post_scan import aws  # boto3: loaded only when a dead letter is sent
+
+                send = aws.send_dead_letter
+            send(config.dead_letter_queue_arn, body)
+        except Exception as exc:
+            ids = ", ".join(row.file_id for row in rows)
+            return (
+                f"the final receive made the file harmless but could not keep its row for a "
+                f"replay in the dead-letter queue ({describe(exc)}): file id(s) {ids}, see "
+                "targets in this log line"
+            )
+        out.actions.append("dead_letter")
+        out.notes.append(
+            f"sent to the dead-letter queue with {PENDING_FIELD} for {len(rows)} row(s)"
+        )
+        return None
+
+    def _finish_pending(
+        self, scan: ScanResult, wants: _Wants, waiting: tuple[pending.PendingRow, ...], out: Outcome
+    ) -> None:
+        """The object is gone and the message carries rows a final receive left pending: write
+        them (a replay of the dead letter). Errors propagate: the replay fails and is retried."""
+        config = self.config
+        if (
+            not wants.record
+            or config.file_id_table is None
+            or scan.verdict not in config.record_verdicts
+        ):
+            out.notes.append(
+                f"{PENDING_FIELD}: the verdict is not recorded here, nothing to finish"
+            )
+            return
+        out.outcome = PROCESSED
+        out.file_id = waiting[0].file_id
+        for item in waiting:
+            row = self._row(scan, item.file_id, item.action, item.version_id, item.destination)
+            if config.dry_run:
+                out.actions.append("would_record")
+                continue
+            self._budget.check("the row update")
+            self._recorded(self._send_update(build_update(row)), item.file_id, out)
+        out.notes.append(f"{PENDING_FIELD}: wrote the row(s) an earlier final receive left pending")
+
+    def _unproven(
+        self, scan: ScanResult, wants: _Wants, location: Location, reader: _Reader, out: Outcome
+    ) -> None:
+        """A benign verdict S3's evidence cannot bind to one upload: nothing is done to any
+        candidate. The row says why (scan_verdict `unproven`) when every candidate carries the
+        same file id, so the row is certainly that of the scanned upload; never otherwise."""
+        out.outcome = UNPROVEN
+        config = self.config
+        recorded = wants.record and scan.verdict in config.record_verdicts
+        if not recorded or config.file_id_table is None:
+            return
+        if len(location.targets) > pending.MAX_TARGETS:
+            out.notes.append("too many candidates to read their file ids: no row written")
+            return
+        found: set[str | None] = set()
+        for version in location.targets:
+            try:
+                tags = reader.tags(version.version_id if location.versioned else None)
+            except ObjectGone:
+                continue
+            found.add(tags.get(config.file_id_tag_key) or None)
+        if len(found) != 1 or None in found:
+            out.notes.append("the candidates do not carry one file id: no row written")
+            return
+        (file_id,) = found
+        assert file_id is not None
+        out.file_id = file_id
+        single = location.versioned and len(location.targets) == 1
+        version_id = location.targets[0].version_id if single else None
+        row = self._row(scan, file_id, "none", version_id, None, unproven=location.reason)
+        if config.dry_run:
+            out.actions.append("would_record")
+            return
+        self._budget.check("the row update")
+        self._recorded(self._send_update(build_update(row)), file_id, out)
 
     def _route_all(self, scan: ScanResult, wants: _Wants, out: Outcome) -> None:
         """Copy each target to its destination and verify the copy. A permanent failure of a
         malicious file that must go: deleted without a copy (its row re-recorded first)."""
         assert wants.route is not None
         for target in out.live:
+            self._budget.check("a copy")
             if self.config.dry_run:
                 out.actions.append("would_copy")
                 out.notes.append(f"dry run: would copy {target.describe()} to {target.destination}")
@@ -619,6 +849,7 @@ class Pipeline:
         arguments = copy_arguments(source, route, tags, target.metadata)
         result = self._s3.copy(scan.bucket, scan.key, source, route.bucket, key, arguments)
         out.actions.append("copy")
+        self._budget.check("HEAD of the copy")
         try:
             copy = self._s3.describe(route.bucket, key, checksums=source.checksum is not None)
         except ObjectGone as exc:
@@ -635,12 +866,10 @@ class Pipeline:
         how = "multipart copy" if result.multipart else "copy"
         out.notes.append(f"{how} of {target.describe()} verified at {target.destination}")
 
-    def _check_tagged_clean(
-        self, scan: ScanResult, location: Location, reader: _Reader, out: Outcome
-    ) -> None:
+    def _check_tagged_clean(self, scan: ScanResult, reader: _Reader, out: Outcome) -> None:
         """until_clean: readers are denied until the scanner tags the object clean; say so when
         it has not (UntaggedCleanObjects), e.g. because its tagging is off or failing."""
-        tags = location.tags if location.tags is not None else reader.tags(out.version_id)
+        tags = reader.tags(out.version_id)
         if tagged_clean(tags, scan.scanner):
             return
         left = self._time_left() if self._time_left is not None else None
@@ -648,6 +877,7 @@ class Pipeline:
             out.notes.append("read protection: not tagged clean yet, no time left to look again")
             return
         self._sleep(RECHECK_SECONDS)
+        self._budget.check("a second tag read")
         out.actions.append("read_tags")
         tags = self._s3.tags(scan.bucket, scan.key, out.version_id)
         if tagged_clean(tags, scan.scanner):
@@ -672,12 +902,17 @@ class Pipeline:
             return
         results = []
         for target in targets:
+            self._budget.check("a delete")
             if target.versioned:
                 assert target.version.version_id is not None
                 result = self._s3.delete_version(scan.bucket, scan.key, target.version.version_id)
             else:
                 result = self._s3.delete_if_match(scan.bucket, scan.key, target.version.etag)
             results.append(result)
+            if result == DELETED and scan.verdict == MALICIOUS:  # readable until this moment
+                before = out.exposure_seconds
+                exposure = self._timed(out, "exposure_seconds", target.version.last_modified)
+                out.exposure_seconds = max(exposure, before or 0.0)
         if DELETED in results:
             out.actions.append("delete")
             out.notes.append("deleted " + described)
@@ -694,7 +929,7 @@ class Pipeline:
         Not when it ended otherwise (superseded, object_gone): then no fallback was carried out.
         """
         reasons = [f"{t.describe()}: {reason}" for t in out.targets for reason in t.fallbacks]
-        if not reasons or out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING):
+        if not reasons or out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING, ROW_CONFLICT):
             return
         out.fallback = "; ".join(reasons)
         out.notes.append("FALLBACK " + out.fallback)

@@ -12,7 +12,12 @@ docs/scanner.md):
   JSON object) is read as the merged tag; see merged_fields().
 - "No tag": nothing; read() returns None.
 
-Every tag-based rule (locate, scan types, ...) reads the tags through this module only.
+Every tag-based rule (verdict conflicts, scan types, read protection) reads the tags through this
+module only. Tags are the uploader's to write unless a bucket policy denies it (read_protection),
+so they may only make the function more careful: `says_malicious` answers True when ANY tag, under
+any spelling of its key and in either format, says malicious (GuardDuty Malware Protection's
+`GuardDutyMalwareScanStatus` = `THREATS_FOUND` included), and no clean value, ordering of tags or
+case of a key outweighs it. Tags never locate the scanned content (locate.py).
 """
 
 from __future__ import annotations
@@ -22,8 +27,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
-
-from post_scan.message import MALICIOUS
 
 SEPARATED = "separated"
 MERGED = "merged"
@@ -35,6 +38,9 @@ SCAN_TYPE_TAG = "fss-scan-type"
 RESULT_MALICIOUS = "malicious"
 RESULT_NO_ISSUES = "no issues found"
 RESULT_FAILURE = "failure"
+# GuardDuty Malware Protection for S3 tags a scanned object with its scanResultStatus.
+GUARDDUTY_STATUS_TAG = "GuardDutyMalwareScanStatus"
+GUARDDUTY_THREATS_FOUND = "THREATS_FOUND"
 # fss-scan-type values (Vision One): a real-time upload, a manual or a scheduled full bucket scan.
 OBJECT_CREATED = "object created"
 SCAN_TYPES = (OBJECT_CREATED, "manual", "schedule")
@@ -81,10 +87,19 @@ class ScannerTags:
 
 
 def read(tags: Mapping[str, str] | None) -> ScannerTags | None:
-    """The scanner's result tag(s) on one object version; None when it carries none."""
+    """What the scanner's result tag(s) on one object version say; None when it carries none.
+
+    A description (scan type, dates), never a decision that could let a benign action through:
+    that is says_malicious(). The answer does not depend on the order S3 lists the tags in: of
+    several spellings of one key, the one the scanner writes (lower case) is read, else the first
+    in sorted order.
+    """
     if not tags:
         return None
-    separated = {k.lower(): v for k, v in tags.items() if k.lower() in _SEPARATED_KEYS}
+    separated: dict[str, str] = {}
+    for key in sorted(tags, key=lambda k: (k != k.lower(), k)):
+        if key.lower() in _SEPARATED_KEYS:
+            separated.setdefault(key.lower(), tags[key])
     plain = separated.get(RESULT_TAG)
     if plain is not None and "scan-result" not in merged_fields(plain):
         return _build(SEPARATED, RESULT_TAG, {k[len(PREFIX) :]: v for k, v in separated.items()})
@@ -96,24 +111,41 @@ def read(tags: Mapping[str, str] | None) -> ScannerTags | None:
     return None
 
 
-def has_result(tags: Mapping[str, str] | None) -> bool:
-    found = read(tags)
-    return found is not None and found.result is not None
+def malicious_keys(tags: Mapping[str, str] | None) -> list[str]:
+    """Every tag key (sorted) whose value says a scanner found malware, in any format or case.
 
-
-def agrees(tags: Mapping[str, str] | None, verdict: str) -> bool:
-    """The scanner's result tag is there and says malicious exactly when the verdict does."""
-    found = read(tags)
-    if found is None or found.result is None:
-        return False
-    return found.malicious == (verdict == MALICIOUS)
+    File Storage Security: a key that is `fss-scan-result` in any case (`_` for `-` too) whose
+    value is `malicious`, or any `fss-` key whose merged value has the scan-result field
+    `malicious` (values: any case, runs of spaces as one). GuardDuty: `GuardDutyMalwareScanStatus`
+    in any case whose value is `THREATS_FOUND` (any case).
+    """
+    found = []
+    for key, value in (tags or {}).items():
+        name = _key_name(key)
+        if name == _key_name(GUARDDUTY_STATUS_TAG):
+            if _normal(value).replace(" ", "_") == GUARDDUTY_THREATS_FOUND.lower():
+                found.append(key)
+        elif name.startswith(PREFIX):
+            separated = name == RESULT_TAG and _normal(value) == RESULT_MALICIOUS
+            merged = _normal(merged_fields(value).get("scan-result", "")) == RESULT_MALICIOUS
+            if separated or merged:
+                found.append(key)
+    return sorted(found)
 
 
 def says_malicious(tags: Mapping[str, str] | None) -> bool:
-    """The scanner tagged the object malicious: a clean, incomplete, failed or unscanned verdict
-    for it is refused (VerdictConflict), whatever the message claims."""
-    found = read(tags)
-    return found is not None and found.malicious
+    """A scanner tagged the object malicious (any tag, any spelling, either format, FSS or
+    GuardDuty): a clean, incomplete, failed or unscanned verdict for it is refused
+    (VerdictConflict), whatever the message claims and whatever other tags say."""
+    return bool(malicious_keys(tags))
+
+
+def _key_name(key: str) -> str:
+    return re.sub(r"[\s_]+", "-", key.strip().lower())
+
+
+def _normal(value: str) -> str:
+    return " ".join(value.split()).lower()
 
 
 def scan_type(tags: Mapping[str, str] | None) -> str | None:

@@ -15,11 +15,11 @@ from post_scan.config import Config, Route
 from post_scan.message import MALICIOUS, ScanResult
 from post_scan.objects import ObjectVersion, StoredObject
 from post_scan.route import deletes_source, planned_key, routed_metadata, scan_action
-from post_scan.scanner_tags import RESULT_TAG, says_malicious
+from post_scan.scanner_tags import malicious_keys
 
 
 class VerdictConflict(RuntimeError):
-    """A non-malicious verdict for content that File Storage Security tagged malicious."""
+    """A non-malicious verdict for content that a scanner tagged malicious."""
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Target:
     fallbacks: list[str] = field(default_factory=list)  # why the configured action was not done
     recorded: bool = False
     gone: bool = False  # deleted by someone else while the record was handled
+    # Final receive: the row could not be written; it goes to the dead-letter queue (pending.py).
+    pending: bool = False
 
     @property
     def version_id(self) -> str | None:
@@ -66,16 +68,21 @@ def may_fall_back(verdict: str, config: Config) -> bool:
 
 
 def check_conflicts(scan: ScanResult, targets: list[Target]) -> None:
-    """A clean, incomplete, failed or unscanned verdict is never acted on for content that File
-    Storage Security itself tagged malicious (tags can lag a malicious message, never the
-    reverse). The tag may be separated or merged (scanner_tags reads both)."""
+    """A clean, incomplete, failed or unscanned verdict is never acted on for content a scanner
+    tagged malicious (tags can lag a malicious message, never the reverse). Any malicious value
+    counts, under any key spelling, separated or merged, File Storage Security's or GuardDuty's
+    (scanner_tags.malicious_keys): tags may only make the function more careful."""
     if scan.verdict == MALICIOUS:
         return
-    tagged = [t.describe() for t in targets if t.tags is not None and says_malicious(t.tags)]
+    tagged = [
+        f"{t.describe()} ({', '.join(malicious_keys(t.tags))})"
+        for t in targets
+        if t.tags is not None and malicious_keys(t.tags)
+    ]
     if tagged:
         raise VerdictConflict(
-            f"the message says {scan.verdict} but File Storage Security's {RESULT_TAG} tag "
-            f"on {', '.join(tagged)} says malicious: nothing recorded, copied or deleted"
+            f"the message says {scan.verdict} but a scanner's result tag says malicious on "
+            f"{'; '.join(tagged)}: nothing recorded, copied or deleted"
         )
 
 

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "scan_result_topic_arns": {},
     "bucket_names": [],
     "storage_stack_names": [],
+    "create_dashboard": False,
     "read_protection_scanner_principal_arns": [],
 }
 
@@ -95,6 +96,8 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "queue_age_threshold_seconds": 900,
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
+    "row_conflicts_threshold": 0,
+    "exposure_p99_seconds": None,
 }
 
 HANDLER = "post_scan.handler.lambda_handler"
@@ -206,6 +209,8 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             0,
         )
+    row_conflicts = settings["row_conflicts_threshold"]
+    found["row-conflicts"] = (emf, "RowConflicts", "FunctionName", "Sum", row_conflicts)
     if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
@@ -238,6 +243,16 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Sum",
             settings["untagged_clean_objects_threshold"],
         )
+    # How long malware stayed readable: its p99 over 5 minutes, whatever period_seconds says.
+    exposure = settings.get("exposure_p99_seconds")
+    if exposure is not None:
+        found["exposure"] = (
+            inputs["metrics_namespace"],
+            "ExposureSeconds",
+            "FunctionName",
+            "p99",
+            exposure,
+        )
     return {
         key: {
             "namespace": namespace,
@@ -245,8 +260,8 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "dimension": dimension,
             "statistic": statistic,
             "threshold": threshold,
-            "period": settings["period_seconds"],
-            "evaluation_periods": settings["evaluation_periods"],
+            "period": 300 if key == "exposure" else settings["period_seconds"],
+            "evaluation_periods": 1 if key == "exposure" else settings["evaluation_periods"],
             "extra_dimensions": {"Verdict": "unscanned"} if key == "unscanned" else {},
         }
         for key, (namespace, metric, dimension, statistic, threshold) in found.items()
@@ -371,7 +386,18 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "ROUTE_SCAN_TYPES": ",".join(inputs["route_scan_types"]),
         "SCANNER_ROUTED_VERDICTS": ",".join(inputs["scanner_routed_verdicts"]),
         "READ_PROTECTION": inputs["read_protection"],
+        **_final_receive_environment(inputs, where),
     }
+
+
+def _final_receive_environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
+    """While the delivery queue exists: its maxReceiveCount and the dead-letter queue the final
+    receive of a malicious result keeps a row's data in (docs/failures.md)."""
+    if not delivery_queue_exists(inputs):
+        return {"QUEUE_MAX_RECEIVE_COUNT": "", "DEAD_LETTER_QUEUE_ARN": ""}
+    dlq = f"arn:{where.partition}:sqs:{where.region}:{where.account_id}:{inputs['name']}-dlq"
+    count = str(queue_settings(inputs)["max_receive_count"])
+    return {"QUEUE_MAX_RECEIVE_COUNT": count, "DEAD_LETTER_QUEUE_ARN": dlq}
 
 
 Grant = tuple[str, str, str | None]  # (action, resource, condition as canonical JSON or None)

@@ -439,11 +439,16 @@ def test_alarms_watch_the_deployment(deployed: Deployment):
         key = alarm["AlarmName"].removeprefix(f"{inputs['name']}-")
         want = expected[key]
         value = queue_names.get(key, inputs["name"])
-        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        # A percentile (p99) is an ExtendedStatistic; Sum, Maximum are a Statistic.
+        statistic = alarm.get("ExtendedStatistic") or alarm.get("Statistic")
+        assert (alarm["Namespace"], alarm["MetricName"], statistic) == (
             want["namespace"],
             want["metric"],
             want["statistic"],
         )
+        if want["statistic"].startswith("p"):
+            assert "Statistic" not in alarm
+            assert alarm["EvaluateLowSampleCountPercentile"] == "evaluate"
         dimensions = {want["dimension"]: value, **want["extra_dimensions"]}
         assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == [
             {"Name": name, "Value": dimensions[name]} for name in sorted(dimensions)
@@ -727,6 +732,14 @@ def test_destroy_leaves_nothing_behind(fleet: Fleet, scenario: str):
             if b["Name"] != "default" and b["Name"] not in facts.get("event_buses", [])
         ],
         "event rules": [r["Name"] for r in account.client("events").list_rules()["Rules"]],
+        "dashboards": [
+            d["DashboardName"]
+            for d in account.client("cloudwatch").list_dashboards()["DashboardEntries"]
+        ],
+        "saved queries": [
+            d["name"]
+            for d in account.client("logs").describe_query_definitions()["queryDefinitions"]
+        ],
     }
     # Keys a root created must be scheduled for deletion; prerequisites and AWS managed keys
     # (moto makes alias/aws/dynamodb for SSE tables) are not the root's.

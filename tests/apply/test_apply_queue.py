@@ -21,6 +21,7 @@ import io
 import json
 import shlex
 import subprocess
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -131,17 +132,42 @@ def _replay_before_the_fix(deployed: Deployment, tmp_path) -> tuple[int, list[st
     return code, sent, report.getvalue()
 
 
-def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_path, capsys):
+@dataclass(frozen=True)
+class _Site:
+    """The deployed queue example: its clients, bucket, topic, table and queues."""
+
+    s3: Any
+    sns: Any
+    sqs: Any
+    dynamodb: Any
+    bucket: str
+    topic: str
+    table: str
+    tag_key: str
+    max_receives: int
+    delivery_url: str
+    dlq_url: str
+
+
+def _site(deployed: Deployment) -> _Site:
     account = deployed.account
-    s3, sns, sqs = account.client("s3"), account.client("sns"), account.client("sqs")
-    dynamodb = account.client("dynamodb")
-    bucket = deployed.facts["buckets"][0]["name"]
-    topic = deployed.facts["topics"]["storage_stack"]
-    table = deployed.outputs["file_id_table_name"]
-    tag_key = deployed.inputs["file_id_tag_key"]
-    max_receives = deployed.inputs["queue"]["max_receive_count"]
-    delivery_url = deployed.outputs["delivery_queue_url"]
-    dlq_url = deployed.outputs["dead_letter_queue_url"]
+    return _Site(
+        *(account.client(service) for service in ("s3", "sns", "sqs", "dynamodb")),
+        bucket=deployed.facts["buckets"][0]["name"],
+        topic=deployed.facts["topics"]["storage_stack"],
+        table=deployed.outputs["file_id_table_name"],
+        tag_key=deployed.inputs["file_id_tag_key"],
+        max_receives=deployed.inputs["queue"]["max_receive_count"],
+        delivery_url=deployed.outputs["delivery_queue_url"],
+        dlq_url=deployed.outputs["dead_letter_queue_url"],
+    )
+
+
+def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_path, capsys):
+    account, site = deployed.account, _site(deployed)
+    s3, sns, sqs, dynamodb = site.s3, site.sns, site.sqs, site.dynamodb
+    bucket, topic, table, tag_key = site.bucket, site.topic, site.table, site.tag_key
+    max_receives, delivery_url, dlq_url = site.max_receives, site.delivery_url, site.dlq_url
 
     uploads: list[dict[str, Any]] = []
     for i in range(BURST + 1):
@@ -230,3 +256,60 @@ def test_burst_with_a_poisoned_message_then_replay(deployed: Deployment, tmp_pat
     assert (drained.batches, drained.kept) == (1, [])
     assert _versions(s3, bucket, poison["key"]) == []
     assert _queue_depth(sqs, delivery_url) == 0 and _queue_depth(sqs, dlq_url) == 0
+
+
+def test_the_final_receive_makes_malware_harmless_and_the_replay_writes_its_row(
+    deployed: Deployment, tmp_path, capsys
+):
+    """Issue 19: the row update keeps failing with an error a retry could cure (the table is gone).
+    Before, the malware stayed in the bucket through every receive and into the dead-letter queue.
+    Now the final receive deletes it anyway, and the dead letter the function sends keeps the file
+    id and version; the operator recreates the table, runs replay_command, and the row is written
+    although the object is gone."""
+    account, site = deployed.account, _site(deployed)
+    s3, sns, sqs, dynamodb = site.s3, site.sns, site.sqs, site.dynamodb
+    bucket, topic, table, tag_key = site.bucket, site.topic, site.table, site.tag_key
+    max_receives, dlq_url = site.max_receives, site.dlq_url
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    dynamodb.delete_table(TableName=table)
+
+    key = "final receive/evil+1 ü.bin"
+    put = s3.put_object(Bucket=bucket, Key=key, Body=EICAR, Tagging=f"{tag_key}=final-1")
+    message = fss.scan_result(
+        bucket,
+        key,
+        account.region,
+        size=len(EICAR),
+        etag=put["ETag"].strip('"'),
+        findings=[fss.EICAR_FINDING],
+    )
+    sns.publish(TopicArn=topic, Message=json.dumps(message))
+
+    _, lines = _drain(deployed, tmp_path, capsys)
+    assert [(line["receive_count"], line["outcome"]) for line in lines] == [
+        *((count, "error") for count in range(1, max_receives)),
+        (max_receives, "fallback"),
+    ]
+    assert "dead_letter" in lines[-1]["actions"] and lines[-1]["file_id"] == "final-1"
+    assert _versions(s3, bucket, key) == []  # harmless although the row could not be written
+    (dead,) = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)[
+        "Messages"
+    ]
+    (target,) = json.loads(dead["Body"])["PostScanPending"]["targets"]
+    assert (target["file_id"], target["version_id"]) == ("final-1", put["VersionId"])
+
+    # The operator fixes the cause and replays with the deployment's own command.
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=described["KeySchema"],
+        AttributeDefinitions=described["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    replayed = _replay(deployed)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    _, lines = _drain(deployed, tmp_path, capsys)
+    assert [(line["key"], line["outcome"]) for line in lines] == [(key, "processed")]
+    row = dynamodb.get_item(TableName=table, Key={"file_id": {"S": "final-1"}})["Item"]
+    assert (row["scan_verdict"], row["scan_action"]) == ({"S": "malicious"}, {"S": "delete"})
+    assert row["s3_version_id"] == {"S": put["VersionId"]}
+    assert _queue_depth(sqs, dlq_url) == 0

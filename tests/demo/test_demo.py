@@ -60,6 +60,13 @@ def _cases(output: str) -> dict[str, dict]:
     return cases
 
 
+def _seconds(text: str) -> float:
+    """4.2 s, 1 min 5 s, 1 h 2 min (the demo's durations) in seconds."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", text)]
+    scale = [3600, 60] if "h" in text else [60, 1] if "min" in text else [1]
+    return sum(n * unit for n, unit in zip(numbers, scale, strict=True))
+
+
 def _case(cases: dict[str, dict], words: str) -> dict:
     found = [title for title in cases if words in title]
     assert len(found) == 1, f"expected one case titled like {words!r}, found {list(cases)}"
@@ -156,6 +163,18 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert "GuardDuty event, default bus" in guarded["rows"]["function"][0]
     assert "actions: head_version, read_tags, record, delete" in guarded["rows"]["function"][1]
     assert "event: malicious, processed, action delete" in guarded["rows"]["announced"][1]
+    # The run's own exposure figures, from its log lines: the two malicious files it deleted.
+    duration = r"(\d+\.\d s|\d+ min \d+ s|\d+ h \d+ min)"
+    exposure = re.search(
+        rf"^malware readable for at most {duration} in this run \(2 malicious files removed; "
+        r"emulator timings, not AWS's",
+        output,
+        re.MULTILINE,
+    )
+    assert exposure, output
+    per_file = re.findall(rf"^  s3://\S.*: readable for {duration} \(upload to scan", output, re.M)
+    assert len(per_file) == 2 and max(per_file, key=_seconds) == exposure[1], per_file
+    assert output.index(exposure[0]) > output.index(steps[9])  # after the clean-up steps
 
     forged = _case(cases, "forged")
     assert forged["rows"]["object"][0] == forged["rows"]["object"][1]

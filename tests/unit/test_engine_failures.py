@@ -172,6 +172,8 @@ def test_object_gone_between_head_and_tag_read_is_success(stubbed_s3, make_engin
 def test_version_gone_before_its_delete_is_success(stubbed_s3, make_engine) -> None:
     client, stubber = stubbed_s3
     stubber.add_response("head_object", {**HEAD_OK, "VersionId": "v1"})
+    listed = {"Key": KEY, "VersionId": "v1", "ETag": '"e1"', "LastModified": T0, "Size": 68}
+    stubber.add_response("list_object_versions", {"Versions": [listed], "IsTruncated": False})
     stubber.add_client_error("delete_object", "NoSuchVersion", http_status_code=404)
     run = stub_engine(make_engine, client, **env("uploads-bucket", EXTRACT_FILE_ID="false"))(
         sns_event(sns_record(scan_message("uploads-bucket", KEY, etag="e1")))

@@ -1,4 +1,7 @@
-"""The locate rules, pure: which version(s) hold the scanned content (fake S3 reads)."""
+"""The locate rules, pure: which version(s) hold the scanned content (fake S3 reads).
+
+Only S3's own evidence decides (ETag, version ids, LastModified, size): the fake reader has no
+tag read at all, so a rule that looked at tags could not pass."""
 
 from __future__ import annotations
 
@@ -9,13 +12,17 @@ import pytest
 from engine_kit import T0, later, scan_message
 
 from post_scan import locate as locate_module
-from post_scan.locate import FOUND, GONE, SUPERSEDED, Location, TooManyCandidates, locate
+from post_scan.locate import (
+    FOUND,
+    GONE,
+    SUPERSEDED,
+    UNPROVEN,
+    Location,
+    TooManyCandidates,
+    locate,
+)
 from post_scan.message import parse_scan_result
-from post_scan.objects import Head, ObjectGone, ObjectVersion
-
-MAL = {"fss-scan-result": "malicious", "file_id": "f-1"}
-CLEAN = {"fss-scan-result": "no issues found", "file_id": "f-1"}
-UNTAGGED = {"file_id": "f-1"}
+from post_scan.objects import Head, ObjectVersion
 
 
 def version(vid: str | None, etag: str, seconds: float, size: int = 68) -> ObjectVersion:
@@ -23,31 +30,28 @@ def version(vid: str | None, etag: str, seconds: float, size: int = 68) -> Objec
 
 
 class FakeReader:
-    def __init__(self, head: Head, versions=(), tags=None) -> None:
+    def __init__(self, head: Head, versions=()) -> None:
         self._head = head
         self._versions = list(versions)
-        self._tags = tags or {}
         self.calls: list[tuple] = []
 
     def head(self) -> Head:
         self.calls.append(("head",))
         return self._head
 
-    def tags(self, version_id):
-        self.calls.append(("tags", version_id))
-        return dict(self._tags.get(version_id, {}))
-
     def versions(self):
         self.calls.append(("versions",))
         return list(self._versions)
 
 
-def scan(verdict="malicious", etag=None, at=30.0, size=None):
+def scan(verdict="malicious", etag=None, at=30.0, size=68, started=None):
     message = scan_message("uploads-bucket", "k", verdict=verdict, etag=etag, timestamp=later(at))
     if size is None:
         del message["scanning_result"]["TotalBytesOfFile"]
     else:
         message["scanning_result"]["TotalBytesOfFile"] = size
+    if started is not None:
+        message["scan_start_timestamp"] = later(started)
     return parse_scan_result(json.dumps(message), "sns-1")
 
 
@@ -61,15 +65,30 @@ def test_no_object_and_no_delete_marker_is_gone_after_one_head() -> None:
 # --- with the message's ETag ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("vid", [None, "null", "v2"])
-def test_etag_of_the_current_object(vid) -> None:
+@pytest.mark.parametrize("vid", [None, "null"])
+def test_etag_of_the_current_unversioned_object(vid) -> None:
     current = version(vid, "e1", 0)
     reader = FakeReader(Head(current))
     location = locate(scan(etag="e1"), reader)
     assert (location.status, location.targets) == (FOUND, (current,))
-    assert location.versioned is (vid == "v2")
+    assert location.versioned is False
     assert location.ambiguous is False
-    assert reader.calls == [("head",)]  # no tag read, no listing
+    assert reader.calls == [("head",)]  # no listing
+
+
+def test_etag_of_the_current_version_lists_the_other_copies_of_the_same_bytes() -> None:
+    """Issue 19: an older version with the scanned ETag is the scanned content too; acting on
+    the current one only would leave the same bytes readable by their version id."""
+    current, other, older = version("v3", "e1", 20), version("v2", "e2", 10), version("v1", "e1", 0)
+    reader = FakeReader(Head(current), [current, other, older])
+    location = locate(scan(etag="e1"), reader)
+    assert (location.status, location.targets, location.versioned) == (
+        FOUND,
+        (current, older),
+        True,
+    )
+    assert location.ambiguous is False  # same ETag, same bytes: nothing to guess
+    assert reader.calls == [("head",), ("versions",)]
 
 
 def test_etag_differs_in_an_unversioned_bucket_is_superseded() -> None:
@@ -106,156 +125,119 @@ def test_etag_no_longer_in_any_version_is_gone() -> None:
     assert (location.status, location.targets) == (GONE, ())
 
 
-# --- without an ETag: LastModified and the fss-scan-result tag ---------------------------------
+# --- without an ETag: LastModified and size, never tags ----------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("verdict", "tags"),
-    [("malicious", MAL), ("clean", CLEAN), ("failed", {"fss-scan-result": "failure"})],
-)
-def test_current_object_with_a_consistent_tag(verdict, tags) -> None:
-    current = version("v1", "e1", 0)
-    reader = FakeReader(Head(current), [current], {"v1": tags})
-    location = locate(scan(verdict), reader)
-    assert (location.status, location.targets, location.tags) == (FOUND, (current,), tags)
-    assert reader.calls == [("head",), ("tags", "v1")]  # the tags are reused for the file id
-
-
-def test_tag_value_comparison_ignores_case_and_spaces() -> None:
+def test_unversioned_object_as_old_as_the_scan_with_its_size_is_the_target() -> None:
     current = version(None, "e1", 0)
-    reader = FakeReader(Head(current), tags={None: {"fss-scan-result": " Malicious "}})
-    assert locate(scan(), reader).status == FOUND
-
-
-def test_unversioned_object_newer_than_the_scan_is_superseded_without_reading_tags() -> None:
-    reader = FakeReader(Head(version(None, "e2", 31)), tags={None: MAL})
-    assert locate(scan(at=30), reader).status == SUPERSEDED
+    reader = FakeReader(Head(current))
+    location = locate(scan(), reader)
+    assert (location.status, location.targets, location.ambiguous) == (FOUND, (current,), False)
     assert reader.calls == [("head",)]
 
 
-def test_unversioned_object_with_a_disagreeing_tag_is_superseded() -> None:
-    reader = FakeReader(Head(version(None, "e2", 0)), tags={None: CLEAN})
-    location = locate(scan("malicious"), reader)
-    assert location.status == SUPERSEDED
-    assert "disagrees" in location.reason
+@pytest.mark.parametrize("verdict", ["malicious", "clean"])
+def test_unversioned_object_newer_than_the_scan_or_of_another_size_is_superseded(verdict) -> None:
+    newer = FakeReader(Head(version(None, "e2", 31)))
+    assert locate(scan(verdict, at=30, started=5), newer).status == SUPERSEDED
+    assert locate(scan(verdict, at=30), newer).status == SUPERSEDED
+    other_size = FakeReader(Head(version(None, "e2", 0, size=500)))
+    location = locate(scan(verdict, size=68, started=5), other_size)
+    assert location.status == SUPERSEDED and "500 bytes" in location.reason
 
 
-def test_versioned_newer_clean_upload_is_skipped_for_the_scanned_version() -> None:
-    newer = version("v2", "e2", 45)  # uploaded after the scan: never the scanned one
+def test_the_scan_start_bounds_the_candidates_when_the_message_has_it() -> None:
+    during = version("v2", "e2", 10)  # uploaded while the scan ran (began at +5, published +30)
     scanned = version("v1", "e1", 0)
-    tags = {"v2": MAL, "v1": MAL}  # even a consistent tag cannot make v2 the scanned one
-    reader = FakeReader(Head(newer), [newer, scanned], tags)
-    location = locate(scan(at=30), reader)
-    assert (location.status, location.targets, location.tags) == (FOUND, (scanned,), MAL)
-    assert ("tags", "v2") not in reader.calls
+    reader = FakeReader(Head(during), [during, scanned])
+    assert locate(scan(started=5), reader).targets == (scanned,)
+    assert locate(scan(), reader).targets == (during, scanned)  # bound: the publication
 
 
-def test_versioned_duplicate_after_delete_does_not_match_the_older_clean_version() -> None:
-    # First delivery deleted the malicious v2; v1 (clean, tagged by FSS) became current.
-    older = version("v1", "e0", -600)
-    reader = FakeReader(Head(older), [older], {"v1": CLEAN})
-    location = locate(scan("malicious"), reader)
+def test_a_malicious_verdict_is_acted_on_for_every_candidate() -> None:
+    """Tags cannot hide the scanned version: every version S3's evidence leaves in is a target
+    (an older one of the same size too: the documented collateral), newest first."""
+    newer = version("v4", "e4", 45)  # after the scan: never a candidate
+    other = version("v3", "e3", 10, size=12)  # another size
+    scanned, older = version("v2", "e2", 5), version("v1", "e1", -600)
+    reader = FakeReader(Head(newer), [newer, other, scanned, older])
+    location = locate(scan(), reader)
+    assert (location.status, location.targets) == (FOUND, (scanned, older))
+    assert location.ambiguous is True and "each is acted on" in location.reason
+    assert reader.calls == [("head",), ("versions",)]
+
+
+def test_a_malicious_verdict_without_the_scanned_size_takes_every_version_as_old_as_the_scan() -> (
+    None
+):
+    sizes = [version("v2", "e2", 5, size=12), version("v1", "e1", 0, size=99)]
+    assert locate(scan(size=None), FakeReader(Head(sizes[0]), sizes)).targets == tuple(sizes)
+
+
+def test_no_candidate_left_is_gone() -> None:
+    current = version("v2", "e2", 45)
+    reader = FakeReader(Head(current), [current, version("v1", "e1", 0, size=5)])
+    location = locate(scan(), reader)
     assert (location.status, location.targets) == (GONE, ())
 
 
 def test_versioned_current_delete_marker_lists_versions() -> None:
     scanned = version("v1", "e1", 0)
-    reader = FakeReader(Head(None, delete_marker=True), [scanned], {"v1": MAL})
+    reader = FakeReader(Head(None, delete_marker=True), [scanned])
     assert locate(scan(), reader).targets == (scanned,)
 
 
-def test_every_candidate_version_is_read_until_one_agrees() -> None:
-    """Issue 10 item 6: clean re-uploads in the scan window cannot hide the scanned version."""
-    clean_versions = [version(f"c{i}", f"e{i}", -i) for i in range(15)]
-    scanned = version("m", "e-mal", -20)
-    tags = {v.version_id: CLEAN for v in clean_versions} | {"m": MAL}
-    reader = FakeReader(Head(clean_versions[0]), [*clean_versions, scanned], tags)
-    location = locate(scan("malicious"), reader)
-    assert (location.status, location.targets) == (FOUND, (scanned,))
-    tag_reads = [call for call in reader.calls if call[0] == "tags"]
-    assert len(tag_reads) == len(set(tag_reads)) == 16  # the current version's tags read once
-
-
-def test_no_candidate_agrees_is_gone_after_reading_them_all() -> None:
-    clean_versions = [version(f"c{i}", f"e{i}", -i) for i in range(15)]
-    tags = {v.version_id: CLEAN for v in clean_versions}
-    reader = FakeReader(Head(clean_versions[0]), clean_versions, tags)
-    assert locate(scan("malicious"), reader).status == GONE
-    assert len([call for call in reader.calls if call[0] == "tags"]) == 15
-
-
-def test_more_candidates_than_the_read_budget_fail_instead_of_guessing(monkeypatch) -> None:
-    monkeypatch.setattr(locate_module, "MAX_TAG_READS", 5)
-    clean_versions = [version(f"c{i}", f"e{i}", -i) for i in range(8)]
-    tags = {v.version_id: CLEAN for v in clean_versions}
-    reader = FakeReader(Head(clean_versions[0]), clean_versions, tags)
+def test_more_malicious_candidates_than_the_cap_fail_instead_of_guessing(monkeypatch) -> None:
+    monkeypatch.setattr(locate_module, "MAX_CANDIDATES", 5)
+    versions = [version(f"c{i}", f"e{i}", -i) for i in range(8)]
+    reader = FakeReader(Head(versions[0]), versions)
     with pytest.raises(TooManyCandidates, match="8 versions"):
         locate(scan("malicious"), reader)
-    assert len([call for call in reader.calls if call[0] == "tags"]) == 5
+    assert locate(scan("clean"), reader).status == UNPROVEN  # benign: never acted on, no error
 
 
-class DeletingReader(FakeReader):
-    """Versions listed, then deleted before their tags are read (by the uploader, say)."""
-
-    def __init__(self, *args, deleted=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._deleted = set(deleted)
-
-    def tags(self, version_id):
-        if version_id in self._deleted:
-            self.calls.append(("tags", version_id))
-            raise ObjectGone("NoSuchVersion")
-        return super().tags(version_id)
+# --- benign verdicts: act only on one proven candidate ------------------------------------------
 
 
-def test_a_candidate_deleted_meanwhile_is_skipped_not_object_gone() -> None:
-    newer_clean = [version(f"c{i}", f"e{i}", -i) for i in range(3)]
-    scanned = version("m", "e-mal", -20)
-    tags = {v.version_id: CLEAN for v in newer_clean} | {"m": MAL}
-    reader = DeletingReader(
-        Head(newer_clean[0]), [*newer_clean, scanned], tags, deleted={"c0", "c1"}
-    )
-    assert locate(scan("malicious"), reader).targets == (scanned,)
+@pytest.mark.parametrize("verdict", ["clean", "incomplete", "failed"])
+def test_a_benign_verdict_with_one_candidate_of_the_scanned_size_is_found(verdict) -> None:
+    scanned = version("v1", "e1", 0)
+    reader = FakeReader(Head(scanned), [version("v2", "e2", 40), scanned])
+    location = locate(scan(verdict), reader)
+    assert (location.status, location.targets) == (FOUND, (scanned,))
 
 
-# --- the ambiguous case: no ETag and FSS tagging off -------------------------------------------
+def test_a_benign_verdict_with_two_candidates_is_unproven() -> None:
+    newer_same_size, scanned = version("v2", "e2", 10), version("v1", "e1", 0)
+    reader = FakeReader(Head(newer_same_size), [newer_same_size, scanned])
+    location = locate(scan("clean"), reader)
+    assert (location.status, location.targets) == (UNPROVEN, (newer_same_size, scanned))
+    assert "2 candidates" in location.reason and location.ambiguous is True
 
 
-def test_ambiguous_unversioned_takes_the_current_object_and_says_so() -> None:
+def test_a_benign_verdict_without_the_scanned_size_is_unproven() -> None:
+    scanned = version("v1", "e1", 0)
+    location = locate(scan("clean", size=None), FakeReader(Head(scanned), [scanned]))
+    assert location.status == UNPROVEN and "TotalBytesOfFile" in location.reason
+
+
+def test_a_benign_verdict_in_an_unversioned_bucket_needs_the_scan_start() -> None:
+    """Without scan_start_timestamp, an upload of the same size made while the scan ran would
+    pass for the scanned one: an unversioned bucket keeps no trace of the upload it replaced."""
     current = version(None, "e1", 0)
-    reader = FakeReader(Head(current), tags={None: UNTAGGED})
-    location = locate(scan(), reader)
-    assert (location.status, location.targets, location.ambiguous) == (FOUND, (current,), True)
-    assert location.tags == UNTAGGED
+    location = locate(scan("clean"), FakeReader(Head(current)))
+    assert location.status == UNPROVEN and "scan_start_timestamp" in location.reason
+    assert locate(scan("clean", started=5), FakeReader(Head(current))).status == FOUND
 
 
-def test_ambiguous_unversioned_with_another_size_is_superseded() -> None:
-    reader = FakeReader(Head(version(None, "e1", 0, size=500)), tags={None: UNTAGGED})
-    assert locate(scan(size=68), reader).status == SUPERSEDED
-
-
-def test_ambiguous_versioned_takes_the_newest_version_not_newer_than_the_scan() -> None:
-    newer, scanned, older = version("v3", "e3", 45), version("v2", "e2", 0), version("v1", "e1", -9)
-    reader = FakeReader(Head(newer), [newer, scanned, older], {})
-    location = locate(scan(at=30), reader)
-    assert (location.targets, location.ambiguous) == ((scanned,), True)
-
-
-def test_ambiguous_versioned_uses_the_scanned_size_when_known() -> None:
-    scanned_other_size = version("v2", "e2", 0, size=10)
-    older_same_size = version("v1", "e1", -9, size=68)
-    reader = FakeReader(Head(scanned_other_size), [scanned_other_size, older_same_size], {})
-    assert locate(scan(size=68), reader).targets == (older_same_size,)
-    assert locate(scan(size=999), reader).status == GONE
-
-
-def test_pinned_ambiguity_duplicate_can_match_the_version_that_became_current() -> None:
-    """Documented limit: FSS tagging off, no ETag, versioned, same size: the duplicate of a
-    malicious result after the first delete picks the older version that became current."""
+def test_a_duplicate_after_the_delete_acts_on_an_older_version_of_the_same_size() -> None:
+    """Documented collateral: no ETag, the scanned version already deleted by the first
+    delivery, an older version of the same size as old as the scan: a malicious duplicate takes
+    it too (quarantine keeps a copy); a benign one is not acted on."""
     older = version("v1", "e1", -600)
-    reader = FakeReader(Head(older), [older], {"v1": UNTAGGED})
-    location = locate(scan("malicious", size=68), reader)
-    assert (location.status, location.targets, location.ambiguous) == (FOUND, (older,), True)
+    reader = FakeReader(Head(older), [older])
+    location = locate(scan("malicious"), reader)
+    assert (location.status, location.targets) == (FOUND, (older,))
 
 
 def test_location_reports_reasons() -> None:

@@ -40,8 +40,12 @@ REQUIRED_FIELDS = {
     "actions",
     "dry_run",
     "outcome",
+    "action",
     "reason",
     "duration_ms",
+    "exposure_seconds",
+    "scan_seconds",
+    "action_delay_seconds",
 }
 COUNTERS = {
     "ObjectsDeleted",
@@ -61,7 +65,11 @@ COUNTERS = {
     "FallbackActions",
     "VerdictConflicts",
     "PostScanActionsFailed",
+    "UnprovenLocations",
+    "RowConflicts",
+    "ClampedTimings",
 }
+TIMINGS = {"ExposureSeconds", "ScanSeconds", "ActionDelaySeconds"}
 
 
 def assert_valid_emf(line: dict, namespace: str) -> None:
@@ -80,10 +88,14 @@ def assert_valid_emf(line: dict, namespace: str) -> None:
                 assert isinstance(line[dimension], str) and line[dimension]
         assert 1 <= len(directive["Metrics"]) <= 100
         for metric in directive["Metrics"]:
-            assert metric["Unit"] == "Count"
-            assert isinstance(line[metric["Name"]], int)
+            if metric["Name"] in TIMINGS:  # only those that apply, as numbers of seconds
+                assert metric["Unit"] == "Seconds"
+                assert isinstance(line[metric["Name"]], float) and line[metric["Name"]] >= 0
+            else:
+                assert metric["Unit"] == "Count"
+                assert isinstance(line[metric["Name"]], int)
     assert directives[0]["Metrics"] == [{"Name": "ScanResults", "Unit": "Count"}]
-    assert {m["Name"] for m in directives[1]["Metrics"]} == COUNTERS
+    assert {m["Name"] for m in directives[1]["Metrics"]} - TIMINGS == COUNTERS
     assert line["ScanResults"] == 1
 
 
@@ -130,6 +142,7 @@ def test_processed_line_has_every_field_and_valid_emf(
         ("error", "Errors"),
         ("ignored", "Ignored"),
         ("post_scan_action_failed", "PostScanActionsFailed"),
+        ("unproven", "UnprovenLocations"),
     ],
 )
 def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
@@ -146,6 +159,12 @@ def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
         ({"outcome": "fallback", "fallback": "key too long"}, {"FallbackActions"}),
         ({"outcome": "fallback", "fallback": "key too long", "dry_run": True}, set()),
         ({"outcome": "error", "verdict_conflict": True}, {"Errors", "VerdictConflicts"}),
+        ({"outcome": "row_conflict", "row_conflict": True}, {"RowConflicts"}),
+        # A malicious file made harmless by a fallback although its row named another object.
+        (
+            {"outcome": "fallback", "fallback": "x", "row_conflict": True},
+            {"FallbackActions", "RowConflicts"},
+        ),
     ],
 )
 def test_fallback_and_verdict_conflict_counters(fields: dict, counters: set) -> None:

@@ -10,8 +10,12 @@ from engine_kit import scan_message
 from post_scan.message import parse_scan_result
 from post_scan.record import (
     RECORDED,
+    ROW_CONFLICT,
     ROW_MISSING,
     STALE_VERDICT,
+    UNPROVEN,
+    VERDICT_KEPT,
+    Refusal,
     VerdictRow,
     build_update,
     send_update,
@@ -24,7 +28,9 @@ def scan(timestamp=1600424846.74, verdict="malicious", **extra):
     return parse_scan_result(json.dumps(message), "sns-1")
 
 
-def row(table="app-files", *, version_id="v1", upsert=True, action="delete", **scan_args):
+def row(
+    table="app-files", *, version_id="v1", upsert=True, action="delete", unproven=None, **scan_args
+):
     return VerdictRow(
         table=table,
         key_name="file_id",
@@ -33,6 +39,7 @@ def row(table="app-files", *, version_id="v1", upsert=True, action="delete", **s
         action=action,
         version_id=version_id,
         upsert=upsert,
+        unproven=unproven,
     )
 
 
@@ -83,10 +90,15 @@ def test_version_id_only_when_known_and_codes_are_numbers() -> None:
     assert attributes["scan_action"] == {"S": "none"}
 
 
-def test_condition_keeps_the_newest_verdict_and_upsert_off_needs_the_row() -> None:
+def test_condition_keeps_the_newest_verdict_binds_the_row_and_upsert_off_needs_the_row() -> None:
     upsert = build_update(row())
     name, value = placeholders(upsert)["scan_timestamp"]
-    assert upsert["ConditionExpression"] == f"(attribute_not_exists({name}) OR {name} <= {value})"
+    bucket, bucket_value = placeholders(upsert)["s3_bucket"]
+    key, key_value = placeholders(upsert)["s3_key"]
+    assert upsert["ConditionExpression"] == (
+        f"(attribute_not_exists({name}) OR {name} <= {value}) AND (attribute_not_exists({bucket})"
+        f" OR ({bucket} = {bucket_value} AND {key} = {key_value}))"
+    )
     update_only = build_update(row(upsert=False))
     assert update_only["ConditionExpression"].endswith(" AND attribute_exists(#pk)")
     assert update_only["ExpressionAttributeNames"]["#pk"] == "file_id"
@@ -128,7 +140,7 @@ def test_upsert_creates_the_row(dynamodb, table) -> None:
 
 
 def test_upsert_off_leaves_a_missing_row_missing(dynamodb, table) -> None:
-    assert send_update(dynamodb, build_update(row(table, upsert=False))) == ROW_MISSING
+    assert send_update(dynamodb, build_update(row(table, upsert=False))) == Refusal(ROW_MISSING)
     assert item(dynamodb, table) is None
     dynamodb.put_item(TableName=table, Item=APP_ROW)
     assert send_update(dynamodb, build_update(row(table, upsert=False))) == RECORDED
@@ -139,14 +151,60 @@ def test_older_result_never_overwrites_a_newer_verdict(dynamodb, table) -> None:
     newer = build_update(row(table, verdict="clean", timestamp=1600002000.5, action="none"))
     older = build_update(row(table, verdict="malicious", timestamp=1600001000.25))
     assert send_update(dynamodb, newer) == RECORDED
-    assert send_update(dynamodb, older) == STALE_VERDICT
+    assert send_update(dynamodb, older) == Refusal(STALE_VERDICT)
     assert item(dynamodb, table)["scan_verdict"] == {"S": "clean"}
     assert item(dynamodb, table)["scan_timestamp"] == {"N": "1600002000.5"}
 
 
 def test_upsert_off_with_a_newer_verdict_is_stale_not_missing(dynamodb, table) -> None:
     dynamodb.put_item(TableName=table, Item={**APP_ROW, "scan_timestamp": {"N": "2000000000"}})
-    assert send_update(dynamodb, build_update(row(table, upsert=False))) == STALE_VERDICT
+    assert send_update(dynamodb, build_update(row(table, upsert=False))) == Refusal(STALE_VERDICT)
+
+
+# --- issue 19: the row's binding and unproven results -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        {"s3_bucket": {"S": "other-bucket"}, "s3_key": {"S": "dir/a b.txt"}},
+        {"s3_bucket": {"S": "uploads-bucket"}, "s3_key": {"S": "dir/other.txt"}},
+        {"s3_bucket": {"S": "uploads-bucket"}},  # bound without a key: bind both up front
+    ],
+)
+def test_a_row_bound_to_another_object_is_left_untouched(dynamodb, table, bound) -> None:
+    stored = {**APP_ROW, **bound}
+    dynamodb.put_item(TableName=table, Item=stored)
+    refused = send_update(dynamodb, build_update(row(table)))
+    assert refused.result == ROW_CONFLICT
+    bucket = bound["s3_bucket"]["S"]
+    key = bound.get("s3_key", {}).get("S", "?")
+    assert refused.bound_to == f"s3://{bucket}/{key}"
+    assert item(dynamodb, table) == stored
+
+
+def test_the_first_verdict_binds_the_row(dynamodb, table) -> None:
+    assert send_update(dynamodb, build_update(row(table))) == RECORDED
+    assert item(dynamodb, table)["s3_key"] == {"S": "dir/a b.txt"}
+    other = build_update(row(table, timestamp=1700000000))
+    other["ExpressionAttributeValues"][placeholders(other)["s3_key"][1]] = {"S": "x"}
+    assert send_update(dynamodb, other).result == ROW_CONFLICT
+
+
+def test_an_unproven_result_says_so_and_never_replaces_a_malicious_verdict(dynamodb, table) -> None:
+    why = "clean not applied: 2 candidates"
+    unproven = build_update(row(table, verdict="clean", action="none", unproven=why))
+    attributes = set_attributes(unproven)
+    assert attributes["scan_verdict"] == {"S": UNPROVEN}
+    assert attributes["scan_action"] == {"S": "none"}
+    assert attributes["scan_error"] == {"S": why}
+    assert send_update(dynamodb, unproven) == RECORDED
+    assert item(dynamodb, table)["scan_verdict"] == {"S": UNPROVEN}
+
+    send_update(dynamodb, build_update(row(table, timestamp=1700000000)))  # malicious, newer
+    later = build_update(row(table, verdict="clean", timestamp=1700000001, unproven=why))
+    assert send_update(dynamodb, later) == Refusal(VERDICT_KEPT)
+    assert item(dynamodb, table)["scan_verdict"] == {"S": "malicious"}
 
 
 def test_same_message_twice_is_recorded_twice_with_the_same_result(dynamodb, table) -> None:

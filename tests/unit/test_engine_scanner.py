@@ -34,13 +34,20 @@ def keys(s3, bucket: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
+def current(bucket: str, key: str, **fields) -> dict:
+    """A current-format message (scan_start_timestamp): a benign verdict without an ETag needs it
+    in an unversioned bucket (issue 19: otherwise an upload during the scan would pass)."""
+    fields.setdefault("scan_start_timestamp", later(20))
+    return scan_message(bucket, key, **fields)
+
+
 def unscanned_message(bucket: str, key: str, status: int, **extra) -> dict:
     texts = {
         -1: "invalid license status",
         -3: "scanner error",
         -4: "unsuccessful scanner invocation",
     }
-    message = scan_message(bucket, key, verdict="clean", **extra)
+    message = current(bucket, key, verdict="clean", **extra)
     message["scanner_status"] = status
     message["scanner_status_message"] = texts[status]
     return message
@@ -135,7 +142,7 @@ def test_unsuccessful_scan_is_still_failed_and_routed(
 ) -> None:
     upload(s3, bucket, KEY, tags={"file_id": "f-1"})
     engine = make_engine(ALLOWED_BUCKETS=bucket, ROUTE_FAILED=f"{quarantine_bucket}/failed/")
-    run = engine(sns_event(sns_record(scan_message(bucket, KEY, verdict="failed"))))
+    run = engine(sns_event(sns_record(current(bucket, KEY, verdict="failed"))))
     assert (run.line["verdict"], run.line["outcome"]) == ("failed", "processed")
     assert keys(s3, quarantine_bucket) == [f"failed/{bucket}/{KEY}"]
 
@@ -185,7 +192,7 @@ def test_findings_win_over_an_outage_status(s3, bucket, make_engine) -> None:
 
 def test_scan_error_in_line_and_row(s3, bucket, dynamodb, table, make_engine) -> None:
     upload(s3, bucket, KEY, tags={"file_id": "f-1"})
-    message = scan_message(bucket, KEY, verdict="failed")
+    message = current(bucket, KEY, verdict="failed")
     message["scanning_result"]["Error"] = "x" * 5000
     engine = make_engine(ALLOWED_BUCKETS=bucket, EXTRACT_FILE_ID="true", FILE_ID_TABLE=table)
     run = engine(sns_event(sns_record(message)))
@@ -205,9 +212,12 @@ def test_a_newer_clean_result_clears_the_recorded_scan_error(
         FILE_ID_TABLE=table,
         RECORD_VERDICTS="clean,failed",
     )
-    engine(sns_event(sns_record(scan_message(bucket, KEY, verdict="failed", timestamp=later(10)))))
+    failed = current(
+        bucket, KEY, verdict="failed", timestamp=later(10), scan_start_timestamp=later(5)
+    )
+    engine(sns_event(sns_record(failed)))
     assert row(dynamodb, table)["scan_error"]["S"]
-    engine(sns_event(sns_record(scan_message(bucket, KEY, verdict="clean", timestamp=later(20)))))
+    engine(sns_event(sns_record(current(bucket, KEY, verdict="clean", timestamp=later(30)))))
     assert row(dynamodb, table)["scan_error"] == {"S": ""}
 
 
@@ -293,34 +303,36 @@ MERGED_MAL = {"file_id": "f-1", "fss-scan": "fss-scanned:true fss-scan-result:ma
 MERGED_CLEAN = {"file_id": "f-1", "fss-scan": "fss-scanned:true fss-scan-result:no issues found"}
 
 
-def test_merged_tag_tells_versions_apart_on_a_duplicate_delivery(
+def test_a_merged_clean_tag_never_spares_a_candidate_of_a_malicious_verdict(
     s3, versioned_bucket, table, make_engine, clock
 ) -> None:
-    """Same case as with separated tags: without the merged tag the duplicate could not tell the
-    older clean version (same size, older than the scan) from the scanned one and deleted it."""
-    older = upload(s3, versioned_bucket, KEY, body=b"older clean", tags=MERGED_CLEAN)
+    """Issue 19 changed this deliberately: tags are the uploader's to write, so a clean merged tag
+    no longer tells an older version of the same size apart from the scanned one (no ETag). The
+    first delivery acts on both (the documented collateral); the duplicate finds nothing left."""
+    upload(s3, versioned_bucket, KEY, body=b"older clean", tags=MERGED_CLEAN)
     clock.set(10)
     upload(s3, versioned_bucket, KEY, body=b"malicious!!", tags=MERGED_MAL)
     record = sns_record(scan_message(versioned_bucket, KEY, size=11, timestamp=later(30)))
     engine = make_engine(ALLOWED_BUCKETS=versioned_bucket, DELETE_MALICIOUS="true")
     first = engine(sns_event(record))
     second = engine(sns_event(record))
-    assert (first.line["outcome"], first.line["ambiguous"]) == ("processed", False)
+    assert (first.line["outcome"], first.line["ambiguous"]) == ("processed", True)
+    assert first.line["AmbiguousLocations"] == 1 and len(first.line["targets"]) == 2
     assert second.line["outcome"] == "object_gone"
-    versions, _ = versions_of(s3, versioned_bucket, KEY)
-    assert [v["VersionId"] for v in versions] == [older["version_id"]]
+    assert versions_of(s3, versioned_bucket, KEY) == ([], [])
 
 
-def test_merged_tag_disagreeing_with_the_verdict_means_another_upload(
+def test_a_merged_clean_tag_never_keeps_a_malicious_upload_in_place(
     s3, bucket, make_engine, clock
 ) -> None:
+    """Issue 19 finding 1 (before: `superseded`, the malware stayed, success)."""
     upload(s3, bucket, KEY, body=b"malicious!!", tags=MERGED_CLEAN)
     message = scan_message(bucket, KEY, size=11, timestamp=later(30))
     run = make_engine(ALLOWED_BUCKETS=bucket, DELETE_MALICIOUS="true")(
         sns_event(sns_record(message))
     )
-    assert run.line["outcome"] == "superseded"
-    assert keys(s3, bucket) == [KEY]
+    assert run.line["outcome"] == "processed"
+    assert keys(s3, bucket) == []
 
 
 # --- 5. scan types: full bucket scans do not mass-promote ----------------------------------------

@@ -134,7 +134,8 @@ def test_other_recorded_verdicts_are_never_deleted(
 
 def test_clean_is_recorded_only_when_listed(s3, bucket, dynamodb, table, make_engine) -> None:
     upload(s3, bucket, KEY, tags={"file_id": "f-1", "fss-scan-result": "no issues found"})
-    message = scan_message(bucket, KEY, verdict="clean")
+    # No ETag, unversioned: a benign verdict needs the scan's start (issue 19).
+    message = scan_message(bucket, KEY, verdict="clean", scan_start_timestamp=later(20))
     run = make_engine(**env(bucket, table, RECORD_VERDICTS="clean,malicious"))(
         sns_event(sns_record(message))
     )

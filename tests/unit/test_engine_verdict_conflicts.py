@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from engine_kit import (
     TOPIC_ARN,
+    later,
     scan_message,
     sns_event,
     sns_notification,
@@ -146,15 +147,17 @@ def test_a_genuine_clean_verdict_is_promoted(
     assert keys(s3, promote_bucket) == [f"p/{bucket}/ok.pdf"] and keys(s3, bucket) == []
 
 
-def test_without_an_etag_a_benign_verdict_never_matches_a_version_tagged_malicious(
+def test_without_an_etag_a_benign_verdict_for_a_version_tagged_malicious_fails_loudly(
     s3, bucket, promote_bucket, dynamodb, table, make_engine
 ) -> None:
-    """No ETag: the scanner's tag must agree with the verdict for a version to be the scanned one,
-    so a forged clean result finds nothing to act on (it cannot tell a forgery from a race)."""
+    """No ETag: tags no longer locate (issue 19), so the object of the scanned size is the one
+    candidate and the scanner's malicious tag on it refuses the benign verdict loudly (before:
+    `superseded`, a silent success)."""
     upload(s3, bucket, "payload.exe", body=MALWARE, tags=SCANNER_SAYS_MALICIOUS)
     engine = make_engine(**env(bucket, ROUTE_CLEAN=f"{promote_bucket}/p/"))
-    run = engine(sns_event(sns_record(scan_message(bucket, "payload.exe", verdict="clean"))))
-    assert run.line["outcome"] == "superseded"
+    message = scan_message(bucket, "payload.exe", verdict="clean", scan_start_timestamp=later(20))
+    run = engine(sns_event(sns_record(message)))
+    assert (run.line["outcome"], run.line["VerdictConflicts"]) == ("error", 1)
     assert keys(s3, bucket) == ["payload.exe"] and keys(s3, promote_bucket) == []
     assert dynamodb.scan(TableName=table)["Items"] == []
 

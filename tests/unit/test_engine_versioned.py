@@ -38,7 +38,8 @@ def test_scanned_current_version_is_deleted_permanently(
     older = upload(s3, versioned_bucket, KEY, body=b"v1 clean", tags=CLEAN)
     clock.set(10)
     scanned = upload(s3, versioned_bucket, KEY, body=b"v2 malicious", tags=MAL)
-    message = scan_message(versioned_bucket, KEY, etag=scanned["etag"] if with_etag else None)
+    etag = scanned["etag"] if with_etag else None
+    message = scan_message(versioned_bucket, KEY, etag=etag, size=scanned["size"])
     run = make_engine(**env(versioned_bucket, table))(sns_event(sns_record(message)))
     assert run.error is None
     assert run.line["outcome"] == "processed"
@@ -59,6 +60,7 @@ def test_scanned_version_is_deleted_even_when_a_newer_clean_version_is_current(
         KEY,
         etag=scanned["etag"] if with_etag else None,
         timestamp=later(30),
+        size=scanned["size"],
     )
     run = make_engine(**env(versioned_bucket, table))(sns_event(sns_record(message)))
     assert run.line["outcome"] == "processed"
@@ -71,9 +73,9 @@ def test_scanned_version_is_deleted_even_when_a_newer_clean_version_is_current(
 def test_duplicate_delivery_does_not_delete_the_version_that_became_current(
     s3, versioned_bucket, dynamodb, table, make_engine, clock
 ) -> None:
-    """No ETag in the message: FSS's own fss-scan-result tag tells the versions apart (same
-    size and both older than the scan, so nothing else could)."""
-    older = upload(s3, versioned_bucket, KEY, body=b"older clean", tags=CLEAN)
+    """No ETag in the message: the size tells the versions apart (issue 19: tags no longer do;
+    an older version of the same size is a candidate too, see the tests below)."""
+    older = upload(s3, versioned_bucket, KEY, body=b"older, clean", tags=CLEAN)
     clock.set(10)
     upload(s3, versioned_bucket, KEY, body=b"malicious!!", tags=MAL)
     record = sns_record(scan_message(versioned_bucket, KEY, size=11, timestamp=later(30)))
@@ -85,7 +87,7 @@ def test_duplicate_delivery_does_not_delete_the_version_that_became_current(
     assert second.error is None
     assert second.line["outcome"] == "object_gone"
     assert version_ids(s3, versioned_bucket) == [older["version_id"]]
-    assert s3.get_object(Bucket=versioned_bucket, Key=KEY)["Body"].read() == b"older clean"
+    assert s3.get_object(Bucket=versioned_bucket, Key=KEY)["Body"].read() == b"older, clean"
     assert row(dynamodb, table) == state
 
 
@@ -141,16 +143,17 @@ def test_dry_run_in_a_versioned_bucket(s3, versioned_bucket, dynamodb, table, ma
     run = make_engine(**env(versioned_bucket, table, DRY_RUN="true"))(
         sns_event(sns_record(message))
     )
-    assert run.line["actions"] == ["head", "read_tags", "would_record", "would_delete"]
+    actions = ["head", "list_versions", "read_tags", "would_record", "would_delete"]
+    assert run.line["actions"] == actions
     assert f"would delete version {scanned['version_id']}" in run.line["reason"]
     assert version_ids(s3, versioned_bucket) == [scanned["version_id"]]
     assert row(dynamodb, table) is None
 
 
-# --- the ambiguous case, pinned -----------------------------------------------------------------
+# --- no ETag: time and size only, every candidate of a malicious verdict --------------------------
 
 
-def test_ambiguous_case_never_picks_a_version_uploaded_after_the_scan(
+def test_a_version_uploaded_after_the_scan_is_never_a_candidate(
     s3, versioned_bucket, table, make_engine, clock
 ) -> None:
     scanned = upload(s3, versioned_bucket, KEY, body=b"scanned", tags={"file_id": "f-1"})
@@ -158,16 +161,18 @@ def test_ambiguous_case_never_picks_a_version_uploaded_after_the_scan(
     newer = upload(s3, versioned_bucket, KEY, body=b"newer!!", tags={"file_id": "f-1"})
     message = scan_message(versioned_bucket, KEY, size=7, timestamp=later(30))
     run = make_engine(**env(versioned_bucket, table))(sns_event(sns_record(message)))
-    assert (run.line["version_id"], run.line["ambiguous"]) == (scanned["version_id"], True)
+    assert (run.line["version_id"], run.line["ambiguous"]) == (scanned["version_id"], False)
     assert version_ids(s3, versioned_bucket) == [newer["version_id"]]
 
 
-def test_ambiguous_duplicate_deletes_the_older_version_that_became_current(
+def test_an_older_version_of_the_same_size_is_acted_on_too(
     s3, versioned_bucket, table, make_engine, clock
 ) -> None:
-    """Documented limit: FSS tagging off, no ETag in the message, versioned bucket, older
-    version of the same size. A duplicate delivery after the first delete cannot tell the
-    versions apart and deletes the older one too. The log flags it as ambiguous."""
+    """Documented collateral (issue 19, replacing the old limit where only a duplicate delivery
+    took the older version): no ETag, an older version of the scanned size as old as the scan:
+    S3 cannot say which one was scanned, so a malicious verdict acts on both, at once, and says
+    so (ambiguous, AmbiguousLocations). A quarantine route keeps a copy of each. The duplicate
+    finds nothing left."""
     upload(s3, versioned_bucket, KEY, body=b"older bytes", tags={"file_id": "f-1"})
     clock.set(10)
     upload(s3, versioned_bucket, KEY, body=b"malicious b", tags={"file_id": "f-1"})
@@ -176,7 +181,8 @@ def test_ambiguous_duplicate_deletes_the_older_version_that_became_current(
     first = engine(sns_event(record))
     second = engine(sns_event(record))
     assert (first.line["ambiguous"], first.line["AmbiguousLocations"]) == (True, 1)
-    assert (second.line["outcome"], second.line["ambiguous"]) == ("processed", True)
+    assert len(first.line["targets"]) == 2
+    assert (second.line["outcome"], second.line.get("ambiguous")) == ("object_gone", None)
     assert version_ids(s3, versioned_bucket) == []
 
 

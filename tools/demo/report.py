@@ -8,6 +8,7 @@ from typing import Any
 
 from demo.cases import OLDER_CLEAN, Case
 from demo.state import Snapshot, Upload
+from report.summary import clean, seconds
 
 ASPECT_WIDTH = 9
 BEFORE_WIDTH = 37
@@ -201,3 +202,60 @@ def render(
     verdict = "as expected" if not problems else "NOT as expected: " + "; ".join(problems)
     body = [f"  {line}" for line in _table(rows)]
     return "\n".join([*header, *body, f"  result: {verdict}"])
+
+
+def exposure(logs: list[dict[str, Any]], table: bool, emulated: bool = True) -> list[str]:
+    """The run's own exposure figures, from its log lines: how long each malicious file the
+    function removed stayed readable, and the delays that made it up. `table`: a box table (a
+    terminal that shows Unicode); otherwise one plain line per file. `emulated`: the run used the
+    local emulator, whose timings are not AWS's."""
+    removed = [log for log in logs if log.get("exposure_seconds") is not None]
+    if not removed:
+        return ["exposure: no malicious file was removed in this run"]
+    removed.sort(key=lambda log: log["exposure_seconds"], reverse=True)
+    worst = removed[0]["exposure_seconds"]
+    lines = [
+        f"malware readable for at most {seconds(worst)} in this run ({len(removed)} malicious "
+        f"file{'s' if len(removed) > 1 else ''} removed; "
+        + (
+            "emulator timings, not AWS's: a local moto server"
+            if emulated
+            else "measured in your AWS account"
+        )
+        + ", the demo's own pauses between steps included)"
+    ]
+    rows = [
+        (
+            clean(f"s3://{log['bucket']}/{log['key']}", 60 if table else 120),
+            seconds(log["exposure_seconds"]),
+            seconds(log.get("scan_seconds")),
+            seconds(log.get("action_delay_seconds")),
+        )
+        for log in removed
+    ]
+    header = ("file", "readable for", "upload to scan", "scan to done")
+    if not table:
+        return lines + [
+            f"  {file}: readable for {readable} (upload to scan {scan}, scan to done {done})"
+            for file, readable, scan, done in rows
+        ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+
+    def row(cells: tuple[str, ...]) -> str:
+        return (
+            "\u2502 "
+            + " \u2502 ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+            + " \u2502"
+        )
+
+    def rule(left: str, middle: str, right: str) -> str:
+        return left + middle.join("\u2500" * (w + 2) for w in widths) + right
+
+    return [
+        *lines,
+        rule("\u250c", "\u252c", "\u2510"),
+        row(header),
+        rule("\u251c", "\u253c", "\u2524"),
+        *[row(r) for r in rows],
+        rule("\u2514", "\u2534", "\u2518"),
+    ]

@@ -480,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
             say(f"\ndemo failed after step {progress.number}/{TOTAL_STEPS}: {_why(exc)}")
     clean = cleanup(progress, target, demo)
     elapsed = time.monotonic() - started
+    if demo is not None and demo.log_by_message:
+        say()
+        lines = list(demo.log_by_message.values())
+        emulated = target.kind == "emulator"
+        for line in report.exposure(lines, table=_draws_boxes(), emulated=emulated):
+            say(line)
 
     total = len(cases_for(target.kind))
     if failure is None and clean and good == total:
@@ -491,6 +497,15 @@ def main(argv: list[str] | None = None) -> int:
         say(f"demo finished, but only {good} of {total} cases went as expected")
     say(f"work dir kept for its logs: {workdir}")
     return 130 if isinstance(failure, KeyboardInterrupt) else 1
+
+
+def _draws_boxes() -> bool:
+    """A terminal that can show the exposure table's box-drawing characters."""
+    try:
+        "\u2502\u250c".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return sys.stdout.isatty()
 
 
 def cleanup(progress: Progress, target: Target, demo: Demo | None) -> bool:

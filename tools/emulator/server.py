@@ -49,6 +49,9 @@ parent process goes away. Patches (each one says why moto alone is not enough):
   with the SNS deliveries (``GET /_test/sns-deliveries?function_arn=...`` returns both), instead of
   moto failing the PutEvents (it supports no Lambda target). Its ``time`` is ISO 8601, as
   EventBridge delivers it. The GuardDuty stand-in (``emulator.guardduty``) relies on it.
+- CloudWatch Logs Insights query definitions (``PutQueryDefinition``, ``DescribeQueryDefinitions``,
+  ``DeleteQueryDefinition``), which moto lacks: a store with AWS's size limits
+  (``emulator.query_definitions``), so the module's saved queries can be applied and read back.
 - A bucket policy's statements with a ``Condition`` are left out of moto's own bucket-policy check:
   moto ignores conditions (its IAMPolicy has no Condition support), so a conditional Deny such
   as the module's read protection statements would deny every request to the bucket. What such
@@ -91,6 +94,7 @@ from moto.sqs.models import Queue, sqs_backends
 from moto.utilities.arns import parse_arn
 from werkzeug.serving import make_server
 
+from emulator import query_definitions
 from emulator.events import sns_lambda_event
 
 CODE_PATH = "/_test/lambda-code/"
@@ -424,6 +428,7 @@ EventsBackend.put_events = _put_events  # type: ignore[method-assign]
 Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
 SecurityHubBackend.batch_import_findings = _batch_import_findings  # type: ignore[method-assign]
 FakeBucket.get_permission = _get_permission
+query_definitions.install()
 
 
 class _TestRoutes:

@@ -30,13 +30,15 @@ _LOCAL_ROOT_FILES = (
 )
 
 
-# What a consumer gets with the module besides its *.tf files: the function's code, and the replay
-# CLI that the module output replay_command runs from the module's directory.
-MODULE_DIRECTORIES = ("lambda", "tools/replay")
+# What a consumer gets with the module besides its *.tf files: the function's code, the saved Logs
+# Insights queries, the replay CLI that the module output replay_command runs from the module's
+# directory, and the report CLI that runs those queries.
+MODULE_DIRECTORIES = ("lambda", "queries", "tools/replay", "tools/report")
 
 
 def stage_module(destination: Path) -> Path:
-    """Copy the module (root *.tf, lambda/ and tools/replay/) to destination; returns it."""
+    """Copy the module (root *.tf, lambda/, queries/, tools/replay/ and tools/report/) to
+    destination; returns it."""
     destination.mkdir(parents=True)
     for tf_file in REPO_ROOT.glob("*.tf"):
         shutil.copy2(tf_file, destination / tf_file.name)

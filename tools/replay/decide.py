@@ -189,11 +189,17 @@ def _is_eventbridge_event(data: dict[str, Any]) -> bool:
     ) and isinstance(data.get("detail"), dict)
 
 
+# Rows a final receive of the function left to the replay (post_scan.pending): kept in the event.
+PENDING_FIELD = "PostScanPending"
+
+
 def sns_event(notification: dict[str, Any]) -> dict[str, Any]:
-    """The event Lambda builds from an SNS notification (one record; field names as Lambda's)."""
+    """The event Lambda builds from an SNS notification (one record; field names as Lambda's),
+    with the function's own PostScanPending block when the dead letter carries one."""
     topic = notification["TopicArn"]
     unsubscribe = notification.get("UnsubscribeURL") or notification.get("UnsubscribeUrl") or ""
     subscription = parse_qs(urlsplit(unsubscribe).query).get("SubscriptionArn", [""])[0]
+    pending = {PENDING_FIELD: notification[PENDING_FIELD]} if PENDING_FIELD in notification else {}
     return {
         "Records": [
             {
@@ -213,6 +219,7 @@ def sns_event(notification: dict[str, Any]) -> dict[str, Any]:
                     or notification.get("SigningCertUrl"),
                     "UnsubscribeUrl": unsubscribe or None,
                     "MessageAttributes": notification.get("MessageAttributes") or {},
+                    **pending,
                 },
             }
         ]
