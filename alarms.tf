@@ -46,6 +46,14 @@ locals {
       metric_name = "RowConflicts"
       threshold   = var.alarms.row_conflicts_threshold
     }
+    # A benign verdict (clean, incomplete, failed, unscanned) left undone: without an ETag S3's
+    # evidence could not single out the scanned upload. An availability problem (a clean file not
+    # promoted, a row that says unproven), not a security one: nothing unscanned was acted on.
+    unproven-locations = {
+      description = "The function ${var.name} did not act on benign scan results because the scanned upload could not be singled out (EMF metric UnprovenLocations, outcome unproven): no ETag in the scan result and several uploads of the scanned size in the scan window, no TotalBytesOfFile, or an unversioned bucket and no scan_start_timestamp. Those files were not promoted, routed or recorded as that verdict: handle them by hand or rescan them. Every result unproven: version the bucket or use a scanner that sends the ETag (docs/operations.md)."
+      metric_name = "UnprovenLocations"
+      threshold   = var.alarms.unproven_locations_threshold
+    }
   }
 
   # Keys are static (for_each); values may be known only after apply.

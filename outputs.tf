@@ -62,7 +62,7 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, row-conflicts, unscanned, destination-delivery-failures, (alarms.exposure_p99_seconds) exposure, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, row-conflicts, unproven-locations, unscanned, destination-delivery-failures, (alarms.exposure_p99_seconds) exposure, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
   # No try(): a for over a for_each resource cannot fail, and without it the keys are known at plan.
   value = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
 }

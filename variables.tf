@@ -814,13 +814,13 @@ variable "alarm_topic_arns" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads, failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, row conflicts, unproven locations, unscanned uploads, failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
   type        = bool
   default     = null
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean, and above row_conflicts_threshold verdicts per period whose file id named a row bound to another object. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one. exposure_p99_seconds (null: no such alarm): an alarm fires when the p99 of ExposureSeconds (how long malicious files stayed readable before the function removed them) over 5 minutes exceeds it."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean, above row_conflicts_threshold verdicts per period whose file id named a row bound to another object, and above unproven_locations_threshold benign verdicts per period not acted on because the scanned upload could not be singled out (outcome unproven: an availability problem, nothing unscanned was promoted). Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one. exposure_p99_seconds (null: no such alarm): an alarm fires when the p99 of ExposureSeconds (how long malicious files stayed readable before the function removed them) over 5 minutes exceeds it."
   type = object({
     period_seconds                   = optional(number, 300)
     evaluation_periods               = optional(number, 1)
@@ -832,6 +832,7 @@ variable "alarms" {
     unscanned_threshold              = optional(number, 0)
     untagged_clean_objects_threshold = optional(number, 0)
     row_conflicts_threshold          = optional(number, 0)
+    unproven_locations_threshold     = optional(number, 0)
     exposure_p99_seconds             = optional(number)
   })
   default  = {}
@@ -852,7 +853,7 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold, var.alarms.row_conflicts_threshold] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold, var.alarms.row_conflicts_threshold, var.alarms.unproven_locations_threshold] : t >= 0
     ])
     error_message = "alarms thresholds must not be negative; not ${join(", ", [for k, t in var.alarms : "alarms.${k} = ${t}" if strcontains(k, "threshold") && coalesce(t, 0) < 0])}."
   }

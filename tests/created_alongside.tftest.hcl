@@ -21,7 +21,7 @@ run "direct_mode_plans_with_inputs_created_alongside" {
   }
 
   assert {
-    condition     = toset(output.alarm_keys) == toset(["dead-letters", "errors", "throttles", "unscanned", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "destination-delivery-failures"])
+    condition     = toset(output.alarm_keys) == toset(["dead-letters", "errors", "throttles", "unscanned", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unproven-locations", "destination-delivery-failures"])
     error_message = "The default create_alarms must plan the alarms for a topic whose ARN is not known yet."
   }
 }
@@ -38,7 +38,7 @@ run "queue_mode_plans_with_inputs_created_alongside" {
   }
 
   assert {
-    condition     = toset(output.alarm_keys) == toset(["dead-letters", "errors", "throttles", "unscanned", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "destination-delivery-failures", "queue-age", "record-errors"])
+    condition     = toset(output.alarm_keys) == toset(["dead-letters", "errors", "throttles", "unscanned", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unproven-locations", "destination-delivery-failures", "queue-age", "record-errors"])
     error_message = "Queue mode adds queue-age and record-errors, also for a topic whose ARN is not known yet."
   }
 }

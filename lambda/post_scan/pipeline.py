@@ -173,6 +173,11 @@ class Outcome:
     ambiguous: bool | None = None
     scan_type: str | None = None  # Vision One's fss-scan-type, when the tags were read
     moved_by_scanner: bool = False  # gone, and the scanner moves this verdict's files itself
+    # None of the scanned content located is left in the scanned bucket after this record: each
+    # target was deleted (or moved) by it or was already gone, or the object was gone when it
+    # looked. False when it is still there or not known to be gone (dry run, superseded, an error
+    # before the delete). The Security Hub state and the notifications say what it says.
+    removed: bool = False
     # until_clean: a clean verdict whose object (or promoted copy) is not tagged clean: unreadable
     untagged_clean: bool = False
     error: Exception | None = None
@@ -356,6 +361,7 @@ class Pipeline:
             if location.status != FOUND:
                 out.outcome = OBJECT_GONE if location.status == GONE else SUPERSEDED
                 if location.status == GONE:
+                    out.removed = True
                     self._gone(scan, out)
                 if waiting:
                     self._finish_pending(scan, wants, waiting, out)
@@ -402,7 +408,7 @@ class Pipeline:
             if lost is not None:
                 raise pending.RowNotKept(lost)
         except ObjectGone as exc:
-            out.outcome = OBJECT_GONE
+            out.outcome, out.removed = OBJECT_GONE, True
             if not self._gone(scan, out):
                 out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
         except ObjectChanged as exc:
@@ -913,6 +919,7 @@ class Pipeline:
                 before = out.exposure_seconds
                 exposure = self._timed(out, "exposure_seconds", target.version.last_modified)
                 out.exposure_seconds = max(exposure, before or 0.0)
+        out.removed = all(result in (DELETED, ALREADY_GONE) for result in results)
         if DELETED in results:
             out.actions.append("delete")
             out.notes.append("deleted " + described)

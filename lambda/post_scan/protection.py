@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from post_scan import scanner_tags
 from post_scan.message import CLEAN, FSS, GUARDDUTY, MALICIOUS
-from post_scan.scanner_tags import merged_fields
+from post_scan.scanner_tags import FSS_CLEAN, objection
 
 OFF = "off"
 MALICIOUS_ONLY = "malicious"
@@ -96,39 +97,25 @@ def result_tags(verdict: str, mode: str, scanner: str = FSS) -> dict[str, str]:
 
 
 def fss_objection(tags: Mapping[str, str]) -> str | None:
-    """What on an object says it is not clean, under any spelling of File Storage Security's keys
-    and in either tag format (None: nothing does). Values are compared as the scanner writes
-    them, case and spacing aside."""
-    for key in sorted(tags):
-        lower, value = key.lower(), tags[key]
-        if lower == RESULT_TAG and " ".join(value.split()).lower() != CLEAN_RESULT:
-            return f"{key}={value}"
-        if lower == DETAIL_CODE_TAG and value.strip() != COMPLETE_CODE:
-            return f"{key}={value}"
-        if lower.startswith(FSS_TAGS.prefix) and lower not in (RESULT_TAG, DETAIL_CODE_TAG):
-            fields = merged_fields(value)  # the merged format: every field in one fss- tag
-            result = " ".join(fields.get("scan-result", CLEAN_RESULT).split()).lower()
-            if result != CLEAN_RESULT or fields.get("scan-detail-code", "0").strip() != "0":
-                return f"{key}={value}"
-    return None
+    """What on an object says it is not clean (`key=value`; None: nothing does), read like every
+    other tag rule (scanner_tags.claims: any spelling of File Storage Security's keys, either tag
+    format); values are compared as the scanner writes them, case and spacing aside."""
+    return objection(tags, FSS_CLEAN)
 
 
 def guardduty_objection(tags: Mapping[str, str]) -> str | None:
     """A GuardDuty result tag, under any spelling of its key, that is not NO_THREATS_FOUND."""
-    for key in sorted(tags):
-        value = tags[key]
-        if key.lower() == GUARDDUTY_RESULT_TAG.lower() and value.strip().upper() != GUARDDUTY_CLEAN:
-            return f"{key}={value}"
-    return None
+    return objection(tags, scanner_tags.GUARDDUTY_CLEAN)
 
 
-def objection(tags: Mapping[str, str]) -> str | None:
+def any_objection(tags: Mapping[str, str]) -> str | None:
     """What on an object says it is not clean, in either scanner's tags: a clean copy is never
     tagged clean over another scanner's word either."""
     return fss_objection(tags) or guardduty_objection(tags)
 
 
-_OBJECTIONS = {FSS: objection, GUARDDUTY: objection}
+# Scanner -> what on a source object says it is not clean.
+_OBJECTIONS = {FSS: any_objection, GUARDDUTY: any_objection}
 
 
 def copy_tags(

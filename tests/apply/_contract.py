@@ -97,6 +97,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
     "row_conflicts_threshold": 0,
+    "unproven_locations_threshold": 0,
     "exposure_p99_seconds": None,
 }
 
@@ -211,6 +212,8 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
         )
     row_conflicts = settings["row_conflicts_threshold"]
     found["row-conflicts"] = (emf, "RowConflicts", "FunctionName", "Sum", row_conflicts)
+    unproven = settings["unproven_locations_threshold"]
+    found["unproven-locations"] = (emf, "UnprovenLocations", "FunctionName", "Sum", unproven)
     if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",

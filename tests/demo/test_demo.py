@@ -130,7 +130,10 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert "scan_verdict=malicious, scan_action=delete" in row_after
     assert "scan_findings=Eicar_test_file" in row_after
     assert "s3_version_id" in row_after
-    assert "actions: head, read_tags, record, delete" in versioned["rows"]["function"][1]
+    assert (
+        "actions: head, list_versions, read_tags, record, delete"
+        in versioned["rows"]["function"][1]
+    )
 
     unicode_key = _case(cases, "spaces and unicode")
     assert "/shared/Müller & Søn/résumé été 2024 ✓.pdf" in unicode_key["header"]

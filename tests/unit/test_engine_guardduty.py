@@ -414,6 +414,34 @@ def test_a_benign_guardduty_verdict_is_refused_where_fss_tagged_malicious(
     assert row(dynamodb, table, "f-3") == {}
 
 
+@pytest.mark.parametrize(
+    "tag",
+    [
+        {"GuardDutyMalwareScanStatus": "THREATS_FOUND"},
+        {"guarddutymalwarescanstatus": "threats_found"},  # any spelling says malicious
+    ],
+    ids=["guardduty-spelling", "other-case"],
+)
+@pytest.mark.parametrize("verdict", ["clean", "failed"])
+def test_a_benign_fss_verdict_is_refused_where_guardduty_tagged_malicious(
+    s3, versioned_bucket, dynamodb, table, make_engine, tag, verdict
+) -> None:
+    """The contradiction rule holds across scanners: GuardDuty's THREATS_FOUND on the object
+    refuses an FSS verdict that would leave it in place (and record it as not malicious)."""
+    obj = upload(s3, versioned_bucket, "b.txt", body=b"x", tags={**tag, "file_id": "f-4"})
+    message = scan_message(
+        versioned_bucket, "b.txt", verdict=verdict, etag=obj["etag"], timestamp=later(30)
+    )
+    env = gd_env(
+        versioned_bucket, EXTRACT_FILE_ID="true", FILE_ID_TABLE=table, RECORD_VERDICTS=verdict
+    )
+    run = make_engine(**env)(sns_event(sns_record(message)))
+    assert run.line["scanner"] == "fss"
+    assert run.line["error"]["type"] == "VerdictConflict" and run.line["VerdictConflicts"] == 1
+    assert row(dynamodb, table, "f-4") == {}
+    assert version_ids(s3, versioned_bucket, "b.txt") == [obj["version_id"]]
+
+
 def test_fss_results_are_unchanged_by_guardduty_settings(s3, bucket, make_engine) -> None:
     obj = upload(s3, bucket, "a.txt")
     message = scan_message(bucket, "a.txt", etag=obj["etag"], timestamp=later(30))
@@ -448,7 +476,7 @@ def test_event_notification_and_finding_say_guardduty(
     assert (detail["scanner"], detail["plan_arn"], detail["schema_version"]) == (
         "guardduty",
         PLAN_ARN,
-        "1.1",
+        "1.2",
     )
     assert (detail["scan_message_id"], detail["scan_message_id_source"]) == (
         event["id"],
