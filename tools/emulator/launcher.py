@@ -79,7 +79,8 @@ class MotoServer:
         return account
 
     def lambda_deliveries(self, function_arn: str) -> list[dict[str, Any]]:
-        """Events SNS delivered to this function (recorded by the server, see server.py)."""
+        """Events SNS, or an EventBridge rule, delivered to this function (recorded by the
+        server, see server.py)."""
         query = urllib.parse.urlencode({"function_arn": function_arn})
         with urllib.request.urlopen(f"{self.url}/_test/sns-deliveries?{query}") as response:
             return json.load(response)

@@ -33,3 +33,6 @@ mock_resource "aws_cloudwatch_log_group" {
 mock_resource "aws_sns_topic_subscription" {
   defaults = { arn = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA:sub-1" }
 }
+mock_resource "aws_guardduty_malware_protection_plan" {
+  defaults = { arn = "arn:aws:guardduty:eu-west-1:111122223333:malware-protection-plan/c0ffee00created01" }
+}
