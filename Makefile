@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit demo bench replay report emulator emulator-stop scan
+.PHONY: setup test lint unit demo bench replay report rescan emulator emulator-stop scan
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -43,6 +43,12 @@ emulator-stop: $(VENV)/bin/python
 # make scan ARGS="--bucket B --key K --verdict malicious"
 scan: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m scan $(ARGS)
+
+# Starts GuardDuty on-demand scans of objects uploaded before the bucket's Malware Protection plan
+# (see docs/scanner.md); a dry run unless ARGS has --execute, e.g.
+# make rescan ARGS="--bucket my-uploads --prefix inbox/ --marker-file rescan.marker --execute"
+rescan: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m rescan $(ARGS)
 
 # Weekly-review summary from the saved Logs Insights queries (docs/operations.md, "Dashboard and
 # saved queries"), e.g. make report ARGS="--name NAME --since 7d --format markdown"

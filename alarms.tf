@@ -26,6 +26,14 @@ locals {
       metric_name = "FallbackActions"
       threshold   = 0
     }
+    # GuardDuty could not tag an object it scanned (Post Scan Action Failed: ACCESS_DENIED, or
+    # MAX_TAG_LIMIT_EXCEEDED when the uploader used all 10 tags): tag-based read protection does
+    # not cover that object. Only with guardduty_plans.
+    guardduty-post-scan-action-failed = {
+      description = "GuardDuty could not tag objects it scanned for ${var.name} (EMF metric PostScanActionsFailed, from the Post Scan Action Failed events): a tag-based bucket policy does not protect them. Check the log lines with outcome post_scan_action_failed (bucket, key, reasons: ACCESS_DENIED, MAX_TAG_LIMIT_EXCEEDED)."
+      metric_name = "PostScanActionsFailed"
+      threshold   = 0
+    }
     verdict-conflicts = {
       description = "The function ${var.name} refused a non-malicious verdict for an object the scanner tagged malicious (EMF metric VerdictConflicts): a forged or contradicted scan result. Investigate who can publish to the topics or send to the queues."
       metric_name = "VerdictConflicts"
@@ -91,7 +99,7 @@ locals {
       threshold   = 0
     }
     unscanned = {
-      description = "Uploads to the buckets of ${var.name} are not being scanned (scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling): check File Storage Security. Such files are not deleted, and not routed unless routes.unscanned is set."
+      description = "Uploads to the buckets of ${var.name} are not being scanned (File Storage Security scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling; GuardDuty ACCESS_DENIED or FAILED): check the scanner. Such files are not deleted, and not routed unless routes.unscanned is set."
       namespace   = var.metrics_namespace
       metric_name = "ScanResults"
       dimensions  = { FunctionName = aws_lambda_function.this.function_name, Verdict = "unscanned" }
@@ -132,7 +140,7 @@ locals {
   queue_mode_alarms = ["queue-age", "record-errors"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean) && (key != "exposure" || var.alarms.exposure_p99_seconds != null)
+    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean) && (key != "exposure" || var.alarms.exposure_p99_seconds != null) && (key != "guardduty-post-scan-action-failed" || local.guardduty_enabled)
   }
 }
 

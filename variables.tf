@@ -152,6 +152,73 @@ variable "subscription_filter_policy_scope" {
 }
 
 ################################################################################
+# GuardDuty Malware Protection for S3 (a second scanner, alongside or instead of FSS)
+################################################################################
+
+variable "guardduty_plans" {
+  description = "GuardDuty Malware Protection for S3 plans to act for, by static label. Each protects bucket_name, which joins the scanned buckets (ALLOWED_BUCKETS, the role's S3 scope, read protection); labels are 1-32 characters of letters, digits, - and _. plan_arn: an existing plan (in the provider's account and region); null: the module creates the plan (tagging on, only the object prefixes when given, at most 5) and its service role as AWS's IAM prerequisite page describes, scoped to that bucket and prefixes, with kms_key_arns usable through S3 only. role_arn: an existing plan's service role, which read protection must let write GuardDuty's tag (needed with read_protection on). A rule on the default event bus delivers the plans' scan results (and Post Scan Action Failed events) to the function, or to the delivery queue in queue mode. See docs/scanner.md."
+  type = map(object({
+    bucket_name  = string
+    plan_arn     = optional(string)
+    prefixes     = optional(list(string), [])
+    role_arn     = optional(string)
+    kms_key_arns = optional(list(string), [])
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for label in keys(var.guardduty_plans) : can(regex("^[A-Za-z0-9_-]{1,32}$", label))])
+    error_message = "Each guardduty_plans key (label) must be 1-32 characters of letters, digits, - and _ (it becomes part of resource names); not ${join(", ", [for label in keys(var.guardduty_plans) : jsonencode(label) if !can(regex("^[A-Za-z0-9_-]{1,32}$", label))])}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", p.bucket_name)) && !strcontains(p.bucket_name, "..")])
+    error_message = "Each guardduty_plans bucket_name must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-'); not ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.bucket_name = ${jsonencode(p.bucket_name)}" if !(can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", p.bucket_name)) && !strcontains(p.bucket_name, ".."))])}."
+  }
+
+  validation {
+    condition     = length(distinct([for p in values(var.guardduty_plans) : p.bucket_name])) == length(var.guardduty_plans)
+    error_message = "A bucket has at most one Malware Protection plan: each bucket_name may appear once in guardduty_plans; given more than once: ${join(", ", distinct([for label, p in var.guardduty_plans : "${p.bucket_name} (${join(", ", sort([for other, q in var.guardduty_plans : other if q.bucket_name == p.bucket_name]))})" if length([for q in values(var.guardduty_plans) : q if q.bucket_name == p.bucket_name]) > 1]))}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : p.plan_arn == null || can(regex("^arn:aws[a-zA-Z-]*:guardduty:[a-z0-9-]+:[0-9]{12}:malware-protection-plan/[A-Za-z0-9_-]{1,128}$", p.plan_arn))])
+    error_message = "Each guardduty_plans plan_arn must be null (the module creates the plan) or a Malware Protection plan ARN (arn:aws:guardduty:<region>:<account>:malware-protection-plan/<id>); not ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.plan_arn = ${jsonencode(p.plan_arn)}" if !(p.plan_arn == null || can(regex("^arn:aws[a-zA-Z-]*:guardduty:[a-z0-9-]+:[0-9]{12}:malware-protection-plan/[A-Za-z0-9_-]{1,128}$", p.plan_arn)))])}."
+  }
+
+  validation {
+    condition     = length(distinct(compact([for p in values(var.guardduty_plans) : p.plan_arn]))) == length(compact([for p in values(var.guardduty_plans) : p.plan_arn]))
+    error_message = "Each plan_arn may appear once in guardduty_plans; given more than once: ${join(", ", distinct([for label, p in var.guardduty_plans : p.plan_arn if p.plan_arn != null && length([for q in values(var.guardduty_plans) : q if q.plan_arn == p.plan_arn]) > 1]))}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : length(p.prefixes) <= 5])
+    error_message = "A Malware Protection plan takes at most 5 object prefixes; more in ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.prefixes (${length(p.prefixes)})" if length(p.prefixes) > 5])}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for p in values(var.guardduty_plans) : [for prefix in p.prefixes : (length(prefix) <= 1024 && can(regex("^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]*$", prefix)))]]))
+    error_message = "Each guardduty_plans prefix must be 1-1024 characters of A-Z, a-z, 0-9 and ! _ . ' ( ) / - (no wildcards, spaces or policy variables: it scopes the plan role's policy), not starting with '/'; not ${join(", ", flatten([for label, p in var.guardduty_plans : [for prefix in p.prefixes : "guardduty_plans.${label}.prefixes ${jsonencode(prefix)}" if !(length(prefix) <= 1024 && can(regex("^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]*$", prefix)))]]))}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : p.plan_arn == null || (length(p.prefixes) == 0 && length(p.kms_key_arns) == 0)])
+    error_message = "prefixes and kms_key_arns configure a plan the module creates (plan_arn = null); set them on the existing plan and its role instead, in ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}" if p.plan_arn != null && (length(p.prefixes) > 0 || length(p.kms_key_arns) > 0)])}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : p.role_arn == null || (p.plan_arn != null && can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\\x21-\\x7E]{1,512}$", coalesce(p.role_arn, "-"))))])
+    error_message = "role_arn names an existing plan's service role (arn:aws:iam::<account>:role/<name>) and goes with its plan_arn (the module creates the role of a plan it creates); not ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.role_arn = ${jsonencode(p.role_arn)}" if !(p.role_arn == null || (p.plan_arn != null && can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\\x21-\\x7E]{1,512}$", coalesce(p.role_arn, "-")))))])}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for p in values(var.guardduty_plans) : [for k in p.kms_key_arns : can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))]]))
+    error_message = "Each guardduty_plans kms_key_arns item must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); not ${join(", ", flatten([for label, p in var.guardduty_plans : [for k in p.kms_key_arns : "guardduty_plans.${label}.kms_key_arns ${jsonencode(k)}" if !can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))]]))}."
+  }
+}
+
+################################################################################
 # Feature flags (all off by default: a bare module only logs verdicts)
 ################################################################################
 

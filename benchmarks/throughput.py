@@ -27,18 +27,19 @@ from benchmarks.scenarios import (
     ACCOUNT_ID,
     BASE_ENVIRONMENT,
     EVENT_BUS,
+    GUARDDUTY,
+    GUARDDUTY_PLAN,
     NOTIFY_TOPIC,
     PROMOTED,
     QUARANTINE,
     REGION,
     TABLE,
     UPLOADS,
-    VERDICTS,
     VERSIONED_UPLOADS,
     Scenario,
     announce_environment,
 )
-from emulator import Account, MotoServer, fss
+from emulator import Account, MotoServer, fss, guardduty
 from emulator.events import sns_lambda_event
 
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:fss-stack-ScanResultTopic-BENCH"
@@ -154,9 +155,41 @@ def _message(verdict: str, bucket: str, key: str, size: int, etag: str | None) -
 
 
 def upload_and_event(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
-    """An uploaded, FSS-tagged object with a file id, and the SNS event of its scan result."""
+    """An uploaded, scanner-tagged object with a file id, and the event of its scan result: the
+    SNS event of FSS's message, or GuardDuty's EventBridge event as its rule delivers it."""
+    if scenario.scanner == GUARDDUTY:
+        return upload_and_guardduty_event(account, scenario, verdict)
     message = upload_and_message(account, scenario, verdict)
     return sns_lambda_event(TOPIC_ARN, SUBSCRIPTION_ARN, json.dumps(message), str(uuid.uuid4()))
+
+
+def upload_and_guardduty_event(
+    account: Account, scenario: Scenario, verdict: str
+) -> dict[str, Any]:
+    body = fss.eicar() if verdict == "malicious" else CLEAN_BODY
+    key = f"uploads/{verdict}/{uuid.uuid4()}.bin"
+    result = guardduty.BY_VERDICT[verdict]
+    tags = {guardduty.RESULT_TAG: result, "file_id": str(uuid.uuid4())}
+    put = account.client("s3").put_object(
+        Bucket=scenario.bucket,
+        Key=key,
+        Body=body,
+        Tagging="&".join(f"{name}={value}" for name, value in tags.items()),
+    )
+    detail = guardduty.scan_result_detail(
+        scenario.bucket, key, put["ETag"].strip('"'), put.get("VersionId"), result
+    )
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": guardduty.SCAN_RESULT,
+        "source": guardduty.SOURCE,
+        "account": ACCOUNT_ID,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [GUARDDUTY_PLAN],
+        "detail": detail,
+    }
 
 
 def upload_and_message(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
@@ -245,7 +278,7 @@ def measure_messages(account: Account, scenarios: tuple[Scenario, ...], messages
             run_row(account, scenario, verdict, messages, counter, handle)
             for scenario in scenarios
             for handle in [engine_runner(scenario)]
-            for verdict in VERDICTS
+            for verdict in scenario.verdicts
         ]
     finally:
         counter.close()

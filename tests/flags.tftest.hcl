@@ -28,6 +28,15 @@ run "defaults_only_log_verdicts" {
     error_message = "No table may be created by default."
   }
   assert {
+    condition = (
+      length(aws_guardduty_malware_protection_plan.this) == 0 && length(aws_iam_role.guardduty) == 0 &&
+      length(aws_iam_role_policy.guardduty) == 0 && length(aws_cloudwatch_event_rule.guardduty) == 0 &&
+      length(aws_cloudwatch_event_target.guardduty) == 0 && keys(aws_lambda_permission.this) == ["stack"] &&
+      output.guardduty_plan_arns == {} && output.guardduty_rule_arns == {}
+    )
+    error_message = "Without guardduty_plans nothing of GuardDuty's exists."
+  }
+  assert {
     condition = {
       for s in flatten([for p in values(aws_iam_role_policy.this) : jsondecode(p.policy).Statement]) : s.Sid => [s.Effect, s.Action, s.Resource]
       } == {
@@ -45,6 +54,7 @@ run "defaults_only_log_verdicts" {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       ALLOWED_BUCKETS      = "uploads-bucket,my.dotted.bucket"
       ALLOWED_TOPIC_ARNS   = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA"
+      GUARDDUTY_PLAN_ARNS  = ""
       DELETE_MALICIOUS     = "false"
       EXTRACT_FILE_ID      = "false"
       DRY_RUN              = "false"
@@ -401,6 +411,7 @@ run "every_flag_with_existing_table_and_dry_run" {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       ALLOWED_BUCKETS      = "uploads-bucket,my.dotted.bucket"
       ALLOWED_TOPIC_ARNS   = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA"
+      GUARDDUTY_PLAN_ARNS  = ""
       DELETE_MALICIOUS     = "true"
       EXTRACT_FILE_ID      = "true"
       DRY_RUN              = "true"

@@ -67,6 +67,8 @@ module "post_scan" {
   name                   = var.name
   scan_result_topic_arns = var.scan_result_topic_arns
   bucket_names           = var.bucket_names
+  # A second scanner, on other buckets (or the same): GuardDuty Malware Protection for S3.
+  guardduty_plans = var.guardduty_plans
 
   # Only messages that carry a scanner status are scan results; anything else never reaches the function.
   subscription_filter_policy       = jsonencode({ scanner_status = [{ exists = true }] })

@@ -83,3 +83,13 @@ variable "alarm_topic_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "guardduty_plans" {
+  description = "GuardDuty Malware Protection for S3 plans to act for as well (label -> bucket_name, plan_arn of an existing plan; null plan_arn: the module creates it)."
+  type = map(object({
+    bucket_name = string
+    plan_arn    = optional(string)
+    role_arn    = optional(string)
+  }))
+  default = {}
+}

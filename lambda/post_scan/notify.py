@@ -10,8 +10,8 @@ Published with MessageStructure=json, so each subscription protocol gets its own
   Chatbot) custom notification, which Slack and Microsoft Teams channels render. Amazon Q
   Developer subscribes to a topic over HTTPS, so every HTTPS subscription gets this body.
 
-A Subject (e-mail subject line) and the message attributes ``verdict``, ``outcome`` and ``bucket``
-(for subscription filter policies) go with it.
+A Subject (e-mail subject line) and the message attributes ``verdict``, ``outcome``, ``bucket`` and
+``scanner`` (for subscription filter policies) go with it.
 
 The key, the file id and S3's error texts come from whoever uploaded the file: in the e-mail they
 are shown without control characters (no forged lines), in chat inside code spans with the
@@ -29,7 +29,7 @@ from typing import Any
 
 from post_scan import timing
 from post_scan.events import render
-from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
+from post_scan.message import CLEAN, FAILED, FSS, GUARDDUTY, INCOMPLETE, MALICIOUS, UNSCANNED
 from post_scan.pipeline import (
     ERROR,
     FALLBACK,
@@ -47,6 +47,8 @@ CHAT_TITLE_MAX = 250
 CHAT_TEXT_MAX = 300  # one value (a key, a reason) in a chat message
 EMAIL_TEXT_MAX = 2000  # one value in the e-mail
 APP = "fss-post-scan"
+
+SCANNER_NAMES = {FSS: "File Storage Security", GUARDDUTY: "GuardDuty Malware Protection for S3"}
 
 _VERDICT_WORDS = {
     MALICIOUS: "Malware found",
@@ -78,7 +80,7 @@ def message(detail: dict[str, Any], chat: bool) -> str:
 def attributes(detail: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {
         name: {"DataType": "String", "StringValue": str(detail[name])}
-        for name in ("verdict", "outcome", "bucket")
+        for name in ("verdict", "outcome", "bucket", "scanner")
     }
 
 
@@ -257,9 +259,9 @@ def next_steps(detail: dict[str, Any]) -> list[str]:
         steps.append("The scan failed: the file is not known to be clean. Rescan it.")
     elif verdict == UNSCANNED:
         steps.append(
-            "The scanner did not look at the file (licence, scanner error, timeout or throttling): "
-            "check File Storage Security, then rescan the file; until then it is not known to "
-            "be clean."
+            "The scanner did not look at the file (licence, access, scanner error, timeout or "
+            f"throttling): check {_scanner_name(detail)}, then rescan the file; until then it is "
+            "not known to be clean."
         )
     elif not steps:
         steps.append("Nothing to do.")
@@ -286,6 +288,7 @@ def email(detail: dict[str, Any]) -> str:
         lines.append(f"Version:     {plain_text(detail['version_id'])}")
     lines.append(f"File id:     {plain_text(detail['file_id']) if detail['file_id'] else '-'}")
     lines.append(f"Verdict:     {_verdict_line(detail)}")
+    lines.append(f"Scanner:     {_scanner_name(detail)}")
     lines.append(f"Done:        {plain_text(what_was_done(detail))}")
     lines.append("")
     lines.append("Next steps:")
@@ -320,9 +323,16 @@ def _verdict_line(detail: dict[str, Any]) -> str:
         return f"{verdict}: {listed}" + (f" and {more} more" if more else "")
     if verdict == INCOMPLETE:
         return f"{verdict} (scanner codes {', '.join(str(c) for c in detail['codes'])})"
+    if verdict in (FAILED, UNSCANNED) and detail.get("scanner") == GUARDDUTY:
+        return f"{verdict} ({plain_text(detail.get('scanner_status_message'))})"
     if verdict in (FAILED, UNSCANNED):
         return f"{verdict} (scanner status {detail['scanner_status']})"
     return verdict
+
+
+def _scanner_name(detail: dict[str, Any]) -> str:
+    scanner = detail.get("scanner", FSS)
+    return SCANNER_NAMES.get(scanner, plain_text(scanner))
 
 
 def _time(seconds: float) -> str:
@@ -388,6 +398,7 @@ def chat_notification(detail: dict[str, Any]) -> dict[str, Any]:
                 "verdict": detail["verdict"],
                 "outcome": detail["outcome"],
                 "action": detail["action"],
+                "scanner": detail.get("scanner", FSS),
                 "file_id": _code_text(detail["file_id"] or "", CHAT_TEXT_MAX),
             },
         },

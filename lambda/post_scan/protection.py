@@ -3,9 +3,10 @@ bucket policies, and which tags a routed copy carries so that it is as protected
 at its destination as the verdict says.
 
 The policies (read_protection.tf) key on the scanner's own tags: for File Storage Security its
-"Separated tags" `fss-scan-result` / `fss-scan-detail-code`, compared exactly. Each scanner's tags
-are described once, in RESULT_TAGS; everything here works from that description, so a second
-scanner is one more entry.
+"Separated tags" `fss-scan-result` / `fss-scan-detail-code`, for GuardDuty Malware Protection for
+S3 `GuardDutyMalwareScanStatus`, compared exactly. Each scanner's tags are described once, in
+RESULT_TAGS; everything here works from that description and the scanner that spoke
+(ScanResult.scanner).
 
 Who wrote a tag cannot be told from the tag: without the module's policy attached (it denies
 writing the scanner's keys to everyone but the scanner and the function), an uploader may write
@@ -21,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from post_scan.message import CLEAN, FSS, MALICIOUS
+from post_scan import scanner_tags
+from post_scan.message import CLEAN, FSS, GUARDDUTY, MALICIOUS
 from post_scan.scanner_tags import FSS_CLEAN, objection
 
 OFF = "off"
@@ -64,10 +66,18 @@ FSS_TAGS = ScannerResultTags(
     clean={RESULT_TAG: CLEAN_RESULT, DETAIL_CODE_TAG: COMPLETE_CODE},
     prefix="fss-",
 )
-# Scanner (ScanResult.scanner) -> its tags. Issue 20 adds message.GUARDDUTY here:
-# GuardDutyMalwareScanStatus = THREATS_FOUND (malicious) / NO_THREATS_FOUND (clean), with its
-# own objection rule in _OBJECTIONS; until then a GuardDuty copy fails loudly (KeyError).
-RESULT_TAGS: dict[str, ScannerResultTags] = {FSS: FSS_TAGS}
+# GuardDuty Malware Protection for S3 (tagging on in the plan): its one tag, the scanResultStatus.
+GUARDDUTY_RESULT_TAG = "GuardDutyMalwareScanStatus"
+GUARDDUTY_CLEAN = "NO_THREATS_FOUND"
+GUARDDUTY_MALICIOUS = "THREATS_FOUND"
+GUARDDUTY_TAGS = ScannerResultTags(
+    keys=(GUARDDUTY_RESULT_TAG,),
+    malicious={GUARDDUTY_RESULT_TAG: GUARDDUTY_MALICIOUS},
+    clean={GUARDDUTY_RESULT_TAG: GUARDDUTY_CLEAN},
+    prefix=GUARDDUTY_RESULT_TAG,
+)
+# Scanner (ScanResult.scanner) -> its tags.
+RESULT_TAGS: dict[str, ScannerResultTags] = {FSS: FSS_TAGS, GUARDDUTY: GUARDDUTY_TAGS}
 
 
 def tagged_clean(tags: Mapping[str, str], scanner: str = FSS) -> bool:
@@ -93,9 +103,19 @@ def fss_objection(tags: Mapping[str, str]) -> str | None:
     return objection(tags, FSS_CLEAN)
 
 
-# Scanner -> what on a source object says it is not clean. GuardDuty is one line:
-# GUARDDUTY: lambda tags: objection(tags, GUARDDUTY_CLEAN).
-_OBJECTIONS = {FSS: fss_objection}
+def guardduty_objection(tags: Mapping[str, str]) -> str | None:
+    """A GuardDuty result tag, under any spelling of its key, that is not NO_THREATS_FOUND."""
+    return objection(tags, scanner_tags.GUARDDUTY_CLEAN)
+
+
+def any_objection(tags: Mapping[str, str]) -> str | None:
+    """What on an object says it is not clean, in either scanner's tags: a clean copy is never
+    tagged clean over another scanner's word either."""
+    return fss_objection(tags) or guardduty_objection(tags)
+
+
+# Scanner -> what on a source object says it is not clean.
+_OBJECTIONS = {FSS: any_objection, GUARDDUTY: any_objection}
 
 
 def copy_tags(

@@ -15,11 +15,11 @@ docs/scanner.md):
 Every tag-based rule (verdict conflicts, scan types, read protection) reads the tags through this
 module only; the two that ask what the tags *say* about a scan (malicious_keys: "a scanner found
 malware"; objection(): "not clean", protection.py) read claims(), one reading of keys in any
-spelling and of both formats. Tags are the uploader's to write unless a bucket policy denies it (read_protection),
-so they may only make the function more careful: `says_malicious` answers True when ANY tag, under
-any spelling of its key and in either format, says malicious (GuardDuty Malware Protection's
-`GuardDutyMalwareScanStatus` = `THREATS_FOUND` included), and no clean value, ordering of tags or
-case of a key outweighs it. Tags never locate the scanned content (locate.py).
+spelling and of both formats. Tags are the uploader's to write unless a bucket policy denies it
+(read_protection), so they may only make the function more careful: `says_malicious` answers True
+when ANY tag, under any spelling of its key and in either format, says malicious (GuardDuty Malware
+Protection's `GuardDutyMalwareScanStatus` = `THREATS_FOUND` included), and no clean value, ordering
+of tags or case of a key outweighs it. Tags never locate the scanned content (locate.py).
 """
 
 from __future__ import annotations

@@ -69,6 +69,11 @@ DEFAULTS: dict[str, Any] = {
     "security_hub_findings": False,
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
+    "guardduty_plans": {},
+    # Not required since GuardDuty can be the only scanner.
+    "scan_result_topic_arns": {},
+    "bucket_names": [],
+    "storage_stack_names": [],
     "create_dashboard": False,
     "read_protection_scanner_principal_arns": [],
 }
@@ -137,8 +142,25 @@ def queue_settings(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def bucket_names(inputs: dict[str, Any]) -> list[str]:
-    """The scanned buckets' names (bucket_names takes names or bucket ARNs)."""
-    return [re.sub(r"^arn:[^:]+:s3:::", "", b) for b in inputs["bucket_names"]]
+    """The scanned buckets' names (bucket_names takes names or bucket ARNs), then those of
+    guardduty_plans (sorted) that are not among them."""
+    named = [re.sub(r"^arn:[^:]+:s3:::", "", b) for b in inputs["bucket_names"]]
+    guardduty = sorted({p["bucket_name"] for p in inputs["guardduty_plans"].values()})
+    return named + [b for b in guardduty if b not in named]
+
+
+def guardduty_plan_arns(inputs: dict[str, Any]) -> list[str]:
+    """GUARDDUTY_PLAN_ARNS: each plan's ARN, labels sorted (the tests give existing plans)."""
+    plans = inputs["guardduty_plans"]
+    return [plans[label]["plan_arn"] for label in sorted(plans)]
+
+
+def guardduty_rule_arns(inputs: dict[str, Any], where: Where) -> list[str]:
+    """The rules on the default bus that deliver the plans' events (none without plans)."""
+    if not inputs["guardduty_plans"]:
+        return []
+    rule = f"arn:{where.partition}:events:{where.region}:{where.account_id}:rule/{inputs['name']}"
+    return [f"{rule}-gd-results", f"{rule}-gd-tag-failed"]
 
 
 def delivery_queue_exists(inputs: dict[str, Any]) -> bool:
@@ -182,6 +204,14 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
     found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
     found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
+    if inputs["guardduty_plans"]:
+        found["guardduty-post-scan-action-failed"] = (
+            emf,
+            "PostScanActionsFailed",
+            "FunctionName",
+            "Sum",
+            0,
+        )
     row_conflicts = settings["row_conflicts_threshold"]
     found["row-conflicts"] = (emf, "RowConflicts", "FunctionName", "Sum", row_conflicts)
     unproven = settings["unproven_locations_threshold"]
@@ -348,6 +378,7 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "EXPECTED_BUCKET_OWNER": account_id,
         "ALLOWED_BUCKETS": ",".join(bucket_names(inputs)),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
+        "GUARDDUTY_PLAN_ARNS": ",".join(guardduty_plan_arns(inputs)),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
         "EXTRACT_FILE_ID": _flag(inputs["extract_file_id"]),
         "DRY_RUN": _flag(inputs["dry_run"]),

@@ -83,18 +83,20 @@ class EmulatorTarget:
             "FunctionArn"
         ]
         recorded = {
-            event["Records"][0]["Sns"]["MessageId"]: event
+            event["Records"][0]["Sns"]["MessageId"] if "Records" in event else event["id"]: event
             for event in self.server.lambda_deliveries(function_arn)
         }
         missing = [message_id for message_id in published if message_id not in recorded]
         if missing:
-            raise RuntimeError(f"SNS delivered no event to {function} for message(s) {missing}")
+            raise RuntimeError(
+                f"SNS or EventBridge delivered no event to {function} for message(s) {missing}"
+            )
         events = [recorded[message_id] for message_id in published] + direct
         for event in events:
             self._invoke(function, event)
         return (
-            f"ran the deployed zip's handler on {len(published)} SNS deliveries the emulator "
-            f"recorded and {len(direct)} direct invocation(s)"
+            f"ran the deployed zip's handler on {len(published)} SNS / EventBridge deliveries the "
+            f"emulator recorded and {len(direct)} direct invocation(s)"
         )
 
     def _invoke(self, function: str, event: dict) -> None:

@@ -60,7 +60,8 @@ class MotoServer:
         return emulated_account(self.url, account_id, region)
 
     def lambda_deliveries(self, function_arn: str) -> list[dict[str, Any]]:
-        """Events SNS delivered to this function (recorded by the server, see server.py)."""
+        """Events SNS, or an EventBridge rule, delivered to this function (recorded by the
+        server, see server.py)."""
         return lambda_deliveries(self.url, function_arn)
 
     def sns_notifications(self, endpoint: str | None = None) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ class MotoServer:
 
 
 def lambda_deliveries(server_url: str, function_arn: str) -> list[dict[str, Any]]:
-    """Events SNS delivered to this function (recorded by the server, see server.py)."""
+    """Events SNS, or an EventBridge rule, delivered to this function (server.py)."""
     query = urllib.parse.urlencode({"function_arn": function_arn})
     with urllib.request.urlopen(f"{server_url}/_test/sns-deliveries?{query}") as response:
         return json.load(response)

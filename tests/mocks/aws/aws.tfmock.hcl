@@ -42,3 +42,7 @@ mock_data "aws_dynamodb_table" {
     attribute = [{ name = "file_id", type = "S" }]
   }
 }
+
+mock_resource "aws_guardduty_malware_protection_plan" {
+  defaults = { arn = "arn:aws:guardduty:eu-west-1:111122223333:malware-protection-plan/c0ffee00created01" }
+}
