@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup test lint unit demo bench replay report rescan
+.PHONY: setup test lint unit demo bench replay report rescan emulator emulator-stop scan
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -30,6 +30,19 @@ bench: $(VENV)/bin/python
 # make replay ARGS="--dead-letter-queue-url URL --function NAME"
 replay: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m replay $(ARGS)
+
+# The local AWS emulator for your own root (docs/local-testing.md), in the foreground; e.g.
+# make emulator ARGS="--root ../my-root"; ARGS=--detach starts it in the background.
+emulator: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m emulator $(ARGS)
+
+emulator-stop: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m emulator stop $(ARGS)
+
+# Simulates the scanner for a function deployed into it, e.g.
+# make scan ARGS="--bucket B --key K --verdict malicious"
+scan: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m scan $(ARGS)
 
 # Starts GuardDuty on-demand scans of objects uploaded before the bucket's Malware Protection plan
 # (see docs/scanner.md); a dry run unless ARGS has --execute, e.g.

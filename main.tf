@@ -56,10 +56,11 @@ locals {
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
     for verdict, r in var.routes : verdict => {
-      bucket      = replace(r.bucket, "/^arn:[^:]+:s3:::/", "")
-      prefix      = r.prefix
-      kms_key_arn = r.kms_key_arn
-      owner       = coalesce(r.bucket_owner, local.account_id)
+      bucket        = replace(r.bucket, "/^arn:[^:]+:s3:::/", "")
+      prefix        = r.prefix
+      kms_key_arn   = r.kms_key_arn
+      kms_key_alias = r.kms_key_alias
+      owner         = coalesce(r.bucket_owner, local.account_id)
     }
   }
   # bucket_names and routes accept bucket ARNs; those must be in the provider's partition.
@@ -259,6 +260,15 @@ resource "aws_lambda_function" "this" {
       error_message = "routes has a route for ${join(", ", sort(setintersection(keys(var.routes), var.scanner_routed_verdicts)))}, which scanner_routed_verdicts says the scanner moves itself: use the scanner's routing or this module's routes for a verdict, not both."
     }
     precondition {
+      # An alias stands for its key in the role's policy only within the account and region the
+      # statement names (checked at apply when the key is created in the same configuration).
+      condition = alltrue(concat(
+        [for r in values(local.routes) : r.kms_key_alias == null || try(split(":", r.kms_key_arn)[3] == local.region && split(":", r.kms_key_arn)[4] == r.owner, false)],
+        [var.dead_letter_queue_kms_key_alias == null || try(split(":", var.dead_letter_queue_kms_key_arn)[3] == local.region && split(":", var.dead_letter_queue_kms_key_arn)[4] == local.account_id, false)],
+      ))
+      error_message = "A KMS key given with an alias must be in the function's region ${local.region} and the account the statement names (a route's bucket_owner, else ${local.account_id}); not ${join(", ", concat([for verdict, r in local.routes : "routes.${verdict}.kms_key_arn = ${r.kms_key_arn}" if r.kms_key_alias != null && !try(split(":", r.kms_key_arn)[3] == local.region && split(":", r.kms_key_arn)[4] == r.owner, false)], var.dead_letter_queue_kms_key_alias != null && !try(split(":", var.dead_letter_queue_kms_key_arn)[3] == local.region && split(":", var.dead_letter_queue_kms_key_arn)[4] == local.account_id, false) ? ["dead_letter_queue_kms_key_arn = ${coalesce(var.dead_letter_queue_kms_key_arn, "null")}"] : []))}."
+    }
+    precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
       error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
     }
@@ -313,6 +323,8 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
     aws_sns_topic.notifications, # NOTIFY_TOPIC_ARN is built from the topic's name (known at plan)
+    # The allow-list changes only once its buckets were found (check_bucket_names = "apply": at apply).
+    data.aws_s3_bucket.bucket_names,
   ]
 }
 

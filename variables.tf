@@ -61,6 +61,18 @@ variable "bucket_names" {
   }
 }
 
+variable "check_bucket_names" {
+  description = "When to check that bucket_names exist: plan, apply or off. The check reads each bucket (data source aws_s3_bucket: HeadBucket, so whoever plans needs s3:ListBucket on it) and fails on one that does not exist or is not this account's to read, naming it, instead of the function rejecting every scan result of the real bucket. plan (default): at every plan. apply: for buckets created in the same configuration; while bucket_names changes, each bucket is read at apply once it exists and before the function's allow-list changes (an unchanged list is read at plan). off: never (at 900 buckets the check adds 10-30 s to a plan, docs/pipelines.md; rely on the rejected alarm instead). Buckets of storage_stack_names are not read."
+  type        = string
+  default     = "plan"
+  nullable    = false
+
+  validation {
+    condition     = contains(["plan", "apply", "off"], var.check_bucket_names)
+    error_message = "check_bucket_names must be plan, apply or off; not ${jsonencode(var.check_bucket_names)}."
+  }
+}
+
 variable "storage_stack_names" {
   description = "Names of File Storage Security storage stacks (CloudFormation, in the provider's account and region) to act for: each stack's ScanResultTopicARN output is subscribed (keyed by the stack name) and its ScanningBucket output is added to the scanned buckets. Read at plan time."
   type        = list(string)
@@ -307,12 +319,13 @@ variable "record_verdicts" {
 }
 
 variable "routes" {
-  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. bucket_owner is the 12-digit account that owns the bucket (default: the function's account): every request to it, and its IAM statement, require that owner, so a deleted bucket whose name another account registers receives nothing. route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
+  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. bucket_owner is the 12-digit account that owns the bucket (default: the function's account): every request to it, and its IAM statement, require that owner, so a deleted bucket whose name another account registers receives nothing. kms_key_alias is an alias (alias/NAME) of kms_key_arn, in the function's region and the bucket_owner's account, for a key created in the same configuration: the statement EncryptVRoute then names that account's keys carrying the alias (kms:ResourceAliases) instead of the key ARN, so it is known at plan (AWS may take up to five minutes to honour a new alias). route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
   type = map(object({
-    bucket       = string
-    prefix       = optional(string, "")
-    kms_key_arn  = optional(string)
-    bucket_owner = optional(string)
+    bucket        = string
+    prefix        = optional(string, "")
+    kms_key_arn   = optional(string)
+    kms_key_alias = optional(string)
+    bucket_owner  = optional(string)
   }))
   default  = {}
   nullable = false
@@ -338,6 +351,16 @@ variable "routes" {
   validation {
     condition     = alltrue([for r in values(var.routes) : r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn))])
     error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access. Not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.kms_key_arn = ${jsonencode(r.kms_key_arn)}" if !(r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn)))])}."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.kms_key_alias == null || r.kms_key_arn != null])
+    error_message = "A routes kms_key_alias names the alias of the route's kms_key_arn, which the function encrypts with: give both; only an alias: ${join(", ", [for verdict, r in var.routes : "routes.${verdict}" if r.kms_key_alias != null && r.kms_key_arn == null])}."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.kms_key_alias == null || (can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", coalesce(r.kms_key_alias, "-"))) && !startswith(coalesce(r.kms_key_alias, "-"), "alias/aws/"))])
+    error_message = "Each routes kms_key_alias must be null or a customer alias name like alias/NAME (letters, digits, / _ -; not alias/aws/...); not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.kms_key_alias = ${jsonencode(r.kms_key_alias)}" if !(r.kms_key_alias == null || (can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", coalesce(r.kms_key_alias, "-"))) && !startswith(coalesce(r.kms_key_alias, "-"), "alias/aws/")))])}."
   }
 
   validation {
@@ -679,6 +702,17 @@ variable "dead_letter_queue_kms_key_arn" {
   validation {
     condition     = var.dead_letter_queue_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.dead_letter_queue_kms_key_arn))
     error_message = "dead_letter_queue_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "dead_letter_queue_kms_key_alias" {
+  description = "Alias of dead_letter_queue_kms_key_arn. For a key created alongside: the role's statement UseDeadLetterQueueKey then names this account's keys in this region that carry the alias (alias/NAME; kms:ResourceAliases) instead of the key's ARN, so it is known at plan (the ARN is not). Give the aws_kms_alias resource's name; AWS may take up to five minutes to honour a new alias. null: the statement names the key ARN."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dead_letter_queue_kms_key_alias == null || (can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", coalesce(var.dead_letter_queue_kms_key_alias, "-"))) && !startswith(coalesce(var.dead_letter_queue_kms_key_alias, "-"), "alias/aws/"))
+    error_message = "dead_letter_queue_kms_key_alias must be a customer alias name like alias/NAME (letters, digits, / _ -; not alias/aws/...); not ${jsonencode(var.dead_letter_queue_kms_key_alias)}."
   }
 }
 

@@ -60,6 +60,7 @@ class Row:
     verdict: str
     latencies_ms: list[float] = field(default_factory=list)
     calls: list[Counter[str]] = field(default_factory=list)
+    log_bytes: list[int] = field(default_factory=list)  # of each message's log line (UTF-8)
 
     @property
     def messages(self) -> int:
@@ -212,22 +213,25 @@ def run_row(
     verdict: str,
     messages: int,
     counter: CallCounter,
-    handle: Callable[[dict[str, Any]], None],
+    handle: Callable[[dict[str, Any]], int],
 ) -> Row:
-    """`messages` invocations, each timed alone (setup excluded) and its calls counted."""
+    """`messages` invocations, each timed alone (setup excluded), its calls counted and its log
+    line measured."""
     row = Row(scenario, verdict)
     for _ in range(messages):
         event = upload_and_event(account, scenario, verdict)
         counter.take()
         started = time.perf_counter()
-        handle(event)
+        log_bytes = handle(event)
         row.latencies_ms.append((time.perf_counter() - started) * 1000)
         row.calls.append(counter.take())
+        row.log_bytes.append(log_bytes)
     return row
 
 
-def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], None]:
-    """handle(event): the handler on a pipeline built from the scenario's environment.
+def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], int]:
+    """handle(event) -> the log line's size in bytes (UTF-8, with its newline: what CloudWatch
+    Logs ingests of it): the handler on a pipeline built from the scenario's environment.
 
     Raises BenchmarkError unless the one log line says the record was processed.
     """
@@ -236,13 +240,15 @@ def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], None]:
 
     pipeline = handler.build_pipeline(load_config(scenario.environment()))
 
-    def handle(event: dict[str, Any]) -> None:
+    def handle(event: dict[str, Any]) -> int:
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.suppress(handler.RecordsFailed):
             handler.handle_event(pipeline, event)
-        (line,) = (json.loads(text) for text in out.getvalue().splitlines())
+        (text,) = out.getvalue().splitlines()
+        line = json.loads(text)
         if line["outcome"] != "processed":
             raise BenchmarkError(f"{scenario.name}: {line['outcome']}: {line['reason']}")
+        return len(text.encode()) + 1
 
     return handle
 

@@ -42,6 +42,8 @@ override_resource {
 }
 
 variables {
+  # The validation runs below need a topic, or they fail on the warning check alarms_notify_someone.
+  alarm_topic_arns       = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
   name                   = "fss-post-scan"
   scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
   bucket_names           = ["uploads-bucket"]
@@ -50,8 +52,12 @@ variables {
 run "no_alarms_without_a_topic" {
   command = plan
 
+  # ... and the plan warns that nothing will tell anyone about failures (checks.tf).
+  expect_failures = [check.alarms_notify_someone]
+
   variables {
-    delivery_mode = "queue"
+    alarm_topic_arns = []
+    delivery_mode    = "queue"
   }
 
   assert {
@@ -277,10 +283,11 @@ run "create_alarms_true_needs_a_topic" {
   command = plan
 
   variables {
-    create_alarms = true
+    create_alarms    = true
+    alarm_topic_arns = []
   }
 
-  expect_failures = [aws_cloudwatch_metric_alarm.this]
+  expect_failures = [aws_cloudwatch_metric_alarm.this, check.alarms_notify_someone]
 }
 
 run "create_alarms_true_creates_them" {

@@ -1,5 +1,5 @@
 # Inputs created in the same configuration (an alarm topic, a KMS key for the queues, routes and
-# objects, the application's table given by ARN): their values are unknown at plan, and the module
+# objects, the application's table given by ARN, a scanned bucket given by its id): their values are unknown at plan, and the module
 # must plan all the same, with its defaults (no "Invalid for_each argument"): whether the alarms
 # exist follows the length of alarm_topic_arns, and the role's inline policies are keyed by what is
 # known (flags, lengths, map keys). Computed values stay unknown at plan here (no

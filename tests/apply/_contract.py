@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "cloudwatch_logs_retention_in_days": 365,
     "cloudwatch_logs_kms_key_arn": None,
     "dead_letter_queue_kms_key_arn": None,
+    "dead_letter_queue_kms_key_alias": None,
+    "check_bucket_names": "plan",
     "dead_letter_queue_message_retention_seconds": 1209600,
     "maximum_retry_attempts": 2,
     "maximum_event_age_in_seconds": 21600,
@@ -306,6 +308,7 @@ def routes(inputs: dict[str, Any], account_id: str = "") -> dict[str, dict[str, 
             "bucket": bucket,
             "prefix": route.get("prefix") or "",
             "kms_key_arn": route.get("kms_key_arn"),
+            "kms_key_alias": route.get("kms_key_alias"),
             "owner": route.get("bucket_owner") or account_id,
         }
     return found
@@ -424,6 +427,18 @@ def via_services(services: list[str], keys: list[str]) -> str:
     return condition({"StringEquals": {"kms:ViaService": names}})
 
 
+def by_alias(service: str, where: Where, owner: str, alias: str) -> tuple[str, str | None]:
+    """(resource, condition) of a key given with its alias: the owner's keys in the function's
+    region that carry the alias (kms:ResourceAliases), used through `service` there."""
+    resource = f"arn:{where.partition}:kms:{where.region}:{owner}:key/*"
+    return resource, condition(
+        {
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": [alias]},
+            "StringEquals": {"kms:ViaService": [f"{service}.{where.region}.amazonaws.com"]},
+        }
+    )
+
+
 def policy_grants(
     inputs: dict[str, Any], where: Where, dlq_arn: str, delivery_queue_arn: str | None = None
 ) -> set[Grant]:
@@ -456,7 +471,11 @@ def policy_grants(
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
     grant(["sqs:SendMessage"], [dlq_arn])
     dlq_key = inputs["dead_letter_queue_kms_key_arn"]
-    if dlq_key:
+    dlq_alias = inputs["dead_letter_queue_kms_key_alias"]
+    if dlq_key and dlq_alias:
+        resource, when = by_alias("sqs", where, where.account_id, dlq_alias)
+        grant(["kms:GenerateDataKey", "kms:Decrypt"], [resource], when)
+    elif dlq_key:
         grant(["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key]))
     if delivery_queue_exists(inputs):
         assert delivery_queue_arn, "the delivery queue's ARN is needed while it exists"
@@ -493,7 +512,10 @@ def policy_grants(
             [destination],
             owned_by(route["owner"]),
         )
-        if route["kms_key_arn"]:
+        if route["kms_key_arn"] and route["kms_key_alias"]:
+            resource, when = by_alias("s3", where, route["owner"], route["kms_key_alias"])
+            grant(["kms:GenerateDataKey", "kms:Decrypt"], [resource], when)
+        elif route["kms_key_arn"]:
             key = route["kms_key_arn"]
             grant(["kms:GenerateDataKey", "kms:Decrypt"], [key], via_services(["s3"], [key]))
     arn = table_arn(inputs, where)

@@ -272,6 +272,7 @@ def _prepare_complete(server: MotoServer) -> Any:
             "dry_run": False,
             "event_bus_name": bus.rsplit("/", 1)[1],
             "notify_email_addresses": ["uploads-security@example.com"],
+            "alarm_topic_arns": [_topic(account, "complete-ops-alarms")],
         }
         facts = {
             "topics": topics,
@@ -279,6 +280,7 @@ def _prepare_complete(server: MotoServer) -> Any:
             "table": table,
             "foreign_accounts": [foreign],
             "event_buses": ["uploads-scan-results"],
+            "other_topics": variables["alarm_topic_arns"],
         }
         return variables, facts
 

@@ -31,6 +31,9 @@ BASE: dict[str, Any] = {
     "name": "fss-messages",
     "scan_result_topic_arns": {"uploads": TOPIC},
     "bucket_names": ["uploads-bucket"],
+    # The buckets named here exist nowhere; reading them is test_plan_checks.py's subject.
+    "check_bucket_names": "off",
+    "create_alarms": False,
 }
 
 # case -> (inputs over BASE, text the error must contain, texts it must not contain)

@@ -133,6 +133,8 @@ def test_throughput_rows_are_measured(sections):
         assert row["messages"] == "3"
         assert _number(row["msgs/s"]) > 0
         assert 0 < float(row["p50 ms"]) <= float(row["p95 ms"])
+        # One JSON log line with its metrics (docs/cost.md prices its ingestion).
+        assert 1000 < int(row["log line bytes"]) < 10000, row
 
 
 def _number(text: str) -> float:

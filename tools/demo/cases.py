@@ -22,8 +22,6 @@ FSS_SCANNER, GUARDDUTY_SCANNER = "fss", "guardduty"
 OLDER_CLEAN = "older clean version"
 SCANNED = "scanned upload"
 
-INCOMPLETE_CODE = 152  # any of 100-199: the scanner skipped part of the file
-
 
 @dataclass(frozen=True)
 class Expected:
@@ -58,16 +56,8 @@ class Case:
 
     def message(self, bucket: str, region: str, etag: str) -> dict[str, Any]:
         """The scan result FSS would publish for this upload (or the forger's copy of one)."""
-        return fss.scan_result(
-            bucket,
-            self.key,
-            region,
-            size=len(self.body),
-            etag=etag,
-            findings=[fss.EICAR_FINDING] if self.verdict == "malicious" else [],
-            codes=[INCOMPLETE_CODE] if self.verdict == "incomplete" else [],
-            scanner_status=fss.UNSUCCESSFUL_SCAN if self.verdict == "failed" else 0,
-            error="scanner could not read the file" if self.verdict == "failed" else "",
+        return fss.verdict_message(
+            self.verdict, bucket, self.key, region, size=len(self.body), etag=etag
         )
 
 

@@ -5,7 +5,9 @@ Run in its own process (moto keeps its state per process); ``emulator.MotoServer
     PYTHONPATH=tools python -m emulator.server [--host 127.0.0.1] [--port 0]
 
 It prints one line, ``listening http://HOST:PORT``, once it accepts requests, and exits when its
-parent process goes away. Patches (each one says why moto alone is not enough):
+parent process goes away (tests, the demo), unless started with ``--keep-running`` (``make
+emulator``, ``python -m emulator``: it runs until it is stopped). Patches (each one says why moto
+alone is not enough):
 
 - ``get_function`` returns a ``Code.Location`` this server serves (moto returns an AWS S3 URL that
   exists nowhere), so the deployed zip can be downloaded the way a user would.
@@ -482,6 +484,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--keep-running", action="store_true", help="do not exit when the parent process does"
+    )
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -490,7 +495,8 @@ def main() -> None:
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
     )
     _base_url = f"http://{args.host}:{server.server_port}"
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    if not args.keep_running:
+        threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     print(f"listening {_base_url}", flush=True)
     sys.stdout.close()
     server.serve_forever()
