@@ -12,7 +12,7 @@ PYTEST = $(VENV)/bin/python -m pytest
 # The checkov test finds checkov through CHECKOV (default: the one in CHECKOV_VENV).
 TEST_ENV = CHECKOV="$${CHECKOV:-$(abspath $(CHECKOV_VENV))/bin/checkov}" $(if $(JOBS),POST_SCAN_JOBS=$(JOBS))
 
-.PHONY: setup tools test check lint unit demo bench replay report
+.PHONY: setup tools test check lint unit demo bench replay report rescan emulator emulator-stop scan
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -46,6 +46,25 @@ bench: $(VENV)/bin/python
 # make replay ARGS="--dead-letter-queue-url URL --function NAME"
 replay: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m replay $(ARGS)
+
+# The local AWS emulator for your own root (docs/local-testing.md), in the foreground; e.g.
+# make emulator ARGS="--root ../my-root"; ARGS=--detach starts it in the background.
+emulator: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m emulator $(ARGS)
+
+emulator-stop: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m emulator stop $(ARGS)
+
+# Simulates the scanner for a function deployed into it, e.g.
+# make scan ARGS="--bucket B --key K --verdict malicious"
+scan: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m scan $(ARGS)
+
+# Starts GuardDuty on-demand scans of objects uploaded before the bucket's Malware Protection plan
+# (see docs/scanner.md); a dry run unless ARGS has --execute, e.g.
+# make rescan ARGS="--bucket my-uploads --prefix inbox/ --marker-file rescan.marker --execute"
+rescan: $(VENV)/bin/python
+	PYTHONPATH=tools $(VENV)/bin/python -m rescan $(ARGS)
 
 # Weekly-review summary from the saved Logs Insights queries (docs/operations.md, "Dashboard and
 # saved queries"), e.g. make report ARGS="--name NAME --since 7d --format markdown"

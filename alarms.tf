@@ -26,6 +26,14 @@ locals {
       metric_name = "FallbackActions"
       threshold   = 0
     }
+    # GuardDuty could not tag an object it scanned (Post Scan Action Failed: ACCESS_DENIED, or
+    # MAX_TAG_LIMIT_EXCEEDED when the uploader used all 10 tags): tag-based read protection does
+    # not cover that object. Only with guardduty_plans.
+    guardduty-post-scan-action-failed = {
+      description = "GuardDuty could not tag objects it scanned for ${var.name} (EMF metric PostScanActionsFailed, from the Post Scan Action Failed events): a tag-based bucket policy does not protect them. Check the log lines with outcome post_scan_action_failed (bucket, key, reasons: ACCESS_DENIED, MAX_TAG_LIMIT_EXCEEDED)."
+      metric_name = "PostScanActionsFailed"
+      threshold   = 0
+    }
     verdict-conflicts = {
       description = "The function ${var.name} refused a non-malicious verdict for an object the scanner tagged malicious (EMF metric VerdictConflicts): a forged or contradicted scan result. Investigate who can publish to the topics or send to the queues."
       metric_name = "VerdictConflicts"
@@ -37,6 +45,14 @@ locals {
       description = "The function ${var.name} left rows untouched because the file id tag named a row bound to another object (EMF metric RowConflicts; s3_bucket/s3_key differ): an uploader may have copied another file's id. Check the log lines with row_conflict in the reason (outcome row_conflict, or fallback)."
       metric_name = "RowConflicts"
       threshold   = var.alarms.row_conflicts_threshold
+    }
+    # A benign verdict (clean, incomplete, failed, unscanned) left undone: without an ETag S3's
+    # evidence could not single out the scanned upload. An availability problem (a clean file not
+    # promoted, a row that says unproven), not a security one: nothing unscanned was acted on.
+    unproven-locations = {
+      description = "The function ${var.name} did not act on benign scan results because the scanned upload could not be singled out (EMF metric UnprovenLocations, outcome unproven): no ETag in the scan result and several uploads of the scanned size in the scan window, no TotalBytesOfFile, or an unversioned bucket and no scan_start_timestamp. Those files were not promoted, routed or recorded as that verdict: handle them by hand or rescan them. Every result unproven: version the bucket or use a scanner that sends the ETag (docs/operations.md)."
+      metric_name = "UnprovenLocations"
+      threshold   = var.alarms.unproven_locations_threshold
     }
   }
 
@@ -83,7 +99,7 @@ locals {
       threshold   = 0
     }
     unscanned = {
-      description = "Uploads to the buckets of ${var.name} are not being scanned (scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling): check File Storage Security. Such files are not deleted, and not routed unless routes.unscanned is set."
+      description = "Uploads to the buckets of ${var.name} are not being scanned (File Storage Security scanner_status -1/-3/-4: invalid licence, scanner error, timeout or throttling; GuardDuty ACCESS_DENIED or FAILED): check the scanner. Such files are not deleted, and not routed unless routes.unscanned is set."
       namespace   = var.metrics_namespace
       metric_name = "ScanResults"
       dimensions  = { FunctionName = aws_lambda_function.this.function_name, Verdict = "unscanned" }
@@ -124,7 +140,7 @@ locals {
   queue_mode_alarms = ["queue-age", "record-errors"]
   alarms = {
     for key, alarm in local.alarm_definitions : key => alarm
-    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean) && (key != "exposure" || var.alarms.exposure_p99_seconds != null)
+    if local.create_alarms && (local.delivery_queue_enabled || !contains(local.queue_mode_alarms, key)) && (key != "untagged-clean-objects" || local.until_clean) && (key != "exposure" || var.alarms.exposure_p99_seconds != null) && (key != "guardduty-post-scan-action-failed" || local.guardduty_enabled)
   }
 }
 

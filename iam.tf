@@ -19,7 +19,21 @@ locals {
   # KMS call. The value is SERVICE.REGION.amazonaws.com in every partition (AWS KMS developer guide,
   # "kms:ViaService"), in the key's own region (an SSE-KMS key is in its bucket's / table's region).
   # The function itself never calls KMS.
-  via_sqs            = { StringEquals = { "kms:ViaService" = ["sqs.${local.region}.amazonaws.com"] } }
+  via_sqs = { StringEquals = { "kms:ViaService" = ["sqs.${local.region}.amazonaws.com"] } }
+
+  # A key created in the same configuration has an ARN unknown at plan. Given with an alias, its
+  # statement names the account's keys in this region (the route owner's for a route) that carry
+  # the alias (kms:ResourceAliases, a property of the key that KMS evaluates for GenerateDataKey and
+  # Decrypt, also when S3 or SQS call it on the role's behalf), so the policy is known at plan.
+  # Alias name (or "-": none) -> the extra condition.
+  own_keys_arn = "arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"
+  key_alias_condition = merge(
+    { "-" = {} },
+    {
+      for alias in compact(concat([var.dead_letter_queue_kms_key_alias], [for r in values(var.routes) : r.kms_key_alias])) :
+      alias => { "ForAnyValue:StringEquals" = { "kms:ResourceAliases" = [alias] } }
+    },
+  )
   listed_key_regions = sort(distinct([for k in var.kms_key_arns : split(":", k)[3]]))
   listed_key_services = concat(
     ["s3"],
@@ -56,12 +70,13 @@ locals {
     },
     {
       # Lambda sends the on-failure record to SQS as the role; SQS uses the key on its behalf.
-      enabled   = var.dead_letter_queue_kms_key_arn != null
+      # With an alias: known at plan (an alias given means a key given: validated).
+      enabled   = var.dead_letter_queue_kms_key_alias != null ? true : var.dead_letter_queue_kms_key_arn != null
       policy    = "SendFailedEventsToDeadLetterQueue"
       Sid       = "UseDeadLetterQueueKey"
       Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource  = [var.dead_letter_queue_kms_key_arn]
-      Condition = local.via_sqs
+      Resource  = var.dead_letter_queue_kms_key_alias == null ? [var.dead_letter_queue_kms_key_arn] : [local.own_keys_arn]
+      Condition = merge(local.via_sqs, local.key_alias_condition[coalesce(var.dead_letter_queue_kms_key_alias, "-")])
     },
     {
       # What the event source mapping polls with (the actions of AWSLambdaSQSQueueExecutionRole).
@@ -195,14 +210,22 @@ locals {
       },
       {
         # S3 encrypts the copy on the role's behalf, in the destination bucket's (= the key's) region.
-        enabled  = local.routes[verdict].kms_key_arn != null
-        policy   = "Write${title(verdict)}Route"
-        Sid      = "Encrypt${title(verdict)}Route"
-        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource = [local.routes[verdict].kms_key_arn]
-        Condition = {
-          StringEquals = { "kms:ViaService" = ["s3.${try(split(":", local.routes[verdict].kms_key_arn)[3], local.region)}.amazonaws.com"] }
-        }
+        # With an alias: the owner's keys in this region that carry it, known at plan.
+        enabled = local.routes[verdict].kms_key_alias != null ? true : local.routes[verdict].kms_key_arn != null
+        policy  = "Write${title(verdict)}Route"
+        Sid     = "Encrypt${title(verdict)}Route"
+        Action  = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = (
+          local.routes[verdict].kms_key_alias == null
+          ? [local.routes[verdict].kms_key_arn]
+          : ["arn:${local.partition}:kms:${local.region}:${local.routes[verdict].owner}:key/*"]
+        )
+        Condition = merge(
+          {
+            StringEquals = { "kms:ViaService" = ["s3.${local.routes[verdict].kms_key_alias == null ? try(split(":", local.routes[verdict].kms_key_arn)[3], local.region) : local.region}.amazonaws.com"] }
+          },
+          local.key_alias_condition[coalesce(local.routes[verdict].kms_key_alias, "-")],
+        )
       },
     ]
   ])

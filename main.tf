@@ -56,10 +56,11 @@ locals {
   # Routes with bucket ARNs reduced to names, and the engine's BUCKET or BUCKET/PREFIX per verdict.
   routes = {
     for verdict, r in var.routes : verdict => {
-      bucket      = replace(r.bucket, "/^arn:[^:]+:s3:::/", "")
-      prefix      = r.prefix
-      kms_key_arn = r.kms_key_arn
-      owner       = coalesce(r.bucket_owner, local.account_id)
+      bucket        = replace(r.bucket, "/^arn:[^:]+:s3:::/", "")
+      prefix        = r.prefix
+      kms_key_arn   = r.kms_key_arn
+      kms_key_alias = r.kms_key_alias
+      owner         = coalesce(r.bucket_owner, local.account_id)
     }
   }
   # bucket_names and routes accept bucket ARNs; those must be in the provider's partition.
@@ -75,8 +76,10 @@ locals {
 
   # The runtime contract of post_scan.handler (see the engine's config.py): every variable is set explicitly.
   environment = {
-    ALLOWED_BUCKETS      = join(",", local.bucket_names)
-    ALLOWED_TOPIC_ARNS   = join(",", local.topic_arns)
+    ALLOWED_BUCKETS    = join(",", local.bucket_names)
+    ALLOWED_TOPIC_ARNS = join(",", local.topic_arns)
+    # GuardDuty Malware Protection plans whose results are accepted (guardduty.tf).
+    GUARDDUTY_PLAN_ARNS  = join(",", [for label in sort(keys(var.guardduty_plans)) : local.guardduty_plan_arns[label]])
     DELETE_MALICIOUS     = tostring(var.delete_malicious)
     EXTRACT_FILE_ID      = tostring(var.extract_file_id)
     DRY_RUN              = tostring(var.dry_run)
@@ -190,7 +193,9 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (bucket names, flags, table name); Lambda encrypts it at rest with an AWS managed key.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the caller owns; the package is built from this module's own source at plan time.
   function_name = var.name
-  description   = "Acts on Trend Micro File Storage Security scan results (module fss-post-scan)."
+  description = (local.guardduty_enabled ?
+    "Acts on File Storage Security and GuardDuty Malware Protection for S3 scan results (module fss-post-scan)." :
+  "Acts on Trend Micro File Storage Security scan results (module fss-post-scan).")
   role          = aws_iam_role.this.arn
   handler       = "post_scan.handler.lambda_handler"
   runtime       = var.runtime
@@ -255,16 +260,35 @@ resource "aws_lambda_function" "this" {
       error_message = "routes has a route for ${join(", ", sort(setintersection(keys(var.routes), var.scanner_routed_verdicts)))}, which scanner_routed_verdicts says the scanner moves itself: use the scanner's routing or this module's routes for a verdict, not both."
     }
     precondition {
+      # An alias stands for its key in the role's policy only within the account and region the
+      # statement names (checked at apply when the key is created in the same configuration).
+      condition = alltrue(concat(
+        [for r in values(local.routes) : r.kms_key_alias == null || try(split(":", r.kms_key_arn)[3] == local.region && split(":", r.kms_key_arn)[4] == r.owner, false)],
+        [var.dead_letter_queue_kms_key_alias == null || try(split(":", var.dead_letter_queue_kms_key_arn)[3] == local.region && split(":", var.dead_letter_queue_kms_key_arn)[4] == local.account_id, false)],
+      ))
+      error_message = "A KMS key given with an alias must be in the function's region ${local.region} and the account the statement names (a route's bucket_owner, else ${local.account_id}); not ${join(", ", concat([for verdict, r in local.routes : "routes.${verdict}.kms_key_arn = ${r.kms_key_arn}" if r.kms_key_alias != null && !try(split(":", r.kms_key_arn)[3] == local.region && split(":", r.kms_key_arn)[4] == r.owner, false)], var.dead_letter_queue_kms_key_alias != null && !try(split(":", var.dead_letter_queue_kms_key_arn)[3] == local.region && split(":", var.dead_letter_queue_kms_key_arn)[4] == local.account_id, false) ? ["dead_letter_queue_kms_key_arn = ${coalesce(var.dead_letter_queue_kms_key_arn, "null")}"] : []))}."
+    }
+    precondition {
       condition     = (length(var.vpc_subnet_ids) > 0) == (length(var.vpc_security_group_ids) > 0)
       error_message = "Set vpc_subnet_ids and vpc_security_group_ids together (both empty: no VPC)."
     }
     precondition {
-      condition     = length(local.topic_arns) > 0
-      error_message = "Give at least one scan-result topic: scan_result_topic_arns, storage_stack_names or account_scanner_stack_name."
+      condition     = length(local.topic_arns) > 0 || local.guardduty_enabled
+      error_message = "Give at least one scanner: a File Storage Security scan-result topic (scan_result_topic_arns, storage_stack_names or account_scanner_stack_name) or a GuardDuty Malware Protection plan (guardduty_plans)."
+    }
+    precondition {
+      # bucket_names are the buckets File Storage Security scans (GuardDuty's come with their plans).
+      condition     = length(local.topic_arns) > 0 || length(var.bucket_names) == 0
+      error_message = "bucket_names lists buckets File Storage Security scans, but no scan-result topic is given: add their topic (scan_result_topic_arns, storage_stack_names or account_scanner_stack_name), or leave out ${join(", ", var.bucket_names)} (the buckets of guardduty_plans need not be listed)."
     }
     precondition {
       condition     = length(local.bucket_names) > 0
-      error_message = "Give at least one scanned bucket: bucket_names or storage_stack_names."
+      error_message = "Give at least one scanned bucket: bucket_names, storage_stack_names or guardduty_plans."
+    }
+    precondition {
+      # Read protection denies writing GuardDuty's tag to all but the plan's role: it must be known.
+      condition     = length(local.guardduty_plans_needing_role_arn) == 0
+      error_message = "read_protection = \"${var.read_protection}\" lets only the plan's service role write GuardDuty's result tag: give role_arn (the existing plan's role) in ${join(", ", local.guardduty_plans_needing_role_arn)}."
     }
     precondition {
       condition     = length(setintersection(keys(var.scan_result_topic_arns), local.derived_topic_keys)) == 0
@@ -299,6 +323,8 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
     aws_sns_topic.notifications, # NOTIFY_TOPIC_ARN is built from the topic's name (known at plan)
+    # The allow-list changes only once its buckets were found (check_bucket_names = "apply": at apply).
+    data.aws_s3_bucket.bucket_names,
   ]
 }
 
@@ -323,7 +349,8 @@ resource "aws_sqs_queue" "this" {
 
 locals {
   # Statements of the dead-letter queue's policy (size checked against the SQS quotas in scale.tf).
-  dead_letter_queue_policy_statements = [
+  # (Without topics, GuardDuty alone, the topics' statement is left out: a condition may not list nothing.)
+  dead_letter_queue_policy_statements = [for s in concat([
     {
       # Lets SNS move messages it could not deliver (subscription redrive policy).
       Sid       = "AllowScanResultTopicsRedrive"
@@ -335,7 +362,7 @@ locals {
     },
     # No request without TLS, whoever sends it (SNS, Lambda and the SDKs use HTTPS).
     merge(local.deny_insecure_transport, { Resource = local.dead_letter_queue_arn }),
-  ]
+  ], local.guardduty_queue_statements["dead-letter"]) : s if s.Sid != "AllowScanResultTopicsRedrive" || length(local.topic_arns) > 0]
 }
 
 resource "aws_sqs_queue_policy" "this" {

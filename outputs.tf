@@ -62,7 +62,7 @@ output "replay_command" {
 }
 
 output "cloudwatch_alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, row-conflicts, unscanned, destination-delivery-failures, (alarms.exposure_p99_seconds) exposure, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
+  description = "ARNs of the CloudWatch alarms, keyed dead-letters, errors, throttles, rejected, fallbacks, verdict-conflicts, row-conflicts, unproven-locations, unscanned, destination-delivery-failures, (alarms.exposure_p99_seconds) exposure, (while the delivery queue exists) record-errors and queue-age, and (read_protection = until_clean) untagged-clean-objects; empty without alarms."
   # No try(): a for over a for_each resource cannot fail, and without it the keys are known at plan.
   value = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
 }
@@ -108,7 +108,7 @@ output "notify_email_subscription_arns" {
 }
 
 output "read_protection_policies" {
-  description = "Scanned bucket name -> a complete bucket policy (JSON) holding only the read protection deny statements (Sids FssPostScan*), ready to attach or to merge into the bucket's own policy with aws_iam_policy_document's source_policy_documents; empty when read_protection is off. The module attaches none of them."
+  description = "Scanned bucket name -> a complete bucket policy (JSON) holding only the read protection deny statements (Sids FssPostScan*; for a bucket of guardduty_plans those keyed on GuardDuty's GuardDutyMalwareScanStatus tag, for a bucket both scanners scan both), ready to attach or to merge into the bucket's own policy with aws_iam_policy_document's source_policy_documents; empty when read_protection is off. The module attaches none of them."
   value       = try(local.read_protection_policies, {})
 
   precondition {
@@ -116,4 +116,19 @@ output "read_protection_policies" {
     condition     = alltrue([for policy in values(local.read_protection_policies) : length(policy) <= 20480])
     error_message = "A read protection policy exceeds S3's 20 KB bucket policy limit (${join(", ", [for bucket, policy in local.read_protection_policies : "${bucket}: ${length(policy)} bytes" if length(policy) > 20480])}): list fewer read_protection_scanner_principal_arns and read_protection_exempt_principal_arns (a wildcard in the role path can stand for several roles)."
   }
+}
+
+output "guardduty_plan_arns" {
+  description = "guardduty_plans label -> the plan's ARN (given, or of the plan the module created)."
+  value       = try(local.guardduty_plan_arns, {})
+}
+
+output "guardduty_role_arns" {
+  description = "guardduty_plans label -> the plan's service role ARN (created, or role_arn). SSE-KMS buckets: allow it in the key policy."
+  value       = try(local.guardduty_role_arns, {})
+}
+
+output "guardduty_rule_arns" {
+  description = "ARNs of the default-bus rules that deliver the plans' events, keyed results and post-scan-action-failed."
+  value       = try({ for key, rule in local.guardduty_rules : key => rule.arn }, {})
 }

@@ -60,7 +60,7 @@ resource "aws_sqs_queue_redrive_policy" "delivery" {
 locals {
   # Statements of the delivery queue's policy (size checked against the SQS quotas in scale.tf).
   delivery_queue_policy_statements = [
-    for s in [
+    for s in concat([
       {
         # Lets exactly the scan-result topics deliver (also topics in other accounts).
         Sid       = "AllowScanResultTopicsDelivery"
@@ -72,7 +72,8 @@ locals {
       },
       # No request without TLS, whoever sends it.
       merge(local.deny_insecure_transport, { Resource = local.delivery_queue_arn }),
-    ] : s if local.delivery_queue_enabled
+    ], local.guardduty_queue_statements["delivery"]) : s
+    if local.delivery_queue_enabled && (s.Sid != "AllowScanResultTopicsDelivery" || length(local.topic_arns) > 0)
   ]
 }
 

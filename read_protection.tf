@@ -39,9 +39,13 @@ locals {
 
   # The scanner's tag keys the policies protect, as s3:RequestObjectTagKeys patterns. IAM's string
   # operators compare case-sensitively and StringLike has no IgnoreCase form, so "fss-" in any case
-  # is written as its 8 spellings (fss-*, fsS-*, ..., FSS-*). A list per scanner: issue 20 adds
-  # GuardDuty's GuardDutyMalwareScanStatus (the statements below take any number of patterns).
-  fss_tag_key_patterns       = [for letters in setproduct(["f", "F"], ["s", "S"], ["s", "S"]) : "${join("", letters)}-*"]
+  # is written as its 8 spellings (fss-*, fsS-*, ..., FSS-*). A list per scanner: each bucket's
+  # statement lists those of the scanners that scan it.
+  fss_tag_key_patterns = [for letters in setproduct(["f", "F"], ["s", "S"], ["s", "S"]) : "${join("", letters)}-*"]
+  # GuardDuty's one key, as the policies read it (s3:ExistingObjectTag takes the key exactly; other
+  # spellings only make the function more careful: it reads the tag in any case).
+  guardduty_result_tag       = "GuardDutyMalwareScanStatus"
+  guardduty_tag_key_patterns = [local.guardduty_result_tag]
   protected_tag_key_patterns = local.fss_tag_key_patterns
 
   # aws:PrincipalArn is the role's ARN for every session of the role (never the session ARN) and
@@ -58,8 +62,10 @@ locals {
       ]
     ]) : arn if can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/", arn))
   ]
-  # Who may write the scanner's tags (and read everything): the function and the scanner.
-  read_protection_scanner_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_scanner_principal_arns, local.stack_scanner_role_arns)))
+  # Who may write the scanner's tags (and read everything): the function and the scanner, which
+  # includes each GuardDuty plan's service role (GuardDuty reads an object before it tags it; each
+  # role reaches only its own bucket: its IAM policy).
+  read_protection_scanner_arns = sort(distinct(concat([local.function_role_arn], var.read_protection_scanner_principal_arns, local.stack_scanner_role_arns, values(local.guardduty_role_arns))))
   # Who may read hidden objects: those, and the exempt principals (break glass).
   read_protection_reader_arns = sort(distinct(concat(local.read_protection_scanner_arns, var.read_protection_exempt_principal_arns)))
   not_reader                  = { ArnNotLike = { "aws:PrincipalArn" = local.read_protection_reader_arns } }
@@ -68,20 +74,24 @@ locals {
   # Only the scanner and the function set or change the scanner's tags, in both modes: without
   # this, tags are the uploader's to write (docs/read-protection.md). ForAnyValue on a request
   # without tags is false: uploads without tags, or with only other keys, stay allowed.
-  scanner_tag_statements = [
-    {
-      Sid       = "FssPostScanDenyWritingScannerTags"
-      Action    = local.tag_write_actions
-      Condition = merge(local.not_scanner, { "ForAnyValue:StringLike" = { "s3:RequestObjectTagKeys" = local.protected_tag_key_patterns } })
-    },
-  ]
+  # Per bucket: the keys of the scanners that scan it (below).
+  scanner_tag_statement = {
+    for bucket in local.bucket_names : bucket => {
+      Sid    = "FssPostScanDenyWritingScannerTags"
+      Action = local.tag_write_actions
+      Condition = merge(local.not_scanner, { "ForAnyValue:StringLike" = { "s3:RequestObjectTagKeys" = concat(
+        contains(local.fss_bucket_names, bucket) ? local.fss_tag_key_patterns : [],
+        contains(local.guardduty_bucket_names, bucket) ? local.guardduty_tag_key_patterns : [],
+      ) } })
+    }
+  }
 
   # Statements without Resource (added per bucket below). Sids are stable and prefixed, so they
   # never collide with a bucket's own statements when merged.
   read_protection_statements = {
     off = []
 
-    malicious = concat([
+    malicious = [
       {
         # StringEquals on a key the request lacks (an untagged object) is false: untagged objects
         # stay readable. StringEqualsIfExists would be TRUE there and deny every untagged object.
@@ -89,20 +99,16 @@ locals {
         Action    = local.protected_read_actions
         Condition = merge(local.not_reader, { StringEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_malicious } })
       },
-      {
-        Sid       = "FssPostScanDenyTorrents"
-        Action    = local.torrent_actions
-        Condition = local.not_reader
-      },
+      local.deny_torrents,
       {
         # Dropping or rewriting the malicious tag would make the object readable again.
         Sid       = "FssPostScanDenyRetaggingMalicious"
         Action    = concat(["s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"], local.put_tag_actions)
         Condition = merge(local.not_scanner, { StringEquals = { "s3:ExistingObjectTag/${local.fss_result_tag}" = local.fss_malicious } })
       },
-    ], local.scanner_tag_statements)
+    ]
 
-    until_clean = concat([
+    until_clean = [
       {
         # A key the request lacks (no result tag yet) makes StringNotEquals TRUE: AWS evaluates a
         # negated operator on a missing key as true (so does the ...IfExists form), so untagged
@@ -119,19 +125,68 @@ locals {
         Action    = local.protected_read_actions
         Condition = merge(local.not_reader, { StringNotEquals = { "s3:ExistingObjectTag/${local.fss_detail_code_tag}" = local.fss_complete } })
       },
+      local.deny_torrents,
+    ]
+  }
+  deny_torrents = {
+    Sid       = "FssPostScanDenyTorrents"
+    Action    = local.torrent_actions
+    Condition = local.not_reader
+  }
+
+  # GuardDuty's tag, as AWS's tag-based access control for Malware Protection for S3 uses it: reads
+  # only of objects tagged NO_THREATS_FOUND (until_clean) or none of those tagged THREATS_FOUND
+  # (malicious); nobody but GuardDuty (and the function) writes the tag (the statement above).
+  guardduty_clean   = "NO_THREATS_FOUND"
+  guardduty_threats = "THREATS_FOUND"
+  guardduty_read_protection_statements = {
+    off = []
+
+    malicious = [
       {
-        Sid       = "FssPostScanDenyTorrents"
-        Action    = local.torrent_actions
-        Condition = local.not_reader
+        Sid       = "FssPostScanGuardDutyDenyReadingThreats"
+        Action    = local.protected_read_actions
+        Condition = merge(local.not_reader, { StringEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_threats } })
       },
-    ], local.scanner_tag_statements)
+      local.deny_torrents,
+      {
+        # Rewriting the tag set without the tag (or deleting it) would make the object readable.
+        Sid       = "FssPostScanGuardDutyDenyRetaggingThreats"
+        Action    = concat(["s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"], local.put_tag_actions)
+        Condition = merge(local.not_scanner, { StringEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_threats } })
+      },
+    ]
+
+    until_clean = [
+      {
+        # No tag yet (or another result): StringNotEquals on a missing key is true, so denied.
+        Sid       = "FssPostScanGuardDutyDenyReadingUntilClean"
+        Action    = local.protected_read_actions
+        Condition = merge(local.not_reader, { StringNotEquals = { "s3:ExistingObjectTag/${local.guardduty_result_tag}" = local.guardduty_clean } })
+      },
+      local.deny_torrents,
+    ]
+  }
+
+  # Per bucket: the statements of each scanner that scans it (a bucket of bucket_names or a
+  # storage stack: File Storage Security's; of guardduty_plans: GuardDuty's; both: both, so the
+  # policy holds for each scanner's tag), the torrent statement once, then the tag-write statement.
+  read_protection_bucket_statements = {
+    for bucket in local.bucket_names : bucket => concat(
+      [for s in local.read_protection_statements[var.read_protection] : s if contains(local.fss_bucket_names, bucket)],
+      [
+        for s in local.guardduty_read_protection_statements[var.read_protection] : s
+        if contains(local.guardduty_bucket_names, bucket) && !(contains(local.fss_bucket_names, bucket) && s.Sid == "FssPostScanDenyTorrents")
+      ],
+      [local.scanner_tag_statement[bucket]],
+    )
   }
 
   read_protection_policies = {
     for bucket in local.bucket_names : bucket => jsonencode({
       Version = "2012-10-17"
       Statement = [
-        for s in local.read_protection_statements[var.read_protection] : {
+        for s in local.read_protection_bucket_statements[bucket] : {
           Sid       = s.Sid
           Effect    = "Deny"
           Principal = "*"

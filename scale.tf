@@ -66,7 +66,10 @@ locals {
   # Buckets: those given by name and those the storage stacks protect. The engine's allow-list.
   stack_bucket_names = [for name in sort(var.storage_stack_names) : try(data.aws_cloudformation_stack.storage[name].outputs["ScanningBucket"], "")]
   # bucket_names takes names or bucket ARNs (as routes do); everything below uses the names.
-  bucket_names = distinct(concat([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")], local.stack_bucket_names))
+  fss_bucket_names = distinct(concat([for b in var.bucket_names : replace(b, "/^arn:[^:]+:s3:::/", "")], local.stack_bucket_names))
+  # The buckets of guardduty_plans join them: every scanned bucket, whichever scanner scans it.
+  guardduty_bucket_names = sort(distinct([for p in values(var.guardduty_plans) : p.bucket_name]))
+  bucket_names           = distinct(concat(local.fss_bucket_names, local.guardduty_bucket_names))
 
   # How the role's S3 statements name the scanned buckets: each bucket, or the patterns (bounded to
   # this account by the statements' s3:ResourceAccount condition, iam.tf: bucket names are global).
@@ -94,8 +97,10 @@ locals {
 
   # The function's resource policy: one permission per entry (resource key => statement id,
   # principal, source). Keys stay the topic keys, so existing permissions keep their addresses.
-  # Add any new aws_lambda_permission here so that the size check below counts it.
-  function_permissions = local.direct_mode ? (
+  # Add any new aws_lambda_permission here so that the size check below counts it: the GuardDuty
+  # rules' (guardduty.tf) are keyed guardduty/<rule>, a key no topic can have.
+  function_permissions = merge(local.topic_function_permissions, local.guardduty_function_permissions)
+  topic_function_permissions = local.direct_mode ? (
     var.topic_policy_scope == "account" ? {
       for pattern in local.topic_account_patterns : "account-${split(":", pattern)[4]}" => {
         statement_id = "AllowSNS-account-${split(":", pattern)[4]}"
@@ -134,11 +139,17 @@ locals {
   })
 
   # The engine's allow-lists move into the package (ALLOWED_*=file:NAME) when the environment with
-  # them inline would exceed Lambda's 4 KB.
-  lists_in_package = length(jsonencode(local.environment)) > local.quota.lambda_environment_bytes
+  # them inline would exceed Lambda's 4 KB. Measured with the longest ARN a plan the module creates
+  # may get (its ARN is known after apply only), so the decision is known at plan. A list that is
+  # empty stays empty (an empty file would be refused at cold start).
+  environment_for_size = merge(local.environment, { GUARDDUTY_PLAN_ARNS = join(",", local.guardduty_plan_arns_for_size) })
+  lists_in_package     = length(jsonencode(local.environment_for_size)) > local.quota.lambda_environment_bytes
   package_list_files = {
-    ALLOWED_BUCKETS    = "allowed_buckets.txt"
-    ALLOWED_TOPIC_ARNS = "allowed_topic_arns.txt"
+    for variable, file in {
+      ALLOWED_BUCKETS     = "allowed_buckets.txt"
+      ALLOWED_TOPIC_ARNS  = "allowed_topic_arns.txt"
+      GUARDDUTY_PLAN_ARNS = "guardduty_plan_arns.txt"
+    } : variable => file if local.environment_for_size[variable] != ""
   }
   function_environment = local.lists_in_package ? merge(
     local.environment,

@@ -61,6 +61,18 @@ variable "bucket_names" {
   }
 }
 
+variable "check_bucket_names" {
+  description = "When to check that bucket_names exist: plan, apply or off. The check reads each bucket (data source aws_s3_bucket: HeadBucket, so whoever plans needs s3:ListBucket on it) and fails on one that does not exist or is not this account's to read, naming it, instead of the function rejecting every scan result of the real bucket. plan (default): at every plan. apply: for buckets created in the same configuration; while bucket_names changes, each bucket is read at apply once it exists and before the function's allow-list changes (an unchanged list is read at plan). off: never (at 900 buckets the check adds 10-30 s to a plan, docs/pipelines.md; rely on the rejected alarm instead). Buckets of storage_stack_names are not read."
+  type        = string
+  default     = "plan"
+  nullable    = false
+
+  validation {
+    condition     = contains(["plan", "apply", "off"], var.check_bucket_names)
+    error_message = "check_bucket_names must be plan, apply or off; not ${jsonencode(var.check_bucket_names)}."
+  }
+}
+
 variable "storage_stack_names" {
   description = "Names of File Storage Security storage stacks (CloudFormation, in the provider's account and region) to act for: each stack's ScanResultTopicARN output is subscribed (keyed by the stack name) and its ScanningBucket output is added to the scanned buckets. Read at plan time."
   type        = list(string)
@@ -136,6 +148,73 @@ variable "subscription_filter_policy_scope" {
   validation {
     condition     = contains(["MessageBody", "MessageAttributes"], var.subscription_filter_policy_scope)
     error_message = "subscription_filter_policy_scope must be MessageBody or MessageAttributes."
+  }
+}
+
+################################################################################
+# GuardDuty Malware Protection for S3 (a second scanner, alongside or instead of FSS)
+################################################################################
+
+variable "guardduty_plans" {
+  description = "GuardDuty Malware Protection for S3 plans to act for, by static label. Each protects bucket_name, which joins the scanned buckets (ALLOWED_BUCKETS, the role's S3 scope, read protection); labels are 1-32 characters of letters, digits, - and _. plan_arn: an existing plan (in the provider's account and region); null: the module creates the plan (tagging on, only the object prefixes when given, at most 5) and its service role as AWS's IAM prerequisite page describes, scoped to that bucket and prefixes, with kms_key_arns usable through S3 only. role_arn: an existing plan's service role, which read protection must let write GuardDuty's tag (needed with read_protection on). A rule on the default event bus delivers the plans' scan results (and Post Scan Action Failed events) to the function, or to the delivery queue in queue mode. See docs/scanner.md."
+  type = map(object({
+    bucket_name  = string
+    plan_arn     = optional(string)
+    prefixes     = optional(list(string), [])
+    role_arn     = optional(string)
+    kms_key_arns = optional(list(string), [])
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for label in keys(var.guardduty_plans) : can(regex("^[A-Za-z0-9_-]{1,32}$", label))])
+    error_message = "Each guardduty_plans key (label) must be 1-32 characters of letters, digits, - and _ (it becomes part of resource names); not ${join(", ", [for label in keys(var.guardduty_plans) : jsonencode(label) if !can(regex("^[A-Za-z0-9_-]{1,32}$", label))])}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", p.bucket_name)) && !strcontains(p.bucket_name, "..")])
+    error_message = "Each guardduty_plans bucket_name must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-'); not ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.bucket_name = ${jsonencode(p.bucket_name)}" if !(can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", p.bucket_name)) && !strcontains(p.bucket_name, ".."))])}."
+  }
+
+  validation {
+    condition     = length(distinct([for p in values(var.guardduty_plans) : p.bucket_name])) == length(var.guardduty_plans)
+    error_message = "A bucket has at most one Malware Protection plan: each bucket_name may appear once in guardduty_plans; given more than once: ${join(", ", distinct([for label, p in var.guardduty_plans : "${p.bucket_name} (${join(", ", sort([for other, q in var.guardduty_plans : other if q.bucket_name == p.bucket_name]))})" if length([for q in values(var.guardduty_plans) : q if q.bucket_name == p.bucket_name]) > 1]))}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : p.plan_arn == null || can(regex("^arn:aws[a-zA-Z-]*:guardduty:[a-z0-9-]+:[0-9]{12}:malware-protection-plan/[A-Za-z0-9_-]{1,128}$", p.plan_arn))])
+    error_message = "Each guardduty_plans plan_arn must be null (the module creates the plan) or a Malware Protection plan ARN (arn:aws:guardduty:<region>:<account>:malware-protection-plan/<id>); not ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.plan_arn = ${jsonencode(p.plan_arn)}" if !(p.plan_arn == null || can(regex("^arn:aws[a-zA-Z-]*:guardduty:[a-z0-9-]+:[0-9]{12}:malware-protection-plan/[A-Za-z0-9_-]{1,128}$", p.plan_arn)))])}."
+  }
+
+  validation {
+    condition     = length(distinct(compact([for p in values(var.guardduty_plans) : p.plan_arn]))) == length(compact([for p in values(var.guardduty_plans) : p.plan_arn]))
+    error_message = "Each plan_arn may appear once in guardduty_plans; given more than once: ${join(", ", distinct([for label, p in var.guardduty_plans : p.plan_arn if p.plan_arn != null && length([for q in values(var.guardduty_plans) : q if q.plan_arn == p.plan_arn]) > 1]))}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : length(p.prefixes) <= 5])
+    error_message = "A Malware Protection plan takes at most 5 object prefixes; more in ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.prefixes (${length(p.prefixes)})" if length(p.prefixes) > 5])}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for p in values(var.guardduty_plans) : [for prefix in p.prefixes : (length(prefix) <= 1024 && can(regex("^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]*$", prefix)))]]))
+    error_message = "Each guardduty_plans prefix must be 1-1024 characters of A-Z, a-z, 0-9 and ! _ . ' ( ) / - (no wildcards, spaces or policy variables: it scopes the plan role's policy), not starting with '/'; not ${join(", ", flatten([for label, p in var.guardduty_plans : [for prefix in p.prefixes : "guardduty_plans.${label}.prefixes ${jsonencode(prefix)}" if !(length(prefix) <= 1024 && can(regex("^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]*$", prefix)))]]))}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : p.plan_arn == null || (length(p.prefixes) == 0 && length(p.kms_key_arns) == 0)])
+    error_message = "prefixes and kms_key_arns configure a plan the module creates (plan_arn = null); set them on the existing plan and its role instead, in ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}" if p.plan_arn != null && (length(p.prefixes) > 0 || length(p.kms_key_arns) > 0)])}."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.guardduty_plans) : p.role_arn == null || (p.plan_arn != null && can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\\x21-\\x7E]{1,512}$", coalesce(p.role_arn, "-"))))])
+    error_message = "role_arn names an existing plan's service role (arn:aws:iam::<account>:role/<name>) and goes with its plan_arn (the module creates the role of a plan it creates); not ${join(", ", [for label, p in var.guardduty_plans : "guardduty_plans.${label}.role_arn = ${jsonencode(p.role_arn)}" if !(p.role_arn == null || (p.plan_arn != null && can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[\\x21-\\x7E]{1,512}$", coalesce(p.role_arn, "-")))))])}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for p in values(var.guardduty_plans) : [for k in p.kms_key_arns : can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))]]))
+    error_message = "Each guardduty_plans kms_key_arns item must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); not ${join(", ", flatten([for label, p in var.guardduty_plans : [for k in p.kms_key_arns : "guardduty_plans.${label}.kms_key_arns ${jsonencode(k)}" if !can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))]]))}."
   }
 }
 
@@ -240,12 +319,13 @@ variable "record_verdicts" {
 }
 
 variable "routes" {
-  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. bucket_owner is the 12-digit account that owns the bucket (default: the function's account): every request to it, and its IAM statement, require that owner, so a deleted bucket whose name another account registers receives nothing. route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
+  description = "Copy scanned objects by verdict (keys malicious, clean, incomplete, failed, unscanned) to bucket (a name or an S3 bucket ARN), under the key prefix + source bucket + / + source key; SSE-KMS with kms_key_arn, else the destination bucket's default encryption. bucket_owner is the 12-digit account that owns the bucket (default: the function's account): every request to it, and its IAM statement, require that owner, so a deleted bucket whose name another account registers receives nothing. kms_key_alias is an alias (alias/NAME) of kms_key_arn, in the function's region and the bucket_owner's account, for a key created in the same configuration: the statement EncryptVRoute then names that account's keys carrying the alias (kms:ResourceAliases) instead of the key ARN, so it is known at plan (AWS may take up to five minutes to honour a new alias). route_mode decides whether the source is then deleted. Not for verdicts the scanner moves itself (scanner_routed_verdicts: Cloud One account scanner QuarantineBucket, Vision One custom destination buckets)."
   type = map(object({
-    bucket       = string
-    prefix       = optional(string, "")
-    kms_key_arn  = optional(string)
-    bucket_owner = optional(string)
+    bucket        = string
+    prefix        = optional(string, "")
+    kms_key_arn   = optional(string)
+    kms_key_alias = optional(string)
+    bucket_owner  = optional(string)
   }))
   default  = {}
   nullable = false
@@ -271,6 +351,16 @@ variable "routes" {
   validation {
     condition     = alltrue([for r in values(var.routes) : r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn))])
     error_message = "Each routes kms_key_arn must be null or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases do not grant access. Not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.kms_key_arn = ${jsonencode(r.kms_key_arn)}" if !(r.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", r.kms_key_arn)))])}."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.kms_key_alias == null || r.kms_key_arn != null])
+    error_message = "A routes kms_key_alias names the alias of the route's kms_key_arn, which the function encrypts with: give both; only an alias: ${join(", ", [for verdict, r in var.routes : "routes.${verdict}" if r.kms_key_alias != null && r.kms_key_arn == null])}."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : r.kms_key_alias == null || (can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", coalesce(r.kms_key_alias, "-"))) && !startswith(coalesce(r.kms_key_alias, "-"), "alias/aws/"))])
+    error_message = "Each routes kms_key_alias must be null or a customer alias name like alias/NAME (letters, digits, / _ -; not alias/aws/...); not ${join(", ", [for verdict, r in var.routes : "routes.${verdict}.kms_key_alias = ${jsonencode(r.kms_key_alias)}" if !(r.kms_key_alias == null || (can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", coalesce(r.kms_key_alias, "-"))) && !startswith(coalesce(r.kms_key_alias, "-"), "alias/aws/")))])}."
   }
 
   validation {
@@ -615,6 +705,17 @@ variable "dead_letter_queue_kms_key_arn" {
   }
 }
 
+variable "dead_letter_queue_kms_key_alias" {
+  description = "Alias of dead_letter_queue_kms_key_arn. For a key created alongside: the role's statement UseDeadLetterQueueKey then names this account's keys in this region that carry the alias (alias/NAME; kms:ResourceAliases) instead of the key's ARN, so it is known at plan (the ARN is not). Give the aws_kms_alias resource's name; AWS may take up to five minutes to honour a new alias. null: the statement names the key ARN."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dead_letter_queue_kms_key_alias == null || (can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", coalesce(var.dead_letter_queue_kms_key_alias, "-"))) && !startswith(coalesce(var.dead_letter_queue_kms_key_alias, "-"), "alias/aws/"))
+    error_message = "dead_letter_queue_kms_key_alias must be a customer alias name like alias/NAME (letters, digits, / _ -; not alias/aws/...); not ${jsonencode(var.dead_letter_queue_kms_key_alias)}."
+  }
+}
+
 variable "dead_letter_queue_message_retention_seconds" {
   description = "How long the dead-letter queue keeps messages, in seconds (60-1209600)."
   type        = number
@@ -747,13 +848,13 @@ variable "alarm_topic_arns" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, unscanned uploads, failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
+  description = "Create the CloudWatch alarms (dead-letter queue not empty, function errors, throttles, rejected scan results, fallback actions, verdict conflicts, row conflicts, unproven locations, unscanned uploads, failed deliveries to the dead-letter queue; while the delivery queue exists failed scan results and the age of its oldest message; with read_protection = until_clean clean objects the scanner had not tagged clean), notifying alarm_topic_arns. null (default): create them exactly when alarm_topic_arns is not empty. true without alarm_topic_arns is an error; false never creates them."
   type        = bool
   default     = null
 }
 
 variable "alarms" {
-  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean, and above row_conflicts_threshold verdicts per period whose file id named a row bound to another object. Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one. exposure_p99_seconds (null: no such alarm): an alarm fires when the p99 of ExposureSeconds (how long malicious files stayed readable before the function removed them) over 5 minutes exceeds it."
+  description = "Alarm settings: period_seconds (a multiple of 60) and evaluation_periods of every alarm (their product at most one day, or 7 days for periods of an hour or more); thresholds: an alarm fires above dead_letters_threshold visible dead letters, errors_threshold errors (failed invocations; while the delivery queue exists also failed scan results), throttles_threshold throttles, rejected_threshold rejected scan results per period, (while the delivery queue exists) when its oldest message is older than queue_age_threshold_seconds, above unscanned_threshold scan results with the verdict unscanned (uploads not scanned: licence, scanner error, timeout), (read_protection = until_clean) above untagged_clean_objects_threshold clean objects per period that the scanner had not tagged clean, above row_conflicts_threshold verdicts per period whose file id named a row bound to another object, and above unproven_locations_threshold benign verdicts per period not acted on because the scanned upload could not be singled out (outcome unproven: an availability problem, nothing unscanned was promoted). Fallback actions, verdict conflicts and failed deliveries to the dead-letter queue alarm on the first one. exposure_p99_seconds (null: no such alarm): an alarm fires when the p99 of ExposureSeconds (how long malicious files stayed readable before the function removed them) over 5 minutes exceeds it."
   type = object({
     period_seconds                   = optional(number, 300)
     evaluation_periods               = optional(number, 1)
@@ -765,6 +866,7 @@ variable "alarms" {
     unscanned_threshold              = optional(number, 0)
     untagged_clean_objects_threshold = optional(number, 0)
     row_conflicts_threshold          = optional(number, 0)
+    unproven_locations_threshold     = optional(number, 0)
     exposure_p99_seconds             = optional(number)
   })
   default  = {}
@@ -785,7 +887,7 @@ variable "alarms" {
 
   validation {
     condition = alltrue([
-      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold, var.alarms.row_conflicts_threshold] : t >= 0
+      for t in [var.alarms.dead_letters_threshold, var.alarms.errors_threshold, var.alarms.throttles_threshold, var.alarms.rejected_threshold, var.alarms.queue_age_threshold_seconds, var.alarms.unscanned_threshold, var.alarms.untagged_clean_objects_threshold, var.alarms.row_conflicts_threshold, var.alarms.unproven_locations_threshold] : t >= 0
     ])
     error_message = "alarms thresholds must not be negative; not ${join(", ", [for k, t in var.alarms : "alarms.${k} = ${t}" if strcontains(k, "threshold") && coalesce(t, 0) < 0])}."
   }

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.scenarios import GUARDDUTY_PLAN
+
 # The environment of a minimal deployment: one bucket, everything else default.
 MINIMAL_ENVIRONMENT = {"ALLOWED_BUCKETS": "bench-uploads", "AWS_DEFAULT_REGION": "us-east-1"}
 DELETING_ENVIRONMENT = {**MINIMAL_ENVIRONMENT, "DELETE_MALICIOUS": "true"}
@@ -64,6 +66,16 @@ CASES = (
         DELETING_ENVIRONMENT,
     ),
     HANDLER_WITH_S3,
+    ImportCase(
+        "import post_scan.handler + the first S3 client, GuardDuty plans set (GUARDDUTY_PLAN_ARNS)",
+        "import post_scan.handler; post_scan.aws.s3_client()",
+        {**DELETING_ENVIRONMENT, "GUARDDUTY_PLAN_ARNS": GUARDDUTY_PLAN},
+    ),
+    ImportCase(
+        "the same + post_scan.guardduty (loaded with the first GuardDuty event)",
+        "import post_scan.handler; post_scan.aws.s3_client(); import post_scan.guardduty",
+        {**DELETING_ENVIRONMENT, "GUARDDUTY_PLAN_ARNS": GUARDDUTY_PLAN},
+    ),
     ImportCase(
         "import post_scan.handler + the first S3 and DynamoDB clients",
         "import post_scan.handler; post_scan.aws.s3_client(); post_scan.aws.dynamodb_client()",

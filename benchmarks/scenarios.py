@@ -16,6 +16,9 @@ is still the scanned one (the common case):
   headers), 1 CopyObject (CopySourceIfMatch or the VersionId), 1 HeadObject of the copy (the
   documented verification); in move mode also the delete above, in copy mode nothing more.
 - dry run: no write, so only the reads the same flags need to decide (the file id tag).
+- GuardDuty (the event names the scanned version and its ETag): 1 HeadObject of that version
+  (the proof that it holds the scanned ETag; also the copy's source description) before any
+  action, then the actions above; a versioned delete is that HEAD and the DeleteObject.
 - announcements (event bus, notification topic, Security Hub): 1 PutEvents and 1 PublishBatch per
   announced message (verdicts of NOTIFY_VERDICTS: all but clean) and 1 BatchImportFindings per
   malicious one; with queue delivery one of each per batch of 10.
@@ -56,6 +59,10 @@ EVENT_BUS = "bench-scan-results"
 NOTIFY_TOPIC = "bench-notifications"  # an ARN in the benchmark's account: see topic_arn()
 # Every environment has these: the scanned buckets, and warnings only (no INFO lines).
 BASE_ENVIRONMENT = {"ALLOWED_BUCKETS": f"{UPLOADS},{VERSIONED_UPLOADS}", "LOG_LEVEL": "WARNING"}
+GUARDDUTY_PLAN = "arn:aws:guardduty:us-east-1:123456789012:malware-protection-plan/bench0plan"
+FSS, GUARDDUTY = "fss", "guardduty"
+# GuardDuty's results have no "incomplete" (docs/scanner.md, GuardDuty verdicts).
+GUARDDUTY_VERDICTS = ("malicious", "clean", "failed", "unscanned")
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,12 @@ class Scenario:
     versioned: bool = False
     etag: bool = True  # the message carries file_attributes.etag (newer scanners)
     announce: bool = False  # EVENT_BUS, NOTIFY_TOPIC_ARN and SECURITY_HUB_PRODUCT_ARN set
+    scanner: str = FSS  # GUARDDUTY: GuardDuty's EventBridge event (direct rule target)
     notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def verdicts(self) -> tuple[str, ...]:
+        return GUARDDUTY_VERDICTS if self.scanner == GUARDDUTY else VERDICTS
 
     @property
     def bucket(self) -> str:
@@ -95,6 +107,8 @@ class Scenario:
             env["DRY_RUN"] = "true"
         if self.announce:
             env |= announce_environment()
+        if self.scanner == GUARDDUTY:
+            env["GUARDDUTY_PLAN_ARNS"] = GUARDDUTY_PLAN
         return env
 
     def announces(self, verdict: str) -> bool:
@@ -125,6 +139,21 @@ SCENARIOS = (
     Scenario("quarantine (copy)", quarantine=True, route_mode="copy"),
     Scenario("promote clean (move)", promote=True),
     Scenario("delete + event + notification + finding", delete=True, announce=True),
+    Scenario("GuardDuty: delete, versioned", delete=True, versioned=True, scanner=GUARDDUTY),
+    Scenario(
+        "GuardDuty: record + delete, versioned",
+        record=True,
+        delete=True,
+        versioned=True,
+        scanner=GUARDDUTY,
+    ),
+    Scenario(
+        "GuardDuty: quarantine (move), versioned",
+        quarantine=True,
+        versioned=True,
+        scanner=GUARDDUTY,
+    ),
+    Scenario("GuardDuty: delete, unversioned", delete=True, scanner=GUARDDUTY),
     Scenario(
         "dry run: record + delete + quarantine",
         record=True,
@@ -175,6 +204,8 @@ def minimum_calls(scenario: Scenario, verdict: str) -> Counter[str]:
             calls[LIST] = 1
     if not scenario.etag:
         calls[HEAD] = max(calls[HEAD], 1)
+    if scenario.scanner == GUARDDUTY and scenario.versioned:
+        calls[HEAD] = max(calls[HEAD], 1)  # the named version's ETag, proven before any action
     return +calls
 
 

@@ -65,10 +65,12 @@ def throughput_table(rows: Sequence[Row]) -> str:
             f"{percentile(row.latencies_ms, 0.50):.2f}",
             f"{percentile(row.latencies_ms, 0.95):.2f}",
             str(sum(row.calls_per_message.values())),
+            str(max(row.log_bytes)) if row.log_bytes else "-",
         ]
         for row in rows
     ]
     headers = ["flags", "verdict", "messages", "msgs/s", "p50 ms", "p95 ms", "AWS calls/msg"]
+    headers.append("log line bytes")
     return table(headers, body)
 
 
@@ -223,6 +225,7 @@ def plan_table(plans: Sequence[PlanTiming] | str) -> str:
     body = [
         [
             plan.mode,
+            plan.check_bucket_names,
             str(plan.resources),
             str(len(plan.runs_s)),
             f"{plan.median_s:.1f}",
@@ -230,4 +233,7 @@ def plan_table(plans: Sequence[PlanTiming] | str) -> str:
         ]
         for plan in plans
     ]
-    return table(["delivery_mode", "resources to add", "plans", "median s", "range s"], body)
+    return table(
+        ["delivery_mode", "check_bucket_names", "resources to add", "plans", "median s", "range s"],
+        body,
+    )

@@ -27,18 +27,19 @@ from benchmarks.scenarios import (
     ACCOUNT_ID,
     BASE_ENVIRONMENT,
     EVENT_BUS,
+    GUARDDUTY,
+    GUARDDUTY_PLAN,
     NOTIFY_TOPIC,
     PROMOTED,
     QUARANTINE,
     REGION,
     TABLE,
     UPLOADS,
-    VERDICTS,
     VERSIONED_UPLOADS,
     Scenario,
     announce_environment,
 )
-from emulator import Account, MotoServer, fss
+from emulator import Account, MotoServer, fss, guardduty
 from emulator.events import sns_lambda_event
 
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:fss-stack-ScanResultTopic-BENCH"
@@ -59,6 +60,7 @@ class Row:
     verdict: str
     latencies_ms: list[float] = field(default_factory=list)
     calls: list[Counter[str]] = field(default_factory=list)
+    log_bytes: list[int] = field(default_factory=list)  # of each message's log line (UTF-8)
 
     @property
     def messages(self) -> int:
@@ -153,9 +155,41 @@ def _message(verdict: str, bucket: str, key: str, size: int, etag: str | None) -
 
 
 def upload_and_event(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
-    """An uploaded, FSS-tagged object with a file id, and the SNS event of its scan result."""
+    """An uploaded, scanner-tagged object with a file id, and the event of its scan result: the
+    SNS event of FSS's message, or GuardDuty's EventBridge event as its rule delivers it."""
+    if scenario.scanner == GUARDDUTY:
+        return upload_and_guardduty_event(account, scenario, verdict)
     message = upload_and_message(account, scenario, verdict)
     return sns_lambda_event(TOPIC_ARN, SUBSCRIPTION_ARN, json.dumps(message), str(uuid.uuid4()))
+
+
+def upload_and_guardduty_event(
+    account: Account, scenario: Scenario, verdict: str
+) -> dict[str, Any]:
+    body = fss.eicar() if verdict == "malicious" else CLEAN_BODY
+    key = f"uploads/{verdict}/{uuid.uuid4()}.bin"
+    result = guardduty.BY_VERDICT[verdict]
+    tags = {guardduty.RESULT_TAG: result, "file_id": str(uuid.uuid4())}
+    put = account.client("s3").put_object(
+        Bucket=scenario.bucket,
+        Key=key,
+        Body=body,
+        Tagging="&".join(f"{name}={value}" for name, value in tags.items()),
+    )
+    detail = guardduty.scan_result_detail(
+        scenario.bucket, key, put["ETag"].strip('"'), put.get("VersionId"), result
+    )
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": guardduty.SCAN_RESULT,
+        "source": guardduty.SOURCE,
+        "account": ACCOUNT_ID,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [GUARDDUTY_PLAN],
+        "detail": detail,
+    }
 
 
 def upload_and_message(account: Account, scenario: Scenario, verdict: str) -> dict[str, Any]:
@@ -179,22 +213,25 @@ def run_row(
     verdict: str,
     messages: int,
     counter: CallCounter,
-    handle: Callable[[dict[str, Any]], None],
+    handle: Callable[[dict[str, Any]], int],
 ) -> Row:
-    """`messages` invocations, each timed alone (setup excluded) and its calls counted."""
+    """`messages` invocations, each timed alone (setup excluded), its calls counted and its log
+    line measured."""
     row = Row(scenario, verdict)
     for _ in range(messages):
         event = upload_and_event(account, scenario, verdict)
         counter.take()
         started = time.perf_counter()
-        handle(event)
+        log_bytes = handle(event)
         row.latencies_ms.append((time.perf_counter() - started) * 1000)
         row.calls.append(counter.take())
+        row.log_bytes.append(log_bytes)
     return row
 
 
-def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], None]:
-    """handle(event): the handler on a pipeline built from the scenario's environment.
+def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], int]:
+    """handle(event) -> the log line's size in bytes (UTF-8, with its newline: what CloudWatch
+    Logs ingests of it): the handler on a pipeline built from the scenario's environment.
 
     Raises BenchmarkError unless the one log line says the record was processed.
     """
@@ -203,13 +240,15 @@ def engine_runner(scenario: Scenario) -> Callable[[dict[str, Any]], None]:
 
     pipeline = handler.build_pipeline(load_config(scenario.environment()))
 
-    def handle(event: dict[str, Any]) -> None:
+    def handle(event: dict[str, Any]) -> int:
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.suppress(handler.RecordsFailed):
             handler.handle_event(pipeline, event)
-        (line,) = (json.loads(text) for text in out.getvalue().splitlines())
+        (text,) = out.getvalue().splitlines()
+        line = json.loads(text)
         if line["outcome"] != "processed":
             raise BenchmarkError(f"{scenario.name}: {line['outcome']}: {line['reason']}")
+        return len(text.encode()) + 1
 
     return handle
 
@@ -239,7 +278,7 @@ def measure_messages(account: Account, scenarios: tuple[Scenario, ...], messages
             run_row(account, scenario, verdict, messages, counter, handle)
             for scenario in scenarios
             for handle in [engine_runner(scenario)]
-            for verdict in VERDICTS
+            for verdict in scenario.verdicts
         ]
     finally:
         counter.close()

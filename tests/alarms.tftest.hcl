@@ -42,6 +42,8 @@ override_resource {
 }
 
 variables {
+  # The validation runs below need a topic, or they fail on the warning check alarms_notify_someone.
+  alarm_topic_arns       = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
   name                   = "fss-post-scan"
   scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
   bucket_names           = ["uploads-bucket"]
@@ -50,8 +52,12 @@ variables {
 run "no_alarms_without_a_topic" {
   command = plan
 
+  # ... and the plan warns that nothing will tell anyone about failures (checks.tf).
+  expect_failures = [check.alarms_notify_someone]
+
   variables {
-    delivery_mode = "queue"
+    alarm_topic_arns = []
+    delivery_mode    = "queue"
   }
 
   assert {
@@ -84,7 +90,7 @@ run "direct_mode_alarms" {
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unscanned", "destination-delivery-failures",
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unproven-locations", "unscanned", "destination-delivery-failures",
     ])
     error_message = "Direct mode: dead-letters, errors, throttles, the EMF alarms and destination delivery failures (no queue-age or record-errors without a delivery queue)."
   }
@@ -108,6 +114,8 @@ run "direct_mode_alarms" {
       verdict-conflicts = ["fss-post-scan-verdict-conflicts", "FSSPostScan", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       row-conflicts = ["fss-post-scan-row-conflicts", "FSSPostScan", "RowConflicts", tomap({ FunctionName = "fss-post-scan" }),
+      "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
+      unproven-locations = ["fss-post-scan-unproven-locations", "FSSPostScan", "UnprovenLocations", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
       destination-delivery-failures = ["fss-post-scan-destination-delivery-failures", "AWS/Lambda", "DestinationDeliveryFailures", tomap({ FunctionName = "fss-post-scan" }),
       "Sum", "GreaterThanThreshold", 0, 300, 1, "notBreaching"]
@@ -134,35 +142,37 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
     delivery_mode    = "queue"
     alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
     alarms = {
-      period_seconds              = 60
-      evaluation_periods          = 1440
-      dead_letters_threshold      = 10
-      errors_threshold            = 2
-      throttles_threshold         = 3
-      rejected_threshold          = 4
-      queue_age_threshold_seconds = 600
-      unscanned_threshold         = 5
-      row_conflicts_threshold     = 6
+      period_seconds               = 60
+      evaluation_periods           = 1440
+      dead_letters_threshold       = 10
+      errors_threshold             = 2
+      throttles_threshold          = 3
+      rejected_threshold           = 4
+      queue_age_threshold_seconds  = 600
+      unscanned_threshold          = 5
+      row_conflicts_threshold      = 6
+      unproven_locations_threshold = 7
     }
     metrics_namespace = "Team/Uploads"
   }
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unscanned", "destination-delivery-failures", "record-errors", "queue-age",
+      "dead-letters", "errors", "throttles", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unproven-locations", "unscanned", "destination-delivery-failures", "record-errors", "queue-age",
     ])
     error_message = "Queue mode adds queue-age and record-errors; destination-delivery-failures stays (the on-failure destination of asynchronous invocations exists in both modes)."
   }
   assert {
     condition = {
       for k, a in aws_cloudwatch_metric_alarm.this : k => [a.namespace, a.metric_name, a.dimensions, a.statistic]
-      if contains(["record-errors", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts"], k)
+      if contains(["record-errors", "rejected", "fallbacks", "verdict-conflicts", "row-conflicts", "unproven-locations"], k)
       } == {
-      record-errors     = ["Team/Uploads", "Errors", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      rejected          = ["Team/Uploads", "Rejected", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      fallbacks         = ["Team/Uploads", "FallbackActions", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      verdict-conflicts = ["Team/Uploads", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
-      row-conflicts     = ["Team/Uploads", "RowConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      record-errors      = ["Team/Uploads", "Errors", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      rejected           = ["Team/Uploads", "Rejected", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      fallbacks          = ["Team/Uploads", "FallbackActions", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      verdict-conflicts  = ["Team/Uploads", "VerdictConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      row-conflicts      = ["Team/Uploads", "RowConflicts", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
+      unproven-locations = ["Team/Uploads", "UnprovenLocations", tomap({ FunctionName = "fss-post-scan" }), "Sum"]
     }
     error_message = "The EMF alarms watch the engine's metrics in metrics_namespace, dimension FunctionName."
   }
@@ -186,6 +196,7 @@ run "queue_mode_adds_the_queue_age_and_record_errors_alarms" {
       fallbacks                     = [0, 60, 1440]
       verdict-conflicts             = [0, 60, 1440]
       row-conflicts                 = [6, 60, 1440]
+      unproven-locations            = [7, 60, 1440]
       record-errors                 = [2, 60, 1440]
       destination-delivery-failures = [0, 60, 1440]
       queue-age                     = [600, 60, 1440]
@@ -272,10 +283,11 @@ run "create_alarms_true_needs_a_topic" {
   command = plan
 
   variables {
-    create_alarms = true
+    create_alarms    = true
+    alarm_topic_arns = []
   }
 
-  expect_failures = [aws_cloudwatch_metric_alarm.this]
+  expect_failures = [aws_cloudwatch_metric_alarm.this, check.alarms_notify_someone]
 }
 
 run "create_alarms_true_creates_them" {
@@ -287,7 +299,7 @@ run "create_alarms_true_creates_them" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 9 && contains(keys(aws_cloudwatch_metric_alarm.this), "row-conflicts")
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 10 && contains(keys(aws_cloudwatch_metric_alarm.this), "unproven-locations")
     error_message = "create_alarms = true must create the direct-mode alarms."
   }
 }
@@ -317,6 +329,16 @@ run "rejects_a_negative_row_conflicts_threshold" {
 
   variables {
     alarms = { row_conflicts_threshold = -1 }
+  }
+
+  expect_failures = [var.alarms]
+}
+
+run "rejects_a_negative_unproven_locations_threshold" {
+  command = plan
+
+  variables {
+    alarms = { unproven_locations_threshold = -1 }
   }
 
   expect_failures = [var.alarms]

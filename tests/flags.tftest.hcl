@@ -13,6 +13,8 @@ mock_provider "archive" {
 }
 
 variables {
+  # No alarm topics here: say so, or every run fails on the warning check alarms_notify_someone.
+  create_alarms          = false
   name                   = "fss-post-scan"
   scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
   bucket_names           = ["uploads-bucket", "my.dotted.bucket"]
@@ -24,6 +26,15 @@ run "defaults_only_log_verdicts" {
   assert {
     condition     = length(aws_dynamodb_table.this) == 0
     error_message = "No table may be created by default."
+  }
+  assert {
+    condition = (
+      length(aws_guardduty_malware_protection_plan.this) == 0 && length(aws_iam_role.guardduty) == 0 &&
+      length(aws_iam_role_policy.guardduty) == 0 && length(aws_cloudwatch_event_rule.guardduty) == 0 &&
+      length(aws_cloudwatch_event_target.guardduty) == 0 && keys(aws_lambda_permission.this) == ["stack"] &&
+      output.guardduty_plan_arns == {} && output.guardduty_rule_arns == {}
+    )
+    error_message = "Without guardduty_plans nothing of GuardDuty's exists."
   }
   assert {
     condition = {
@@ -43,6 +54,7 @@ run "defaults_only_log_verdicts" {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       ALLOWED_BUCKETS      = "uploads-bucket,my.dotted.bucket"
       ALLOWED_TOPIC_ARNS   = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA"
+      GUARDDUTY_PLAN_ARNS  = ""
       DELETE_MALICIOUS     = "false"
       EXTRACT_FILE_ID      = "false"
       DRY_RUN              = "false"
@@ -376,6 +388,12 @@ run "delete_and_extract_into_created_table" {
 run "every_flag_with_existing_table_and_dry_run" {
   command = plan
 
+  # The existing table is keyed by pk (checks.tf reads it at plan).
+  override_data {
+    target = data.aws_dynamodb_table.file_id_table[0]
+    values = { name = "app-files", hash_key = "pk", range_key = "", attribute = [{ name = "pk", type = "S" }] }
+  }
+
   variables {
     delete_malicious     = true
     extract_file_id      = true
@@ -393,6 +411,7 @@ run "every_flag_with_existing_table_and_dry_run" {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
       ALLOWED_BUCKETS      = "uploads-bucket,my.dotted.bucket"
       ALLOWED_TOPIC_ARNS   = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA"
+      GUARDDUTY_PLAN_ARNS  = ""
       DELETE_MALICIOUS     = "true"
       EXTRACT_FILE_ID      = "true"
       DRY_RUN              = "true"

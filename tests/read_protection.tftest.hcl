@@ -14,6 +14,9 @@ mock_provider "archive" {
 }
 
 variables {
+  # No alarm topics in most runs: say so, or each fails on the warning check alarms_notify_someone;
+  # the runs with alarm topics set create_alarms = null (the default) again.
+  create_alarms          = false
   name                   = "fss-post-scan"
   scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
   bucket_names           = ["uploads-bucket", "my.dotted.bucket"]
@@ -130,6 +133,7 @@ run "untagged_alarm_with_until_clean" {
 
   variables {
     read_protection  = "until_clean"
+    create_alarms    = null
     alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
     alarms           = { untagged_clean_objects_threshold = 3 }
   }
@@ -155,6 +159,7 @@ run "no_untagged_alarm_in_malicious_mode" {
 
   variables {
     read_protection  = "malicious"
+    create_alarms    = null
     alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
   }
 
@@ -367,4 +372,68 @@ run "policy_over_the_bucket_policy_limit_fails_the_plan" {
   }
 
   expect_failures = [output.read_protection_policies]
+}
+
+# --- GuardDuty's tag (guardduty_plans): AWS's tag-based access control, and both scanners ----
+
+run "guardduty_bucket_policies_equal_the_fixtures" {
+  command = plan
+
+  variables {
+    bucket_names    = ["my.dotted.bucket"]
+    guardduty_plans = { uploads = { bucket_name = "uploads-bucket" } }
+    read_protection = "until_clean"
+  }
+
+  assert {
+    condition     = jsondecode(output.read_protection_policies["uploads-bucket"]) == jsondecode(file("tests/fixtures/read-protection-guardduty-until_clean.json"))
+    error_message = "The GuardDuty until_clean policy differs from tests/fixtures/read-protection-guardduty-until_clean.json: ${output.read_protection_policies["uploads-bucket"]}"
+  }
+  assert {
+    condition     = [for s in jsondecode(output.read_protection_policies["my.dotted.bucket"]).Statement : s.Sid] == [for s in jsondecode(file("tests/fixtures/read-protection-until_clean.json")).Statement : s.Sid]
+    error_message = "A bucket only File Storage Security scans keeps its own statements."
+  }
+}
+
+run "guardduty_bucket_malicious_policy_equals_the_fixture" {
+  command = plan
+
+  variables {
+    bucket_names    = ["my.dotted.bucket"]
+    guardduty_plans = { uploads = { bucket_name = "uploads-bucket" } }
+    read_protection = "malicious"
+  }
+
+  assert {
+    condition     = jsondecode(output.read_protection_policies["uploads-bucket"]) == jsondecode(file("tests/fixtures/read-protection-guardduty-malicious.json"))
+    error_message = "The GuardDuty malicious policy differs from tests/fixtures/read-protection-guardduty-malicious.json: ${output.read_protection_policies["uploads-bucket"]}"
+  }
+}
+
+run "a_bucket_both_scanners_scan_gets_both_statement_sets" {
+  command = plan
+
+  variables {
+    guardduty_plans = { uploads = { bucket_name = "uploads-bucket" } }
+    read_protection = "until_clean"
+  }
+
+  assert {
+    condition     = jsondecode(output.read_protection_policies["uploads-bucket"]) == jsondecode(file("tests/fixtures/read-protection-both-until_clean.json"))
+    error_message = "The policy of a bucket both scanners scan differs from tests/fixtures/read-protection-both-until_clean.json: ${output.read_protection_policies["uploads-bucket"]}"
+  }
+}
+
+run "a_bucket_both_scanners_scan_malicious" {
+  command = plan
+
+  variables {
+    guardduty_plans = { uploads = { bucket_name = "uploads-bucket" } }
+    read_protection = "malicious"
+  }
+
+  assert {
+    condition     = jsondecode(output.read_protection_policies["uploads-bucket"]) == jsondecode(file("tests/fixtures/read-protection-both-malicious.json"))
+    error_message = "The policy of a bucket both scanners scan differs from tests/fixtures/read-protection-both-malicious.json: ${output.read_protection_policies["uploads-bucket"]}"
+  }
 }

@@ -1,6 +1,10 @@
 """What the read protection policies must decide, per principal, object tag state and action,
 restated from the spec (docs/read-protection.md) and checked with policy_eval. Used on the
 plan-level fixtures (tests/unit) and on the policies a deployed example outputs (tests/apply).
+
+A bucket is scanned by File Storage Security ("fss"), GuardDuty ("guardduty") or both: each
+scanner's rule decides on its own tag (GuardDuty's: AWS's tag-based access control), and a request
+is denied when any of the bucket's scanners' rules denies it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from policy_eval import ALLOW, DENY, evaluate, role_session, s3_request
 RESULT = "fss-scan-result"
 CODE = "fss-scan-detail-code"
 CLEAN = {RESULT: "no issues found", CODE: "0"}
+GUARDDUTY = "GuardDutyMalwareScanStatus"
+GUARDDUTY_CLEAN = "NO_THREATS_FOUND"
+GUARDDUTY_THREATS = "THREATS_FOUND"
+FSS_ONLY = ("fss",)
 
 # Keys the scanner writes and the policies protect: "fss-" in any case (tests/unit checks that the
 # policies' patterns are exactly these spellings).
@@ -41,6 +49,14 @@ TAG_STATES: dict[str, dict[str, str]] = {
         RESULT: "malicious",
         "FSS-Scan-Result": "no issues found",
     },
+    "guardduty clean": {GUARDDUTY: GUARDDUTY_CLEAN, "file_id": "f-1"},
+    "guardduty threats": {GUARDDUTY: GUARDDUTY_THREATS},
+    "guardduty unsupported": {GUARDDUTY: "UNSUPPORTED"},
+    "guardduty clean in the wrong case": {GUARDDUTY: "no_threats_found"},
+    "guardduty clean, key in another case": {"guarddutymalwarescanstatus": GUARDDUTY_CLEAN},
+    "both clean": {**CLEAN, GUARDDUTY: GUARDDUTY_CLEAN},
+    "fss clean, guardduty threats": {**CLEAN, GUARDDUTY: GUARDDUTY_THREATS},
+    "fss malicious, guardduty clean": {RESULT: "malicious", CODE: "0", GUARDDUTY: GUARDDUTY_CLEAN},
 }
 
 READS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes")
@@ -120,6 +136,58 @@ def expected_upload(mode: str, tags: Mapping[str, str], who: Principal) -> str:
     return DENY if any(scanner_key(k) for k in tags) else ALLOW
 
 
+def guardduty_read(mode: str, tags: Mapping[str, str], exempt: bool) -> str:
+    if exempt:
+        return ALLOW
+    if mode == "malicious":
+        return DENY if tags.get(GUARDDUTY) == GUARDDUTY_THREATS else ALLOW
+    return ALLOW if tags.get(GUARDDUTY) == GUARDDUTY_CLEAN else DENY
+
+
+def guardduty_retag(
+    mode: str, action: str, existing: Mapping[str, str], wanted: Mapping[str, str], who: Principal
+) -> str:
+    """Nobody but the scanners (GuardDuty's role) and the function writes its tag; malicious: an
+    object tagged THREATS_FOUND keeps its tags (dropping the tag would make it readable)."""
+    if who.scanner:
+        return ALLOW
+    if action.startswith("s3:Put") and GUARDDUTY in wanted:
+        return DENY
+    if mode == "malicious" and existing.get(GUARDDUTY) == GUARDDUTY_THREATS:
+        return DENY
+    return ALLOW
+
+
+def guardduty_upload(mode: str, tags: Mapping[str, str], who: Principal) -> str:
+    return DENY if GUARDDUTY in tags and not who.scanner else ALLOW
+
+
+def _any_denies(decisions: Iterable[str]) -> str:
+    return DENY if DENY in list(decisions) else ALLOW
+
+
+def read_for(scanners: Iterable[str], mode: str, tags: Mapping[str, str], exempt: bool) -> str:
+    rules = {"fss": expected_read, "guardduty": guardduty_read}
+    return _any_denies(rules[s](mode, tags, exempt) for s in scanners)
+
+
+def retag_for(
+    scanners: Iterable[str],
+    mode: str,
+    action: str,
+    existing: Mapping[str, str],
+    wanted: Mapping[str, str],
+    who: Principal,
+) -> str:
+    rules = {"fss": expected_retag, "guardduty": guardduty_retag}
+    return _any_denies(rules[s](mode, action, existing, wanted, who) for s in scanners)
+
+
+def upload_for(scanners: Iterable[str], mode: str, tags: Mapping[str, str], who: Principal) -> str:
+    rules = {"fss": expected_upload, "guardduty": guardduty_upload}
+    return _any_denies(rules[s](mode, tags, who) for s in scanners)
+
+
 REQUESTED_TAG_SETS: dict[str, dict[str, str]] = {
     "none": {},
     "application tags": {"file_id": "f-2"},
@@ -139,13 +207,25 @@ REQUESTED_TAG_SETS: dict[str, dict[str, str]] = {
         **{f"app-{i}": str(i) for i in range(9)},
     },
     "ten application tags": {f"app-{i}": str(i) for i in range(10)},
+    "forged guardduty clean": {GUARDDUTY: GUARDDUTY_CLEAN},
+    "guardduty threats": {GUARDDUTY: GUARDDUTY_THREATS},
+    "guardduty clean restated with an application tag": {
+        GUARDDUTY: GUARDDUTY_CLEAN,
+        "file_id": "f",
+    },
 }
 
 
 def mismatches(
-    policy: str | Mapping, mode: str, bucket: str, partition: str, people: list[Principal]
+    policy: str | Mapping,
+    mode: str,
+    bucket: str,
+    partition: str,
+    people: list[Principal],
+    scanners: tuple[str, ...] = FSS_ONLY,
 ) -> tuple[list[str], int]:
-    """(every case where the policy decides otherwise than the spec, how many cases ran)."""
+    """(every case where the policy decides otherwise than the spec for a bucket the `scanners`
+    scan, how many cases ran)."""
     resource = f"arn:{partition}:s3:::{bucket}/inbox/report.pdf"
     wrong: list[str] = []
     count = 0
@@ -163,7 +243,7 @@ def mismatches(
             for action in READS + READS_ALSO:
                 check(
                     f"{who.label} {action} on {state}",
-                    expected_read(mode, tags, who.exempt),
+                    read_for(scanners, mode, tags, who.exempt),
                     {"action": action, **base},
                 )
             for action in TORRENTS:
@@ -175,24 +255,24 @@ def mismatches(
                 for action in ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"):
                     check(
                         f"{who.label} {action} ({label}) on {state}",
-                        expected_retag(mode, action, tags, wanted, who),
+                        retag_for(scanners, mode, action, tags, wanted, who),
                         {"action": action, **base, "request_tags": wanted},
                     )
             for action in ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"):
                 check(
                     f"{who.label} {action} on {state}",
-                    expected_retag(mode, action, tags, {}, who),
+                    retag_for(scanners, mode, action, tags, {}, who),
                     {"action": action, **base},
                 )
         for label, wanted in REQUESTED_TAG_SETS.items():
             check(
                 f"{who.label} uploads with {label}",
-                expected_upload(mode, wanted, who),
+                upload_for(scanners, mode, wanted, who),
                 {"action": "s3:PutObject", "principal_arn": who.arn, "request_tags": wanted},
             )
             check(
                 f"{who.label} copies an object in with TaggingDirective REPLACE and {label}",
-                expected_upload(mode, wanted, who),
+                upload_for(scanners, mode, wanted, who),
                 {
                     "action": "s3:PutObject",
                     "principal_arn": who.arn,

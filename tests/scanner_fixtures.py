@@ -57,3 +57,11 @@ def merged(tags: dict[str, str], syntax: str) -> dict[str, str]:
 
 
 MERGED_SYNTAXES = ("colons", "equals", "plus")
+
+
+# GuardDuty Malware Protection for S3: EventBridge events, one folder per scanner that is not FSS.
+GUARDDUTY_FIXTURE = FIXTURES / "guardduty" / "events.json"
+
+
+def load_guardduty() -> dict[str, Any]:
+    return json.loads(GUARDDUTY_FIXTURE.read_text(encoding="utf-8"))

@@ -54,12 +54,21 @@ resource "aws_kms_key" "this" {
   tags = local.tags
 }
 
+# The module's role names the dead-letter queue's key by this alias (kms:ResourceAliases), so its
+# policy is known at plan although the key's ARN is not until the key exists.
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
 module "post_scan" {
   source = "../.."
 
   name                   = var.name
   scan_result_topic_arns = var.scan_result_topic_arns
   bucket_names           = var.bucket_names
+  # A second scanner, on other buckets (or the same): GuardDuty Malware Protection for S3.
+  guardduty_plans = var.guardduty_plans
 
   # Only messages that carry a scanner status are scan results; anything else never reaches the function.
   subscription_filter_policy       = jsonencode({ scanner_status = [{ exists = true }] })
@@ -81,6 +90,9 @@ module "post_scan" {
   notify_email_addresses = var.notify_email_addresses
   notify_verdicts        = ["malicious", "clean", "incomplete", "failed"]
 
+  # Rejected or failed scan results, dead letters, throttles: tell the on-call.
+  alarm_topic_arns = var.alarm_topic_arns
+
   log_level         = "DEBUG"
   metrics_namespace = "Uploads/FSSPostScan"
   kms_key_arns      = var.bucket_kms_key_arns
@@ -97,6 +109,7 @@ module "post_scan" {
   cloudwatch_logs_retention_in_days           = 731
   cloudwatch_logs_kms_key_arn                 = aws_kms_key.this.arn
   dead_letter_queue_kms_key_arn               = aws_kms_key.this.arn
+  dead_letter_queue_kms_key_alias             = aws_kms_alias.this.name
   dead_letter_queue_message_retention_seconds = 604800
   maximum_retry_attempts                      = 1
   maximum_event_age_in_seconds                = 3600

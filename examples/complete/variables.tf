@@ -77,3 +77,19 @@ variable "notify_email_addresses" {
   type        = list(string)
   default     = []
 }
+
+variable "alarm_topic_arns" {
+  description = "SNS topics (your on-call's) that the module's CloudWatch alarms notify; empty: no alarms, and the plan warns that nothing will tell anyone about rejected or failed scan results."
+  type        = list(string)
+  default     = []
+}
+
+variable "guardduty_plans" {
+  description = "GuardDuty Malware Protection for S3 plans to act for as well (label -> bucket_name, plan_arn of an existing plan; null plan_arn: the module creates it)."
+  type = map(object({
+    bucket_name = string
+    plan_arn    = optional(string)
+    role_arn    = optional(string)
+  }))
+  default = {}
+}

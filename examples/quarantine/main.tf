@@ -36,6 +36,13 @@ resource "aws_kms_key" "quarantine" {
   tags = local.tags
 }
 
+# The module's role names the key by this alias (kms:ResourceAliases), so its policy is known at
+# plan although the key's ARN is not until the key exists.
+resource "aws_kms_alias" "quarantine" {
+  name          = "alias/${var.name}-quarantine"
+  target_key_id = aws_kms_key.quarantine.key_id
+}
+
 resource "aws_s3_bucket" "quarantine" {
   #checkov:skip=CKV_AWS_18:Access logging needs a log bucket of the caller's; CloudTrail data events are the alternative.
   #checkov:skip=CKV_AWS_144:Cross-region replication of quarantined malware is a choice this example leaves to the caller.
@@ -107,12 +114,15 @@ module "post_scan" {
 
   # Malicious files go to the quarantine bucket (encrypted with its key, whatever the bucket's
   # default), clean ones optionally to the promote bucket; the scanned version is deleted from the scanned bucket once its copy is
-  # verified. Incomplete and failed scans stay where they are.
+  # verified. Incomplete and failed scans stay where they are. Values known at plan where the
+  # module writes them into the role's policy: the bucket's name (.bucket, not .id) and the key's
+  # alias (its ARN is known only after apply).
   routes = merge(
     {
       malicious = {
-        bucket      = aws_s3_bucket.quarantine.id
-        kms_key_arn = aws_kms_key.quarantine.arn
+        bucket        = aws_s3_bucket.quarantine.bucket
+        kms_key_arn   = aws_kms_key.quarantine.arn
+        kms_key_alias = aws_kms_alias.quarantine.name
       }
     },
     local.promote,

@@ -41,6 +41,10 @@ _EVENT_SOURCE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}")
 _SECURITY_HUB_PRODUCT = re.compile(
     r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>[0-9]{12}):product/(?P<owner>[0-9]{12})/default"
 )
+# A GuardDuty Malware Protection plan (GUARDDUTY_PLAN_ARNS).
+_PLAN_ARN = re.compile(
+    r"arn:[a-z0-9-]+:guardduty:[a-z0-9-]+:[0-9]{12}:malware-protection-plan/[A-Za-z0-9_-]{1,128}"
+)
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
 _PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
@@ -95,6 +99,9 @@ class Config:
     allowed_buckets: frozenset[str] | None = frozenset()
     # Empty means any topic.
     allowed_topic_arns: frozenset[str] = frozenset()
+    # GuardDuty Malware Protection plans whose results are accepted; empty: every GuardDuty event
+    # is rejected.
+    guardduty_plan_arns: frozenset[str] = frozenset()
     delete_malicious: bool = False
     extract_file_id: bool = False
     file_id_tag_key: str = "file_id"
@@ -256,6 +263,23 @@ def _allowed_topics(environ: Mapping[str, str], package_root: Path) -> frozenset
     for item in items:
         if not _TOPIC_ARN.fullmatch(item):
             raise ConfigError(f"ALLOWED_TOPIC_ARNS: {item!r} is not an SNS topic ARN")
+    return frozenset(items)
+
+
+def _guardduty_plans(environ: Mapping[str, str], package_root: Path) -> frozenset[str]:
+    name = "GUARDDUTY_PLAN_ARNS"
+    items = _list_items(environ, name, package_root)
+    if not items and _raw(environ, name):
+        raise ConfigError(
+            f"{name}: {environ[name]!r} lists no plan ARN (leave it empty to accept no GuardDuty "
+            "result)"
+        )
+    for item in items:
+        if not _PLAN_ARN.fullmatch(item):
+            raise ConfigError(
+                f"{name}: {item!r} is not a GuardDuty Malware Protection plan ARN "
+                "(arn:PARTITION:guardduty:REGION:ACCOUNT:malware-protection-plan/ID)"
+            )
     return frozenset(items)
 
 
@@ -492,6 +516,7 @@ def load_config(environ: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -
     return Config(
         allowed_buckets=allowed_buckets,
         allowed_topic_arns=_allowed_topics(environ, package_root),
+        guardduty_plan_arns=_guardduty_plans(environ, package_root),
         delete_malicious=_bool(environ, "DELETE_MALICIOUS", False),
         extract_file_id=_bool(environ, "EXTRACT_FILE_ID", False),
         file_id_tag_key=_non_empty(environ, "FILE_ID_TAG_KEY", "file_id", 128),

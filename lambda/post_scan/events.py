@@ -22,7 +22,8 @@ from post_scan.pipeline import IGNORED, REJECTED, SKIPPED_OWN_COPY, Outcome
 from post_scan.route import scan_action
 from post_scan.valid_text import repaired_data
 
-SCHEMA_VERSION = "1.1"  # 1.1: scanner, exposure_seconds
+# 1.1: scanner, plan_arn, exposure_seconds, scan_message_id_source event_id; 1.2: removed
+SCHEMA_VERSION = "1.2"
 DETAIL_TYPE = "Scan Result Processed"
 # At most this many findings are listed (findings_count says how many there were): keeps an
 # event and a notification far below EventBridge's and SNS's 256 KiB whatever the scanner sends.
@@ -53,6 +54,8 @@ _OUTCOME_FIELDS = frozenset(
         "ambiguous",
         "error",
         "duration_ms",  # a property of the run, not of the scan result
+        "scanner",  # the scan result's scanner (the same)
+        "action_failure",  # GuardDuty "Post Scan Action Failed": never announced
         "exposure_seconds",
         "scan_seconds",  # these three: the log line's (and the metrics') only
         "action_delay_seconds",

@@ -17,7 +17,7 @@ from typing import Any
 
 from post_scan.message import MALICIOUS
 from post_scan.notify import APP, headline, next_steps, plain_text, what_was_done
-from post_scan.pipeline import ERROR, OBJECT_GONE, PROCESSED
+from post_scan.pipeline import ERROR
 
 SCHEMA_VERSION = "2018-10-08"
 TYPES = ["TTPs/Initial Access/Malicious File Upload"]
@@ -38,15 +38,16 @@ def finding_id(detail: dict[str, Any]) -> str:
 
 
 def malware_state(detail: dict[str, Any]) -> str:
-    """OBSERVED (still there, or nothing configured), REMOVED, or REMOVAL_FAILED."""
-    if detail["outcome"] == ERROR:
-        return "REMOVAL_FAILED"
+    """What was done to the malicious content, whatever the outcome says about its row: REMOVED
+    when none of it is left in the scanned bucket (deleted or moved by this delivery, or already
+    gone: `removed`), REMOVAL_FAILED when the record failed before that, else OBSERVED (still
+    there: no delete configured, copy mode, dry run, or the key holds another upload now)."""
     if detail["dry_run"]:
         return "OBSERVED"
-    if detail["outcome"] == OBJECT_GONE:
+    if detail.get("removed"):
         return "REMOVED"
-    if detail["outcome"] == PROCESSED and "delete" in detail["actions"]:
-        return "REMOVED"
+    if detail["outcome"] == ERROR:
+        return "REMOVAL_FAILED"
     return "OBSERVED"
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from post_scan.message import MALICIOUS, ScanResult, epoch_seconds
-from post_scan.objects import Head, ObjectVersion
+from post_scan.objects import Head, ObjectGone, ObjectVersion
 
 FOUND = "found"
 GONE = "gone"
@@ -35,6 +35,10 @@ class TooManyCandidates(RuntimeError):
     """More candidate versions than MAX_CANDIDATES for a malicious verdict without an ETag."""
 
 
+class VersionMismatch(RuntimeError):
+    """The version the scanner named does not hold the ETag it reported: nothing is acted on."""
+
+
 class S3Reader(Protocol):
     """Reads for one bucket/key. Each may raise ObjectGone."""
 
@@ -42,6 +46,10 @@ class S3Reader(Protocol):
 
     def versions(self) -> list[ObjectVersion]:
         """Versions of exactly this key (no delete markers), newest first."""
+        ...
+
+    def version(self, version_id: str) -> ObjectVersion:
+        """HEAD of exactly this version (with its user metadata)."""
         ...
 
 
@@ -62,6 +70,8 @@ class Location:
 
 
 def locate(scan: ScanResult, reader: S3Reader) -> Location:
+    if scan.version_id is not None:
+        return _by_version(scan, reader)
     head = reader.head()
     if head.current is None and not head.delete_marker:
         return Location(GONE, "no object at the key")
@@ -95,6 +105,27 @@ def _with_head(version: ObjectVersion, current: ObjectVersion | None) -> ObjectV
     if current is not None and version.version_id == current.version_id:
         return replace(version, metadata=current.metadata)
     return version
+
+
+def _by_version(scan: ScanResult, reader: S3Reader) -> Location:
+    """The scanner named the version it scanned: that version, once a HEAD of it shows the
+    scanned ETag; never another one. Gone: nothing to do; another ETag: refused (an error)."""
+    version_id = scan.version_id
+    assert version_id is not None
+    if scan.etag is None:
+        raise VersionMismatch(f"version {version_id} is named without its ETag: not acted on")
+    try:
+        version = reader.version(version_id)
+    except ObjectGone:
+        return Location(GONE, f"version {version_id} is gone", True)
+    if version.etag != scan.etag:
+        raise VersionMismatch(
+            f"version {version_id} has ETag {version.etag}, the scan result says {scan.etag}: "
+            "nothing recorded, copied or deleted"
+        )
+    return Location(
+        FOUND, f"version {version_id} has the scanned ETag", True, (version,), by_etag=True
+    )
 
 
 def scan_bound(scan: ScanResult) -> Decimal:

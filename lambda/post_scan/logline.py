@@ -16,6 +16,7 @@ from post_scan.pipeline import (
     ERROR,
     IGNORED,
     OBJECT_GONE,
+    POST_SCAN_ACTION_FAILED,
     REJECTED,
     ROW_MISSING,
     SKIPPED_OWN_COPY,
@@ -48,6 +49,8 @@ def counters(outcome: Outcome) -> dict[str, int]:
         "FallbackActions": int(outcome.fallback is not None and not outcome.dry_run),
         # A non-malicious verdict refused: a scanner's own tag on the object says malicious.
         "VerdictConflicts": int(outcome.verdict_conflict),
+        # GuardDuty could not tag a scanned object: a tag-based policy does not protect it.
+        "PostScanActionsFailed": int(outcome.outcome == POST_SCAN_ACTION_FAILED),
         # A benign verdict not acted on: S3's evidence cannot single out the scanned bytes.
         "UnprovenLocations": int(outcome.outcome == UNPROVEN),
         # A row left untouched: it names another object than the one the verdict is about.
@@ -70,7 +73,8 @@ def timings(outcome: Outcome) -> dict[str, float]:
 def _verdict_dimension(outcome: Outcome) -> str:
     if outcome.scan is not None:
         return outcome.scan.verdict
-    return "not_a_scan_result" if outcome.outcome == IGNORED else "unparsed"
+    not_a_result = outcome.outcome in (IGNORED, POST_SCAN_ACTION_FAILED)
+    return "not_a_scan_result" if not_a_result else "unparsed"
 
 
 def _seconds(value: Decimal | None) -> float | None:
@@ -79,18 +83,22 @@ def _seconds(value: Decimal | None) -> float | None:
 
 def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> dict[str, Any]:
     scan = outcome.scan
+    # A GuardDuty "Post Scan Action Failed" event names an object but carries no verdict.
+    named = scan or outcome.action_failure
     line: dict[str, Any] = {
-        "message_id": scan.message_id if scan else None,
-        "message_id_source": scan.message_id_source if scan else None,
+        "message_id": named.message_id if named else None,
+        "message_id_source": named.message_id_source if named else None,
         "delivery": outcome.delivery,
         "queue_message_id": outcome.queue_message_id,
         "receive_count": outcome.receive_count,
         "sns_message_id": outcome.sns_message_id,
         "topic_arn": outcome.topic_arn,
-        "bucket": scan.bucket if scan else None,
-        "key": scan.key if scan else None,
+        "scanner": outcome.scanner,
+        "plan_arn": outcome.plan_arn,
+        "bucket": named.bucket if named else None,
+        "key": named.key if named else None,
         "version_id": outcome.version_id,
-        "etag": scan.etag if scan else None,
+        "etag": named.etag if named else None,
         "verdict": scan.verdict if scan else None,
         "scanner_status": scan.scanner_status if scan else None,
         "findings": [{"malware": f.malware, "type": f.type} for f in scan.findings] if scan else [],
@@ -120,6 +128,8 @@ def build(outcome: Outcome, namespace: str, function_name: str, now_ms: int) -> 
         line["ambiguous"] = outcome.ambiguous
     if outcome.moved_by_scanner:
         line["moved_by_scanner"] = True
+    if outcome.action_failure is not None:
+        line["post_scan_actions"] = list(outcome.action_failure.reasons)
     if outcome.error is not None:
         line["error"] = {"type": type(outcome.error).__name__, "message": str(outcome.error)}
     metrics = counters(outcome)

@@ -1,5 +1,5 @@
-"""Pure parsing: Lambda event -> records, SNS or SQS record -> Envelope, scan-result JSON ->
-ScanResult, S3 URL -> bucket/key.
+"""Pure parsing: Lambda event -> records, SNS, SQS or EventBridge record -> Envelope, scan-result
+JSON -> ScanResult, S3 URL -> bucket/key. (GuardDuty's events are read by post_scan.guardduty.)
 
 Every problem with the input raises ScanMessageError and nothing else: a message that is not a
 well-formed scan result must fail loudly, never be mistaken for a clean file.
@@ -28,6 +28,8 @@ from post_scan.valid_text import repaired
 SNS = "sns"  # SNS invoked the function
 SQS = "sqs"  # SQS record whose body is the SNS notification (raw message delivery off)
 SQS_RAW = "sqs-raw"  # SQS record whose body is the scan result itself (topic unknown)
+EVENTBRIDGE = "eventbridge"  # an EventBridge rule invoked the function with the event
+SQS_EVENTBRIDGE = "sqs-eventbridge"  # SQS record whose body is an EventBridge event (a rule's)
 
 # The field of an SNS notification (a queued body, or a replayed Lambda SNS record) that carries
 # the rows a final receive left to a replay (post_scan.pending).
@@ -110,6 +112,13 @@ class Envelope:
     receive_count: int | None = None
     # The `type` message attribute, when the publisher set one (the account scanner does).
     message_type: str | None = None
+    # EVENTBRIDGE / SQS_EVENTBRIDGE: the EventBridge event (message is then empty).
+    event: dict[str, Any] | None = None
+
+    @property
+    def from_eventbridge(self) -> bool:
+        return self.event is not None
+
     # The SNS notification a queued record's body holds (None: SNS invoked, or raw delivery).
     notification: dict[str, Any] | None = None
     # PostScanPending: rows a final receive left to a replay (post_scan.pending); never set by
@@ -134,11 +143,14 @@ class QueueRecord:
 
 
 def event_records(event: Any) -> tuple[str, list[Any]]:
-    """(SNS or SQS, the records) of a Lambda event; EventError when it cannot be handled at all.
+    """(SNS, SQS or EVENTBRIDGE, the records) of a Lambda event; EventError when it cannot be
+    handled at all. An EventBridge event (a rule's direct target) is one record: itself.
 
     Every record of a SQS event must be a SQS record with a messageId: a partial batch response
     can only name a failed record by that id.
     """
+    if isinstance(event, dict) and "Records" not in event and is_eventbridge_event(event):
+        return EVENTBRIDGE, [event]
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list) or not records:
         raise EventError("event has no Records list")
@@ -157,6 +169,11 @@ def is_queue_record(record: Any) -> bool:
     return isinstance(record, dict) and record.get("eventSource") == "aws:sqs"
 
 
+def is_eventbridge_event(data: Any) -> bool:
+    """An EventBridge event as a rule delivers it (whatever its source): the guard decides."""
+    return isinstance(data, dict) and "detail-type" in data and "source" in data
+
+
 def queue_record(record: Any) -> QueueRecord:
     """messageId and attributes.ApproximateReceiveCount (an int when usable); never raises."""
     fields = record if isinstance(record, dict) else {}
@@ -172,8 +189,14 @@ def queue_record(record: Any) -> QueueRecord:
 
 
 def parse_record(record: Any) -> Envelope:
-    """One entry of event["Records"], from SNS or from SQS."""
-    return parse_queue_envelope(record) if is_queue_record(record) else parse_envelope(record)
+    """One entry of event["Records"], from SNS or from SQS, or an EventBridge event."""
+    if is_queue_record(record):
+        return parse_queue_envelope(record)
+    if is_eventbridge_event(record):
+        return Envelope(
+            message="", topic_arn=None, sns_message_id=None, delivery=EVENTBRIDGE, event=record
+        )
+    return parse_envelope(record)
 
 
 @dataclass(frozen=True)
@@ -244,14 +267,26 @@ def _notification_fields(notification: dict[str, Any], where: str) -> tuple[str,
 
 
 def parse_queue_envelope(record: Any) -> Envelope:
-    """A SQS record: its body is an SNS notification, or (raw message delivery) the message."""
+    """A SQS record: its body is an SNS notification, an EventBridge event (a rule's target), or
+    (raw message delivery) the message."""
     meta = queue_record(record)
     if meta.message_id is None:
         raise ScanMessageError("SQS record has no messageId")
     body = record.get("body") if isinstance(record, dict) else None
     if not isinstance(body, str):
         raise ScanMessageError("SQS record body is missing or not a string")
-    notification = _notification(body)
+    data = _json_object(body)
+    notification = data if data is not None and data.get("Type") == "Notification" else None
+    if notification is None and is_eventbridge_event(data):
+        return Envelope(
+            message="",
+            topic_arn=None,
+            sns_message_id=None,
+            delivery=SQS_EVENTBRIDGE,
+            queue_message_id=meta.message_id,
+            receive_count=meta.receive_count,
+            event=data,
+        )
     message, delivery = body, SQS_RAW
     topic: str | None = None
     message_id: str | None = None
@@ -274,15 +309,14 @@ def parse_queue_envelope(record: Any) -> Envelope:
     )
 
 
-def _notification(body: str) -> dict[str, Any] | None:
-    """The SNS notification a body holds, or None when the body is something else (raw)."""
+def _json_object(body: str) -> dict[str, Any] | None:
+    """The JSON object a body holds (an SNS notification, an EventBridge event or a raw scan
+    result), or None when it holds no JSON object."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    if isinstance(data, dict) and data.get("Type") == "Notification":
-        return data
-    return None
+    return data if isinstance(data, dict) else None
 
 
 def parse_scan_result(

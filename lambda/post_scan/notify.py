@@ -10,8 +10,8 @@ Published with MessageStructure=json, so each subscription protocol gets its own
   Chatbot) custom notification, which Slack and Microsoft Teams channels render. Amazon Q
   Developer subscribes to a topic over HTTPS, so every HTTPS subscription gets this body.
 
-A Subject (e-mail subject line) and the message attributes ``verdict``, ``outcome`` and ``bucket``
-(for subscription filter policies) go with it.
+A Subject (e-mail subject line) and the message attributes ``verdict``, ``outcome``, ``bucket`` and
+``scanner`` (for subscription filter policies) go with it.
 
 The key, the file id and S3's error texts come from whoever uploaded the file: in the e-mail they
 are shown without control characters (no forged lines), in chat inside code spans with the
@@ -29,15 +29,16 @@ from typing import Any
 
 from post_scan import timing
 from post_scan.events import render
-from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
+from post_scan.message import CLEAN, FAILED, FSS, GUARDDUTY, INCOMPLETE, MALICIOUS, UNSCANNED
 from post_scan.pipeline import (
     ERROR,
     FALLBACK,
     OBJECT_GONE,
-    PROCESSED,
+    ROW_CONFLICT,
     ROW_MISSING,
     STALE_VERDICT,
     SUPERSEDED,
+    UNPROVEN,
 )
 
 SUBJECT_MAX = 99  # SNS: ASCII, fewer than 100 characters, no line breaks
@@ -46,6 +47,8 @@ CHAT_TITLE_MAX = 250
 CHAT_TEXT_MAX = 300  # one value (a key, a reason) in a chat message
 EMAIL_TEXT_MAX = 2000  # one value in the e-mail
 APP = "fss-post-scan"
+
+SCANNER_NAMES = {FSS: "File Storage Security", GUARDDUTY: "GuardDuty Malware Protection for S3"}
 
 _VERDICT_WORDS = {
     MALICIOUS: "Malware found",
@@ -77,7 +80,7 @@ def message(detail: dict[str, Any], chat: bool) -> str:
 def attributes(detail: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {
         name: {"DataType": "String", "StringValue": str(detail[name])}
-        for name in ("verdict", "outcome", "bucket")
+        for name in ("verdict", "outcome", "bucket", "scanner")
     }
 
 
@@ -104,18 +107,36 @@ def headline(detail: dict[str, Any], where: str = "") -> str:
 def _result(detail: dict[str, Any]) -> str:
     outcome, action = detail["outcome"], detail["action"]
     if outcome == ERROR:
+        if detail.get("removed"):
+            return f"{_done(detail)}, but NOT finished (error, will be retried)"
         return "NOT handled (error, will be retried)"
+    if outcome == UNPROVEN:  # not acted on, dry run or not
+        return "not acted on (the scanned upload was not singled out)"
     if detail["dry_run"] and action != "none":
         return f"dry run, would be {_done_word(action)}"
-    if outcome == PROCESSED:
-        return _done_word(action) if action != "none" else "no action configured"
-    return {
+    known = {
         OBJECT_GONE: "already gone",
         FALLBACK: "made harmless by a fallback",
         SUPERSEDED: "replaced by a newer upload, left alone",
+    }
+    if outcome in known:
+        return known[outcome]
+    row = {
         STALE_VERDICT: "a newer verdict is recorded",
         ROW_MISSING: "no row for its file id",
-    }.get(outcome, outcome.replace("_", " "))
+        ROW_CONFLICT: "its file id names another object's row",
+    }.get(outcome)
+    return _done(detail) + (f" ({row})" if row else "")
+
+
+def _done(detail: dict[str, Any]) -> str:
+    """What this delivery did to the file, in a word or two, from the calls it made."""
+    actions, action = detail["actions"], detail["action"]
+    if "delete" in actions or "verify" in actions:
+        return _done_word(action)
+    if detail.get("removed"):
+        return "already gone"
+    return "no action configured" if action == "none" else "not acted on"
 
 
 def _done_word(action: str) -> str:
@@ -143,17 +164,34 @@ def what_was_done(detail: dict[str, Any]) -> str:
 
 
 def _what_was_done(detail: dict[str, Any]) -> str:
-    outcome, action = detail["outcome"], detail["action"]
+    """What happened to the file and to its row, as this delivery left them: from the calls it
+    made (`actions`) and `removed`, whatever the outcome says about the row."""
+    outcome, action, actions = detail["outcome"], detail["action"], detail["actions"]
     if outcome == ERROR:
+        if detail.get("removed"):
+            fate = _fate(detail) if "delete" in actions else "already gone"
+            return (
+                f"The file was {fate}, but the function failed afterwards (see the error) and "
+                "will retry this scan result."
+            )
         return "Nothing could be finished: the function failed on this file and will retry it."
+    if outcome == UNPROVEN:
+        done = (
+            f"Not acted on: the {detail['verdict']} verdict was not applied, because the scanned "
+            "bytes could not be singled out (the scan result has no ETag, and S3's evidence, the "
+            "size, LastModified and the versions of the key, cannot tell the scanned upload from "
+            "another one; see Details). Nothing was copied, promoted, deleted or recorded as "
+            f"{detail['verdict']}."
+        )
+        if "record" in actions:
+            done += " Its row says unproven, with the reason."
+        return done
     if detail["dry_run"]:
         return "Nothing (dry run). " + (
             f"Without DRY_RUN the file would have been {_fate(detail)}."
             if action != "none"
             else "No action is configured for this verdict."
         )
-    if outcome == OBJECT_GONE:
-        return "Nothing: the file was already gone (handled by an earlier delivery, or deleted)."
     if outcome == SUPERSEDED:
         return "Nothing: the key holds a newer upload now, which was left alone."
     if outcome == FALLBACK:
@@ -161,18 +199,32 @@ def _what_was_done(detail: dict[str, Any]) -> str:
             f"The configured action could not be done ({detail.get('fallback')}); the file was "
             "made harmless another way instead."
         )
-    done = f"The file was {_fate(detail)}." if action != "none" else "No action is configured."
+    if "delete" in actions or "verify" in actions:
+        done = f"The file was {_fate(detail)}."
+    elif outcome == OBJECT_GONE or detail.get("removed"):
+        done = "Nothing: the file was already gone (handled by an earlier delivery, or deleted)."
+    elif outcome == ROW_CONFLICT:
+        done = (
+            f"Nothing: the {detail['verdict']} verdict was not acted on, because the file's id "
+            "names the row of another object."
+        )
+    elif action == "none":
+        done = "No action is configured."
+    else:
+        done = "Nothing was done to the file."
     if outcome == STALE_VERDICT:
         done += " The verdict was not recorded: a newer one is recorded for this file id."
     elif outcome == ROW_MISSING:
         done += " The verdict was not recorded: no row has this file id."
-    elif "record" in detail["actions"]:
+    elif outcome == ROW_CONFLICT:
+        done += " Its row was left untouched: the file id names another object's row."
+    elif "record" in actions:
         done += " The verdict was recorded for its file id."
     return done
 
 
 def next_steps(detail: dict[str, Any]) -> list[str]:
-    verdict, outcome, action = detail["verdict"], detail["outcome"], detail["action"]
+    verdict, outcome = detail["verdict"], detail["outcome"]
     steps: list[str] = []
     if outcome == ERROR:
         steps.append(
@@ -180,13 +232,23 @@ def next_steps(detail: dict[str, Any]) -> list[str]:
             "notice repeats on every retry; after the last one the scan result waits in the "
             "dead-letter queue (replay it once the cause is fixed)."
         )
-    handled = outcome in (PROCESSED, STALE_VERDICT, ROW_MISSING) and not detail["dry_run"]
+    if outcome == ROW_CONFLICT:
+        steps.append(
+            "Find out who set the file id tag on this upload: it names the row of another object "
+            "(see Details), which was left untouched."
+        )
     if verdict == MALICIOUS:
-        if outcome == ERROR or detail["dry_run"] or (handled and action == "none"):
+        if not detail.get("removed") and outcome != SUPERSEDED:
             steps.append("The file is still in the bucket: keep anyone from downloading it.")
         steps.append(
             "Find who uploaded it (CloudTrail data events, the application's upload log) and "
             "whether anything read it before it was handled."
+        )
+    elif outcome == UNPROVEN:
+        steps.append(
+            "The file was left as it is: it is not known to be the upload that was scanned. Look "
+            "at the key's uploads (Details), then handle the file by hand or rescan it; a "
+            "versioned bucket, or a scanner that sends the ETag, avoids this."
         )
     elif verdict == INCOMPLETE:
         steps.append(
@@ -197,9 +259,9 @@ def next_steps(detail: dict[str, Any]) -> list[str]:
         steps.append("The scan failed: the file is not known to be clean. Rescan it.")
     elif verdict == UNSCANNED:
         steps.append(
-            "The scanner did not look at the file (licence, scanner error, timeout or throttling): "
-            "check File Storage Security, then rescan the file; until then it is not known to "
-            "be clean."
+            "The scanner did not look at the file (licence, access, scanner error, timeout or "
+            f"throttling): check {_scanner_name(detail)}, then rescan the file; until then it is "
+            "not known to be clean."
         )
     elif not steps:
         steps.append("Nothing to do.")
@@ -226,6 +288,7 @@ def email(detail: dict[str, Any]) -> str:
         lines.append(f"Version:     {plain_text(detail['version_id'])}")
     lines.append(f"File id:     {plain_text(detail['file_id']) if detail['file_id'] else '-'}")
     lines.append(f"Verdict:     {_verdict_line(detail)}")
+    lines.append(f"Scanner:     {_scanner_name(detail)}")
     lines.append(f"Done:        {plain_text(what_was_done(detail))}")
     lines.append("")
     lines.append("Next steps:")
@@ -260,9 +323,16 @@ def _verdict_line(detail: dict[str, Any]) -> str:
         return f"{verdict}: {listed}" + (f" and {more} more" if more else "")
     if verdict == INCOMPLETE:
         return f"{verdict} (scanner codes {', '.join(str(c) for c in detail['codes'])})"
+    if verdict in (FAILED, UNSCANNED) and detail.get("scanner") == GUARDDUTY:
+        return f"{verdict} ({plain_text(detail.get('scanner_status_message'))})"
     if verdict in (FAILED, UNSCANNED):
         return f"{verdict} (scanner status {detail['scanner_status']})"
     return verdict
+
+
+def _scanner_name(detail: dict[str, Any]) -> str:
+    scanner = detail.get("scanner", FSS)
+    return SCANNER_NAMES.get(scanner, plain_text(scanner))
 
 
 def _time(seconds: float) -> str:
@@ -328,6 +398,7 @@ def chat_notification(detail: dict[str, Any]) -> dict[str, Any]:
                 "verdict": detail["verdict"],
                 "outcome": detail["outcome"],
                 "action": detail["action"],
+                "scanner": detail.get("scanner", FSS),
                 "file_id": _code_text(detail["file_id"] or "", CHAT_TEXT_MAX),
             },
         },

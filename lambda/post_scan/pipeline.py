@@ -27,6 +27,9 @@ from post_scan.failures import PERMANENT, classify, describe
 from post_scan.locate import FOUND, GONE, UNPROVEN, Location, locate
 from post_scan.message import (
     CLEAN,
+    EVENTBRIDGE,
+    FSS,
+    GUARDDUTY,
     MALICIOUS,
     PENDING_FIELD,
     SCAN_RESULT_TYPE,
@@ -36,6 +39,7 @@ from post_scan.message import (
     NotAScanResult,
     ScanMessageError,
     ScanResult,
+    is_eventbridge_event,
     is_queue_record,
     parse_record,
     parse_scan_result,
@@ -53,10 +57,7 @@ from post_scan.objects import (
     StoredObject,
 )
 from post_scan.protection import (
-    CLEAN_RESULT,
-    COMPLETE_CODE,
-    DETAIL_CODE_TAG,
-    RESULT_TAG,
+    RESULT_TAGS,
     UNTIL_CLEAN,
     copy_tags,
     tagged_clean,
@@ -100,6 +101,8 @@ ROW_MISSING = "row_missing"
 SKIPPED_OWN_COPY = "skipped_own_copy"
 FALLBACK = "fallback"  # a malicious file made harmless another way than configured (see targets)
 IGNORED = "ignored"  # published on the topic, but says it is not a scan result (its `type`)
+# GuardDuty could not tag a scanned object ("Post Scan Action Failed"): logged and counted only.
+POST_SCAN_ACTION_FAILED = "post_scan_action_failed"
 ERROR = "error"
 
 
@@ -170,6 +173,11 @@ class Outcome:
     ambiguous: bool | None = None
     scan_type: str | None = None  # Vision One's fss-scan-type, when the tags were read
     moved_by_scanner: bool = False  # gone, and the scanner moves this verdict's files itself
+    # None of the scanned content located is left in the scanned bucket after this record: each
+    # target was deleted (or moved) by it or was already gone, or the object was gone when it
+    # looked. False when it is still there or not known to be gone (dry run, superseded, an error
+    # before the delete). The Security Hub state and the notifications say what it says.
+    removed: bool = False
     # until_clean: a clean verdict whose object (or promoted copy) is not tagged clean: unreadable
     untagged_clean: bool = False
     error: Exception | None = None
@@ -177,6 +185,10 @@ class Outcome:
     targets: list[Target] = field(default_factory=list)  # the scanned version(s) acted on
     fallback: str | None = None  # why the configured action was not done (FallbackActions)
     verdict_conflict: bool = False  # refused: the scanner's tag says malicious (VerdictConflicts)
+    scanner: str | None = None  # whose message: message.FSS or GUARDDUTY (None: unusable event)
+    plan_arn: str | None = None  # GuardDuty: the malware protection plan that sent the event
+    # GuardDuty "Post Scan Action Failed": what it says (guardduty.ActionFailure); never announced.
+    action_failure: Any = None
     row_conflict: bool = False  # a row names another object: left untouched (RowConflicts)
     # Seconds (timing.py; None: not applicable). Malicious content readable: from LastModified until
     # the function's delete of it succeeded (the slowest of its versions); the scanner's delay: from
@@ -223,6 +235,17 @@ class _Reader:
         self._actions.append("list_versions")
         on_page = lambda: self._budget.check("a page of the version listing")  # noqa: E731
         return self._store.versions(self._bucket, self._key, on_page=on_page)
+
+    def version(self, version_id: str) -> ObjectVersion:
+        self._actions.append("head_version")
+        stored = self._store.describe(self._bucket, self._key, version_id=version_id)
+        return ObjectVersion(
+            version_id=stored.version_id or version_id,
+            etag=stored.etag,
+            last_modified=stored.last_modified,  # type: ignore[arg-type]
+            size=stored.size,
+            metadata=stored.metadata,
+        )
 
 
 @dataclass(frozen=True)
@@ -294,32 +317,16 @@ class Pipeline:
             out.delivery, out.queue_message_id = SQS, queued.message_id
             out.receive_count = queued.receive_count
         else:
-            out.delivery = SNS
+            out.delivery = EVENTBRIDGE if is_eventbridge_event(record) else SNS
         envelope = parse_record(record)
         out.delivery = envelope.delivery
         out.sns_message_id, out.topic_arn = envelope.sns_message_id, envelope.topic_arn
-        if envelope.topic_arn is None:  # raw queue delivery
-            if config.allowed_topic_arns:
-                out.outcome = REJECTED
-                out.notes.append(
-                    "raw message delivery: the topic is unknown and ALLOWED_TOPIC_ARNS is set"
-                )
-                return
-        elif not config.topic_allowed(envelope.topic_arn):
-            out.outcome = REJECTED
-            out.notes.append("topic not in ALLOWED_TOPIC_ARNS")
-            return
-        if envelope.message_type not in (None, SCAN_RESULT_TYPE):
-            out.outcome = IGNORED
-            out.notes.append(
-                f"message attribute type is {envelope.message_type!r}: not a scan result"
-            )
-            return
-        try:
-            scan = parse_scan_result(envelope.message, *envelope.fallback_id())
-        except NotAScanResult as exc:
-            out.outcome = IGNORED
-            out.notes.append(f"{exc}: not a scan result")
+        out.scanner = GUARDDUTY if envelope.from_eventbridge else FSS
+        if envelope.from_eventbridge:
+            scan = self._guardduty_result(envelope, out)
+        else:
+            scan = self._fss_result(envelope, out)
+        if scan is None:
             return
         out.scan = scan
         waiting = pending.parse(envelope.pending) if envelope.pending is not None else ()
@@ -354,6 +361,7 @@ class Pipeline:
             if location.status != FOUND:
                 out.outcome = OBJECT_GONE if location.status == GONE else SUPERSEDED
                 if location.status == GONE:
+                    out.removed = True
                     self._gone(scan, out)
                 if waiting:
                     self._finish_pending(scan, wants, waiting, out)
@@ -400,13 +408,75 @@ class Pipeline:
             if lost is not None:
                 raise pending.RowNotKept(lost)
         except ObjectGone as exc:
-            out.outcome = OBJECT_GONE
+            out.outcome, out.removed = OBJECT_GONE, True
             if not self._gone(scan, out):
                 out.notes.append(f"S3 answered {exc}: already handled by an earlier delivery")
         except ObjectChanged as exc:
             out.outcome = SUPERSEDED
             out.notes.append(f"S3 answered {exc}: the key holds a different upload now, left alone")
         self._settle(out)
+
+    def _fss_result(self, envelope: Envelope, out: Outcome) -> ScanResult | None:
+        """File Storage Security's scan result from its topic, or None (rejected, ignored)."""
+        config = self.config
+        if envelope.topic_arn is None:  # raw queue delivery
+            if config.allowed_topic_arns:
+                out.outcome = REJECTED
+                out.notes.append(
+                    "raw message delivery: the topic is unknown and ALLOWED_TOPIC_ARNS is set"
+                )
+                return None
+        elif not config.topic_allowed(envelope.topic_arn):
+            out.outcome = REJECTED
+            out.notes.append("topic not in ALLOWED_TOPIC_ARNS")
+            return None
+        if envelope.message_type not in (None, SCAN_RESULT_TYPE):
+            out.outcome = IGNORED
+            out.notes.append(
+                f"message attribute type is {envelope.message_type!r}: not a scan result"
+            )
+            return None
+        try:
+            return parse_scan_result(envelope.message, *envelope.fallback_id())
+        except NotAScanResult as exc:
+            out.outcome = IGNORED
+            out.notes.append(f"{exc}: not a scan result")
+            return None
+
+    def _guardduty_result(self, envelope: Envelope, out: Outcome) -> ScanResult | None:
+        """GuardDuty's scan result from an EventBridge event, or None (rejected, or a Post Scan
+        Action Failed event, which is only logged and counted)."""
+        config, event = self.config, envelope.event
+        assert event is not None
+        if not config.guardduty_plan_arns:  # nothing read, the parser not even loaded
+            out.outcome = REJECTED
+            out.notes.append("EventBridge event, but GUARDDUTY_PLAN_ARNS lists no plan")
+            return None
+        from post_scan import guardduty  # loaded only where GuardDuty results are accepted
+
+        plan, why = guardduty.trust(event, config.guardduty_plan_arns, config.expected_bucket_owner)
+        if plan is None:
+            out.outcome = REJECTED
+            out.notes.append(str(why))
+            return None
+        out.plan_arn = plan
+        if not guardduty.is_action_failure(event):
+            return guardduty.parse_scan_result(event)
+        failure = guardduty.parse_action_failure(event, plan)
+        out.action_failure, out.version_id = failure, failure.version_id
+        if not config.bucket_allowed(failure.bucket):
+            out.outcome = REJECTED
+            out.notes.append("bucket not in ALLOWED_BUCKETS")
+            return None
+        out.outcome = POST_SCAN_ACTION_FAILED
+        where = f"s3://{failure.bucket}/{failure.key}" + (
+            f" (version {failure.version_id})" if failure.version_id else ""
+        )
+        out.notes.append(
+            f"GuardDuty could not tag {where}: {'; '.join(failure.reasons) or 'no reason given'}; "
+            "a tag-based policy does not protect it"
+        )
+        return None
 
     def _gone(self, scan: ScanResult, out: Outcome) -> bool:
         """Say so when the scanned content is gone because the scanner moved it (its own routing,
@@ -776,7 +846,11 @@ class Pipeline:
         )
         if note:
             out.notes.append(note)
-        if protection == UNTIL_CLEAN and scan.verdict == CLEAN and not tagged_clean(tags):
+        if (
+            protection == UNTIL_CLEAN
+            and scan.verdict == CLEAN
+            and not tagged_clean(tags, scan.scanner)
+        ):
             out.untagged_clean = True
         arguments = copy_arguments(source, route, tags, target.metadata)
         result = self._s3.copy(scan.bucket, scan.key, source, route.bucket, key, arguments)
@@ -802,7 +876,7 @@ class Pipeline:
         """until_clean: readers are denied until the scanner tags the object clean; say so when
         it has not (UntaggedCleanObjects), e.g. because its tagging is off or failing."""
         tags = reader.tags(out.version_id)
-        if tagged_clean(tags):
+        if tagged_clean(tags, scan.scanner):
             return
         left = self._time_left() if self._time_left is not None else None
         if left is not None and left < RECHECK_SECONDS + RECHECK_MARGIN_SECONDS:
@@ -812,14 +886,15 @@ class Pipeline:
         self._budget.check("a second tag read")
         out.actions.append("read_tags")
         tags = self._s3.tags(scan.bucket, scan.key, out.version_id)
-        if tagged_clean(tags):
+        if tagged_clean(tags, scan.scanner):
             return
         out.untagged_clean = True
-        found = {k: tags[k] for k in (RESULT_TAG, DETAIL_CODE_TAG) if k in tags} or "no result tag"
+        wanted = RESULT_TAGS[scan.scanner].clean
+        found = {k: tags[k] for k in wanted if k in tags} or "no result tag"
+        needed = ", ".join(f"{k}={v!r}" for k, v in wanted.items())
         out.notes.append(
-            f"read protection: clean, but the scanner has not tagged the object {RESULT_TAG}="
-            f"{CLEAN_RESULT!r}, {DETAIL_CODE_TAG}={COMPLETE_CODE!r} ({found}) "
-            f"{RECHECK_SECONDS:g} s after the check: until_clean denies every read of it"
+            f"read protection: clean, but the scanner has not tagged the object {needed} "
+            f"({found}) {RECHECK_SECONDS:g} s after the check: until_clean denies every read of it"
         )
 
     def _delete(self, scan: ScanResult, out: Outcome) -> None:
@@ -844,6 +919,7 @@ class Pipeline:
                 before = out.exposure_seconds
                 exposure = self._timed(out, "exposure_seconds", target.version.last_modified)
                 out.exposure_seconds = max(exposure, before or 0.0)
+        out.removed = all(result in (DELETED, ALREADY_GONE) for result in results)
         if DELETED in results:
             out.actions.append("delete")
             out.notes.append("deleted " + described)

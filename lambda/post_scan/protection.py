@@ -3,9 +3,10 @@ bucket policies, and which tags a routed copy carries so that it is as protected
 at its destination as the verdict says.
 
 The policies (read_protection.tf) key on the scanner's own tags: for File Storage Security its
-"Separated tags" `fss-scan-result` / `fss-scan-detail-code`, compared exactly. Each scanner's tags
-are described once, in RESULT_TAGS; everything here works from that description, so a second
-scanner is one more entry.
+"Separated tags" `fss-scan-result` / `fss-scan-detail-code`, for GuardDuty Malware Protection for
+S3 `GuardDutyMalwareScanStatus`, compared exactly. Each scanner's tags are described once, in
+RESULT_TAGS; everything here works from that description and the scanner that spoke
+(ScanResult.scanner).
 
 Who wrote a tag cannot be told from the tag: without the module's policy attached (it denies
 writing the scanner's keys to everyone but the scanner and the function), an uploader may write
@@ -21,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from post_scan.message import CLEAN, FSS, MALICIOUS
-from post_scan.scanner_tags import merged_fields
+from post_scan import scanner_tags
+from post_scan.message import CLEAN, FSS, GUARDDUTY, MALICIOUS
+from post_scan.scanner_tags import FSS_CLEAN, objection
 
 OFF = "off"
 MALICIOUS_ONLY = "malicious"
@@ -64,10 +66,18 @@ FSS_TAGS = ScannerResultTags(
     clean={RESULT_TAG: CLEAN_RESULT, DETAIL_CODE_TAG: COMPLETE_CODE},
     prefix="fss-",
 )
-# Scanner (ScanResult.scanner) -> its tags. Issue 20 adds message.GUARDDUTY here:
-# GuardDutyMalwareScanStatus = THREATS_FOUND (malicious) / NO_THREATS_FOUND (clean), with its
-# own objection rule in _OBJECTIONS; until then a GuardDuty copy fails loudly (KeyError).
-RESULT_TAGS: dict[str, ScannerResultTags] = {FSS: FSS_TAGS}
+# GuardDuty Malware Protection for S3 (tagging on in the plan): its one tag, the scanResultStatus.
+GUARDDUTY_RESULT_TAG = "GuardDutyMalwareScanStatus"
+GUARDDUTY_CLEAN = "NO_THREATS_FOUND"
+GUARDDUTY_MALICIOUS = "THREATS_FOUND"
+GUARDDUTY_TAGS = ScannerResultTags(
+    keys=(GUARDDUTY_RESULT_TAG,),
+    malicious={GUARDDUTY_RESULT_TAG: GUARDDUTY_MALICIOUS},
+    clean={GUARDDUTY_RESULT_TAG: GUARDDUTY_CLEAN},
+    prefix=GUARDDUTY_RESULT_TAG,
+)
+# Scanner (ScanResult.scanner) -> its tags.
+RESULT_TAGS: dict[str, ScannerResultTags] = {FSS: FSS_TAGS, GUARDDUTY: GUARDDUTY_TAGS}
 
 
 def tagged_clean(tags: Mapping[str, str], scanner: str = FSS) -> bool:
@@ -87,24 +97,25 @@ def result_tags(verdict: str, mode: str, scanner: str = FSS) -> dict[str, str]:
 
 
 def fss_objection(tags: Mapping[str, str]) -> str | None:
-    """What on an object says it is not clean, under any spelling of File Storage Security's keys
-    and in either tag format (None: nothing does). Values are compared as the scanner writes
-    them, case and spacing aside."""
-    for key in sorted(tags):
-        lower, value = key.lower(), tags[key]
-        if lower == RESULT_TAG and " ".join(value.split()).lower() != CLEAN_RESULT:
-            return f"{key}={value}"
-        if lower == DETAIL_CODE_TAG and value.strip() != COMPLETE_CODE:
-            return f"{key}={value}"
-        if lower.startswith(FSS_TAGS.prefix) and lower not in (RESULT_TAG, DETAIL_CODE_TAG):
-            fields = merged_fields(value)  # the merged format: every field in one fss- tag
-            result = " ".join(fields.get("scan-result", CLEAN_RESULT).split()).lower()
-            if result != CLEAN_RESULT or fields.get("scan-detail-code", "0").strip() != "0":
-                return f"{key}={value}"
-    return None
+    """What on an object says it is not clean (`key=value`; None: nothing does), read like every
+    other tag rule (scanner_tags.claims: any spelling of File Storage Security's keys, either tag
+    format); values are compared as the scanner writes them, case and spacing aside."""
+    return objection(tags, FSS_CLEAN)
 
 
-_OBJECTIONS = {FSS: fss_objection}
+def guardduty_objection(tags: Mapping[str, str]) -> str | None:
+    """A GuardDuty result tag, under any spelling of its key, that is not NO_THREATS_FOUND."""
+    return objection(tags, scanner_tags.GUARDDUTY_CLEAN)
+
+
+def any_objection(tags: Mapping[str, str]) -> str | None:
+    """What on an object says it is not clean, in either scanner's tags: a clean copy is never
+    tagged clean over another scanner's word either."""
+    return fss_objection(tags) or guardduty_objection(tags)
+
+
+# Scanner -> what on a source object says it is not clean.
+_OBJECTIONS = {FSS: any_objection, GUARDDUTY: any_objection}
 
 
 def copy_tags(

@@ -67,6 +67,7 @@ def build_update(row: VerdictRow) -> dict[str, Any]:
         # older result's error.
         "scan_error": {"S": error},
         "scan_action": {"S": "none" if row.unproven is not None else row.action},
+        "scan_scanner": {"S": scan.scanner},  # fss or guardduty
         "s3_bucket": {"S": scan.bucket},
         "s3_key": {"S": scan.key},
     }

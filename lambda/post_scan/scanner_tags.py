@@ -13,11 +13,13 @@ docs/scanner.md):
 - "No tag": nothing; read() returns None.
 
 Every tag-based rule (verdict conflicts, scan types, read protection) reads the tags through this
-module only. Tags are the uploader's to write unless a bucket policy denies it (read_protection),
-so they may only make the function more careful: `says_malicious` answers True when ANY tag, under
-any spelling of its key and in either format, says malicious (GuardDuty Malware Protection's
-`GuardDutyMalwareScanStatus` = `THREATS_FOUND` included), and no clean value, ordering of tags or
-case of a key outweighs it. Tags never locate the scanned content (locate.py).
+module only; the two that ask what the tags *say* about a scan (malicious_keys: "a scanner found
+malware"; objection(): "not clean", protection.py) read claims(), one reading of keys in any
+spelling and of both formats. Tags are the uploader's to write unless a bucket policy denies it
+(read_protection), so they may only make the function more careful: `says_malicious` answers True
+when ANY tag, under any spelling of its key and in either format, says malicious (GuardDuty Malware
+Protection's `GuardDutyMalwareScanStatus` = `THREATS_FOUND` included), and no clean value, ordering
+of tags or case of a key outweighs it. Tags never locate the scanned content (locate.py).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ _NAME = re.compile(
     + r"))\s*[=:]",
     re.I,
 )
+_GUARDDUTY_NAME = GUARDDUTY_STATUS_TAG.lower()
 _TRAILING = ";&,|/+"
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
@@ -111,25 +114,70 @@ def read(tags: Mapping[str, str] | None) -> ScannerTags | None:
     return None
 
 
-def malicious_keys(tags: Mapping[str, str] | None) -> list[str]:
-    """Every tag key (sorted) whose value says a scanner found malware, in any format or case.
+@dataclass(frozen=True)
+class Claim:
+    """One thing a tag says about a scan: the tag's key as written, the field it speaks of (a
+    File Storage Security field name without the prefix, `scan-result`, `scan-detail-code`, ...;
+    or GUARDDUTY_STATUS) and the value as written."""
 
-    File Storage Security: a key that is `fss-scan-result` in any case (`_` for `-` too) whose
-    value is `malicious`, or any `fss-` key whose merged value has the scan-result field
-    `malicious` (values: any case, runs of spaces as one). GuardDuty: `GuardDutyMalwareScanStatus`
-    in any case whose value is `THREATS_FOUND` (any case).
+    key: str
+    field: str
+    value: str
+
+    @property
+    def normal(self) -> str:
+        """The value as the scanner writes it, case and spacing aside (GuardDuty's with `_`)."""
+        value = normal_value(self.value)
+        return value.replace(" ", "_") if self.field == GUARDDUTY_STATUS else value
+
+
+# Claim.field of GuardDuty Malware Protection's GuardDutyMalwareScanStatus tag.
+GUARDDUTY_STATUS = "guardduty-status"
+# What each scanner's tags say when the object is clean (Claim.field -> Claim.normal): anything
+# else under one of these fields objects (objection()).
+FSS_CLEAN = {"scan-result": RESULT_NO_ISSUES, "scan-detail-code": "0"}
+GUARDDUTY_CLEAN = {GUARDDUTY_STATUS: "no_threats_found"}
+_MALICIOUS = {"scan-result": RESULT_MALICIOUS, GUARDDUTY_STATUS: GUARDDUTY_THREATS_FOUND.lower()}
+
+
+def key_name(key: str) -> str:
+    """A tag key as the scanners spell theirs: lower case, trimmed, runs of spaces and `_` as `-`
+    (`FSS_Scan_Result` -> `fss-scan-result`, `GuardDutyMalwareScanStatus` ->
+    `guarddutymalwarescanstatus`). Every rule that asks what the tags say reads keys this way."""
+    return re.sub(r"[\s_]+", "-", key.strip().lower())
+
+
+def normal_value(value: str) -> str:
+    return " ".join(value.split()).lower()
+
+
+def claims(tags: Mapping[str, str] | None) -> list[Claim]:
+    """Everything the tags say about a scan, in any spelling of the keys and in either format,
+    in the order of the keys (sorted: the same answer whatever order S3 listed them in).
+
+    File Storage Security: a key that names one of its fields (`fss-scan-result`, any case, `_`
+    for `-`) says that field, and any `fss-` key whose value holds merged fields says each of them
+    (merged_fields()); so does `fss-scan-result` itself when its value is a merged one. GuardDuty:
+    `GuardDutyMalwareScanStatus` in any case says GUARDDUTY_STATUS.
     """
-    found = []
-    for key, value in (tags or {}).items():
-        name = _key_name(key)
-        if name == _key_name(GUARDDUTY_STATUS_TAG):
-            if _normal(value).replace(" ", "_") == GUARDDUTY_THREATS_FOUND.lower():
-                found.append(key)
+    found: list[Claim] = []
+    for key in sorted(tags or {}):
+        value = (tags or {})[key]
+        name = key_name(key)
+        if name == _GUARDDUTY_NAME:
+            found.append(Claim(key, GUARDDUTY_STATUS, value))
         elif name.startswith(PREFIX):
-            separated = name == RESULT_TAG and _normal(value) == RESULT_MALICIOUS
-            merged = _normal(merged_fields(value).get("scan-result", "")) == RESULT_MALICIOUS
-            if separated or merged:
-                found.append(key)
+            if name in _SEPARATED_KEYS:
+                found.append(Claim(key, name[len(PREFIX) :], value))
+            found += [Claim(key, f, v) for f, v in merged_fields(value).items()]
+    return found
+
+
+def malicious_keys(tags: Mapping[str, str] | None) -> list[str]:
+    """Every tag key (sorted) whose value says a scanner found malware, in any format or case
+    (claims()): a File Storage Security scan-result `malicious` (values: any case, runs of spaces
+    as one), separated or merged; GuardDuty's status `THREATS_FOUND` (any case)."""
+    found = {c.key for c in claims(tags) if _MALICIOUS.get(c.field) == c.normal}
     return sorted(found)
 
 
@@ -140,12 +188,14 @@ def says_malicious(tags: Mapping[str, str] | None) -> bool:
     return bool(malicious_keys(tags))
 
 
-def _key_name(key: str) -> str:
-    return re.sub(r"[\s_]+", "-", key.strip().lower())
-
-
-def _normal(value: str) -> str:
-    return " ".join(value.split()).lower()
+def objection(tags: Mapping[str, str] | None, clean: Mapping[str, str]) -> str | None:
+    """`key=value` (the tag as written) of the first tag (by key) that says something other than
+    clean about one of `clean`'s fields (FSS_CLEAN, GUARDDUTY_CLEAN; claims()), in any spelling
+    and format; None when no tag does. An absent field is no objection."""
+    for claim in claims(tags):
+        if claim.field in clean and claim.normal != clean[claim.field]:
+            return f"{claim.key}={(tags or {})[claim.key]}"
+    return None
 
 
 def scan_type(tags: Mapping[str, str] | None) -> str | None:
@@ -206,7 +256,7 @@ def _json_text(value: str | int | bool) -> str:
 
 
 def _field_name(name: str) -> str:
-    field = re.sub(r"[\s_]+", "-", name.strip().lower())
+    field = key_name(name)
     return field[len(PREFIX) :] if field.startswith(PREFIX) else field
 
 
@@ -214,5 +264,5 @@ def _build(kind: str, key: str, fields: Mapping[str, str]) -> ScannerTags:
     values = {_FIELDS[name]: fields[name] for name in _FIELDS if name in fields}
     for name in ("result", "scan_type"):
         if values.get(name) is not None:
-            values[name] = " ".join(values[name].split()).lower()
+            values[name] = normal_value(values[name])
     return ScannerTags(format=kind, key=key, **values)

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "cloudwatch_logs_retention_in_days": 365,
     "cloudwatch_logs_kms_key_arn": None,
     "dead_letter_queue_kms_key_arn": None,
+    "dead_letter_queue_kms_key_alias": None,
+    "check_bucket_names": "plan",
     "dead_letter_queue_message_retention_seconds": 1209600,
     "maximum_retry_attempts": 2,
     "maximum_event_age_in_seconds": 21600,
@@ -67,6 +69,11 @@ DEFAULTS: dict[str, Any] = {
     "security_hub_findings": False,
     "read_protection": "off",
     "read_protection_exempt_principal_arns": [],
+    "guardduty_plans": {},
+    # Not required since GuardDuty can be the only scanner.
+    "scan_result_topic_arns": {},
+    "bucket_names": [],
+    "storage_stack_names": [],
     "create_dashboard": False,
     "read_protection_scanner_principal_arns": [],
 }
@@ -92,6 +99,7 @@ ALARM_DEFAULTS: dict[str, Any] = {
     "unscanned_threshold": 0,
     "untagged_clean_objects_threshold": 0,
     "row_conflicts_threshold": 0,
+    "unproven_locations_threshold": 0,
     "exposure_p99_seconds": None,
 }
 
@@ -134,8 +142,25 @@ def queue_settings(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def bucket_names(inputs: dict[str, Any]) -> list[str]:
-    """The scanned buckets' names (bucket_names takes names or bucket ARNs)."""
-    return [re.sub(r"^arn:[^:]+:s3:::", "", b) for b in inputs["bucket_names"]]
+    """The scanned buckets' names (bucket_names takes names or bucket ARNs), then those of
+    guardduty_plans (sorted) that are not among them."""
+    named = [re.sub(r"^arn:[^:]+:s3:::", "", b) for b in inputs["bucket_names"]]
+    guardduty = sorted({p["bucket_name"] for p in inputs["guardduty_plans"].values()})
+    return named + [b for b in guardduty if b not in named]
+
+
+def guardduty_plan_arns(inputs: dict[str, Any]) -> list[str]:
+    """GUARDDUTY_PLAN_ARNS: each plan's ARN, labels sorted (the tests give existing plans)."""
+    plans = inputs["guardduty_plans"]
+    return [plans[label]["plan_arn"] for label in sorted(plans)]
+
+
+def guardduty_rule_arns(inputs: dict[str, Any], where: Where) -> list[str]:
+    """The rules on the default bus that deliver the plans' events (none without plans)."""
+    if not inputs["guardduty_plans"]:
+        return []
+    rule = f"arn:{where.partition}:events:{where.region}:{where.account_id}:rule/{inputs['name']}"
+    return [f"{rule}-gd-results", f"{rule}-gd-tag-failed"]
 
 
 def delivery_queue_exists(inputs: dict[str, Any]) -> bool:
@@ -179,8 +204,18 @@ def alarms(inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found["rejected"] = (emf, "Rejected", "FunctionName", "Sum", settings["rejected_threshold"])
     found["fallbacks"] = (emf, "FallbackActions", "FunctionName", "Sum", 0)
     found["verdict-conflicts"] = (emf, "VerdictConflicts", "FunctionName", "Sum", 0)
+    if inputs["guardduty_plans"]:
+        found["guardduty-post-scan-action-failed"] = (
+            emf,
+            "PostScanActionsFailed",
+            "FunctionName",
+            "Sum",
+            0,
+        )
     row_conflicts = settings["row_conflicts_threshold"]
     found["row-conflicts"] = (emf, "RowConflicts", "FunctionName", "Sum", row_conflicts)
+    unproven = settings["unproven_locations_threshold"]
+    found["unproven-locations"] = (emf, "UnprovenLocations", "FunctionName", "Sum", unproven)
     if delivery_queue_exists(inputs):
         found["queue-age"] = (
             "AWS/SQS",
@@ -273,6 +308,7 @@ def routes(inputs: dict[str, Any], account_id: str = "") -> dict[str, dict[str, 
             "bucket": bucket,
             "prefix": route.get("prefix") or "",
             "kms_key_arn": route.get("kms_key_arn"),
+            "kms_key_alias": route.get("kms_key_alias"),
             "owner": route.get("bucket_owner") or account_id,
         }
     return found
@@ -342,6 +378,7 @@ def environment(inputs: dict[str, Any], where: Where) -> dict[str, str]:
         "EXPECTED_BUCKET_OWNER": account_id,
         "ALLOWED_BUCKETS": ",".join(bucket_names(inputs)),
         "ALLOWED_TOPIC_ARNS": ",".join(sorted(inputs["scan_result_topic_arns"].values())),
+        "GUARDDUTY_PLAN_ARNS": ",".join(guardduty_plan_arns(inputs)),
         "DELETE_MALICIOUS": _flag(inputs["delete_malicious"]),
         "EXTRACT_FILE_ID": _flag(inputs["extract_file_id"]),
         "DRY_RUN": _flag(inputs["dry_run"]),
@@ -390,6 +427,18 @@ def via_services(services: list[str], keys: list[str]) -> str:
     return condition({"StringEquals": {"kms:ViaService": names}})
 
 
+def by_alias(service: str, where: Where, owner: str, alias: str) -> tuple[str, str | None]:
+    """(resource, condition) of a key given with its alias: the owner's keys in the function's
+    region that carry the alias (kms:ResourceAliases), used through `service` there."""
+    resource = f"arn:{where.partition}:kms:{where.region}:{owner}:key/*"
+    return resource, condition(
+        {
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": [alias]},
+            "StringEquals": {"kms:ViaService": [f"{service}.{where.region}.amazonaws.com"]},
+        }
+    )
+
+
 def policy_grants(
     inputs: dict[str, Any], where: Where, dlq_arn: str, delivery_queue_arn: str | None = None
 ) -> set[Grant]:
@@ -422,7 +471,11 @@ def policy_grants(
     grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
     grant(["sqs:SendMessage"], [dlq_arn])
     dlq_key = inputs["dead_letter_queue_kms_key_arn"]
-    if dlq_key:
+    dlq_alias = inputs["dead_letter_queue_kms_key_alias"]
+    if dlq_key and dlq_alias:
+        resource, when = by_alias("sqs", where, where.account_id, dlq_alias)
+        grant(["kms:GenerateDataKey", "kms:Decrypt"], [resource], when)
+    elif dlq_key:
         grant(["kms:GenerateDataKey", "kms:Decrypt"], [dlq_key], via_services(["sqs"], [dlq_key]))
     if delivery_queue_exists(inputs):
         assert delivery_queue_arn, "the delivery queue's ARN is needed while it exists"
@@ -459,7 +512,10 @@ def policy_grants(
             [destination],
             owned_by(route["owner"]),
         )
-        if route["kms_key_arn"]:
+        if route["kms_key_arn"] and route["kms_key_alias"]:
+            resource, when = by_alias("s3", where, route["owner"], route["kms_key_alias"])
+            grant(["kms:GenerateDataKey", "kms:Decrypt"], [resource], when)
+        elif route["kms_key_arn"]:
             key = route["kms_key_arn"]
             grant(["kms:GenerateDataKey", "kms:Decrypt"], [key], via_services(["s3"], [key]))
     arn = table_arn(inputs, where)

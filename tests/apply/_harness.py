@@ -84,6 +84,12 @@ class Runner(TerraformRunner):
             args, Path(self.module_dir), self.env, self.log_path, keep_output=log_output
         ).encode()
 
+    def saved_plan(self) -> dict[str, Any]:
+        """The plan `apply` saved and applied (work_dir/tfplan), as `terraform show -json`."""
+        args = [self.tf_bin, "show", "-json", str(Path(self.work_dir) / "tfplan")]
+        output = run_logged(args, Path(self.module_dir), self.env, self.log_path, keep_output=False)
+        return json.loads(output)
+
     def plan_exit_code(self) -> tuple[int, str]:
         """``terraform plan -detailed-exitcode``: 0 no changes, 2 changes (with the plan text)."""
         args = self._get_cmd_args("plan", output="-detailed-exitcode")
@@ -139,6 +145,8 @@ class Deployment:
     # `terraform plan -detailed-exitcode` right after the apply: (exit code, plan text) or what
     # made it fail.
     second_plan: tuple[int, str] | TerraformFailed | None = None
+    # The saved plan of the first apply (`terraform show -json`): what a reviewer read.
+    plan: dict[str, Any] | None = None
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -214,6 +222,7 @@ class Fleet:
         deployment = Deployment(scenario.key, account, root, runner, facts)
         runner.init()
         deployment.state = runner.apply()
+        deployment.plan = runner.saved_plan()
         try:
             deployment.second_plan = runner.plan_exit_code()
         except TerraformFailed as failed:  # its own test reports it

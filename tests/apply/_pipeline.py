@@ -137,11 +137,12 @@ ATTACHMENT_IDENTIFIERS = {"queue_url"}
 INSTANCE_KEY = re.compile(r'\[(?:"[^"]*"|\d+)\]')
 
 
-def _any_unknown(value: Any) -> bool:
+def any_unknown(value: Any) -> bool:
+    """Whether an `after_unknown` structure of `terraform show -json` marks anything unknown."""
     if isinstance(value, dict):
-        return any(_any_unknown(v) for v in value.values())
+        return any(any_unknown(v) for v in value.values())
     if isinstance(value, list):
-        return any(_any_unknown(v) for v in value)
+        return any(any_unknown(v) for v in value)
     return value is True
 
 
@@ -176,7 +177,7 @@ def unknown_policy_arguments(plan: dict[str, Any]) -> list[str]:
         arguments = configured.get(config_address, set())
         unknown = change["change"].get("after_unknown", {})
         for argument in sorted(arguments):
-            if not _any_unknown(unknown.get(argument)):
+            if not any_unknown(unknown.get(argument)):
                 continue
             is_policy = argument.endswith("policy") or (
                 change["type"] in POLICY_TYPES and argument not in ATTACHMENT_IDENTIFIERS

@@ -16,6 +16,8 @@ from typing import Any
 import hcl2
 from _harness import REPO_ROOT, Account, MotoServer, Scenario, stage_example, stage_module
 
+from emulator import guardduty
+
 USAGE_BEGIN = "<!-- USAGE:BEGIN -->"
 USAGE_END = "<!-- USAGE:END -->"
 README_KEY = "readme-usage"
@@ -195,6 +197,33 @@ def _prepare_read_protection(account: Account, root: Path) -> tuple[dict, dict]:
     return variables, facts
 
 
+def _prepare_guardduty(account: Account, root: Path) -> tuple[dict, dict]:
+    """moto has no Malware Protection plans: the example gets an existing plan's ARN (and its
+    role); emulator.guardduty stands in for GuardDuty (tags, default-bus events)."""
+    plan = guardduty.plan_arn("aws", account.region, account.account_id, "gd0example0plan01")
+    role = _role(account, "gd-uploads-malware-protection", path="/service-role/")
+    variables = {
+        "region": account.region,
+        "bucket_name": f"gd-uploads-{account.account_id}",
+        "quarantine_bucket_name": f"gd-quarantine-{account.account_id}",
+        "plan_arn": plan,
+        "plan_role_arn": role,
+        "force_destroy": True,  # the tests leave scanned and quarantined objects behind
+    }
+    facts = {
+        "topics": {},
+        "buckets": [],  # the example makes its own bucket
+        "table": None,
+        "roles": [role],
+        "guardduty": {
+            "plan": plan,
+            "bucket": variables["bucket_name"],
+            "quarantine": variables["quarantine_bucket_name"],
+        },
+    }
+    return variables, facts
+
+
 def _prepare_complete(server: MotoServer) -> Any:
     def prepare(account: Account, root: Path) -> tuple[dict, dict]:
         foreign = server.account(FOREIGN_ACCOUNT, account.region)
@@ -243,6 +272,7 @@ def _prepare_complete(server: MotoServer) -> Any:
             "dry_run": False,
             "event_bus_name": bus.rsplit("/", 1)[1],
             "notify_email_addresses": ["uploads-security@example.com"],
+            "alarm_topic_arns": [_topic(account, "complete-ops-alarms")],
         }
         facts = {
             "topics": topics,
@@ -250,6 +280,7 @@ def _prepare_complete(server: MotoServer) -> Any:
             "table": table,
             "foreign_accounts": [foreign],
             "event_buses": ["uploads-scan-results"],
+            "other_topics": variables["alarm_topic_arns"],
         }
         return variables, facts
 
@@ -397,6 +428,13 @@ def scenarios(server: MotoServer) -> list[Scenario]:
             lambda d: stage_example(d, "read-protection"),
             _prepare_read_protection,
         ),
+        Scenario(
+            "guardduty",
+            "700000000008",
+            "eu-north-1",
+            lambda d: stage_example(d, "guardduty"),
+            _prepare_guardduty,
+        ),
     ]
     block, _ = readme_usage_block()
     if block is not None:
@@ -412,5 +450,6 @@ ALL_KEYS = [
     "queue",
     "notifications",
     "read-protection",
+    "guardduty",
     README_KEY,
 ]

@@ -26,6 +26,7 @@ from _contract import (
     announced_by_default,
     environment,
     event_bus_arn,
+    guardduty_rule_arns,
     notify_topic_arn,
     policy_grants,
     queue_settings,
@@ -192,10 +193,14 @@ def test_one_permission_and_one_subscription_per_topic(deployed: Deployment):
         endpoint, protocol = function_arn, "lambda"
     permissions = {s["Condition"]["ArnLike"]["AWS:SourceArn"]: s for s in statements}
     assert len(statements) == len(permissions)
-    assert set(permissions) == (set() if _queue_mode(deployed) else set(topics.values()))
-    for statement in permissions.values():
+    # GuardDuty: each rule on the default bus that delivers the plans' events may invoke it too.
+    rules = set(guardduty_rule_arns(inputs, _where(deployed)))
+    expected = set(topics.values()) | rules
+    assert set(permissions) == (set() if _queue_mode(deployed) else expected)
+    for source, statement in permissions.items():
+        principal = "events.amazonaws.com" if source in rules else "sns.amazonaws.com"
         assert statement["Effect"] == "Allow"
-        assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert statement["Principal"] == {"Service": principal}
         assert statement["Action"] == "lambda:InvokeFunction"
         assert statement["Resource"] == function_arn
 
@@ -272,14 +277,32 @@ def test_role_policy_grants_exactly_what_the_flags_need(deployed: Deployment):
     )
 
 
-def _assert_topics_only_may_send(attributes: dict[str, str], queue_arn: str, topics: list[str]):
-    """The topics may send; nobody may use the queue without TLS."""
-    statement, deny = json.loads(attributes["Policy"])["Statement"]
+def _assert_topics_only_may_send(
+    attributes: dict[str, str], queue_arn: str, topics: list[str], rules: list[str] = ()
+):
+    """The topics may send (and GuardDuty's rules, from EventBridge); nobody may use the queue
+    without TLS."""
+    statements = json.loads(attributes["Policy"])["Statement"]
+    from_rules = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    if rules:
+        (by_rules,) = from_rules
+        assert by_rules["Effect"] == "Allow" and by_rules["Resource"] == queue_arn
+        assert by_rules["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
+        assert sorted(by_rules["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(rules)
+    else:
+        assert from_rules == []
+    statements = [s for s in statements if s not in from_rules]
+    if not topics:  # GuardDuty alone: no statement for topics (a condition may not list none)
+        (deny,) = statements
+    else:
+        statement, deny = statements
     assert deny["Effect"] == "Deny"
     assert deny["Principal"] in ("*", {"AWS": "*"})
     assert deny["Action"] in ("sqs:*", ["sqs:*"])
     assert deny["Resource"] == queue_arn
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    if not topics:
+        return
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
@@ -317,7 +340,8 @@ def test_failures_reach_the_encrypted_dead_letter_queue(deployed: Deployment):
         == (inputs["dead_letter_queue_message_retention_seconds"])
     )
     topics = list(inputs["scan_result_topic_arns"].values())
-    _assert_topics_only_may_send(attributes, dlq_arn, topics)
+    rules = guardduty_rule_arns(inputs, _where(deployed))
+    _assert_topics_only_may_send(attributes, dlq_arn, topics, rules)
 
     # Only the module's delivery queue may redrive into the dead-letter queue (none in direct
     # mode); the emulator refuses a redrive policy the allow policy does not permit, as SQS does.
@@ -375,7 +399,10 @@ def test_queue_mode_reads_an_encrypted_delivery_queue(deployed: Deployment):
     assert int(attributes["VisibilityTimeout"]) == settings["visibility_timeout_seconds"]
     assert int(attributes["MessageRetentionPeriod"]) == settings["message_retention_seconds"]
     _assert_topics_only_may_send(
-        attributes, delivery_arn, list(inputs["scan_result_topic_arns"].values())
+        attributes,
+        delivery_arn,
+        list(inputs["scan_result_topic_arns"].values()),
+        guardduty_rule_arns(inputs, _where(deployed)),
     )
 
     function_arn = _function(deployed)["Configuration"]["FunctionArn"]
@@ -696,7 +723,7 @@ def test_destroy_leaves_nothing_behind(fleet: Fleet, scenario: str):
         "topics": [
             t["TopicArn"]
             for t in account.client("sns").list_topics()["Topics"]
-            if t["TopicArn"] not in facts["topics"].values()
+            if t["TopicArn"] not in [*facts["topics"].values(), *facts.get("other_topics", [])]
         ],
         "tables": [
             t

@@ -28,10 +28,14 @@ REGION = "eu-west-1"
 ACCOUNT = "711100000001"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:uploads-ScanResultTopic-1"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b5a3c1e-1111-2222-3333-444455556666"
+GD_PLAN = f"arn:aws:guardduty:{REGION}:{ACCOUNT}:malware-protection-plan/a1b2c3d4e5f6EXAMPLE"
 BASE: dict[str, Any] = {
     "name": "fss-messages",
     "scan_result_topic_arns": {"uploads": TOPIC},
     "bucket_names": ["uploads-bucket"],
+    # The buckets named here exist nowhere; reading them is test_plan_checks.py's subject.
+    "check_bucket_names": "off",
+    "create_alarms": False,
 }
 
 # case -> (inputs over BASE, text the error must contain, texts it must not contain)
@@ -243,6 +247,50 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
         [f"more than once: arn:aws:iam::{ACCOUNT}:role/A."],
         [f"arn:aws:iam::{ACCOUNT}:role/B"],
     ),
+    "guardduty-entries": (
+        {
+            "guardduty_plans": {
+                "good": {"bucket_name": "gd-good"},
+                "bad label!": {"bucket_name": "gd-a"},
+                "bucket": {"bucket_name": "Bad_Bucket_GD"},
+                "plan": {"bucket_name": "gd-b", "plan_arn": f"arn:aws:guardduty:{REGION}:1:x/y"},
+                "six": {"bucket_name": "gd-c", "prefixes": list("abcdef")},
+                "prefix": {"bucket_name": "gd-d", "prefixes": ["ok/", "bad*"]},
+                "kms": {"bucket_name": "gd-e", "kms_key_arns": ["alias/gd"]},
+            }
+        },
+        [
+            '"bad label!"',
+            'guardduty_plans.bucket.bucket_name = "Bad_Bucket_GD"',
+            f'guardduty_plans.plan.plan_arn = "arn:aws:guardduty:{REGION}:1:x/y"',
+            "guardduty_plans.six.prefixes (6)",
+            'guardduty_plans.prefix.prefixes "bad*"',
+            'guardduty_plans.kms.kms_key_arns "alias/gd"',
+        ],
+        ["guardduty_plans.good", '"ok/"', '"gd-good"'],
+    ),
+    "guardduty-bucket-twice": (
+        {
+            "guardduty_plans": {
+                "a": {"bucket_name": "gd-x"},
+                "b": {"bucket_name": "gd-x"},
+                "c": {"bucket_name": "gd-y"},
+            }
+        },
+        ["more than once: gd-x (a, b)."],
+        ["gd-y"],
+    ),
+    "guardduty-settings-of-the-other-kind-of-plan": (
+        {
+            "guardduty_plans": {
+                "given": {"bucket_name": "gd-a", "plan_arn": GD_PLAN, "prefixes": ["x/"]},
+                "created": {"bucket_name": "gd-b", "role_arn": f"arn:aws:iam::{ACCOUNT}:role/r"},
+                "fine": {"bucket_name": "gd-c", "prefixes": ["y/"]},
+            }
+        },
+        ["in guardduty_plans.given.", "guardduty_plans.created.role_arn = "],
+        ["guardduty_plans.fine", "guardduty_plans.given.role_arn"],
+    ),
     "exempt-tagging-role": (
         {
             "read_protection_exempt_principal_arns": [
@@ -293,6 +341,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
 
 
 OTHER = "444455556666"
+GD_PLAN_ELSEWHERE = f"arn:aws:guardduty:us-east-1:{ACCOUNT}:malware-protection-plan/elsewhere1"
 # Preconditions over lists and maps, and of outputs (one plan each):
 # case -> (inputs over BASE, wanted, unwanted)
 PRECONDITION_CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
@@ -324,6 +373,27 @@ PRECONDITION_CASES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
             f'routes.malicious.bucket_owner = "{OTHER}")'
         ],
         ["routes.clean", "c-bucket"],
+    ),
+    "guardduty-plan-of-another-region": (
+        {
+            "guardduty_plans": {
+                "east": {"bucket_name": "gd-a", "plan_arn": GD_PLAN_ELSEWHERE},
+                "here": {"bucket_name": "gd-b", "plan_arn": GD_PLAN},
+            }
+        },
+        [f"guardduty_plans.east.plan_arn = {GD_PLAN_ELSEWHERE}"],
+        ["guardduty_plans.here"],
+    ),
+    "guardduty-read-protection-needs-the-plans-role": (
+        {
+            "read_protection": "malicious",
+            "guardduty_plans": {
+                "no_role": {"bucket_name": "gd-a", "plan_arn": GD_PLAN},
+                "created": {"bucket_name": "gd-b"},
+            },
+        },
+        ["give role_arn (the existing plan's role) in guardduty_plans.no_role."],
+        ["guardduty_plans.created"],
     ),
     "read-protection-policy-over-20-kb": (
         {

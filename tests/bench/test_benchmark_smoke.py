@@ -33,8 +33,14 @@ FLAGS = [
     "quarantine (copy)",
     "promote clean (move)",
     "delete + event + notification + finding",
+    "GuardDuty: delete, versioned",
+    "GuardDuty: record + delete, versioned",
+    "GuardDuty: quarantine (move), versioned",
+    "GuardDuty: delete, unversioned",
     "dry run: record + delete + quarantine",
 ]
+# GuardDuty never says incomplete.
+GUARDDUTY_VERDICTS = [v for v in VERDICTS if v != "incomplete"]
 SECTIONS = [
     "Machine",
     "Throughput",
@@ -125,7 +131,9 @@ def test_every_section_is_printed(sections):
 def test_every_flag_combination_and_verdict_has_a_row(sections, section):
     rows = _rows(_section(sections, section))
     assert [(row["flags"], row["verdict"]) for row in rows] == [
-        (flags, verdict) for flags in FLAGS for verdict in VERDICTS
+        (flags, verdict)
+        for flags in FLAGS
+        for verdict in (GUARDDUTY_VERDICTS if flags.startswith("GuardDuty") else VERDICTS)
     ]
 
 
@@ -134,6 +142,8 @@ def test_throughput_rows_are_measured(sections):
         assert row["messages"] == "3"
         assert _number(row["msgs/s"]) > 0
         assert 0 < float(row["p50 ms"]) <= float(row["p95 ms"])
+        # One JSON log line with its metrics (docs/cost.md prices its ingestion).
+        assert 1000 < int(row["log line bytes"]) < 10000, row
 
 
 def _number(text: str) -> float:
@@ -280,3 +290,22 @@ def test_package_counts_the_zipped_engine(sections):
     sources = [p for p in (REPO / "lambda").rglob("*.py") if "__pycache__" not in p.parts]
     assert int(row["files"]) == len(sources)
     assert 0 < int(row["zip bytes"].replace(",", "")) < int(row["bytes"].replace(",", ""))
+
+
+def test_guardduty_calls_are_the_floor(sections):
+    """The event names the version and its ETag: one HEAD of that version proves it, then the
+    action; nothing is listed, no current-object HEAD."""
+    calls = _api_rows(sections)
+    assert calls[("GuardDuty: delete, versioned", "malicious")]["engine"] == {
+        "HeadObject": 1,
+        "DeleteObject": 1,
+    }
+    assert calls[("GuardDuty: record + delete, versioned", "malicious")]["engine"] == {
+        "HeadObject": 1,
+        "GetObjectTagging": 1,
+        "UpdateItem": 1,
+        "DeleteObject": 1,
+    }
+    for flags in FLAGS[-5:-1]:
+        for verdict in GUARDDUTY_VERDICTS:
+            assert "ListObjectVersions" not in calls[(flags, verdict)]["engine"], (flags, verdict)

@@ -21,7 +21,7 @@ from _demo_run import DemoRun
 from emulator import jobs
 
 STEPS = 9
-CASE_COUNT = 6
+CASE_COUNT = 7
 EICAR_SIZE = 68
 
 
@@ -132,7 +132,10 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert "scan_verdict=malicious, scan_action=delete" in row_after
     assert "scan_findings=Eicar_test_file" in row_after
     assert "s3_version_id" in row_after
-    assert "actions: head, read_tags, record, delete" in versioned["rows"]["function"][1]
+    assert (
+        "actions: head, list_versions, read_tags, record, delete"
+        in versioned["rows"]["function"][1]
+    )
 
     unicode_key = _case(cases, "spaces and unicode")
     assert "/shared/Müller & Søn/résumé été 2024 ✓.pdf" in unicode_key["header"]
@@ -150,6 +153,21 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert failure["rows"]["object"][0] == failure["rows"]["object"][1]
     assert "scan_verdict=failed, scan_action=none" in failure["rows"]["table row"][1]
 
+    # GuardDuty: its event names the version; exactly that one is deleted, the older one stays.
+    guarded = _case(cases, "GuardDuty: malicious upload")
+    assert "/inbox/2024/scan me+now.pdf" in guarded["header"], "the raw key, not URL-decoded"
+    before_object = guarded["rows"]["object"][0]
+    assert f"scanned upload (EICAR) {EICAR_SIZE} B (current)" in before_object
+    assert guarded["object_after"] == [
+        re.search(r"older clean version \d+ B", before_object)[0] + " (current)"
+    ]
+    row_after = guarded["rows"]["table row"][1]
+    assert "scan_verdict=malicious, scan_action=delete" in row_after
+    assert "scan_findings=EICAR-Test-File (not a virus) (GuardDuty)" in row_after
+    assert "scan_scanner" in row_after
+    assert "GuardDuty event, default bus" in guarded["rows"]["function"][0]
+    assert "actions: head_version, read_tags, record, delete" in guarded["rows"]["function"][1]
+    assert "event: malicious, processed, action delete" in guarded["rows"]["announced"][1]
     # The run's own exposure figures, from its log lines: the two malicious files it deleted.
     duration = r"(\d+\.\d s|\d+ min \d+ s|\d+ h \d+ min)"
     exposure = re.search(

@@ -290,6 +290,7 @@ def test_notification_has_a_body_per_protocol_a_subject_and_attributes(
         "verdict": {"DataType": "String", "StringValue": "malicious"},
         "outcome": {"DataType": "String", "StringValue": "processed"},
         "bucket": {"DataType": "String", "StringValue": bucket},
+        "scanner": {"DataType": "String", "StringValue": "fss"},
     }
     per_protocol = bodies(entry)
     assert set(per_protocol) == {"default", "email", "https"}

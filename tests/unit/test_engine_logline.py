@@ -12,6 +12,8 @@ from post_scan import aws, handler, logline
 from post_scan.pipeline import Outcome
 
 REQUIRED_FIELDS = {
+    "scanner",
+    "plan_arn",
     "delivery",
     "queue_message_id",
     "receive_count",
@@ -62,6 +64,7 @@ COUNTERS = {
     "Errors",
     "FallbackActions",
     "VerdictConflicts",
+    "PostScanActionsFailed",
     "UnprovenLocations",
     "RowConflicts",
     "ClampedTimings",
@@ -114,6 +117,7 @@ def test_processed_line_has_every_field_and_valid_emf(
     line = run.line
     assert set(line) >= REQUIRED_FIELDS
     assert line["message_id"] == "m-1"
+    assert (line["scanner"], line["plan_arn"]) == ("fss", None)
     assert line["sns_message_id"] == "sns-1"
     assert line["findings"] == [{"malware": "Eicar_test_file", "type": "Virus"}]
     assert line["scan_timestamp"] == message["timestamp"]
@@ -137,6 +141,7 @@ def test_processed_line_has_every_field_and_valid_emf(
         ("skipped_own_copy", "OwnCopiesSkipped"),
         ("error", "Errors"),
         ("ignored", "Ignored"),
+        ("post_scan_action_failed", "PostScanActionsFailed"),
         ("unproven", "UnprovenLocations"),
     ],
 )
@@ -144,7 +149,8 @@ def test_each_outcome_has_its_counter(outcome: str, counter: str) -> None:
     line = logline.build(Outcome(dry_run=False, outcome=outcome), "NS", "fn", 1_700_000_000_000)
     assert_valid_emf(line, "NS")
     assert {name for name in COUNTERS if line[name]} == {counter}
-    assert line["Verdict"] == ("not_a_scan_result" if outcome == "ignored" else "unparsed")
+    not_a_result = outcome in ("ignored", "post_scan_action_failed")
+    assert line["Verdict"] == ("not_a_scan_result" if not_a_result else "unparsed")
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,7 @@ def test_request_sets_only_the_scan_attributes() -> None:
         "scan_message_id": {"S": "msg-1"},
         "scan_error": {"S": ""},
         "scan_action": {"S": "delete"},
+        "scan_scanner": {"S": "fss"},
         "s3_bucket": {"S": "uploads-bucket"},
         "s3_key": {"S": "dir/a b.txt"},
         "s3_version_id": {"S": "v1"},

@@ -486,3 +486,67 @@ def test_s3_request_context_follows_the_authorization_reference() -> None:
     assert not supports("s3:GetObjectVersionForReplication", "s3:ExistingObjectTag/<key>")
     with pytest.raises(Unsupported):
         supports("s3:GetObjectz", "s3:ExistingObjectTag/<key>")
+
+
+# --- GuardDuty's tag (guardduty_plans), and buckets both scanners scan -------------------------
+
+GUARDDUTY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fss-post-scan-gd-uploads"
+SCANNED_BY = {"guardduty": ("guardduty",), "both": ("fss", "guardduty")}
+
+
+@pytest.mark.parametrize("kind", sorted(SCANNED_BY))
+@pytest.mark.parametrize("mode", MODES)
+def test_guardduty_policies_pass_parliament(kind: str, mode: str) -> None:
+    assert lint(fixture(f"{kind}-{mode}")) == []
+
+
+@pytest.mark.parametrize("kind", sorted(SCANNED_BY))
+@pytest.mark.parametrize("mode", MODES)
+def test_guardduty_policies_decide_as_specified(kind: str, mode: str) -> None:
+    """The same principals, tag states and actions as the FSS policies; the plan's role (which
+    GuardDuty's sessions use: aws:PrincipalArn is the role for each of them) is a scanner."""
+    people = principals(ACCOUNT, "aws", EXEMPT, [*SCANNERS, GUARDDUTY_ROLE])
+    wrong, count = mismatches(
+        fixture(f"{kind}-{mode}"), mode, "uploads-bucket", "aws", people, SCANNED_BY[kind]
+    )
+    assert wrong == [], f"{len(wrong)} of {count} cases wrong:\n" + "\n".join(wrong[:40])
+    assert count > 3000
+
+
+def test_the_guardduty_session_is_exempt_through_its_role() -> None:
+    session, principal_arn = role_session(GUARDDUTY_ROLE, "GuardDutyMalwareProtection")
+    assert session.endswith("/fss-post-scan-gd-uploads/GuardDutyMalwareProtection")
+    request = s3_request(
+        "s3:PutObjectTagging",
+        "arn:aws:s3:::uploads-bucket/k",
+        principal_arn=principal_arn,
+        object_tags={},
+        request_tags={"GuardDutyMalwareScanStatus": "NO_THREATS_FOUND"},
+    )
+    assert evaluate(fixture("guardduty-until_clean"), request) == ALLOW
+    someone = s3_request(
+        "s3:PutObjectTagging",
+        "arn:aws:s3:::uploads-bucket/k",
+        principal_arn=f"arn:aws:iam::{ACCOUNT}:role/app-uploads",
+        object_tags={},
+        request_tags={"GuardDutyMalwareScanStatus": "NO_THREATS_FOUND"},
+    )
+    assert evaluate(fixture("guardduty-until_clean"), someone) == DENY
+
+
+def test_the_spec_would_catch_a_guardduty_policy_that_lets_anyone_write_its_tag() -> None:
+    policy = json.loads(fixture("guardduty-until_clean"))
+    policy["Statement"] = [s for s in policy["Statement"] if "WritingScannerTags" not in s["Sid"]]
+    people = principals(ACCOUNT, "aws", EXEMPT, [*SCANNERS, GUARDDUTY_ROLE])
+    wrong, _ = mismatches(policy, "until_clean", "uploads-bucket", "aws", people, ("guardduty",))
+    assert any("uploads with forged guardduty clean: expected deny" in w for w in wrong)
+
+
+def test_a_bucket_both_scan_is_not_readable_on_one_scanner_s_word() -> None:
+    people = principals(ACCOUNT, "aws", EXEMPT, [*SCANNERS, GUARDDUTY_ROLE])
+    # The FSS policy alone lets a clean-by-FSS, threats-by-GuardDuty object be read: the both-policy
+    # must not, and the spec must see the difference.
+    wrong, _ = mismatches(
+        fixture("until_clean"), "until_clean", "uploads-bucket", "aws", people, SCANNED_BY["both"]
+    )
+    assert any("GetObject on fss clean, guardduty threats: expected deny" in w for w in wrong)

@@ -1,8 +1,10 @@
-"""The demo's cases: which file is uploaded where, what FSS says about it, what must happen.
+"""The demo's cases: which file is uploaded where, what the scanner says about it, what must happen.
 
 Each case is one upload (with the application's `file_id` tag and a row in its table) and one
-scan result. The expectations are those of examples/complete: delete malicious uploads (only the
-scanned version), record every verdict in the existing table, accept only the listed topics.
+scan result: File Storage Security's on a topic, or (emulator only) GuardDuty's on the default
+event bus. The expectations are those of examples/complete: delete malicious uploads (only the
+scanned version), record every verdict in the existing table, accept only the listed topics and
+plans.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from emulator import fss
 
 UPLOADS = "uploads"  # versioned bucket, topic "uploads"
 ARCHIVE = "archive"  # unversioned bucket, topic "archive"
+GUARDDUTY = "guardduty"  # versioned bucket of a GuardDuty Malware Protection plan (emulator only)
+FSS_SCANNER, GUARDDUTY_SCANNER = "fss", "guardduty"
 
 OLDER_CLEAN = "older clean version"
 SCANNED = "scanned upload"
-
-INCOMPLETE_CODE = 152  # any of 100-199: the scanner skipped part of the file
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Case:
     older_clean_version: bool = False
     forged: bool = False
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # GUARDDUTY_SCANNER: the emulator's GuardDuty stand-in tags the upload and puts the event on
+    # the default bus (AWS lets no one but GuardDuty do that: the case runs on the emulator only).
+    scanner: str = FSS_SCANNER
 
     @property
     def body(self) -> bytes:
@@ -51,16 +56,8 @@ class Case:
 
     def message(self, bucket: str, region: str, etag: str) -> dict[str, Any]:
         """The scan result FSS would publish for this upload (or the forger's copy of one)."""
-        return fss.scan_result(
-            bucket,
-            self.key,
-            region,
-            size=len(self.body),
-            etag=etag,
-            findings=[fss.EICAR_FINDING] if self.verdict == "malicious" else [],
-            codes=[INCOMPLETE_CODE] if self.verdict == "incomplete" else [],
-            scanner_status=fss.UNSUCCESSFUL_SCAN if self.verdict == "failed" else 0,
-            error="scanner could not read the file" if self.verdict == "failed" else "",
+        return fss.verdict_message(
+            self.verdict, bucket, self.key, region, size=len(self.body), etag=etag
         )
 
 
@@ -116,6 +113,20 @@ CASES = [
         expectation="the object stays; the row records failed",
     ),
     Case(
+        name="guardduty-malicious",
+        title="GuardDuty: malicious upload (raw key with + and spaces), an older clean version",
+        place=GUARDDUTY,
+        key="inbox/2024/scan me+now.pdf",
+        verdict="malicious",
+        older_clean_version=True,
+        scanner=GUARDDUTY_SCANNER,
+        expected=Expected("processed", "scanned version gone", "malicious", "delete"),
+        expectation=(
+            "GuardDuty's event names the version: exactly that one is deleted for good, the older "
+            "clean version stays; the row records malicious (scan_scanner=guardduty)"
+        ),
+    ),
+    Case(
         name="forged-topic",
         title="forged message: 'malicious' from a topic that is not a scan-result topic",
         place=UPLOADS,
@@ -129,3 +140,8 @@ CASES = [
         ),
     ),
 ]
+
+
+def cases_for(target_kind: str) -> list[Case]:
+    """The cases a target can run: GuardDuty's only on the emulator."""
+    return [c for c in CASES if target_kind == "emulator" or c.scanner == FSS_SCANNER]

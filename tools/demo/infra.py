@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from demo.cases import ARCHIVE, UPLOADS
+from demo.cases import ARCHIVE, GUARDDUTY, UPLOADS
 from demo.targets import Target
+from emulator import guardduty
 
 TABLE_KEY = "file_id"
 
@@ -28,6 +29,7 @@ class Existing:
     buckets: dict[str, str] = field(default_factory=dict)  # place -> bucket name
     table: str = ""
     bus: str = ""
+    plan_arn: str = ""  # the GuardDuty plan of the GUARDDUTY bucket (emulator only)
     events_queue: str = ""  # URL: the events the bus's rule delivered
     notifications_queue: str = ""  # URL: the notifications of the module's topic
     _undo: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
@@ -38,7 +40,13 @@ class Existing:
             arn = sns.create_topic(Name=f"{self.prefix}-{place}-ScanResultTopic")["TopicArn"]
             self.topics[place] = arn
             self._undo.append((f"topic {arn}", lambda arn=arn: sns.delete_topic(TopicArn=arn)))
-        for place, versioned in ((UPLOADS, True), (ARCHIVE, False)):
+        places = [(UPLOADS, True), (ARCHIVE, False)]
+        if target.kind == "emulator":  # moto has no plans: an existing plan's ARN stands in
+            places.append((GUARDDUTY, True))
+            self.plan_arn = guardduty.plan_arn(
+                target.partition, target.region, target.account_id, self.prefix
+            )
+        for place, versioned in places:
             name = f"{self.prefix}-{place}-{target.account_id}"
             location = {}
             if target.region != "us-east-1":
@@ -64,7 +72,9 @@ class Existing:
         self._create_bus(target)
         return (
             f"topics {', '.join(n.rsplit(':', 1)[1] for n in self.topics.values())}; "
-            f"buckets {self.buckets[UPLOADS]} (versioned), {self.buckets[ARCHIVE]}; "
+            f"buckets {self.buckets[UPLOADS]} (versioned), {self.buckets[ARCHIVE]}"
+            + (f", {self.buckets[GUARDDUTY]} (GuardDuty plan)" if self.plan_arn else "")
+            + "; "
             f"table {self.table}; event bus {self.bus}"
         )
 
@@ -147,6 +157,11 @@ class Existing:
             "file_id_table_name": self.table,
             "file_id_table_key": TABLE_KEY,
             "event_bus_name": self.bus,
+            "guardduty_plans": (
+                {"demo": {"bucket_name": self.buckets[GUARDDUTY], "plan_arn": self.plan_arn}}
+                if self.plan_arn
+                else {}
+            ),
         }
 
     def names(self) -> list[str]:

@@ -58,6 +58,8 @@ def _row_lines(row: dict[str, Any], key_name: str) -> list[str]:
 def _delivered(upload: Upload) -> list[str]:
     case = upload.case
     source = "forged event, topic not listed" if case.forged else f"topic {case.place}"
+    if case.scanner == "guardduty":
+        source = "GuardDuty event, default bus"
     return [f"{case.verdict} scan result ({source})"]
 
 

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from botocore.exceptions import ClientError
 
 from demo import report
-from demo.cases import CASES, OLDER_CLEAN, SCANNED, Case
+from demo.cases import GUARDDUTY_SCANNER, OLDER_CLEAN, SCANNED, Case, cases_for
 from demo.infra import TABLE_KEY, Existing
 from demo.state import (
     Snapshot,
@@ -42,7 +42,7 @@ from demo.state import (
     version_ident,
 )
 from demo.targets import AwsTarget, EmulatorTarget, Target, forged_event
-from emulator import fss
+from emulator import fss, guardduty
 from emulator.staging import OVERRIDE_FILE, REPO_ROOT, TerraformFailed, run_logged, stage_example
 
 EXAMPLE = "complete"
@@ -158,9 +158,13 @@ class Demo:
         self.existing.listen(self.target, self.outputs["notify_topic_arn"])
         return f"{count} resources, function {self.outputs['lambda_function_name']}"
 
+    @property
+    def cases(self) -> list[Case]:
+        return cases_for(self.target.kind)
+
     def upload(self) -> str:
         assert self.existing is not None
-        for case in CASES:
+        for case in self.cases:
             self.uploads.append(self._upload(case))
         buckets = len({u.bucket for u in self.uploads})
         return f"{len(self.uploads)} files in {buckets} buckets, rows in {self.existing.table}"
@@ -195,6 +199,8 @@ class Demo:
         labels[version_ident(scanned.get("VersionId"), scanned["ETag"])] = (
             f"{SCANNED} (EICAR)" if is_eicar else SCANNED
         )
+        if case.scanner == GUARDDUTY_SCANNER:  # GuardDuty tags when it publishes (publish())
+            return Upload(case, bucket, file_id, scanned["ETag"].strip('"'), len(case.body), labels)
         # FSS tags what it scanned (keeping the application's tags).
         fss_verdict = "clean" if case.forged else case.verdict
         tags = {TABLE_KEY: file_id, **fss.scan_tags(fss_verdict)}
@@ -222,6 +228,18 @@ class Demo:
         forged = []
         for upload in self.uploads:
             case = upload.case
+            if case.scanner == GUARDDUTY_SCANNER:
+                # The stand-in tags the scanned version and puts GuardDuty's event on the default
+                # bus; the module's rule delivers it (the emulator records the delivery).
+                done = guardduty.scan(
+                    self.target.client("s3"),
+                    self.target.client("events"),
+                    self.existing.plan_arn,
+                    upload.bucket,
+                    case.key,
+                )
+                upload.sns_message_id = upload.scan_message_id = done["event_id"]
+                continue
             message = case.message(upload.bucket, self.target.region, upload.etag)
             upload.scan_message_id = message["sqs_message_id"]
             if case.forged:
@@ -439,12 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         ) as detail:
             detail.append(demo.apply())
         with progress.step(
-            f"uploading {len(CASES)} demo files",
-            "file_id tag and app row each, EICAR test string generated now; FSS tags them",
+            f"uploading {len(demo.cases)} demo files",
+            "file_id tag and app row each, EICAR test string generated now; FSS tags its own",
         ) as detail:
             detail.append(demo.upload())
             befores = {u.case.name: demo.snapshot(u) for u in demo.uploads}
-        with progress.step("publishing FSS-shaped scan results to the topics") as detail:
+        with progress.step(
+            "publishing the scan results", "FSS: to the topics; GuardDuty: on the default bus"
+        ) as detail:
             message, forged = demo.publish()
             detail.append(message)
         with progress.step("delivering them to the deployed function") as detail:
@@ -467,13 +487,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in report.exposure(lines, table=_draws_boxes(), emulated=emulated):
             say(line)
 
-    if failure is None and clean and good == len(CASES):
-        say(f"demo complete: {good} of {len(CASES)} cases as expected ({elapsed:.0f} s)")
+    total = len(cases_for(target.kind))
+    if failure is None and clean and good == total:
+        say(f"demo complete: {good} of {total} cases as expected ({elapsed:.0f} s)")
         if not args.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
         return 0
     if failure is None and clean:
-        say(f"demo finished, but only {good} of {len(CASES)} cases went as expected")
+        say(f"demo finished, but only {good} of {total} cases went as expected")
     say(f"work dir kept for its logs: {workdir}")
     return 130 if isinstance(failure, KeyboardInterrupt) else 1
 

@@ -21,7 +21,7 @@ class Upload:
     etag: str  # of the scanned upload, unquoted
     size: int
     labels: dict[str, str]  # version id (versioned bucket) or ETag -> what that version is
-    sns_message_id: str = ""  # of the delivery that carries its scan result
+    sns_message_id: str = ""  # of the delivery that carries its scan result (GuardDuty: event id)
     scan_message_id: str = ""  # the scan result's own id (sqs_message_id)
 
 
@@ -85,15 +85,19 @@ def read_row(dynamodb: Any, table: str, key_name: str, file_id: str) -> dict[str
 
 
 def log_lines(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The function's JSON log lines among CloudWatch Logs events, by SNS message id."""
+    """The function's JSON log lines among CloudWatch Logs events, by SNS message id (GuardDuty:
+    the EventBridge event's id)."""
     lines: dict[str, dict[str, Any]] = {}
     for event in events:
         try:
             line = json.loads(event["message"])
         except ValueError:
             continue  # START/END/REPORT lines and other output
-        if isinstance(line, dict) and "outcome" in line and line.get("sns_message_id"):
-            lines[line["sns_message_id"]] = line
+        if not isinstance(line, dict) or "outcome" not in line:
+            continue
+        delivery = line.get("sns_message_id") or line.get("message_id")
+        if delivery:
+            lines[delivery] = line
     return lines
 
 

@@ -13,7 +13,6 @@ import contextlib
 import io
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +21,7 @@ import boto3
 
 from emulator import MotoServer
 from emulator.events import sns_lambda_event
-from emulator.lambda_runner import run_deployed_handler
+from emulator.lambda_runner import run_deployed_handler, write_function_log
 from emulator.staging import provider_override, terraform_environment
 
 EMULATOR_ACCOUNT = "123456789012"
@@ -84,18 +83,20 @@ class EmulatorTarget:
             "FunctionArn"
         ]
         recorded = {
-            event["Records"][0]["Sns"]["MessageId"]: event
+            event["Records"][0]["Sns"]["MessageId"] if "Records" in event else event["id"]: event
             for event in self.server.lambda_deliveries(function_arn)
         }
         missing = [message_id for message_id in published if message_id not in recorded]
         if missing:
-            raise RuntimeError(f"SNS delivered no event to {function} for message(s) {missing}")
+            raise RuntimeError(
+                f"SNS or EventBridge delivered no event to {function} for message(s) {missing}"
+            )
         events = [recorded[message_id] for message_id in published] + direct
         for event in events:
             self._invoke(function, event)
         return (
-            f"ran the deployed zip's handler on {len(published)} SNS deliveries the emulator "
-            f"recorded and {len(direct)} direct invocation(s)"
+            f"ran the deployed zip's handler on {len(published)} SNS / EventBridge deliveries the "
+            f"emulator recorded and {len(direct)} direct invocation(s)"
         )
 
     def _invoke(self, function: str, event: dict) -> None:
@@ -109,18 +110,7 @@ class EmulatorTarget:
         # goes to a file in the work dir; its stdout (the JSON log lines) to CloudWatch Logs.
         with open(self.workdir / "function-debug.log", "a") as log:
             log.write(stderr.getvalue())
-        self._write_log(function, stdout.getvalue().splitlines())
-
-    def _write_log(self, function: str, lines: list[str]) -> None:
-        """What the Lambda runtime does with a function's output: one log stream per run."""
-        logs = self.client("logs")
-        group = f"/aws/lambda/{function}"
-        stream = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        now = int(time.time() * 1000)
-        events = [{"timestamp": now, "message": line} for line in lines if line.strip()]
-        if events:
-            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        write_function_log(self.account, function, stdout.getvalue().splitlines())
 
     def stop(self) -> str:
         if self.server is None:

@@ -7,6 +7,8 @@
   emulator, and runs Terraform there with a log file.
 - ``lambda_runner``: downloads the deployed zip from the emulator and runs its handler in-process.
 - ``fss``: what File Storage Security publishes (scan results, tags) and the EICAR test file.
+- ``guardduty``: a stand-in for GuardDuty Malware Protection for S3 (tags the scanned version and
+  puts the scan-result event on the default bus).
 """
 
 from emulator.launcher import Account, MotoServer

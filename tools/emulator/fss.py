@@ -78,13 +78,44 @@ def scan_result(
     return message
 
 
+INCOMPLETE_CODE = 152  # any of 100-199: the scanner skipped part of the file
+VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
+
+
+def verdict_message(
+    verdict: str, bucket: str, key: str, region: str, *, size: int, etag: str | None
+) -> dict[str, Any]:
+    """The scan result FSS publishes for a file the engine will judge `verdict`: malicious (the
+    EICAR finding), clean, incomplete (a code of 100-199), failed (scanner_status -2, the file
+    could not be scanned) or unscanned (-3, a scanner error that says nothing about the file)."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    status = {"failed": UNSUCCESSFUL_SCAN, "unscanned": SCANNER_ERROR}.get(verdict, SUCCESSFUL_SCAN)
+    return scan_result(
+        bucket,
+        key,
+        region,
+        size=size,
+        etag=etag,
+        findings=[EICAR_FINDING] if verdict == "malicious" else [],
+        codes=[INCOMPLETE_CODE] if verdict == "incomplete" else [],
+        scanner_status=status,
+        error="scanner could not read the file" if status != SUCCESSFUL_SCAN else "",
+    )
+
+
 def scan_tags(verdict: str) -> dict[str, str]:
-    """The tags FSS writes on a scanned object (separate-tags format)."""
+    """The tags FSS writes on a scanned object (separate-tags format); a clean result's detail
+    code is 0 (what read_protection = until_clean requires), an incomplete one's its code."""
     failures = ("failed", "unscanned")
     result = "malicious" if verdict == "malicious" else "no issues found"
     result = "failure" if verdict in failures else result
-    return {
+    tags = {
         "fss-scanned": "true",
         "fss-scan-date": time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime()),
         "fss-scan-result": result,
     }
+    detail = {"clean": "0", "incomplete": str(INCOMPLETE_CODE)}.get(verdict)
+    if detail is not None:
+        tags["fss-scan-detail-code"] = detail
+    return tags

@@ -15,7 +15,9 @@ import os
 import shutil
 import sys
 import threading
+import time
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -137,3 +139,16 @@ def run_deployed_handler(
     import); returns (its result, the code dir)."""
     with warm_deployed_handler(account, function_name, workdir, code_name="code") as invoke:
         return invoke(event), workdir / f"code-{function_name}"
+
+
+def write_function_log(account: _Account, function_name: str, lines: list[str]) -> None:
+    """What the Lambda runtime does with a function's output: one log stream per run, in the
+    function's log group."""
+    logs = account.client("logs")
+    group = f"/aws/lambda/{function_name}"
+    stream = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": line} for line in lines if line.strip()]
+    if events:
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)

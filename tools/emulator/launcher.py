@@ -57,32 +57,12 @@ class MotoServer:
 
     def account(self, account_id: str, region: str) -> Account:
         """Credentials of a (new or existing) moto account, obtained like a pipeline would."""
-        session = boto3.session.Session(  # not the default session: this may run in threads
-            aws_access_key_id="emulator", aws_secret_access_key="emulator"
-        )
-        sts = session.client("sts", endpoint_url=self.url, region_name=region)
-        creds = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/emulator",
-            RoleSessionName="emulator",
-        )["Credentials"]
-        account = Account(
-            server_url=self.url,
-            region=region,
-            account_id=account_id,
-            access_key_id=creds["AccessKeyId"],
-            secret_access_key=creds["SecretAccessKey"],
-            session_token=creds["SessionToken"],
-        )
-        actual = account.client("sts").get_caller_identity()["Account"]
-        if actual != account_id:
-            raise RuntimeError(f"moto mapped the credentials to {actual}, not {account_id}")
-        return account
+        return emulated_account(self.url, account_id, region)
 
     def lambda_deliveries(self, function_arn: str) -> list[dict[str, Any]]:
-        """Events SNS delivered to this function (recorded by the server, see server.py)."""
-        query = urllib.parse.urlencode({"function_arn": function_arn})
-        with urllib.request.urlopen(f"{self.url}/_test/sns-deliveries?{query}") as response:
-            return json.load(response)
+        """Events SNS, or an EventBridge rule, delivered to this function (recorded by the
+        server, see server.py)."""
+        return lambda_deliveries(self.url, function_arn)
 
     def sns_notifications(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """What SNS delivered to e-mail / HTTP(S) subscriptions (to `endpoint`, or all), as the
@@ -91,6 +71,38 @@ class MotoServer:
         query = urllib.parse.urlencode({"endpoint": endpoint} if endpoint else {})
         with urllib.request.urlopen(f"{self.url}/_test/sns-notifications?{query}") as response:
             return json.load(response)
+
+
+def lambda_deliveries(server_url: str, function_arn: str) -> list[dict[str, Any]]:
+    """Events SNS, or an EventBridge rule, delivered to this function (server.py)."""
+    query = urllib.parse.urlencode({"function_arn": function_arn})
+    with urllib.request.urlopen(f"{server_url}/_test/sns-deliveries?{query}") as response:
+        return json.load(response)
+
+
+def emulated_account(server_url: str, account_id: str, region: str) -> Account:
+    """Credentials of a (new or existing) account of the emulator at server_url, obtained like a
+    pipeline would (STS AssumeRole; moto maps the keys it hands out to that account)."""
+    session = boto3.session.Session(  # not the default session: this may run in threads
+        aws_access_key_id="emulator", aws_secret_access_key="emulator"
+    )
+    sts = session.client("sts", endpoint_url=server_url, region_name=region)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/emulator",
+        RoleSessionName="emulator",
+    )["Credentials"]
+    account = Account(
+        server_url=server_url,
+        region=region,
+        account_id=account_id,
+        access_key_id=creds["AccessKeyId"],
+        secret_access_key=creds["SecretAccessKey"],
+        session_token=creds["SessionToken"],
+    )
+    actual = account.client("sts").get_caller_identity()["Account"]
+    if actual != account_id:
+        raise RuntimeError(f"moto mapped the credentials to {actual}, not {account_id}")
+    return account
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ variable "storage_stack_names" { type = list(string) }
 variable "bucket_names" { type = list(string) }
 variable "bucket_name_patterns" { type = list(string) }
 variable "account_scanner_stack_name" { type = string }
+variable "check_bucket_names" { type = string }
 
 module "post_scan" {
   source = "../"
@@ -56,6 +57,7 @@ module "post_scan" {
   bucket_names           = var.bucket_names
   bucket_name_patterns   = var.bucket_name_patterns
   topic_policy_scope     = "account"
+  check_bucket_names     = var.check_bucket_names
 
   delete_malicious     = true
   extract_file_id      = true
@@ -68,6 +70,7 @@ module "post_scan" {
 
 class _Account(Protocol):
     account_id: str
+    region: str
 
     def client(self, service: str) -> Any: ...
 
@@ -141,10 +144,25 @@ def listed_buckets(account: _Account) -> list[str]:
     return [f"{bucket_prefix(account)}uploads-{i:04d}" for i in range(LISTED_BUCKETS)]
 
 
+def create_listed_buckets(account: _Account) -> list[str]:
+    """The LISTED_BUCKETS buckets in the account (check_bucket_names reads them at plan)."""
+    s3 = account.client("s3")
+    names = listed_buckets(account)
+    location = {"LocationConstraint": account.region}
+    for name in names:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration=location)
+    return names
+
+
 def root_variables(
-    account: _Account, mode: str, stacks: list[str], foreign_topics: dict[str, str]
+    account: _Account,
+    mode: str,
+    stacks: list[str],
+    foreign_topics: dict[str, str],
+    check_bucket_names: str = "off",
 ) -> dict[str, Any]:
-    """The tfvars of ROOT_TF for one delivery mode."""
+    """The tfvars of ROOT_TF for one delivery mode (the listed buckets are read at plan only with
+    check_bucket_names = "plan": they must exist then, create_listed_buckets)."""
     return {
         "name": f"fss-scale-{mode}",
         "delivery_mode": mode,
@@ -153,6 +171,7 @@ def root_variables(
         "bucket_names": listed_buckets(account),
         "bucket_name_patterns": [f"{bucket_prefix(account)}*"],
         "account_scanner_stack_name": ACCOUNT_SCANNER_STACK,
+        "check_bucket_names": check_bucket_names,
     }
 
 

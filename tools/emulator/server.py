@@ -5,7 +5,9 @@ Run in its own process (moto keeps its state per process); ``emulator.MotoServer
     PYTHONPATH=tools python -m emulator.server [--host 127.0.0.1] [--port 0]
 
 It prints one line, ``listening http://HOST:PORT``, once it accepts requests, and exits when its
-parent process goes away. Patches (each one says why moto alone is not enough):
+parent process goes away (tests, the demo), unless started with ``--keep-running`` (``make
+emulator``, ``python -m emulator``: it runs until it is stopped). Patches (each one says why moto
+alone is not enough):
 
 - ``get_function`` returns a ``Code.Location`` this server serves (moto returns an AWS S3 URL that
   exists nowhere), so the deployed zip can be downloaded the way a user would.
@@ -45,6 +47,10 @@ parent process goes away. Patches (each one says why moto alone is not enough):
 - Security Hub ``BatchImportFindings`` behaves as documented where moto does not: an account
   without Security Hub enabled gets every finding back as ``InvalidAccess``; an update whose
   ``UpdatedAt`` is not later than the stored finding's is ignored; a finding over 240 KB fails.
+- EventBridge rules with a Lambda target: the event a matching rule would deliver is recorded,
+  with the SNS deliveries (``GET /_test/sns-deliveries?function_arn=...`` returns both), instead of
+  moto failing the PutEvents (it supports no Lambda target). Its ``time`` is ISO 8601, as
+  EventBridge delivers it. The GuardDuty stand-in (``emulator.guardduty``) relies on it.
 - CloudWatch Logs Insights query definitions (``PutQueryDefinition``, ``DescribeQueryDefinitions``,
   ``DeleteQueryDefinition``), which moto lacks: a store with AWS's size limits
   (``emulator.query_definitions``), so the module's saved queries can be applied and read back.
@@ -67,9 +73,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
-from moto.core.utils import unix_time_millis
+from moto.core.utils import (
+    iso_8601_datetime_without_milliseconds,
+    unix_time_millis,
+    utcfromtimestamp,
+)
 from moto.events.exceptions import ValidationException
-from moto.events.models import EventsBackend
+from moto.events.models import EventsBackend, Rule
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -83,6 +93,7 @@ from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import Queue, sqs_backends
+from moto.utilities.arns import parse_arn
 from werkzeug.serving import make_server
 
 from emulator import query_definitions
@@ -110,6 +121,7 @@ _original_setup_dlq = Queue._setup_dlq
 _original_set_attributes = Queue._set_attributes
 _original_publish_batch = SNSBackend.publish_batch
 _original_put_events = EventsBackend.put_events
+_original_send_to_targets = Rule.send_to_targets
 
 
 def _get_code(self: LambdaFunction) -> dict[str, Any]:
@@ -236,6 +248,27 @@ def _put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[
     if sum(_event_entry_bytes(e) for e in events) >= EVENTS_REQUEST_LIMIT:
         raise ValidationException("Total size of the entries in the request is over the limit.")
     return _original_put_events(self, events)
+
+
+def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+    """Lambda targets: record the event as the function would receive it; the rest to moto."""
+    if not self.event_pattern.matches_event(original_event):
+        return None
+    functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+    if functions:
+        event = json.loads(json.dumps(original_event, default=str))
+        if isinstance(event.get("time"), int | float):  # moto's clock: epoch seconds
+            event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(event["time"]))
+        with _deliveries_lock:
+            _deliveries.extend({"function_arn": t["Arn"], "event": event} for t in functions)
+    others = [t for t in self.targets if t not in functions]
+    if not others:
+        return None
+    targets, self.targets = self.targets, others
+    try:
+        return _original_send_to_targets(self, original_event, transform_input)
+    finally:
+        self.targets = targets
 
 
 def _batch_import_findings(
@@ -394,6 +427,7 @@ Queue.approximate_number_of_messages_delayed = property(_delayed_count)  # type:
 Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)  # type: ignore[method-assign,assignment]
 SNSBackend.publish_batch = _publish_batch  # type: ignore[method-assign]
 EventsBackend.put_events = _put_events  # type: ignore[method-assign]
+Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
 SecurityHubBackend.batch_import_findings = _batch_import_findings  # type: ignore[method-assign]
 FakeBucket.get_permission = _get_permission
 query_definitions.install()
@@ -450,6 +484,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--keep-running", action="store_true", help="do not exit when the parent process does"
+    )
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -458,7 +495,8 @@ def main() -> None:
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
     )
     _base_url = f"http://{args.host}:{server.server_port}"
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    if not args.keep_running:
+        threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     print(f"listening {_base_url}", flush=True)
     sys.stdout.close()
     server.serve_forever()

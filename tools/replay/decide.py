@@ -8,7 +8,11 @@ Dead-letter bodies this knows:
   requestPayload and cannot be replayed: the event is only in the function's log);
 - an SNS notification (SNS subscription redrive in direct mode, or a delivery-queue message moved
   by the redrive policy in queue mode): {"Type": "Notification", "MessageId", "TopicArn",
-  "Message", "Timestamp", "SignatureVersion", "Signature", "SigningCertURL", ...}.
+  "Message", "Timestamp", "SignatureVersion", "Signature", "SigningCertURL", ...};
+- an EventBridge event (GuardDuty's scan results: what a rule's target could not be delivered,
+  or a delivery-queue message moved by the redrive policy in queue mode): {"version", "id",
+  "detail-type", "source", "account", "time", "region", "resources", "detail"}; an on-failure
+  record's requestPayload may be one too (a rule invoked the function directly).
 Anything else is UNKNOWN: reported and left in the dead-letter queue, never deleted.
 
 Direct mode replays an on-failure record only when its requestContext.functionArn is the target
@@ -16,8 +20,8 @@ function (any version or alias of it): a record another function's on-failure de
 or one written to look like it, is REFUSED and left in the queue.
 
 Each plan names the scan results it carries (`ids`): the SNS MessageId of a notification, the SNS
-MessageIds of the records in an on-failure record's event (or, for an event without SNS records,
-Lambda's request ID). A run replays each of them at most once (see run.py).
+MessageIds of the records in an on-failure record's event, the EventBridge event's id (or, for an
+event without either, Lambda's request ID). A run replays each of them at most once (see run.py).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ QUEUE = "queue"  # send the body back to the delivery queue
 
 ON_FAILURE = "on-failure record"
 NOTIFICATION = "sns notification"
+EVENTBRIDGE_EVENT = "eventbridge event"
 UNKNOWN = "unknown"
 
 # arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
@@ -50,7 +55,7 @@ _ATTRIBUTE_FIELDS = ("DataType", "StringValue", "BinaryValue")
 class Plan:
     """What to do with one dead-letter message."""
 
-    kind: str  # ON_FAILURE, NOTIFICATION or UNKNOWN
+    kind: str  # ON_FAILURE, NOTIFICATION, EVENTBRIDGE_EVENT or UNKNOWN
     summary: str  # for the operator: what the message is, or why it is not replayed
     event: dict[str, Any] | None = None  # DIRECT: the event to invoke the function with
     body: str | None = None  # QUEUE: the body to send to the delivery queue
@@ -77,6 +82,12 @@ def plan(body: str, mode: str, function_arn: str | None = None) -> Plan:
         if mode == QUEUE:
             return Plan(NOTIFICATION, summary, body=body, ids=ids)
         return Plan(NOTIFICATION, summary, event=sns_event(data), ids=ids)
+    if data is not None and _is_eventbridge_event(data):
+        summary = f"{EVENTBRIDGE_EVENT} {data['id']} ({data['detail-type']} from {data['source']})"
+        ids = (f"event:{data['id']}",)
+        if mode == QUEUE:
+            return Plan(EVENTBRIDGE_EVENT, summary, body=body, ids=ids)
+        return Plan(EVENTBRIDGE_EVENT, summary, event=data, ids=ids)
     return Plan(UNKNOWN, f"not a dead letter this tool knows: {_short(body)}")
 
 
@@ -93,9 +104,14 @@ def _plan_on_failure(data: dict[str, Any], mode: str, function_arn: str | None) 
         return Plan(ON_FAILURE, f"{ON_FAILURE} ({condition}) {_dropped_payload(context)}")
     payload = data["requestPayload"]
     records = payload.get("Records") if isinstance(payload, dict) else None
+    bridged = isinstance(payload, dict) and _is_eventbridge_event(payload)
+    if bridged:
+        records = [payload]
     if not isinstance(records, list) or not records:
         return Plan(ON_FAILURE, f"{ON_FAILURE} without the original event (requestPayload)")
     summary = f"{ON_FAILURE} ({condition}) of an event with {len(records)} record(s)"
+    if bridged:
+        summary = f"{ON_FAILURE} ({condition}) of {EVENTBRIDGE_EVENT} {payload['id']}"
     if mode == QUEUE:
         return Plan(ON_FAILURE, f"{summary}: written by direct mode, replay it with --function")
     if function_arn is not None:
@@ -117,6 +133,9 @@ def _event_ids(records: list[Any], context: dict[str, Any]) -> tuple[str, ...]:
     """The SNS MessageIds of an event's records; Lambda's request ID when it has none."""
     ids = []
     for record in records:
+        if isinstance(record, dict) and _is_eventbridge_event(record):
+            ids.append(f"event:{record['id']}")
+            continue
         sns = record.get("Sns") if isinstance(record, dict) else None
         message_id = sns.get("MessageId") if isinstance(sns, dict) else None
         if isinstance(message_id, str) and message_id:
@@ -162,6 +181,12 @@ def _is_notification(data: dict[str, Any]) -> bool:
         )
         and isinstance(data.get("Message"), str)
     )
+
+
+def _is_eventbridge_event(data: dict[str, Any]) -> bool:
+    return all(
+        isinstance(data.get(name), str) and data[name] for name in ("id", "source", "detail-type")
+    ) and isinstance(data.get("detail"), dict)
 
 
 # Rows a final receive of the function left to the replay (post_scan.pending): kept in the event.

@@ -33,3 +33,16 @@ mock_resource "aws_cloudwatch_log_group" {
 mock_resource "aws_sns_topic_subscription" {
   defaults = { arn = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA:sub-1" }
 }
+# An existing file id table keyed as the module's default file_id_table_key expects (checks.tf
+# reads it at plan); runs with another key override it.
+mock_data "aws_dynamodb_table" {
+  defaults = {
+    hash_key  = "file_id"
+    range_key = ""
+    attribute = [{ name = "file_id", type = "S" }]
+  }
+}
+
+mock_resource "aws_guardduty_malware_protection_plan" {
+  defaults = { arn = "arn:aws:guardduty:eu-west-1:111122223333:malware-protection-plan/c0ffee00created01" }
+}
