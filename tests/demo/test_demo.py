@@ -168,17 +168,18 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert "GuardDuty event, default bus" in guarded["rows"]["function"][0]
     assert "actions: head_version, read_tags, record, delete" in guarded["rows"]["function"][1]
     assert "event: malicious, processed, action delete" in guarded["rows"]["announced"][1]
-    # The run's own exposure figures, from its log lines: the two malicious files it deleted.
+    # The run's own exposure figures, from its log lines: the three malicious files it deleted
+    # (two FSS results, one GuardDuty result).
     duration = r"(\d+\.\d s|\d+ min \d+ s|\d+ h \d+ min)"
     exposure = re.search(
-        rf"^malware readable for at most {duration} in this run \(2 malicious files removed; "
+        rf"^malware readable for at most {duration} in this run \(3 malicious files removed; "
         r"emulator timings, not AWS's",
         output,
         re.MULTILINE,
     )
     assert exposure, output
     per_file = re.findall(rf"^  s3://\S.*: readable for {duration} \(upload to scan", output, re.M)
-    assert len(per_file) == 2 and max(per_file, key=_seconds) == exposure[1], per_file
+    assert len(per_file) == 3 and max(per_file, key=_seconds) == exposure[1], per_file
     assert output.index(exposure[0]) > output.index(steps[9])  # after the clean-up steps
 
     forged = _case(cases, "forged")
