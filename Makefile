@@ -81,11 +81,11 @@ test: tools
 	@$(MAKE) --no-print-directory lint
 	$(TEST_ENV) $(PYTEST) $(ARGS)
 
-# The quick tiers: lint, the unit tests and the static checks without `terraform test`, on every
-# core (pytest-xdist; one file per worker, so each file's fixtures are set up once).
+# The quick tiers: lint, the unit tests and the static checks without `terraform test`, checkov
+# and `terraform validate` (make test runs those), on every core (pytest-xdist).
 check: tools
 	@$(MAKE) --no-print-directory lint
-	$(TEST_ENV) $(PYTEST) -n auto --dist loadfile -m "not tftest" tests/unit tests/static $(ARGS)
+	$(TEST_ENV) $(PYTEST) -n auto -m "not tftest and not slowstatic" tests/unit tests/static $(ARGS)
 
 unit: $(VENV)/bin/python
 	$(PYTEST) tests/unit $(ARGS)

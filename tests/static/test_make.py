@@ -58,7 +58,7 @@ def test_installed_tools_are_not_reinstalled():
         assert not [line for line in lines if " -m venv " in line or "pip install" in line], lines
 
 
-def test_jobs_reach_the_tests_and_check_skips_only_terraform_test(fresh_clone: Path):
+def test_jobs_reach_the_tests_and_check_skips_the_slow_static_checks(fresh_clone: Path):
     (pytest_line,) = [line for line in _dry_run(fresh_clone, "test") if "-m pytest" in line]
     assert "POST_SCAN_JOBS" not in pytest_line, "without JOBS the suite picks 4 per core"
     (pytest_line,) = [
@@ -66,5 +66,6 @@ def test_jobs_reach_the_tests_and_check_skips_only_terraform_test(fresh_clone: P
     ]
     assert "POST_SCAN_JOBS=1 " in pytest_line
     (check_line,) = [line for line in _dry_run(fresh_clone, "check") if "-m pytest" in line]
-    assert '-m "not tftest"' in check_line and "tests/unit tests/static" in check_line
+    assert '-m "not tftest and not slowstatic"' in check_line
+    assert "tests/unit tests/static" in check_line
     assert "-n auto" in check_line

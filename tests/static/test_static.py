@@ -108,6 +108,7 @@ def validations(request: pytest.FixtureRequest) -> dict[Path, Any]:
     return background.result("validations", request.session)
 
 
+@pytest.mark.slowstatic
 @pytest.mark.parametrize(
     "directory", MODULE_DIRS, ids=lambda p: str(p.relative_to(REPO_ROOT)) or "root"
 )
@@ -164,6 +165,7 @@ def checkov_run(request: pytest.FixtureRequest) -> subprocess.CompletedProcess[s
     return background.result("checkov_run", request.session)
 
 
+@pytest.mark.slowstatic
 def test_checkov_has_no_failed_check(checkov_run: subprocess.CompletedProcess[str]):
     result = checkov_run
     assert result.returncode == 0, f"checkov reported failed checks:\n{result.stdout[-20000:]}"
