@@ -67,14 +67,8 @@ def _loaded(**settings: str) -> set[str]:
         "ALLOWED_BUCKETS": "uploads",
         **settings,
     }
-    done = subprocess.run(
-        [sys.executable, "-c", _PROGRAM],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    command = [sys.executable, "-c", _PROGRAM]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
