@@ -1,10 +1,18 @@
-# Development entry points. `make demo` to see the module at work; `make setup` once, then
-# `make test` (what CI runs).
+# Development entry points (CONTRIBUTING.md). From a fresh clone: `make demo` to see the module at
+# work, `make test` for everything CI runs, `make check` for the quick tiers. Each installs what it
+# needs on first use; `make setup` (re)installs the tools explicitly.
 PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
+# How many Terraform runs the tests have going at once (POST_SCAN_JOBS); empty: 4 per core.
+# JOBS=1 runs one at a time.
+JOBS ?=
 
-.PHONY: setup test lint unit demo bench replay report rescan emulator emulator-stop scan
+PYTEST = $(VENV)/bin/python -m pytest
+# The checkov test finds checkov through CHECKOV (default: the one in CHECKOV_VENV).
+TEST_ENV = CHECKOV="$${CHECKOV:-$(abspath $(CHECKOV_VENV))/bin/checkov}" $(if $(JOBS),POST_SCAN_JOBS=$(JOBS))
+
+.PHONY: setup tools test check lint unit demo bench replay report rescan emulator emulator-stop scan
 # A venv whose install failed is removed again, so the next run retries instead of using it.
 .DELETE_ON_ERROR:
 
@@ -14,10 +22,18 @@ setup:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
 
-# The demo needs only the test tools' venv: made once when missing, never reinstalled here.
+# The test tools' venv and checkov's: each made once when missing, never reinstalled here.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
+
+# Both at once: on a fresh clone the two installs take about a minute each, mostly one core each.
+tools:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/bin/python $(CHECKOV_VENV)/bin/checkov
 
 demo: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m demo
@@ -55,13 +71,21 @@ rescan: $(VENV)/bin/python
 report: $(VENV)/bin/python
 	PYTHONPATH=tools $(VENV)/bin/python -m report $(ARGS)
 
-lint:
+lint: $(VENV)/bin/python
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# The checkov test finds checkov through CHECKOV (default: the one in CHECKOV_VENV).
-test: lint
-	CHECKOV="$${CHECKOV:-$(abspath $(CHECKOV_VENV))/bin/checkov}" $(VENV)/bin/python -m pytest
+# Everything CI runs: lint, then the whole suite (docs/development.md, "Test tiers"). Lint runs
+# after the tools are in place (also under make -j).
+test: tools
+	@$(MAKE) --no-print-directory lint
+	$(TEST_ENV) $(PYTEST) $(ARGS)
 
-unit:
-	$(VENV)/bin/python -m pytest tests/unit
+# The quick tiers: lint, the unit tests and the static checks without `terraform test`, checkov
+# and `terraform validate` (make test runs those), on every core (pytest-xdist).
+check: tools
+	@$(MAKE) --no-print-directory lint
+	$(TEST_ENV) $(PYTEST) -n auto -m "not tftest and not slowstatic" tests/unit tests/static $(ARGS)
+
+unit: $(VENV)/bin/python
+	$(PYTEST) tests/unit $(ARGS)

@@ -196,7 +196,7 @@ def imports_table(timings: Sequence[ImportTiming]) -> str:
     return (
         f'{rendered}\n\nHandler import + first S3 client / (import boto3 + boto3.client("s3")),'
         f" run by run: median {statistics.median(ratios):.2f}"
-        f" (range {min(ratios):.2f}-{max(ratios):.2f}; goal <= {GOAL_RATIO})"
+        f" (range {min(ratios):.2f}-{max(ratios):.2f}; goal <= {GOAL_RATIO:.2f})"
     )
 
 

@@ -187,7 +187,7 @@ def render(module: Path) -> str:
 
 
 FULL_DOC = "docs/inputs-outputs.md"
-SUMMARY_CHARS = 160
+SUMMARY_CHARS = 120
 
 
 def first_sentence(text: str) -> str:

@@ -36,6 +36,9 @@ override_resource {
 }
 
 variables {
+  # No alarm topics in most runs: say so, or each fails on the warning check alarms_notify_someone;
+  # the runs with alarm topics set create_alarms = null (the default) again.
+  create_alarms          = false
   name                   = "fss-post-scan"
   scan_result_topic_arns = { stack = "arn:aws:sns:eu-west-1:999988887777:fss-ScanResultTopic-AAAA" }
   bucket_names           = ["uploads-bucket"]
@@ -125,6 +128,7 @@ run "queue_mode_dashboard_with_alarms" {
     delivery_mode    = "queue"
     read_protection  = "until_clean"
     alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    create_alarms    = null
     alarms           = { exposure_p99_seconds = 30 }
   }
 
@@ -191,6 +195,7 @@ run "rejects_an_exposure_threshold_that_is_not_positive" {
 
   variables {
     alarm_topic_arns = ["arn:aws:sns:eu-west-1:111122223333:ops-alarms"]
+    create_alarms    = null
     alarms           = { exposure_p99_seconds = 0 }
   }
 
@@ -291,6 +296,7 @@ run "largest_dashboard_body_fits" {
     delivery_mode          = "queue"
     read_protection        = "until_clean"
     alarm_topic_arns       = ["arn:aws-us-gov:sns:xx-longest-regionname-99:111122223333:ops-alarms"]
+    create_alarms          = null
     alarms                 = { exposure_p99_seconds = 123456789.125 }
   }
 

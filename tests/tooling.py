@@ -10,13 +10,17 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
+from emulator import jobs
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_TOOLS = os.environ.get("POST_SCAN_REQUIRE_TOOLS", "") == "1"
 OFFLINE_SETUP = REPO_ROOT.parent / "shared" / "tools" / "offline-terraform" / "setup"
+_MIRRORS_LOCK = threading.Lock()  # background work sets the mirrors up from threads
 
 
 def missing_tool(reason: str) -> None:
@@ -44,15 +48,35 @@ def use_offline_provider_mirrors() -> None:
     Sets TF_CLI_CONFIG_FILE for this process and the Terraform runs it starts; raises
     RuntimeError when the setup script fails.
     """
+    with _MIRRORS_LOCK:
+        _use_offline_provider_mirrors()
+
+
+def _use_offline_provider_mirrors() -> None:
     if os.environ.get("TF_CLI_CONFIG_FILE") or not OFFLINE_SETUP.is_file():
         return
     result = subprocess.run(
-        [str(OFFLINE_SETUP)], capture_output=True, text=True, timeout=300, check=False
+        [str(OFFLINE_SETUP)],
+        capture_output=True,
+        text=True,
+        timeout=jobs.scaled(75),
+        check=False,
     )
     match = re.search(r"TF_CLI_CONFIG_FILE='([^']+)'", result.stdout)
     if result.returncode != 0 or match is None:
         raise RuntimeError(f"{OFFLINE_SETUP} failed:\n{result.stdout}\n{result.stderr}")
     os.environ["TF_CLI_CONFIG_FILE"] = match.group(1)
+
+
+def terraform_ready() -> str:
+    """The terraform binary, with the offline provider mirrors in place where this machine needs
+    them; skips (or fails, in CI) without terraform, fails when the mirrors cannot be set up."""
+    binary = require_terraform()
+    try:
+        use_offline_provider_mirrors()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return binary
 
 
 def checkov_binary() -> str | None:

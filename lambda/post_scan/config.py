@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from post_scan.scanner_tags import OBJECT_CREATED, SCAN_TYPES
-
 # Every verdict, in the order documented. `unscanned`: the scanner did not scan the file for a
 # reason of its own (scanner_status -1, -3, -4), `failed`: it could not scan this file (-2).
 VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
@@ -18,45 +16,54 @@ VERDICTS = ("malicious", "clean", "incomplete", "failed", "unscanned")
 # uploader could set (FSS tagging off) must never keep a file from quarantine or review.
 SCAN_TYPE_GATED_VERDICTS = ("clean", "unscanned")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# fss-scan-type values (Vision One; the tag is read by post_scan.scanner_tags): a real-time
+# upload, a manual or a scheduled full bucket scan. Here, not there: the tag reader is loaded only
+# by the features that read tags.
+OBJECT_CREATED = "object created"
+SCAN_TYPES = (OBJECT_CREATED, "manual", "schedule")
 
+# Patterns are plain strings matched with re.fullmatch (compiled by re, and cached, at their first
+# use): a setting that is not set never pays for compiling its pattern at cold start.
 # Today's rule is 3-63 of a-z0-9.- ; legacy us-east-1 buckets may also have upper case and _
 # and be up to 255 long, so accept the union.
-BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{3,255}")
-_TOPIC_ARN = re.compile(r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
-_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
-_TABLE_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}")
-_ACCOUNT_ID = re.compile(r"[0-9]{12}")
-_QUEUE_ARN = re.compile(r"arn:[a-z0-9-]+:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?")
+BUCKET_NAME = r"[A-Za-z0-9._-]{3,255}"
+_TOPIC_ARN = r"arn:[a-z0-9-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?"
+_TABLE_NAME = r"[A-Za-z0-9_.-]{3,255}"
+_TABLE_ARN = r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}"
+_ACCOUNT_ID = r"[0-9]{12}"
+_QUEUE_ARN = r"arn:[a-z0-9-]+:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?"
 # SQS's maxReceiveCount range (the module's queue.max_receive_count).
 MAX_RECEIVE_COUNTS = range(1, 1001)
-_KMS_KEY_ARN = re.compile(r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+_KMS_KEY_ARN = r"arn:[a-z0-9-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+"
 # EventBridge bus: a name (also partner buses, aws.partner/...) or an event-bus ARN.
-_EVENT_BUS_NAME = re.compile(r"[A-Za-z0-9._/-]{1,256}")
-_EVENT_BUS_ARN = re.compile(
-    r"arn:[a-z0-9-]+:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
-)
+_EVENT_BUS_NAME = r"[A-Za-z0-9._/-]{1,256}"
+_EVENT_BUS_ARN = r"arn:[a-z0-9-]+:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}"
 # An event source: no spaces or wildcards; AWS reserves sources starting with "aws.".
-_EVENT_SOURCE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}")
+_EVENT_SOURCE = r"[A-Za-z0-9_-][A-Za-z0-9._/-]{0,255}"
 # Security Hub's default product of one account: findings may only be imported into it.
-_SECURITY_HUB_PRODUCT = re.compile(
-    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>[0-9]{12}):product/(?P<owner>[0-9]{12})/default"
+_SECURITY_HUB_PRODUCT = (
+    r"arn:[a-z0-9-]+:securityhub:[a-z0-9-]+:(?P<account>[0-9]{12}):"
+    r"product/(?P<owner>[0-9]{12})/default"
 )
 # A GuardDuty Malware Protection plan (GUARDDUTY_PLAN_ARNS).
-_PLAN_ARN = re.compile(
+_PLAN_ARN = (
     r"arn:[a-z0-9-]+:guardduty:[a-z0-9-]+:[0-9]{12}:malware-protection-plan/[A-Za-z0-9_-]{1,128}"
 )
 # S3's "safe" key characters only: no IAM wildcards (* ?) or policy variables ($), which would
 # widen the IAM statement the module writes for the prefix. At most 512 characters, no leading /.
-_PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}")
+_PREFIX = r"(?!/)[A-Za-z0-9!_.'()/-]{1,512}"
 
 # ALLOWED_BUCKETS / ALLOWED_TOPIC_ARNS = file:NAME: the list is the file NAME at the package root.
 FILE_PREFIX = "file:"
-_LIST_FILE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
+_LIST_FILE = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 ROUTE_MODES = ("move", "copy")
 # Bucket-policy read protection the module's policies enforce (see post_scan.protection).
-READ_PROTECTIONS = ("off", "malicious", "until_clean")
+OFF = "off"
+MALICIOUS_ONLY = "malicious"
+UNTIL_CLEAN = "until_clean"
+READ_PROTECTIONS = (OFF, MALICIOUS_ONLY, UNTIL_CLEAN)
 # Contract variables per verdict: (destination, KMS key for SSE-KMS at the destination).
 ROUTE_VARIABLES = {
     "malicious": ("ROUTE_MALICIOUS", "ROUTE_MALICIOUS_KMS_KEY_ARN"),
@@ -95,6 +102,8 @@ class Route:
 
 @dataclass(frozen=True)
 class Config:
+    """The checked settings of one execution environment (load_config)."""
+
     # None means "*": any bucket. An empty set refuses every bucket.
     allowed_buckets: frozenset[str] | None = frozenset()
     # Empty means any topic.
@@ -227,7 +236,7 @@ def _list_items(environ: Mapping[str, str], name: str, package_root: Path) -> li
     if not value.startswith(FILE_PREFIX):
         return _items(environ, name)
     file_name = value.removeprefix(FILE_PREFIX)
-    if not _LIST_FILE.fullmatch(file_name):
+    if not re.fullmatch(_LIST_FILE, file_name):
         raise ConfigError(f"{name}: {file_name!r} is not a file name in the package (file:NAME)")
     try:
         text = (package_root / file_name).read_text(encoding="utf-8")
@@ -244,7 +253,7 @@ def _allowed_buckets(environ: Mapping[str, str], package_root: Path) -> frozense
     if items == ["*"]:
         return None
     for item in items:
-        if not BUCKET_NAME.fullmatch(item):
+        if not re.fullmatch(BUCKET_NAME, item):
             raise ConfigError(
                 f"ALLOWED_BUCKETS: {item!r} is not a bucket name ('*' alone means any bucket)"
             )
@@ -261,7 +270,7 @@ def _allowed_topics(environ: Mapping[str, str], package_root: Path) -> frozenset
             "(leave it empty to accept any topic)"
         )
     for item in items:
-        if not _TOPIC_ARN.fullmatch(item):
+        if not re.fullmatch(_TOPIC_ARN, item):
             raise ConfigError(f"ALLOWED_TOPIC_ARNS: {item!r} is not an SNS topic ARN")
     return frozenset(items)
 
@@ -275,7 +284,7 @@ def _guardduty_plans(environ: Mapping[str, str], package_root: Path) -> frozense
             "result)"
         )
     for item in items:
-        if not _PLAN_ARN.fullmatch(item):
+        if not re.fullmatch(_PLAN_ARN, item):
             raise ConfigError(
                 f"{name}: {item!r} is not a GuardDuty Malware Protection plan ARN "
                 "(arn:PARTITION:guardduty:REGION:ACCOUNT:malware-protection-plan/ID)"
@@ -308,14 +317,14 @@ def _scan_types(environ: Mapping[str, str]) -> frozenset[str]:
 
 def _event_bus(environ: Mapping[str, str]) -> str | None:
     value = _raw(environ, "EVENT_BUS")
-    if value and not (_EVENT_BUS_NAME.fullmatch(value) or _EVENT_BUS_ARN.fullmatch(value)):
+    if value and not (re.fullmatch(_EVENT_BUS_NAME, value) or re.fullmatch(_EVENT_BUS_ARN, value)):
         raise ConfigError(f"EVENT_BUS: {value!r} is not an EventBridge event bus name or ARN")
     return value or None
 
 
 def _event_source(environ: Mapping[str, str]) -> str:
     value = _non_empty(environ, "EVENT_SOURCE", Config.event_source, 256)
-    if not _EVENT_SOURCE.fullmatch(value) or value.lower().startswith("aws."):
+    if not re.fullmatch(_EVENT_SOURCE, value) or value.lower().startswith("aws."):
         raise ConfigError(
             f"EVENT_SOURCE: {value!r} must be 1-256 characters of A-Z a-z 0-9 . _ / - "
             "and must not start with aws. (reserved for AWS services)"
@@ -327,7 +336,7 @@ def _notify_topic(environ: Mapping[str, str]) -> str | None:
     value = _raw(environ, "NOTIFY_TOPIC_ARN")
     if not value:
         return None
-    if not _TOPIC_ARN.fullmatch(value):
+    if not re.fullmatch(_TOPIC_ARN, value):
         raise ConfigError(f"NOTIFY_TOPIC_ARN: {value!r} is not an SNS topic ARN")
     if value.endswith(".fifo"):
         raise ConfigError(f"NOTIFY_TOPIC_ARN: {value!r} is a FIFO topic; use a standard topic")
@@ -338,7 +347,7 @@ def _security_hub_product(environ: Mapping[str, str]) -> str | None:
     value = _raw(environ, "SECURITY_HUB_PRODUCT_ARN")
     if not value:
         return None
-    match = _SECURITY_HUB_PRODUCT.fullmatch(value)
+    match = re.fullmatch(_SECURITY_HUB_PRODUCT, value)
     if match is None or match["account"] != match["owner"]:
         raise ConfigError(
             f"SECURITY_HUB_PRODUCT_ARN: {value!r} is not the default product of an account "
@@ -362,7 +371,7 @@ def _table(environ: Mapping[str, str]) -> str | None:
     value = _raw(environ, "FILE_ID_TABLE")
     if not value:
         return None
-    if not (_TABLE_NAME.fullmatch(value) or _TABLE_ARN.fullmatch(value)):
+    if not (re.fullmatch(_TABLE_NAME, value) or re.fullmatch(_TABLE_ARN, value)):
         raise ConfigError(f"FILE_ID_TABLE: {value!r} is not a DynamoDB table name or table ARN")
     return value
 
@@ -407,7 +416,7 @@ def _max_receive_count(environ: Mapping[str, str]) -> int | None:
 
 def _dead_letter_queue(environ: Mapping[str, str]) -> str | None:
     value = _raw(environ, "DEAD_LETTER_QUEUE_ARN")
-    if value and not _QUEUE_ARN.fullmatch(value):
+    if value and not re.fullmatch(_QUEUE_ARN, value):
         raise ConfigError(f"DEAD_LETTER_QUEUE_ARN: {value!r} is not an SQS queue ARN")
     return value or None
 
@@ -431,7 +440,7 @@ def _read_protection(environ: Mapping[str, str]) -> str:
 
 def _account(environ: Mapping[str, str], name: str) -> str | None:
     value = _raw(environ, name)
-    if value and not _ACCOUNT_ID.fullmatch(value):
+    if value and not re.fullmatch(_ACCOUNT_ID, value):
         raise ConfigError(f"{name} must be a 12-digit AWS account id, got {value!r}")
     return value or None
 
@@ -448,14 +457,14 @@ def _route(environ: Mapping[str, str], verdict: str, expected_owner: str | None)
             raise ConfigError(f"{owner_name} is set but {name} is empty: an owner needs a route")
         return None
     bucket, _, prefix = value.partition("/")
-    if not BUCKET_NAME.fullmatch(bucket):
+    if not re.fullmatch(BUCKET_NAME, bucket):
         raise ConfigError(f"{name}: {bucket!r} is not a bucket name (BUCKET or BUCKET/PREFIX)")
-    if prefix and not _PREFIX.fullmatch(prefix):
+    if prefix and not re.fullmatch(_PREFIX, prefix):
         raise ConfigError(
             f"{name}: prefix {prefix!r} must be 1-512 characters of A-Z a-z 0-9 ! _ . ' ( ) / -"
             " and must not start with /"
         )
-    if key_arn and not _KMS_KEY_ARN.fullmatch(key_arn):
+    if key_arn and not re.fullmatch(_KMS_KEY_ARN, key_arn):
         raise ConfigError(f"{key_name}: {key_arn!r} is not a KMS key ARN")
     return Route(
         bucket=bucket, prefix=prefix, kms_key_arn=key_arn or None, owner=owner or expected_owner

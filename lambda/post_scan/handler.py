@@ -10,12 +10,15 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from post_scan import aws, logline, record
+from post_scan import aws, logline
 from post_scan.config import ROUTE_VARIABLES, Config, load_config
 from post_scan.message import SQS, EventError, ScanMessageError, event_records
 from post_scan.pipeline import ERROR, Outcome, Pipeline, S3Store, UpdateSender
+
+if TYPE_CHECKING:
+    from post_scan.record import Refusal
 
 logger = logging.getLogger("post_scan")
 
@@ -35,8 +38,15 @@ def build_pipeline(
     return Pipeline(
         config,
         s3 or aws.S3Objects(owner_of=config.bucket_owner),
-        send_update or (lambda request: record.send_update(aws.dynamodb_client(), request)),
+        send_update or _send_update,
     )
+
+
+def _send_update(request: dict[str, Any]) -> str | Refusal:
+    """The row update in DynamoDB (post_scan.record: loaded with the first row, not at import)."""
+    from post_scan import record
+
+    return record.send_update(aws.dynamodb_client(), request)
 
 
 def cold_start(environ: Mapping[str, str]) -> Pipeline:

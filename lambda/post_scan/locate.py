@@ -55,6 +55,9 @@ class S3Reader(Protocol):
 
 @dataclass(frozen=True)
 class Location:
+    """Where the scanned content is: found (the versions to act on), gone, superseded or
+    unproven."""
+
     status: str  # FOUND, GONE, SUPERSEDED or UNPROVEN
     reason: str
     versioned: bool = False

@@ -104,6 +104,8 @@ class EventError(ScanMessageError):
 
 @dataclass(frozen=True)
 class Envelope:
+    """One record unwrapped: the scanner's message and how it was delivered."""
+
     message: str
     topic_arn: str | None  # None: raw queue delivery, the topic is unknown
     sns_message_id: str | None
@@ -201,12 +203,16 @@ def parse_record(record: Any) -> Envelope:
 
 @dataclass(frozen=True)
 class Finding:
+    """One piece of malware the scanner named."""
+
     malware: str
     type: str | None
 
 
 @dataclass(frozen=True)
 class ScanResult:
+    """One scan result, whichever scanner sent it (parsed at the edge)."""
+
     message_id: str
     message_id_source: str  # "sqs_message_id", else "sns_message_id" or "queue_message_id"
     timestamp: Decimal  # epoch seconds, full precision

@@ -23,6 +23,8 @@ class ObjectChanged(Exception):
 
 @dataclass(frozen=True)
 class ObjectVersion:
+    """One version of a key (or the unversioned object), as a HEAD or a listing shows it."""
+
     version_id: str | None  # None (or "null") in a bucket that never had versioning
     etag: str  # without quotes
     last_modified: datetime  # timezone-aware
@@ -76,4 +78,6 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class CopyResult:
+    """How the managed copy was made."""
+
     multipart: bool  # the managed copy used UploadPartCopy (the copy's ETag is not the source's)

@@ -18,11 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from post_scan import pending, scanner_tags, timing
+from post_scan import timing
 from post_scan.budget import Budget
-from post_scan.config import SCAN_TYPE_GATED_VERDICTS, Config, Route
+from post_scan.config import SCAN_TYPE_GATED_VERDICTS, SCAN_TYPES, UNTIL_CLEAN, Config, Route
 from post_scan.failures import PERMANENT, classify, describe
 from post_scan.locate import FOUND, GONE, UNPROVEN, Location, locate
 from post_scan.message import (
@@ -56,20 +56,6 @@ from post_scan.objects import (
     ObjectVersion,
     StoredObject,
 )
-from post_scan.protection import (
-    RESULT_TAGS,
-    UNTIL_CLEAN,
-    copy_tags,
-    tagged_clean,
-)
-from post_scan.record import (
-    RECORDED,
-    ROW_CONFLICT,
-    VERDICT_KEPT,
-    Refusal,
-    VerdictRow,
-    build_update,
-)
 from post_scan.route import (
     ROUTED_MARK,
     CopyVerificationError,
@@ -88,6 +74,15 @@ from post_scan.targets import (
     may_fall_back,
     plan,
 )
+
+if TYPE_CHECKING:
+    from post_scan.pending import PendingRow
+    from post_scan.record import Refusal, VerdictRow
+
+# Features that may be off are loaded at their first use, not at cold start: the rows
+# (post_scan.record), the dead-letter queue's pending rows (post_scan.pending), the scanner's tags
+# (post_scan.scanner_tags, read only to record, route or check read protection) and read protection
+# (post_scan.protection).
 
 PROCESSED = "processed"
 REJECTED = "rejected"
@@ -329,7 +324,11 @@ class Pipeline:
         if scan is None:
             return
         out.scan = scan
-        waiting = pending.parse(envelope.pending) if envelope.pending is not None else ()
+        waiting: tuple[PendingRow, ...] = ()
+        if envelope.pending is not None:  # replaying a dead letter: loaded only then
+            from post_scan.pending import parse as parse_pending
+
+            waiting = parse_pending(envelope.pending)
         if waiting and scan.verdict != MALICIOUS:
             raise ScanMessageError(f"{PENDING_FIELD} on a {scan.verdict} result")
         if not config.bucket_allowed(scan.bucket):
@@ -406,7 +405,9 @@ class Pipeline:
             elif wants_check:
                 self._check_tagged_clean(scan, reader, out)
             if lost is not None:
-                raise pending.RowNotKept(lost)
+                from post_scan.pending import RowNotKept
+
+                raise RowNotKept(lost)
         except ObjectGone as exc:
             out.outcome, out.removed = OBJECT_GONE, True
             if not self._gone(scan, out):
@@ -499,8 +500,10 @@ class Pipeline:
         """
         config = self.config
         gated = scan.verdict in SCAN_TYPE_GATED_VERDICTS
-        if not gated or config.route_scan_types.issuperset(scanner_tags.SCAN_TYPES):
+        if not gated or config.route_scan_types.issuperset(SCAN_TYPES):
             return True  # nothing to decide: no tag read for it
+        from post_scan import scanner_tags
+
         out.scan_type = scanner_tags.scan_type(reader.tags(out.version_id))
         if config.routes_scan_type(scan.verdict, out.scan_type):
             return True
@@ -593,7 +596,9 @@ class Pipeline:
         if first.versioned:
             out.version_id = first.version_id
         if out.scan_type is None and first.tags is not None:
-            out.scan_type = scanner_tags.scan_type(first.tags)
+            from post_scan.scanner_tags import scan_type
+
+            out.scan_type = scan_type(first.tags)
 
     def _record_all(self, scan: ScanResult, wants: _Wants, out: Outcome) -> None:
         missing = [t.describe() for t in out.live if t.file_id is None]
@@ -622,7 +627,7 @@ class Pipeline:
             return
         self._budget.check("the row update")
         try:
-            result = self._send_update(build_update(row))
+            result = self._send_row(row)
         except Exception as exc:
             permanent = classify(exc) == PERMANENT
             final = not permanent and self._final_receive(out)
@@ -643,6 +648,11 @@ class Pipeline:
             return
         target.recorded = self._recorded(result, target.file_id, out)
 
+    def _send_row(self, row: VerdictRow) -> str | Refusal:
+        from post_scan.record import build_update
+
+        return self._send_update(build_update(row))
+
     def _row(
         self,
         scan: ScanResult,
@@ -652,6 +662,8 @@ class Pipeline:
         destination: str | None,
         unproven: str | None = None,
     ) -> VerdictRow:
+        from post_scan.record import VerdictRow
+
         config = self.config
         assert config.file_id_table is not None
         return VerdictRow(
@@ -669,6 +681,8 @@ class Pipeline:
     def _recorded(self, result: str | Refusal, file_id: str, out: Outcome) -> bool:
         """True when the row was written; otherwise the outcome and the reason say why not
         (a row conflict outranks a stale verdict or a missing row; an unproven outcome stays)."""
+        from post_scan.record import RECORDED, ROW_CONFLICT, VERDICT_KEPT, Refusal
+
         kind, bound = (
             (result.result, result.bound_to) if isinstance(result, Refusal) else (result, None)
         )
@@ -705,6 +719,8 @@ class Pipeline:
         """Send the message, with the rows the final receive could not write, to the dead-letter
         queue (post_scan.pending); None when sent, else why not (the record then fails, after the
         file was made harmless, and the log line keeps the file ids)."""
+        from post_scan import pending
+
         config = self.config
         waiting = [t for t in out.live if t.pending]
         rows = [
@@ -741,7 +757,7 @@ class Pipeline:
         return None
 
     def _finish_pending(
-        self, scan: ScanResult, wants: _Wants, waiting: tuple[pending.PendingRow, ...], out: Outcome
+        self, scan: ScanResult, wants: _Wants, waiting: tuple[PendingRow, ...], out: Outcome
     ) -> None:
         """The object is gone and the message carries rows a final receive left pending: write
         them (a replay of the dead letter). Errors propagate: the replay fails and is retried."""
@@ -763,7 +779,7 @@ class Pipeline:
                 out.actions.append("would_record")
                 continue
             self._budget.check("the row update")
-            self._recorded(self._send_update(build_update(row)), item.file_id, out)
+            self._recorded(self._send_row(row), item.file_id, out)
         out.notes.append(f"{PENDING_FIELD}: wrote the row(s) an earlier final receive left pending")
 
     def _unproven(
@@ -777,7 +793,9 @@ class Pipeline:
         recorded = wants.record and scan.verdict in config.record_verdicts
         if not recorded or config.file_id_table is None:
             return
-        if len(location.targets) > pending.MAX_TARGETS:
+        from post_scan.pending import MAX_TARGETS
+
+        if len(location.targets) > MAX_TARGETS:
             out.notes.append("too many candidates to read their file ids: no row written")
             return
         found: set[str | None] = set()
@@ -800,7 +818,7 @@ class Pipeline:
             out.actions.append("would_record")
             return
         self._budget.check("the row update")
-        self._recorded(self._send_update(build_update(row)), file_id, out)
+        self._recorded(self._send_row(row), file_id, out)
 
     def _route_all(self, scan: ScanResult, wants: _Wants, out: Outcome) -> None:
         """Copy each target to its destination and verify the copy. A permanent failure of a
@@ -832,6 +850,8 @@ class Pipeline:
 
     def _copy(self, scan: ScanResult, route: Route, target: Target, out: Outcome) -> None:
         """Copy exactly the scanned content, then verify the copy. Raises on any failure."""
+        from post_scan.protection import copy_tags, tagged_clean
+
         source = target.source
         assert source is not None and target.destination_key is not None
         assert target.metadata is not None
@@ -875,6 +895,8 @@ class Pipeline:
     def _check_tagged_clean(self, scan: ScanResult, reader: _Reader, out: Outcome) -> None:
         """until_clean: readers are denied until the scanner tags the object clean; say so when
         it has not (UntaggedCleanObjects), e.g. because its tagging is off or failing."""
+        from post_scan.protection import RESULT_TAGS, tagged_clean
+
         tags = reader.tags(out.version_id)
         if tagged_clean(tags, scan.scanner):
             return
@@ -936,7 +958,11 @@ class Pipeline:
         Not when it ended otherwise (superseded, object_gone): then no fallback was carried out.
         """
         reasons = [f"{t.describe()}: {reason}" for t in out.targets for reason in t.fallbacks]
-        if not reasons or out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING, ROW_CONFLICT):
+        if not reasons:
+            return
+        from post_scan.record import ROW_CONFLICT
+
+        if out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING, ROW_CONFLICT):
             return
         out.fallback = "; ".join(reasons)
         out.notes.append("FALLBACK " + out.fallback)

@@ -23,12 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from post_scan import scanner_tags
+from post_scan.config import OFF, UNTIL_CLEAN
 from post_scan.message import CLEAN, FSS, GUARDDUTY, MALICIOUS
 from post_scan.scanner_tags import FSS_CLEAN, objection
-
-OFF = "off"
-MALICIOUS_ONLY = "malicious"
-UNTIL_CLEAN = "until_clean"
 
 RESULT_TAG = "fss-scan-result"
 DETAIL_CODE_TAG = "fss-scan-detail-code"

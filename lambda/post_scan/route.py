@@ -7,6 +7,7 @@ key and arguments, copies, and asks it again whether the copy's HEAD matches the
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -143,7 +144,7 @@ def at_route_destination(
 
 
 def _is_bucket(name: str) -> bool:
-    return BUCKET_NAME.fullmatch(name) is not None
+    return re.fullmatch(BUCKET_NAME, name) is not None
 
 
 def _bytes(text: str) -> int:

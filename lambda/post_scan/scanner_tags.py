@@ -43,9 +43,7 @@ RESULT_FAILURE = "failure"
 # GuardDuty Malware Protection for S3 tags a scanned object with its scanResultStatus.
 GUARDDUTY_STATUS_TAG = "GuardDutyMalwareScanStatus"
 GUARDDUTY_THREATS_FOUND = "THREATS_FOUND"
-# fss-scan-type values (Vision One): a real-time upload, a manual or a scheduled full bucket scan.
-OBJECT_CREATED = "object created"
-SCAN_TYPES = (OBJECT_CREATED, "manual", "schedule")
+# fss-scan-type values: config.SCAN_TYPES.
 
 # Field names without the prefix -> ScannerTags attribute.
 _FIELDS = {

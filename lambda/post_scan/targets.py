@@ -15,7 +15,6 @@ from post_scan.config import Config, Route
 from post_scan.message import MALICIOUS, ScanResult
 from post_scan.objects import ObjectVersion, StoredObject
 from post_scan.route import deletes_source, planned_key, routed_metadata, scan_action
-from post_scan.scanner_tags import malicious_keys
 
 
 class VerdictConflict(RuntimeError):
@@ -72,12 +71,15 @@ def check_conflicts(scan: ScanResult, targets: list[Target]) -> None:
     tagged malicious (tags can lag a malicious message, never the reverse). Any malicious value
     counts, under any key spelling, separated or merged, File Storage Security's or GuardDuty's
     (scanner_tags.malicious_keys): tags may only make the function more careful."""
-    if scan.verdict == MALICIOUS:
+    read = [t for t in targets if t.tags is not None]
+    if scan.verdict == MALICIOUS or not read:
         return
+    from post_scan.scanner_tags import malicious_keys  # loaded only where tags are read
+
     tagged = [
         f"{t.describe()} ({', '.join(malicious_keys(t.tags))})"
-        for t in targets
-        if t.tags is not None and malicious_keys(t.tags)
+        for t in read
+        if malicious_keys(t.tags)
     ]
     if tagged:
         raise VerdictConflict(

@@ -17,6 +17,8 @@ from post_scan.message import epoch_seconds
 
 @dataclass(frozen=True)
 class Elapsed:
+    """Seconds between two moments, never negative."""
+
     seconds: float  # >= 0, to the millisecond
     clamped: bool  # the clocks said it ended before it began
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,15 +27,16 @@ from typing import Any
 import hcl2
 from pytest_terraform.tf import TerraformRunner, TerraformState
 
+from emulator import jobs
 from emulator.lambda_runner import run_deployed_handler
 from emulator.launcher import Account, MotoServer
 from emulator.staging import (
-    COMMAND_TIMEOUT,
     OVERRIDE_FILE,
     REPO_ROOT,
     TerraformFailed,
     provider_override,
     run_logged,
+    run_plan_exit_code,
     stage_example,
     stage_module,
     terraform_environment,
@@ -93,20 +93,7 @@ class Runner(TerraformRunner):
     def plan_exit_code(self) -> tuple[int, str]:
         """``terraform plan -detailed-exitcode``: 0 no changes, 2 changes (with the plan text)."""
         args = self._get_cmd_args("plan", output="-detailed-exitcode")
-        result = subprocess.run(
-            args,
-            cwd=self.module_dir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
-        with open(self.log_path, "a") as log:
-            log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
-        if result.returncode == 1:
-            raise TerraformFailed(1, args, self.log_path, result.stdout + result.stderr)
-        return result.returncode, result.stdout
+        return run_plan_exit_code(args, Path(self.module_dir), self.env, self.log_path)
 
 
 def module_calls(root: Path) -> dict[str, dict[str, Any]]:
@@ -155,6 +142,9 @@ class Deployment:
     runner: Runner
     facts: dict[str, Any]
     state: TerraformState | None = None
+    # `terraform plan -detailed-exitcode` right after the apply: (exit code, plan text) or what
+    # made it fail.
+    second_plan: tuple[int, str] | TerraformFailed | None = None
     # The saved plan of the first apply (`terraform show -json`): what a reviewer read.
     plan: dict[str, Any] | None = None
 
@@ -203,10 +193,11 @@ class Scenario:
 
 
 class Fleet:
-    """Applies the wanted scenarios concurrently, then destroys them concurrently on request.
+    """Applies the wanted scenarios side by side, then destroys them side by side on request.
 
-    The AWS provider's SQS waiters make each apply/destroy mostly sleep (see moto-findings.md), so
-    doing them side by side keeps the suite fast on two cores.
+    The AWS provider's SQS waiters make each apply/destroy mostly sleep, so doing them side by side
+    keeps the suite fast on two cores; at most POST_SCAN_JOBS of them at once (emulator.jobs: one
+    thread per job here, and a slot per Terraform command across the whole test session).
     """
 
     def __init__(
@@ -216,7 +207,7 @@ class Fleet:
         self.workdir = workdir
         self.tf_bin = tf_bin
         self._scenarios = {s.key: s for s in scenarios}
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(scenarios)))
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(scenarios), jobs.jobs())))
         self._lock = threading.Lock()
         self._applied: dict[str, Future[Deployment]] = {
             s.key: self._pool.submit(self._apply, s) for s in scenarios
@@ -232,6 +223,10 @@ class Fleet:
         runner.init()
         deployment.state = runner.apply()
         deployment.plan = runner.saved_plan()
+        try:
+            deployment.second_plan = runner.plan_exit_code()
+        except TerraformFailed as failed:  # its own test reports it
+            deployment.second_plan = failed
         return deployment
 
     def applied(self, key: str) -> Deployment:

@@ -23,9 +23,9 @@ from _harness import Account, MotoServer, stage_module
 
 from emulator.staging import (
     OVERRIDE_FILE,
-    TerraformFailed,
     provider_override,
     run_logged,
+    run_plan_exit_code,
     terraform_environment,
 )
 
@@ -286,11 +286,4 @@ def module_dir(job: Job) -> Path:
 def plan_exit_code(job: Job) -> int:
     """`terraform plan -detailed-exitcode`: 0 no changes, 2 changes (1 raises)."""
     args = [job.tf_bin, "plan", "-input=false", "-no-color", "-detailed-exitcode"]
-    result = subprocess.run(
-        args, cwd=job.root, env=job.env, capture_output=True, text=True, check=False
-    )
-    with open(job.log, "a") as log:
-        log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
-    if result.returncode not in (0, 2):
-        raise TerraformFailed(result.returncode, args, job.log, result.stdout + result.stderr)
-    return result.returncode
+    return run_plan_exit_code(args, job.root, job.env, job.log)[0]

@@ -531,7 +531,11 @@ def test_announcement_targets_are_the_configured_ones(deployed: Deployment):
 
 
 def test_second_plan_shows_no_changes(deployed: Deployment):
-    code, plan = deployed.runner.plan_exit_code()
+    """The plan the fleet ran right after the apply (side by side with the other deployments')."""
+    if isinstance(deployed.second_plan, BaseException):
+        raise deployed.second_plan
+    assert deployed.second_plan is not None, "no plan after the apply"
+    code, plan = deployed.second_plan
     assert code == 0, f"terraform plan -detailed-exitcode = {code} after apply:\n{plan}"
 
 

@@ -17,11 +17,11 @@ import time
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import background
 import pytest
 from _harness import Account, MotoServer, stage_module
 from _pipeline import (
@@ -35,8 +35,9 @@ from _pipeline import (
     release,
     unknown_policy_arguments,
 )
+from tooling import terraform_ready
 
-from emulator import fss
+from emulator import fss, jobs
 from emulator.event_source import EventSource, deployed_mapping
 from emulator.lambda_runner import warm_deployed_handler
 
@@ -229,7 +230,7 @@ def saved_plans_flow(moto_server: MotoServer, terraform_binary: str, tmp_path: P
         env=operator_environment(account),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=jobs.scaled(30),
         check=False,
     )
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
@@ -335,8 +336,8 @@ def mode_switch_flow(moto_server: MotoServer, terraform_binary: str, tmp_path: P
 
 
 ################################################################################
-# The two flows run side by side (most of their time is Terraform waiting on the emulator's SQS);
-# each test reports its own.
+# The two flows run side by side, in the background from the end of collection (most of their
+# time is Terraform waiting on the emulator's SQS); each test reports its own.
 ################################################################################
 
 FLOWS = {
@@ -345,35 +346,28 @@ FLOWS = {
 }
 
 
-@pytest.fixture(scope="module")
-def flows(
-    request: pytest.FixtureRequest,
-    terraform_binary: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, Future[None]]]:
+@background.work("flows")
+def _start_flows(session: pytest.Session) -> dict[str, Future[None]]:
     """The selected flows, started at once in threads; each test waits for its own. Each flow has
     a moto server of its own: moto's backends are not thread-safe, and two flows applying at once
     against one server made a request fail after it had taken effect (a CreateFunction retried by
     the provider then met "Function already exist")."""
-    selected = sorted({item.originalname for item in request.session.items} & set(FLOWS))
-    servers: dict[str, MotoServer] = {}
-    try:
-        for name in selected:
-            folder = tmp_path_factory.mktemp(f"{name[5:30]}-server")
-            servers[name] = MotoServer(folder / "moto-server.log")
-        with ThreadPoolExecutor(max_workers=len(selected) or 1) as pool:
-            yield {
-                name: pool.submit(
-                    FLOWS[name],
-                    servers[name],
-                    terraform_binary,
-                    tmp_path_factory.mktemp(name[5:30]),
-                )
-                for name in selected
-            }
-    finally:
-        for server in servers.values():
-            server.stop()
+    terraform = terraform_ready()
+    factory = session.config._tmp_path_factory  # the tmp_path_factory fixture's
+    selected = sorted({item.originalname for item in session.items} & set(FLOWS))
+    pool = ThreadPoolExecutor(max_workers=len(selected) or 1)
+    futures: dict[str, Future[None]] = {}
+    for name in selected:
+        server = MotoServer(factory.mktemp(f"{name[5:30]}-server") / "moto-server.log")
+        background.at_exit(server.stop)
+        futures[name] = pool.submit(FLOWS[name], server, terraform, factory.mktemp(name[5:30]))
+    background.at_exit(lambda: pool.shutdown(wait=True))
+    return futures
+
+
+@pytest.fixture(scope="module")
+def flows(request: pytest.FixtureRequest) -> dict[str, Future[None]]:
+    return background.result("flows", request.session)
 
 
 def test_saved_plans_apply_in_fresh_jobs(flows: dict[str, Future[None]]):

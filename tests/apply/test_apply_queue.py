@@ -28,7 +28,7 @@ import pytest
 from _harness import Deployment, Fleet, run_deployed_handler
 from _pipeline import operator_environment
 
-from emulator import fss
+from emulator import fss, jobs
 from emulator.event_source import Drained, drain_deployed
 from replay.cli import main as replay_main
 
@@ -89,7 +89,7 @@ def _replay(deployed: Deployment) -> subprocess.CompletedProcess[str]:
         env=operator_environment(deployed.account),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=jobs.scaled(30),
         check=False,
     )
 

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import background
 import pytest
 import quotas
 from _harness import Account, MotoServer, Runner, prepare_root, run_deployed_handler
+from tooling import terraform_ready
 
 from emulator import fss
 from emulator import scale as scale_config
@@ -43,6 +44,7 @@ MODES = {"direct": "710000000001", "queue": "710000000002"}
 @dataclass
 class ScaleDeployment:
     mode: str
+    server: MotoServer
     account: Account
     root: Path
     runner: Runner
@@ -63,7 +65,9 @@ def _deploy(
     root = scale_config.stage_root(workdir / f"scale-{mode}")
     variables = scale_config.root_variables(account, mode, stacks, foreign)
     runner = prepare_root(root, account, variables, tf_bin, server.url)
-    deployment = ScaleDeployment(mode, account, root, runner, stack_buckets, stack_topics, foreign)
+    deployment = ScaleDeployment(
+        mode, server, account, root, runner, stack_buckets, stack_topics, foreign
+    )
     runner.init()
     started = time.monotonic()
     state = runner.apply()
@@ -76,23 +80,30 @@ def _deploy(
     return deployment
 
 
-@pytest.fixture(scope="module")
-def scale(
-    terraform_binary: str, moto_server: MotoServer, apply_workdir: Path
-) -> Iterator[dict[str, ScaleDeployment]]:
-    """Both modes, applied at the same time (the provider's waits overlap)."""
+@background.work("scale")
+def _start_scale(session: pytest.Session) -> dict[str, ScaleDeployment]:
+    """Both modes, applied at the same time (the provider's waits overlap), on a server of their
+    own, in the background from the end of collection."""
+    terraform = terraform_ready()
+    workdir = session.config._tmp_path_factory.mktemp("scale")  # the tmp_path_factory fixture's
+    server = MotoServer(workdir / "moto-server.log")
+    background.at_exit(server.stop)
     foreign = scale_config.create_foreign_topics(
-        [moto_server.account(owner, REGION) for owner in scale_config.FSS_ACCOUNTS]
+        [server.account(owner, REGION) for owner in scale_config.FSS_ACCOUNTS]
     )
     with ThreadPoolExecutor(max_workers=len(MODES)) as pool:
         futures = {
-            mode: pool.submit(_deploy, moto_server, apply_workdir, terraform_binary, mode, foreign)
-            for mode in MODES
+            mode: pool.submit(_deploy, server, workdir, terraform, mode, foreign) for mode in MODES
         }
         deployments = {mode: future.result() for mode, future in futures.items()}
     for deployment in deployments.values():
         print(f"scale {deployment.mode}: {deployment.seconds}")
-    yield deployments
+    return deployments
+
+
+@pytest.fixture(scope="module")
+def scale(request: pytest.FixtureRequest) -> dict[str, ScaleDeployment]:
+    return background.result("scale", request.session)
 
 
 def _module_outputs(deployment: ScaleDeployment) -> dict[str, Any]:
@@ -179,7 +190,7 @@ def _keys(account: Account, bucket: str) -> list[str]:
 
 
 def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
-    scale: dict[str, ScaleDeployment], moto_server: MotoServer, tmp_path, capsys
+    scale: dict[str, ScaleDeployment], tmp_path, capsys
 ):
     deployment = scale["direct"]
     account = deployment.account
@@ -193,7 +204,7 @@ def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
     account.client("sns").publish(
         TopicArn=stack_topic, Message=_malicious(stack_bucket, "uploads/eicar.txt", stored)
     )
-    (event,) = moto_server.lambda_deliveries(outputs["lambda_function_arn"])
+    (event,) = deployment.server.lambda_deliveries(outputs["lambda_function_arn"])
     capsys.readouterr()
     run_deployed_handler(account, name, event, tmp_path)
     (line,) = _outcomes(capsys)
@@ -216,7 +227,7 @@ def test_direct_mode_acts_for_a_stack_and_keeps_the_exact_allow_lists(
 
 
 def test_queue_mode_delivers_from_a_foreign_topic(
-    scale: dict[str, ScaleDeployment], moto_server: MotoServer, tmp_path, capsys
+    scale: dict[str, ScaleDeployment], tmp_path, capsys
 ):
     deployment = scale["queue"]
     account = deployment.account
@@ -226,7 +237,7 @@ def test_queue_mode_delivers_from_a_foreign_topic(
     stored = _upload(account, bucket, "eicar.bin")
     topic = sorted(deployment.foreign_topics.values())[-1]
     # The FSS account publishes; the topic's subscription feeds the delivery queue.
-    publisher = moto_server.account(topic.split(":")[4], REGION)
+    publisher = deployment.server.account(topic.split(":")[4], REGION)
     publisher.client("sns").publish(TopicArn=topic, Message=_malicious(bucket, "eicar.bin", stored))
 
     def invoke(event: dict[str, Any]) -> Any:

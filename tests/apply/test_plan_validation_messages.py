@@ -14,9 +14,11 @@ import json
 import re
 from typing import Any
 
+import background
 import pytest
 from _harness import MotoServer
 from _pipeline import Job
+from tooling import terraform_ready
 
 from emulator.staging import TerraformFailed
 
@@ -466,15 +468,17 @@ def _failed_plan(job: Job, document: str, inputs: dict[str, Any]) -> str:
     return ""
 
 
-@pytest.fixture(scope="module")
-def messages(
-    moto_server: MotoServer, terraform_binary: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, list[str]]:
+@background.work("messages")
+def _plan_messages(session: pytest.Session) -> dict[str, list[str]]:
     """Case -> the messages of the inputs it sets: validations from one failed plan per round,
-    preconditions from one plan per case."""
-    workdir = tmp_path_factory.mktemp("messages")
-    account = moto_server.account(ACCOUNT, REGION)
-    job = Job.module_root(workdir, moto_server, account, terraform_binary, BASE)
+    preconditions from one plan per case (in the background from the end of collection, on a
+    server of its own)."""
+    terraform = terraform_ready()
+    workdir = session.config._tmp_path_factory.mktemp("messages")  # the tmp_path_factory's
+    server = MotoServer(workdir / "moto-server.log")
+    background.at_exit(server.stop)
+    account = server.account(ACCOUNT, REGION)
+    job = Job.module_root(workdir, server, account, terraform, BASE)
     job.plan()  # the good inputs plan
     document = (job.root / "main.tf.json").read_text()
     found: dict[str, list[str]] = {}
@@ -494,6 +498,11 @@ def messages(
         ]
     (job.root / "main.tf.json").write_text(document)
     return found
+
+
+@pytest.fixture(scope="module")
+def messages(request: pytest.FixtureRequest) -> dict[str, list[str]]:
+    return background.result("messages", request.session)
 
 
 @pytest.mark.parametrize("case", sorted(CASES) + sorted(PRECONDITION_CASES))

@@ -13,8 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import background
 import pytest
 
+from emulator import jobs
 from post_scan import config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,8 +93,10 @@ def _calls(text: str) -> dict[str, int]:
     return {name: int(count) for count, name in (item.split() for item in text.split(" + "))}
 
 
-@pytest.fixture(scope="module")
-def output() -> str:
+@background.work("bench_output")
+def _benchmark(session: pytest.Session) -> str:
+    """`python -m benchmarks --quick` (a process of its own), in the background from the end of
+    collection."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "lambda"), str(REPO / "tools")])}
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick"],
@@ -100,15 +104,20 @@ def output() -> str:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=jobs.scaled(75),
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 @pytest.fixture(scope="module")
-def sections(output: str) -> dict[str, str]:
-    return _sections(output)
+def bench_output(request: pytest.FixtureRequest) -> str:
+    return background.result("bench_output", request.session)
+
+
+@pytest.fixture(scope="module")
+def sections(bench_output: str) -> dict[str, str]:
+    return _sections(bench_output)
 
 
 def test_every_section_is_printed(sections):
@@ -254,7 +263,7 @@ def test_cold_import_compares_the_handler_with_boto3(sections):
     assert "import post_scan.handler + the first S3 client, DELETE_MALICIOUS=true" in names
     for row in rows:
         assert float(row["median ms"]) > 0
-    ratio = re.search(r"run by run: median (\d+\.\d\d) \(range .*; goal <= 1\.15\)", text)
+    ratio = re.search(r"run by run: median (\d+\.\d\d) \(range .*; goal <= 1\.10\)", text)
     assert ratio is not None, text
     assert 0.5 < float(ratio.group(1)) < 3
 

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tooling import REPO_ROOT
 
-DEMO_TIMEOUT = 600
+from emulator import jobs
+
+# The full demo on an idle 2-core machine takes about 150 s; its timeout is scaled from that
+# (emulator.jobs: 600 s with POST_SCAN_JOBS=1), plus whatever it spent waiting for a Terraform slot
+# while the apply tests held them.
+DEMO_SECONDS = 150
+
+
+@contextlib.contextmanager
+def _interruptible_children() -> Iterator[None]:
+    """Children started in the block get Ctrl-C's default action, as in a terminal, even when
+    this process runs where SIGINT is ignored (a background job of a script, which its children
+    inherit: the demo would then never see the Ctrl-C its test sends)."""
+    ignored = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    )
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to default on exec
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class DemoRun:
@@ -23,7 +50,7 @@ class DemoRun:
         python_path = os.pathsep.join(
             filter(None, [str(REPO_ROOT / "tools"), os.environ.get("PYTHONPATH")])
         )
-        with open(self.output_path, "w") as output:
+        with open(self.output_path, "w") as output, _interruptible_children():
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "demo", *args],
                 cwd=REPO_ROOT,
@@ -38,14 +65,32 @@ class DemoRun:
     def output(self) -> str:
         return self.output_path.read_text()
 
-    def wait(self, timeout: float = DEMO_TIMEOUT) -> int:
-        try:
-            code = self.process.wait(timeout=max(1, timeout - (time.monotonic() - self.started)))
-        except subprocess.TimeoutExpired:
-            self.stop()
-            pytest.fail(f"the demo ran over {timeout} s:\n{self.output}", pytrace=False)
-        self.seconds = time.monotonic() - self.started
-        return code
+    def wait(self, timeout: float | None = None) -> int:
+        """The demo's exit code, once it ends; fails the test when it runs longer than `timeout`
+        (default: scaled from DEMO_SECONDS) plus the time it waited for Terraform slots."""
+        budget = timeout if timeout is not None else jobs.scaled(DEMO_SECONDS)
+        while True:
+            if self.process.poll() is not None:  # it may have ended long before it is asked
+                return self._ended()
+            waited = jobs.waited(self.process.pid)
+            left = budget + waited - (time.monotonic() - self.started)
+            if left <= 0:
+                self.stop()
+                pytest.fail(
+                    f"the demo ran over {budget:.0f} s (plus {waited:.0f} s waiting for a "
+                    f"Terraform slot):\n{self.output}",
+                    pytrace=False,
+                )
+            try:
+                self.process.wait(timeout=min(left, 10))
+            except subprocess.TimeoutExpired:
+                continue
+            return self._ended()
+
+    def _ended(self) -> int:
+        if not self.seconds:
+            self.seconds = time.monotonic() - self.started
+        return self.process.returncode
 
     def stop(self) -> None:
         if self.process.poll() is None:

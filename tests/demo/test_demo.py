@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from _demo_run import DemoRun
 
+from emulator import jobs
+
 STEPS = 9
 CASE_COUNT = 7
 EICAR_SIZE = 68
@@ -166,17 +168,18 @@ def test_demo_shows_every_case_and_leaves_nothing_running(demo_run: DemoRun):
     assert "GuardDuty event, default bus" in guarded["rows"]["function"][0]
     assert "actions: head_version, read_tags, record, delete" in guarded["rows"]["function"][1]
     assert "event: malicious, processed, action delete" in guarded["rows"]["announced"][1]
-    # The run's own exposure figures, from its log lines: the two malicious files it deleted.
+    # The run's own exposure figures, from its log lines: the three malicious files it deleted
+    # (two FSS results, one GuardDuty result).
     duration = r"(\d+\.\d s|\d+ min \d+ s|\d+ h \d+ min)"
     exposure = re.search(
-        rf"^malware readable for at most {duration} in this run \(2 malicious files removed; "
+        rf"^malware readable for at most {duration} in this run \(3 malicious files removed; "
         r"emulator timings, not AWS's",
         output,
         re.MULTILINE,
     )
     assert exposure, output
     per_file = re.findall(rf"^  s3://\S.*: readable for {duration} \(upload to scan", output, re.M)
-    assert len(per_file) == 2 and max(per_file, key=_seconds) == exposure[1], per_file
+    assert len(per_file) == 3 and max(per_file, key=_seconds) == exposure[1], per_file
     assert output.index(exposure[0]) > output.index(steps[9])  # after the clean-up steps
 
     forged = _case(cases, "forged")
@@ -241,6 +244,7 @@ def _fake_terraform_run(tmp_path: Path, apply: str) -> tuple[DemoRun, Path]:
         "FAKE_TF_APPLY": apply,
         "TF_PLUGIN_CACHE_DIR": str(tmp_path / "plugin-cache"),
         "TMPDIR": str(tmp_path),  # the demo's work dir, kept after a failure
+        jobs.SLOTS_ENV: "",  # the stand-in uses no CPU: it need not wait for a Terraform slot
     }
     return DemoRun(tmp_path, env=env), calls
 
@@ -261,7 +265,7 @@ def _assert_cleaned_up(output: str, calls: Path) -> None:
 @pytest.mark.demo
 def test_a_failing_step_is_named_and_everything_is_cleaned_up(tmp_path: Path):
     run, calls = _fake_terraform_run(tmp_path, apply="fail")
-    code = run.wait(timeout=120)
+    code = run.wait(timeout=jobs.scaled(30))
     output = run.output
     assert code == 1, output
     steps = _steps(output)
@@ -279,12 +283,12 @@ def test_a_failing_step_is_named_and_everything_is_cleaned_up(tmp_path: Path):
 def test_ctrl_c_stops_terraform_once_and_cleans_up(tmp_path: Path):
     run, calls = _fake_terraform_run(tmp_path, apply="hang")
     started = Path(f"{calls}.apply-started")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + jobs.scaled(15)
     while not started.exists() and run.process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert started.exists(), run.output
     run.process.send_signal(signal.SIGINT)
-    code = run.wait(timeout=120)
+    code = run.wait(timeout=jobs.scaled(30))
     output = run.output
     assert code == 130, output
     assert "interrupted during step 4/9" in output

@@ -76,12 +76,37 @@ def test_totals_are_the_sum_of_their_items(config: dict):
 
 
 def test_monthly_items():
-    assert DATA["metrics"]["per_function"] * _price("custom_metric_month") == pytest.approx(6.30)
+    # The metrics the log line can publish: every counter, every timing, ScanResults per verdict.
+    sys.path.insert(0, str(REPO / "lambda"))
+    try:
+        from post_scan import logline
+        from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
+        from post_scan.pipeline import Outcome
+    finally:
+        sys.path.remove(str(REPO / "lambda"))
+    timed = Outcome(dry_run=False, exposure_seconds=1.0, scan_seconds=1.0, action_delay_seconds=1.0)
+    published = (
+        len(logline.counters(timed))
+        + len(logline.timings(timed))
+        + len((MALICIOUS, CLEAN, INCOMPLETE, FAILED, UNSCANNED))
+    )
+    assert DATA["metrics"]["per_function"] == published
+    row = "| custom metrics, per month |"
+    line = next(text for text in DOC.splitlines() if text.startswith(row))
+    shown = [float(cell) for cell in line.strip("|").split("|")[1:]]
+    assert shown == pytest.approx([published * _price("custom_metric_month")] * len(shown))
     row = "| alarms (with alarm_topic_arns), per month |"
     line = next(text for text in DOC.splitlines() if text.startswith(row))
     shown = [float(cell) for cell in line.strip("|").split("|")[1:]]
     expected = [c["alarms"] * _price("alarm_month") for c in DATA["configurations"]]
     assert shown == pytest.approx(expected)
+    # The standard alarms per mode, as the alarm table in docs/operations.md counts them.
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    direct, queue = map(
+        int, re.search(r"\((\d+) in direct mode, (\d+) in queue mode", operations).groups()
+    )
+    for config in DATA["configurations"]:
+        assert config["alarms"] == (queue if config["delivery"] == "queue" else direct), config
 
 
 def test_calls_are_at_least_what_each_action_needs():

@@ -25,7 +25,8 @@ EXTERNAL = ("http://", "https://", "mailto:")
 
 
 def documents() -> list[Path]:
-    found = [REPO_ROOT / "README.md", REPO_ROOT / "CHANGELOG.md"]
+    found = [REPO_ROOT / name for name in ("README.md", "CHANGELOG.md", "CONTRIBUTING.md")]
+    found.append(REPO_ROOT / "SECURITY.md")
     found += sorted((REPO_ROOT / "docs").glob("**/*.md"))
     found += sorted((REPO_ROOT / "examples").glob("*/README.md"))
     found += sorted((REPO_ROOT / "tools").glob("**/README.md"))

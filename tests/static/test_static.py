@@ -6,12 +6,19 @@ tool's own output so a failure reads like the tool's report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
+import background
 import pytest
 from tooling import (
     REPO_ROOT,
@@ -21,17 +28,36 @@ from tooling import (
     tfschema_lint_script,
 )
 
+from emulator import jobs
+
 pytestmark = pytest.mark.terraform
 
+AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 EXAMPLES = sorted(p.parent for p in REPO_ROOT.glob("examples/*/main.tf"))
 MODULE_DIRS = [REPO_ROOT, *EXAMPLES]
 
 
-def _run(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str],
+    cwd: Path,
+    seconds_alone: float = 75,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool; a Terraform command that plans (validate, test) waits for a slot first
+    (emulator.jobs). The timeout is scaled from the step's time on an idle machine."""
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-    return subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    env.update(extra_env or {})
+    heavy = Path(args[0]).name == "terraform" and args[1] in {"validate", "test"}
+    with jobs.slot() if heavy else contextlib.nullcontext():
+        return subprocess.run(
+            args,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=jobs.scaled(seconds_alone),
+            check=False,
+        )
 
 
 def _assert_ok(result: subprocess.CompletedProcess[str], what: str) -> None:
@@ -39,14 +65,16 @@ def _assert_ok(result: subprocess.CompletedProcess[str], what: str) -> None:
 
 
 _initialised: set[Path] = set()
+_init_lock = threading.Lock()  # the validations and `terraform test` initialise the root
 
 
 def _init(terraform: str, directory: Path) -> None:
-    if directory in _initialised:
-        return
-    result = _run([terraform, "init", "-backend=false", "-input=false", "-no-color"], directory)
-    _assert_ok(result, f"terraform init in {directory.relative_to(REPO_ROOT) or '.'}")
-    _initialised.add(directory)
+    with _init_lock:
+        if directory in _initialised:
+            return
+        result = _run([terraform, "init", "-backend=false", "-input=false", "-no-color"], directory)
+        _assert_ok(result, f"terraform init in {directory.relative_to(REPO_ROOT) or '.'}")
+        _initialised.add(directory)
 
 
 def test_examples_exist():
@@ -60,13 +88,34 @@ def test_terraform_fmt():
     _assert_ok(result, "terraform fmt -check -recursive")
 
 
+@background.work("validations")
+def _validate_every_root(session: pytest.Session) -> dict[Path, Any]:
+    """`terraform init` + `validate` of the root and every example, in the background from the end
+    of collection: directory -> the validate run, or what stopped it."""
+    terraform = require_terraform()
+    found: dict[Path, Any] = {}
+    for directory in MODULE_DIRS:
+        try:
+            _init(terraform, directory)
+            found[directory] = _run([terraform, "validate", "-json", "-no-color"], directory)
+        except (AssertionError, subprocess.TimeoutExpired) as exc:
+            found[directory] = exc
+    return found
+
+
+@pytest.fixture(scope="module")
+def validations(request: pytest.FixtureRequest) -> dict[Path, Any]:
+    return background.result("validations", request.session)
+
+
+@pytest.mark.slowstatic
 @pytest.mark.parametrize(
     "directory", MODULE_DIRS, ids=lambda p: str(p.relative_to(REPO_ROOT)) or "root"
 )
-def test_terraform_validate(directory: Path):
-    terraform = require_terraform()
-    _init(terraform, directory)
-    result = _run([terraform, "validate", "-json", "-no-color"], directory)
+def test_terraform_validate(directory: Path, validations: dict[Path, Any]):
+    result = validations[directory]
+    if isinstance(result, BaseException):
+        raise result
     report = json.loads(result.stdout)
     problems = [d for d in report.get("diagnostics", []) if d["severity"] in {"error", "warning"}]
     assert report["valid"] and not problems, json.dumps(problems, indent=2)
@@ -84,11 +133,13 @@ def test_provider_schemas_aws5_and_aws6():
         assert major in result.stdout, f"no {major}x schema was checked:\n{result.stdout}"
 
 
-def test_checkov_has_no_failed_check():
+@background.work("checkov_run")
+def _checkov(session: pytest.Session) -> subprocess.CompletedProcess[str]:
+    """checkov over the repository, in the background from the end of collection."""
     checkov = checkov_binary()
     if checkov is None:
         missing_tool("checkov not found (make setup installs it into .venv-checkov)")
-    result = _run(
+    return _run(
         [
             checkov,
             "-d",
@@ -103,9 +154,20 @@ def test_checkov_has_no_failed_check():
             r"\.venv",
             "--output",
             "json",
+            "--skip-download",  # no guidelines from the vendor's API: the same checks, offline
         ],
         REPO_ROOT,
     )
+
+
+@pytest.fixture(scope="module")
+def checkov_run(request: pytest.FixtureRequest) -> subprocess.CompletedProcess[str]:
+    return background.result("checkov_run", request.session)
+
+
+@pytest.mark.slowstatic
+def test_checkov_has_no_failed_check(checkov_run: subprocess.CompletedProcess[str]):
+    result = checkov_run
     assert result.returncode == 0, f"checkov reported failed checks:\n{result.stdout[-20000:]}"
     reports = json.loads(result.stdout or "[]")
     reports = reports if isinstance(reports, list) else [reports]
@@ -114,18 +176,149 @@ def test_checkov_has_no_failed_check():
 
 
 TFTEST_FILES = sorted(REPO_ROOT.glob("tests/*.tftest.hcl"))
+# `terraform test` of every file on an idle 2-core machine: about 6 minutes (each run block starts
+# the providers again, ~3 s of CPU each, and scale.tftest.hcl plans 1,000 buckets).
+TFTEST_SECONDS = 400
+FILE_STATUS = re.compile(r"^(tests/[^/\s]+\.tftest\.hcl)\.\.\. (pass|fail|skip)$", re.MULTILINE)
 
 
 def test_tftest_files_exist():
     assert TFTEST_FILES, "no tests/*.tftest.hcl plan-level tests found"
 
 
-@pytest.mark.parametrize("tftest", TFTEST_FILES, ids=lambda p: p.name)
-def test_terraform_test(tftest: Path):
+def tftest_file_results(output: str) -> dict[str, str]:
+    """`terraform test` output -> {file: pass | fail | skip} from the files' own status lines."""
+    return dict(FILE_STATUS.findall(output))
+
+
+def tftest_file_output(output: str, name: str) -> str:
+    """The lines of one file's section of `terraform test` output (its runs and status)."""
+    lines = [line for line in output.splitlines() if line.startswith((name, "  run "))]
+    start = next((i for i, line in enumerate(lines) if line == f"{name}... in progress"), None)
+    if start is None:
+        return ""
+    section = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(("  run ", name)):
+            break
+        section.append(line)
+    return "\n".join(section)
+
+
+REATTACH = re.compile(r"TF_REATTACH_PROVIDERS='([^']+)'")
+
+
+@contextlib.contextmanager
+def _running_aws_provider(directory: Path) -> Iterator[dict[str, str]]:
+    """The initialised hashicorp/aws provider of `directory`, started once in its debug mode, and
+    the environment that makes Terraform use it (TF_REATTACH_PROVIDERS) instead of starting it
+    again for every run block: `mock_provider` still asks the real provider for its schema,
+    and each start of the 700 MB binary costs about a second of CPU (a third of a run block's).
+    Yields {} (Terraform starts the provider itself) where the provider cannot be started so."""
+    found = sorted(
+        (directory / ".terraform/providers/registry.terraform.io/hashicorp/aws").glob(
+            "*/*/terraform-provider-aws*"
+        )
+    )
+    if not found:
+        yield {}
+        return
+    process = subprocess.Popen(
+        [str(found[-1]), "-debug"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    found_setting: queue.Queue[str | None] = queue.Queue()
+
+    def read(stream: IO[str]) -> None:  # the setting, then its log (which must not fill the pipe)
+        for line in stream:
+            match = REATTACH.search(line)
+            if match:
+                found_setting.put(match.group(1))
+        found_setting.put(None)
+
+    assert process.stdout is not None
+    threading.Thread(target=read, args=(process.stdout,), daemon=True).start()
+    try:
+        try:
+            reattach = found_setting.get(timeout=jobs.scaled(15))
+        except queue.Empty:
+            reattach = None
+        if reattach is None or json.loads(reattach).keys() != {AWS_PROVIDER}:
+            yield {}
+        else:
+            yield {"TF_REATTACH_PROVIDERS": reattach}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@background.work("tftest_run")
+def _terraform_test(session: pytest.Session) -> subprocess.CompletedProcess[str]:
+    """One `terraform test` of every tests/*.tftest.hcl file: one process, one init for all of
+    them (each file has its own mocks and variables), one aws provider process for all runs; in
+    the background from the end of collection (it needs a core for several minutes, the unit tests
+    the other)."""
     terraform = require_terraform()
     _init(terraform, REPO_ROOT)
-    result = _run(
-        [terraform, "test", "-no-color", f"-filter={tftest.relative_to(REPO_ROOT)}"], REPO_ROOT
+    with _running_aws_provider(REPO_ROOT) as reattach:
+        return _run([terraform, "test", "-no-color"], REPO_ROOT, TFTEST_SECONDS, extra_env=reattach)
+
+
+@pytest.fixture(scope="module")
+def tftest_run(request: pytest.FixtureRequest) -> subprocess.CompletedProcess[str]:
+    return background.result("tftest_run", request.session)
+
+
+@pytest.mark.tftest
+@pytest.mark.parametrize("tftest", TFTEST_FILES, ids=lambda p: p.name)
+def test_terraform_test(tftest: Path, tftest_run: subprocess.CompletedProcess[str]):
+    name = str(tftest.relative_to(REPO_ROOT))
+    results = tftest_file_results(tftest_run.stdout)
+    section = tftest_file_output(tftest_run.stdout, name)
+    assert results.get(name) == "pass", (
+        f"terraform test {tftest.name}: {results.get(name, 'not run')}\n{section}\n"
+        f"{tftest_run.stderr}"
     )
-    _assert_ok(result, f"terraform test {tftest.name}")
-    assert " 0 failed" in result.stdout and " passed" in result.stdout, result.stdout
+    assert "  run " in section and "... fail" not in section, section
+
+
+@pytest.mark.tftest
+def test_terraform_test_ran_every_file_and_passed(tftest_run: subprocess.CompletedProcess[str]):
+    """Each file's status comes from one run of all of them: it ran each file, and said so."""
+    results = tftest_file_results(tftest_run.stdout)
+    assert sorted(results) == [str(p.relative_to(REPO_ROOT)) for p in TFTEST_FILES], results
+    _assert_ok(tftest_run, "terraform test")
+    assert " 0 failed" in tftest_run.stdout and " passed" in tftest_run.stdout, tftest_run.stdout
+
+
+def test_tftest_output_is_read_per_file():
+    """The parser reads each file's status and section, and a failed run within a file."""
+    output = (
+        "tests/a.tftest.hcl... in progress\n"
+        '  run "one"... pass\n'
+        "tests/a.tftest.hcl... tearing down\n"
+        "tests/a.tftest.hcl... pass\n"
+        "tests/b.tftest.hcl... in progress\n"
+        '  run "two"... fail\n'
+        "tests/b.tftest.hcl... tearing down\n"
+        "tests/b.tftest.hcl... fail\n"
+        "\nFailure! 1 passed, 1 failed.\n"
+    )
+    assert tftest_file_results(output) == {
+        "tests/a.tftest.hcl": "pass",
+        "tests/b.tftest.hcl": "fail",
+    }
+    assert tftest_file_output(output, "tests/b.tftest.hcl").splitlines() == [
+        "tests/b.tftest.hcl... in progress",
+        '  run "two"... fail',
+        "tests/b.tftest.hcl... tearing down",
+        "tests/b.tftest.hcl... fail",
+    ]
+    assert tftest_file_output(output, "tests/c.tftest.hcl") == ""

@@ -15,13 +15,23 @@ import pytest
 from engine_kit import REGION, T0
 from moto import mock_aws
 
+from emulator.lambda_runner import IN_PROCESS
 from post_scan import aws, handler
 from post_scan.config import load_config
 from post_scan.pipeline import Pipeline
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def process_state() -> Iterator[None]:
+    """The process-wide state these tests set (os.environ, moto's mocks, post_scan's modules) is
+    theirs while each runs: a deployed handler run by background apply work waits meanwhile.
+    Every fixture that changes that state depends on this one, so it is set up first."""
+    with IN_PROCESS:
+        yield
+
+
+@pytest.fixture(autouse=True)
+def aws_env(process_state: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and region; never a real AWS endpoint or profile."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
@@ -39,13 +49,13 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def shared_clients() -> dict[str, Any]:
     """One S3 and one DynamoDB client for the whole session: creating an S3 client costs
     ~0.1 s. moto intercepts every client's requests while a mock is active."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        return {
-            "s3": boto3.client("s3", region_name=REGION),
-            "dynamodb": boto3.client("dynamodb", region_name=REGION),
-        }
+    # Credentials given here, not through os.environ: this runs outside any test's lock on the
+    # process state (a session fixture is set up before the function fixtures).
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return {
+        "s3": boto3.client("s3", region_name=REGION, **credentials),
+        "dynamodb": boto3.client("dynamodb", region_name=REGION, **credentials),
+    }
 
 
 @pytest.fixture
@@ -225,13 +235,11 @@ def promote_bucket(s3: Any) -> str:
 @pytest.fixture(scope="session")
 def announce_clients() -> dict[str, Any]:
     """Session-wide clients of the announcement services (and SQS to read what they deliver)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        return {
-            service: boto3.client(service, region_name=REGION)
-            for service in ("events", "sns", "securityhub", "sqs")
-        }
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return {
+        service: boto3.client(service, region_name=REGION, **credentials)
+        for service in ("events", "sns", "securityhub", "sqs")
+    }
 
 
 @pytest.fixture

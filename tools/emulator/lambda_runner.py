@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -24,6 +25,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+
+# A handler run changes process-wide state (os.environ, sys.modules, boto3's default session, the
+# root logger): one at a time, and never while another user of that state (the engine's unit
+# tests, which run while the apply tests deploy in the background) holds this lock.
+IN_PROCESS = threading.RLock()
 
 
 class _Account(Protocol):
@@ -116,7 +122,7 @@ def warm_deployed_handler(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
     }
     package = module_name.split(".")[0]
-    with _environment(env), _fresh_import_path(code_dir, package):
+    with IN_PROCESS, _environment(env), _fresh_import_path(code_dir, package):
         module = importlib.import_module(module_name)
         origin = Path(module.__file__ or "").resolve()
         if not origin.is_relative_to(code_dir.resolve()):

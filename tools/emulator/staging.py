@@ -6,15 +6,20 @@ Nothing is written into the repository: the root is a copy, with a provider over
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 from pathlib import Path
 
+from emulator import jobs
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OVERRIDE_FILE = "moto_override.tf"
-COMMAND_TIMEOUT = 600
+# The longest Terraform command of the tests on an idle 2-core machine (the scale apply), from
+# which each command's timeout is scaled (jobs.scaled: 600 s with POST_SCAN_JOBS=1).
+COMMAND_SECONDS = 150
 
 _CACHE_AND_BUILD_FILES = ("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
 _LOCAL_ROOT_FILES = (
@@ -117,15 +122,31 @@ def run_logged(
     log_path: Path,
     *,
     keep_output: bool = True,
-    timeout: float = COMMAND_TIMEOUT,
+    timeout: float | None = None,
 ) -> str:
     """Run one Terraform command, appending the command and its output to log_path as it runs.
 
     Returns stdout+stderr; raises TerraformFailed on a non-zero exit. keep_output=False keeps the
     output out of the log (for `output -json`, whose values the log does not need). Terraform runs
     in its own session: a Ctrl-C (or a timeout) reaches it once, from here, so it can stop
-    cleanly and write its state before the caller goes on to clean up.
+    cleanly and write its state before the caller goes on to clean up. A plan, apply or destroy
+    first waits for a slot (emulator.jobs); the timeout (default: scaled from COMMAND_SECONDS)
+    counts from when it starts.
     """
+    with jobs.slot() if jobs.is_heavy(args) else contextlib.nullcontext():
+        return _run_logged(
+            args, cwd, env, log_path, keep_output, timeout or jobs.scaled(COMMAND_SECONDS)
+        )
+
+
+def _run_logged(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    keep_output: bool,
+    timeout: float,
+) -> str:
     with open(log_path, "a") as log:
         log.write(f"\n$ {' '.join(args)}\n")
         log.flush()
@@ -154,6 +175,28 @@ def run_logged(
                 log.write(text)
         raise TerraformFailed(process.returncode, args, log_path, text)
     return text
+
+
+def run_plan_exit_code(
+    args: list[str], cwd: Path, env: dict[str, str], log_path: Path
+) -> tuple[int, str]:
+    """Run `terraform plan -detailed-exitcode` (args), logged like run_logged: returns (0 no
+    changes or 2 changes, the plan text); any other exit raises TerraformFailed."""
+    with jobs.slot():
+        result = subprocess.run(
+            args,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=jobs.scaled(COMMAND_SECONDS),
+            check=False,
+        )
+    with open(log_path, "a") as log:
+        log.write(f"\n$ {' '.join(args)}\n{result.stdout}{result.stderr}")
+    if result.returncode not in (0, 2):
+        raise TerraformFailed(result.returncode, args, log_path, result.stdout + result.stderr)
+    return result.returncode, result.stdout
 
 
 def _stop_gracefully(process: subprocess.Popen, grace: float = 120) -> None:
