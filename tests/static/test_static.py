@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -259,16 +260,52 @@ def _running_aws_provider(directory: Path) -> Iterator[dict[str, str]]:
             process.wait()
 
 
+def tftest_groups(files: list[Path], count: int) -> list[list[Path]]:
+    """`files` in at most `count` groups of about the same work (run blocks; scale.tftest.hcl's
+    plan 1,000 buckets each, so they count three times), each group in the files' order."""
+
+    def work(path: Path) -> int:
+        runs = len(re.findall(r"^run ", path.read_text(encoding="utf-8"), flags=re.MULTILINE))
+        return runs * (3 if path.name.startswith("scale") else 1)
+
+    groups: list[list[Path]] = [[] for _ in range(max(1, min(count, len(files))))]
+    loads = [0] * len(groups)
+    for path in sorted(files, key=work, reverse=True):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(path)
+        loads[lightest] += work(path)
+    return [sorted(group) for group in groups if group]
+
+
+def _terraform_test_group(terraform: str, group: list[Path]) -> subprocess.CompletedProcess[str]:
+    filters = [f"-filter={path.relative_to(REPO_ROOT)}" for path in group]
+    with _running_aws_provider(REPO_ROOT) as reattach:
+        return _run(
+            [terraform, "test", "-no-color", *filters],
+            REPO_ROOT,
+            TFTEST_SECONDS,
+            extra_env=reattach,
+        )
+
+
 @background.work("tftest_run")
 def _terraform_test(session: pytest.Session) -> subprocess.CompletedProcess[str]:
-    """One `terraform test` of every tests/*.tftest.hcl file: one process, one init for all of
-    them (each file has its own mocks and variables), one aws provider process for all runs; in
-    the background from the end of collection (it needs a core for several minutes, the unit tests
-    the other)."""
+    """`terraform test` of every tests/*.tftest.hcl file, in one process per core (JOBS=1: one
+    process), each with its share of the files (-filter) and its own aws provider process for all
+    of its runs; one init for all. In the background from the end of collection: one process runs
+    for minutes on one core (Terraform 1.11 runs a file's run blocks one after the other), so
+    several share the cores with the unit tests instead of one long process ending last."""
     terraform = require_terraform()
     _init(terraform, REPO_ROOT)
-    with _running_aws_provider(REPO_ROOT) as reattach:
-        return _run([terraform, "test", "-no-color"], REPO_ROOT, TFTEST_SECONDS, extra_env=reattach)
+    groups = tftest_groups(TFTEST_FILES, min(jobs.cores(), jobs.jobs()))
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        results = list(pool.map(lambda group: _terraform_test_group(terraform, group), groups))
+    return subprocess.CompletedProcess(
+        args=[terraform, "test", "-no-color"],
+        returncode=max(result.returncode for result in results),
+        stdout="\n".join(result.stdout for result in results),
+        stderr="\n".join(result.stderr for result in results),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -291,11 +328,25 @@ def test_terraform_test(tftest: Path, tftest_run: subprocess.CompletedProcess[st
 
 @pytest.mark.tftest
 def test_terraform_test_ran_every_file_and_passed(tftest_run: subprocess.CompletedProcess[str]):
-    """Each file's status comes from one run of all of them: it ran each file, and said so."""
-    results = tftest_file_results(tftest_run.stdout)
-    assert sorted(results) == [str(p.relative_to(REPO_ROOT)) for p in TFTEST_FILES], results
+    """Each file's status comes from the runs of all of them: each file ran once, and said so."""
+    results = FILE_STATUS.findall(tftest_run.stdout)
+    names = sorted(name for name, _ in results)
+    assert names == [str(p.relative_to(REPO_ROOT)) for p in TFTEST_FILES], results
     _assert_ok(tftest_run, "terraform test")
-    assert " 0 failed" in tftest_run.stdout and " passed" in tftest_run.stdout, tftest_run.stdout
+    summaries = re.findall(r"(\d+) passed, (\d+) failed", tftest_run.stdout)
+    assert summaries and all(failed == "0" for _, failed in summaries), tftest_run.stdout
+
+
+def test_tftest_groups_share_the_files_out_once():
+    for count in (1, 2, 3, 8, 100):
+        groups = tftest_groups(TFTEST_FILES, count)
+        assert len(groups) == min(count, len(TFTEST_FILES))
+        assert sorted(p for group in groups for p in group) == TFTEST_FILES
+    work = [
+        sum(len(re.findall(r"^run ", p.read_text(), flags=re.M)) for p in g)
+        for g in tftest_groups(TFTEST_FILES, 2)
+    ]
+    assert max(work) - min(work) <= 40, work  # about even
 
 
 def test_tftest_output_is_read_per_file():
