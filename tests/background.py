@@ -17,6 +17,11 @@ Each piece of work is registered under the name of the fixture that hands out it
 `result` waits for the work (starting it now if collection did not, e.g. under xdist or
 --collect-only) and raises what it raised, a skip included. Clean-ups registered with `at_exit` run
 at the end of the session, last registered first.
+
+Background work never writes to stdout or stderr (no print, no subprocess that inherits them):
+pytest captures the file descriptors for the test running in the foreground, so a line would land
+in that test's output (a unit test reads the handler's log lines from it). Report through the
+result, and print from the fixture of the test that asks for it.
 """
 
 from __future__ import annotations

@@ -95,15 +95,17 @@ def _start_scale(session: pytest.Session) -> dict[str, ScaleDeployment]:
         futures = {
             mode: pool.submit(_deploy, server, workdir, terraform, mode, foreign) for mode in MODES
         }
-        deployments = {mode: future.result() for mode, future in futures.items()}
-    for deployment in deployments.values():
-        print(f"scale {deployment.mode}: {deployment.seconds}")
-    return deployments
+        return {mode: future.result() for mode, future in futures.items()}
 
 
 @pytest.fixture(scope="module")
 def scale(request: pytest.FixtureRequest) -> dict[str, ScaleDeployment]:
-    return background.result("scale", request.session)
+    # Printed here, in the test that asks, never from the background thread: a line written to
+    # stdout while a unit test captures it would land in that test's output.
+    deployments = background.result("scale", request.session)
+    for deployment in deployments.values():
+        print(f"scale {deployment.mode}: {deployment.seconds}")
+    return deployments
 
 
 def _module_outputs(deployment: ScaleDeployment) -> dict[str, Any]:
