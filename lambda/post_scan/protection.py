@@ -111,10 +111,6 @@ def any_objection(tags: Mapping[str, str]) -> str | None:
     return fss_objection(tags) or guardduty_objection(tags)
 
 
-# Scanner -> what on a source object says it is not clean.
-_OBJECTIONS = {FSS: any_objection, GUARDDUTY: any_objection}
-
-
 def copy_tags(
     verdict: str,
     source_tags: Mapping[str, str],
@@ -141,7 +137,8 @@ def copy_tags(
         return dict(source_tags), ""
     spec = RESULT_TAGS[scanner]
     wanted = result_tags(verdict, mode, scanner)
-    objection = _OBJECTIONS[scanner](source_tags) if verdict == CLEAN and wanted else None
+    # Either scanner's word counts, whichever scanner spoke (any_objection).
+    objection = any_objection(source_tags) if verdict == CLEAN and wanted else None
     if objection is not None:
         wanted = {}
     rewritten = {k.lower() for k in wanted}
