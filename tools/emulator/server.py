@@ -24,7 +24,10 @@ alone is not enough):
   the AWS provider then plans a whitespace-only change to it after every apply).
 - ``SetQueueAttributes`` without ``Policy`` keeps the queue's policy (moto 5 resets it to none, so
   setting a redrive policy after the queue policy, as the AWS provider does with
-  ``aws_sqs_queue_redrive_policy``, silently dropped the queue policy).
+  ``aws_sqs_queue_redrive_policy``, silently dropped the queue policy). Attribute writes and reads
+  of queues take one lock: two requests side by side (the provider destroys
+  ``aws_sqs_queue_policy`` and ``aws_sqs_queue_redrive_allow_policy`` of one queue at once) must
+  not undo each other, or the destroy waits 20 minutes for a policy that came back.
 - A queue's ``RedriveAllowPolicy`` is kept and returned (moto 5 stores it but never returns it, so
   the AWS provider waits in vain for it), and honoured: a queue whose ``RedrivePolicy`` names a
   dead-letter queue that does not allow it (``denyAll``, or ``byQueue`` without its ARN) is refused
@@ -111,6 +114,7 @@ _base_url = ""
 _deliveries: list[dict[str, Any]] = []
 _notifications: list[dict[str, Any]] = []
 _deliveries_lock = threading.Lock()
+_queue_attributes_lock = threading.RLock()
 
 _original_get_code = LambdaFunction.get_code
 _original_publish = Subscription.publish
@@ -316,7 +320,8 @@ def _create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> E
 
 
 def _queue_attributes(self: Queue) -> dict[str, Any]:
-    attributes = _original_queue_attributes(self)
+    with _queue_attributes_lock:
+        attributes = _original_queue_attributes(self)
     if self.redrive_policy:
         attributes["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
     if not attributes.get("RedriveAllowPolicy"):
@@ -325,10 +330,14 @@ def _queue_attributes(self: Queue) -> dict[str, Any]:
 
 
 def _set_attributes(self: Queue, attributes: dict[str, Any], now: float | None = None) -> None:
-    policy = getattr(self, "policy", None)
-    _original_set_attributes(self, attributes, now)
-    if "Policy" not in attributes:
-        self.policy = policy
+    # One SetQueueAttributes at a time: the policy read here and written back below must not
+    # undo a Policy="" that another request (the provider destroys a queue's policy and its
+    # redrive allow policy side by side) set in between.
+    with _queue_attributes_lock:
+        policy = getattr(self, "policy", None)
+        _original_set_attributes(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = policy
 
 
 def redrive_refusal(source_arn: str, allow_policy: str | None) -> str | None:
