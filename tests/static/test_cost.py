@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from post_scan import logline
+from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
+from post_scan.pipeline import Outcome
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = json.loads((REPO / "docs" / "cost-data.json").read_text())
 DOC = (REPO / "docs" / "cost.md").read_text()
@@ -77,13 +81,6 @@ def test_totals_are_the_sum_of_their_items(config: dict):
 
 def test_monthly_items():
     # The metrics the log line can publish: every counter, every timing, ScanResults per verdict.
-    sys.path.insert(0, str(REPO / "lambda"))
-    try:
-        from post_scan import logline
-        from post_scan.message import CLEAN, FAILED, INCOMPLETE, MALICIOUS, UNSCANNED
-        from post_scan.pipeline import Outcome
-    finally:
-        sys.path.remove(str(REPO / "lambda"))
     timed = Outcome(dry_run=False, exposure_seconds=1.0, scan_seconds=1.0, action_delay_seconds=1.0)
     published = (
         len(logline.counters(timed))
@@ -110,13 +107,12 @@ def test_monthly_items():
 
 
 def test_calls_are_at_least_what_each_action_needs():
-    sys.path.insert(0, str(REPO / "lambda"))
+    # benchmarks/ is at the repository root, not on pytest's pythonpath (lambda, tests, tools).
     sys.path.insert(0, str(REPO))
     try:
         from benchmarks.scenarios import SCENARIOS, minimum_calls
     finally:
         sys.path.remove(str(REPO))
-        sys.path.remove(str(REPO / "lambda"))
     scenarios = {s.name: s for s in SCENARIOS}
     for config in DATA["configurations"]:
         scenario = scenarios[config["bench"]]
