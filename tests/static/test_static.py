@@ -260,20 +260,21 @@ def _running_aws_provider(directory: Path) -> Iterator[dict[str, str]]:
             process.wait()
 
 
+def tftest_runs(path: Path) -> int:
+    """The run blocks of a tftest file."""
+    return len(re.findall(r"^run ", path.read_text(encoding="utf-8"), flags=re.MULTILINE))
+
+
 def tftest_groups(files: list[Path], count: int) -> list[list[Path]]:
     """`files` in at most `count` groups of about the same work (run blocks; scale.tftest.hcl's
     plan 1,000 buckets each, so they count three times), each group in the files' order."""
-
-    def work(path: Path) -> int:
-        runs = len(re.findall(r"^run ", path.read_text(encoding="utf-8"), flags=re.MULTILINE))
-        return runs * (3 if path.name.startswith("scale") else 1)
-
+    work = {path: tftest_runs(path) * (3 if path.name.startswith("scale") else 1) for path in files}
     groups: list[list[Path]] = [[] for _ in range(max(1, min(count, len(files))))]
     loads = [0] * len(groups)
-    for path in sorted(files, key=work, reverse=True):
+    for path in sorted(files, key=work.__getitem__, reverse=True):
         lightest = loads.index(min(loads))
         groups[lightest].append(path)
-        loads[lightest] += work(path)
+        loads[lightest] += work[path]
     return [sorted(group) for group in groups if group]
 
 
@@ -342,10 +343,7 @@ def test_tftest_groups_share_the_files_out_once():
         groups = tftest_groups(TFTEST_FILES, count)
         assert len(groups) == min(count, len(TFTEST_FILES))
         assert sorted(p for group in groups for p in group) == TFTEST_FILES
-    work = [
-        sum(len(re.findall(r"^run ", p.read_text(), flags=re.M)) for p in g)
-        for g in tftest_groups(TFTEST_FILES, 2)
-    ]
+    work = [sum(map(tftest_runs, group)) for group in tftest_groups(TFTEST_FILES, 2)]
     assert max(work) - min(work) <= 40, work  # about even
 
 
