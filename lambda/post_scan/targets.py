@@ -76,11 +76,8 @@ def check_conflicts(scan: ScanResult, targets: list[Target]) -> None:
         return
     from post_scan.scanner_tags import malicious_keys  # loaded only where tags are read
 
-    tagged = [
-        f"{t.describe()} ({', '.join(malicious_keys(t.tags))})"
-        for t in read
-        if malicious_keys(t.tags)
-    ]
+    found = ((t, malicious_keys(t.tags)) for t in read)
+    tagged = [f"{t.describe()} ({', '.join(keys)})" for t, keys in found if keys]
     if tagged:
         raise VerdictConflict(
             f"the message says {scan.verdict} but a scanner's result tag says malicious on "
