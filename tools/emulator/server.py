@@ -320,10 +320,11 @@ def _create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> E
 
 
 def _queue_attributes(self: Queue) -> dict[str, Any]:
-    with _queue_attributes_lock:
+    with _queue_attributes_lock:  # the attributes and the redrive policy of one write
         attributes = _original_queue_attributes(self)
-    if self.redrive_policy:
-        attributes["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        redrive_policy = self.redrive_policy
+    if redrive_policy:
+        attributes["RedrivePolicy"] = json.dumps(redrive_policy, separators=(",", ":"))
     if not attributes.get("RedriveAllowPolicy"):
         attributes.pop("RedriveAllowPolicy", None)  # never set, or removed (set to "")
     return attributes
