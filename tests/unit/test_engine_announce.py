@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import jsonschema
 import pytest
-from announce_kit import BUS, PRODUCT_ARN, SOURCE, schema
+from announce_kit import PRODUCT_ARN, SOURCE, schema
 from engine_kit import (
     OTHER_TOPIC_ARN,
     scan_message,
@@ -563,30 +563,3 @@ def test_findings_are_capped_and_counted() -> None:
     outcome = _outcome(scan=dataclasses.replace(_outcome().scan, findings=many))
     detail = valid(events.detail(outcome, Config()))
     assert len(detail["findings"]) == events.MAX_FINDINGS and detail["findings_count"] == 250
-
-
-def test_the_handler_import_loads_no_announcement_code() -> None:
-    """Cold start: a function that announces nothing never imports the announcement modules, and
-    one that does creates their clients only on the first announcement."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    lambda_dir = Path(__file__).resolve().parents[2] / "lambda"
-    code = (
-        "import sys, post_scan.handler\n"
-        "print(sorted(m for m in sys.modules if m.startswith('post_scan.')))"
-    )
-    for extra in ({}, {"EVENT_BUS": BUS}):
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-            "PYTHONPATH": str(lambda_dir),
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "ALLOWED_BUCKETS": "uploads",
-            **extra,
-        }
-        loaded = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        assert "post_scan.announce" not in loaded and "post_scan.publishers" not in loaded
