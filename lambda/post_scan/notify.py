@@ -34,12 +34,12 @@ from post_scan.pipeline import (
     ERROR,
     FALLBACK,
     OBJECT_GONE,
+    ROW_CONFLICT,
     ROW_MISSING,
     STALE_VERDICT,
     SUPERSEDED,
     UNPROVEN,
 )
-from post_scan.record import ROW_CONFLICT
 
 SUBJECT_MAX = 99  # SNS: ASCII, fewer than 100 characters, no line breaks
 LISTED_FINDINGS = 10  # findings spelled out in the e-mail and chat bodies

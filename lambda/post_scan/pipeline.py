@@ -88,10 +88,12 @@ PROCESSED = "processed"
 REJECTED = "rejected"
 OBJECT_GONE = "object_gone"
 SUPERSEDED = "superseded"
+# The row outcomes are post_scan.record's refusals of the same names, spelled here too so that
+# naming an outcome never loads the rows' module (a feature that may be off).
 STALE_VERDICT = "stale_verdict"
 ROW_MISSING = "row_missing"
-# Also outcomes: ROW_CONFLICT (record.py: the file id's row names another object, left untouched;
-# RowConflicts) and UNPROVEN (locate.py: a benign verdict whose scanned bytes S3's evidence cannot
+ROW_CONFLICT = "row_conflict"  # the row names another object, left untouched (RowConflicts)
+# Also an outcome: UNPROVEN (locate.py: a benign verdict whose scanned bytes S3's evidence cannot
 # single out, nothing done to the object; UnprovenLocations).
 SKIPPED_OWN_COPY = "skipped_own_copy"
 FALLBACK = "fallback"  # a malicious file made harmless another way than configured (see targets)
@@ -681,7 +683,7 @@ class Pipeline:
     def _recorded(self, result: str | Refusal, file_id: str, out: Outcome) -> bool:
         """True when the row was written; otherwise the outcome and the reason say why not
         (a row conflict outranks a stale verdict or a missing row; an unproven outcome stays)."""
-        from post_scan.record import RECORDED, ROW_CONFLICT, VERDICT_KEPT, Refusal
+        from post_scan.record import RECORDED, VERDICT_KEPT, Refusal
 
         kind, bound = (
             (result.result, result.bound_to) if isinstance(result, Refusal) else (result, None)
@@ -958,11 +960,7 @@ class Pipeline:
         Not when it ended otherwise (superseded, object_gone): then no fallback was carried out.
         """
         reasons = [f"{t.describe()}: {reason}" for t in out.targets for reason in t.fallbacks]
-        if not reasons:
-            return
-        from post_scan.record import ROW_CONFLICT
-
-        if out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING, ROW_CONFLICT):
+        if not reasons or out.outcome not in (PROCESSED, STALE_VERDICT, ROW_MISSING, ROW_CONFLICT):
             return
         out.fallback = "; ".join(reasons)
         out.notes.append("FALLBACK " + out.fallback)

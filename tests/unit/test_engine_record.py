@@ -231,3 +231,14 @@ def test_table_arn_is_accepted(dynamodb, table) -> None:
 def test_other_errors_propagate(dynamodb, table) -> None:
     with pytest.raises(dynamodb.exceptions.ResourceNotFoundException):
         send_update(dynamodb, build_update(row("no-such-table")))
+
+
+def test_the_pipeline_names_the_row_outcomes_as_record_refuses() -> None:
+    """The pipeline spells the row outcomes itself (naming one never loads post_scan.record)."""
+    from post_scan import pipeline
+
+    assert (pipeline.STALE_VERDICT, pipeline.ROW_MISSING, pipeline.ROW_CONFLICT) == (
+        STALE_VERDICT,
+        ROW_MISSING,
+        ROW_CONFLICT,
+    )
