@@ -12,7 +12,6 @@ of ``import boto3`` + ``boto3.client("s3")``, the seed's cold path. The ratio is
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.scenarios import GUARDDUTY_PLAN
+from emulator.environ import environ_copy
 
 # The environment of a minimal deployment: one bucket, everything else default.
 MINIMAL_ENVIRONMENT = {"ALLOWED_BUCKETS": "bench-uploads", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -99,7 +99,7 @@ def time_import(case: ImportCase, lambda_dir: Path) -> float:
     time of whichever case it hit. The statement reads only cached files and makes no call.
     """
     environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))},
+        **environ_copy(("AWS_", "PYTHON")),
         "AWS_EC2_METADATA_DISABLED": "true",
         "PYTHONDONTWRITEBYTECODE": "1",
         **case.environment,

@@ -40,6 +40,7 @@ from benchmarks.scenarios import (
     announce_environment,
 )
 from emulator import Account, MotoServer, fss, guardduty
+from emulator.environ import environ_copy
 from emulator.events import sns_lambda_event
 
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:fss-stack-ScanResultTopic-BENCH"
@@ -108,7 +109,7 @@ def emulated_account(workdir: Path) -> Iterator[Account]:
     try:
         account = server.account(ACCOUNT_ID, REGION)
         # The environment the Lambda runtime would give: only the emulated account's AWS_*.
-        kept = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        kept = environ_copy(("AWS_",))
         values = kept | account.environment() | BASE_ENVIRONMENT
         with mock.patch.dict(os.environ, values, clear=True):
             _create_resources(account)

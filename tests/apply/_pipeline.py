@@ -21,6 +21,7 @@ from typing import Any
 
 from _harness import Account, MotoServer, stage_module
 
+from emulator.environ import environ_copy
 from emulator.staging import (
     OVERRIDE_FILE,
     provider_override,
@@ -56,7 +57,7 @@ def write_root(
 def operator_environment(account: Account) -> dict[str, str]:
     """The environment of an operator's shell that runs the replay CLI: the account's credentials,
     no PYTHON* settings of this process, and a python3 with boto3 (this one's) first on the PATH."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    environment = environ_copy(("AWS_", "PYTHON"))
     environment.update(account.environment())
     environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment["PATH"]])
     return environment

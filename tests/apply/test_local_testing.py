@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from _scenarios import localize_usage_block, readme_usage_block, usage_arguments
 
+from emulator.environ import environ_copy
 from emulator.launcher import emulated_account
 from emulator.staging import REPO_ROOT, run_logged, stage_module, terraform_environment
 
@@ -35,7 +36,7 @@ MAKE_TIMEOUT = 300
 
 def _make(*args: str, timeout: float = MAKE_TIMEOUT) -> subprocess.CompletedProcess[str]:
     """`make -C REPO args` with a clean environment for the tools (no AWS_* of this process)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    env = environ_copy(("AWS_", "PYTHON"))
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(REPO_ROOT), *args],
         capture_output=True,
@@ -216,7 +217,7 @@ def test_emulator_stop_leaves_nothing_running(emulator: dict[str, Any], applied:
 
 
 def test_foreground_emulator_stops_on_ctrl_c(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    env = environ_copy(("AWS_", "PYTHON"))
     make = ["make", "-s", "--no-print-directory", "-C", str(REPO_ROOT)]
     process = subprocess.Popen(
         [*make, "emulator", f"ARGS=--port 0 --state-dir {tmp_path}"],

@@ -17,6 +17,7 @@ import background
 import pytest
 
 from emulator import jobs
+from emulator.environ import environ_copy
 from post_scan import config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +98,10 @@ def _calls(text: str) -> dict[str, int]:
 def _benchmark(session: pytest.Session) -> str:
     """`python -m benchmarks --quick` (a process of its own), in the background from the end of
     collection."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "lambda"), str(REPO / "tools")])}
+    env = {
+        **environ_copy(),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "lambda"), str(REPO / "tools")]),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick"],
         cwd=REPO,

@@ -16,6 +16,7 @@ import pytest
 from tooling import REPO_ROOT
 
 from emulator import jobs
+from emulator.environ import environ_copy
 
 # The full demo on an idle 2-core machine takes about 150 s; its timeout is scaled from that
 # (emulator.jobs: 600 s with POST_SCAN_JOBS=1), plus whatever it spent waiting for a Terraform slot
@@ -54,7 +55,7 @@ class DemoRun:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "demo", *args],
                 cwd=REPO_ROOT,
-                env={**os.environ, **(env or {}), "PYTHONPATH": python_path},
+                env={**environ_copy(), **(env or {}), "PYTHONPATH": python_path},
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import re
 import subprocess
@@ -30,6 +29,7 @@ from tooling import (
 )
 
 from emulator import jobs
+from emulator.environ import environ_copy
 
 pytestmark = pytest.mark.terraform
 
@@ -46,7 +46,7 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a tool; a Terraform command that plans (validate, test) waits for a slot first
     (emulator.jobs). The timeout is scaled from the step's time on an idle machine."""
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    env = {**environ_copy(), "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
     env.update(extra_env or {})
     heavy = Path(args[0]).name == "terraform" and args[1] in {"validate", "test"}
     with jobs.slot() if heavy else contextlib.nullcontext():

@@ -11,10 +11,11 @@ emulator patches moto for the whole process, and the engine's unit tests use mot
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from emulator.environ import environ_copy
 
 TOOLS_DIR = Path(__file__).resolve().parents[2] / "tools"
 
@@ -59,7 +60,7 @@ print(json.dumps({"policy": queue.policy, "waited": waited,
 
 def test_a_policy_removed_beside_another_attribute_write_stays_removed() -> None:
     environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+        **environ_copy(("PYTHON",)),
         "PYTHONPATH": str(TOOLS_DIR),
     }
     done = subprocess.run(

@@ -9,12 +9,13 @@ malicious files load, so a module that slips back into the cold path fails here.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from emulator.environ import environ_copy
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 
@@ -59,7 +60,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("post_scan"))))
 
 def _loaded(**settings: str) -> set[str]:
     environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))},
+        **environ_copy(("AWS_", "PYTHON")),
         "PYTHONPATH": str(LAMBDA_DIR),
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",

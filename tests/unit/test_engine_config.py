@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from emulator.environ import environ_copy
 from post_scan import aws, handler
 from post_scan.config import Config, ConfigError, load_config
 
@@ -278,7 +278,7 @@ def test_function_name_comes_from_the_lambda_environment() -> None:
 
 
 def _import_handler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLOWED_", "FILE_ID"))}
+    clean = environ_copy(("ALLOWED_", "FILE_ID"))
     return subprocess.run(
         [sys.executable, "-c", "import post_scan.handler"],
         env={**clean, **env, "PYTHONPATH": str(LAMBDA_DIR)},
@@ -368,7 +368,7 @@ print(len(loads))
 
 def test_cold_start_loads_the_s3_model_once() -> None:
     """The conditional-delete check reads the model of the client the function then uses."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    clean = environ_copy(("AWS_", "PYTHON"))
     result = subprocess.run(
         [sys.executable, "-c", _COUNT_S3_MODEL_LOADS],
         env={

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator.environ import environ_copy
 from emulator.launcher import LOOPBACK, TOOLS_DIR
 from emulator.prerequisites import Prerequisites, create_prerequisites, from_root
 from emulator.staging import REPO_ROOT
@@ -219,7 +220,7 @@ def _start_server(args: argparse.Namespace, state: State) -> tuple[subprocess.Po
     with open(state.log_file, "w") as log:
         process = subprocess.Popen(
             command,
-            env={**os.environ, "PYTHONPATH": python_path},
+            env={**environ_copy(), "PYTHONPATH": python_path},
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,

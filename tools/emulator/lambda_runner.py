@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import boto3
 
+from emulator.environ import environ_copy
+
 # A handler run changes process-wide state (os.environ, sys.modules, boto3's default session, the
 # root logger): one at a time, and never while another user of that state (the engine's unit
 # tests, which run while the apply tests deploy in the background) holds this lock.
@@ -45,7 +47,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
     Only the keys it changes are touched and put back (never the whole environment cleared), so
     other threads of a test keep their PATH and the like meanwhile.
     """
-    changed = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in values}
+    changed = {k: v for k, v in environ_copy().items() if k.startswith("AWS_") or k in values}
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
     os.environ.update(values)

@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from emulator.environ import environ_copy
+
 TOOLS_DIR = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 
@@ -32,7 +34,7 @@ class MotoServer:
         with open(log_path, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "emulator.server", "--host", LOOPBACK, "--port", "0"],
-                env={**os.environ, "PYTHONPATH": python_path},
+                env={**environ_copy(), "PYTHONPATH": python_path},
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,

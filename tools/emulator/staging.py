@@ -7,13 +7,13 @@ Nothing is written into the repository: the root is a copy, with a provider over
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 from emulator import jobs
+from emulator.environ import environ_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OVERRIDE_FILE = "moto_override.tf"
@@ -93,7 +93,7 @@ def terraform_environment(server_url: str | None) -> dict[str, str]:
     dropped = ("TF_VAR_", "TF_CLI_ARGS", "TF_LOG", "TF_DATA_DIR", "TF_WORKSPACE")
     if server_url is not None:
         dropped += ("AWS_",)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env = environ_copy(dropped)
     env.update({"CHECKPOINT_DISABLE": "1", "TF_INPUT": "0", "TF_IN_AUTOMATION": "1"})
     if server_url is not None:
         env.update({"AWS_ENDPOINT_URL": server_url, "AWS_EC2_METADATA_DISABLED": "true"})
