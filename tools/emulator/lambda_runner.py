@@ -49,13 +49,13 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
     """
     changed = {k: v for k, v in environ_copy().items() if k.startswith("AWS_") or k in values}
     for key in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[key]
+        os.environ.pop(key, None)
     os.environ.update(values)
     try:
         yield
     finally:
         for key in [k for k in os.environ if k.startswith("AWS_") or k in values]:
-            del os.environ[key]
+            os.environ.pop(key, None)
         os.environ.update(changed)
 
 
