@@ -6,11 +6,14 @@ POST_SCAN_REQUIRE_TOOLS=1 so that a missing tool fails the run instead of hiding
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,21 @@ def tfschema_lint_script() -> Path | None:
         else REPO_ROOT.parent / "shared" / "tools" / "tfschema" / "tf_schema_lint.py"
     )
     return candidate if candidate.is_file() else None
+
+
+@contextlib.contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Children started in the block get Ctrl-C's default action, as in a terminal, even when
+    this process runs where SIGINT is ignored (a background job of a script, which its children
+    inherit: a test's Ctrl-C would never reach them)."""
+    ignored = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    )
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to default on exec
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)

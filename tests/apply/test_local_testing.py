@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from _scenarios import localize_usage_block, readme_usage_block, usage_arguments
+from tooling import interruptible_children
 
 from emulator.environ import environ_copy
 from emulator.launcher import emulated_account
@@ -219,14 +220,15 @@ def test_emulator_stop_leaves_nothing_running(emulator: dict[str, Any], applied:
 def test_foreground_emulator_stops_on_ctrl_c(tmp_path: Path):
     env = environ_copy(("AWS_", "PYTHON"))
     make = ["make", "-s", "--no-print-directory", "-C", str(REPO_ROOT)]
-    process = subprocess.Popen(
-        [*make, "emulator", f"ARGS=--port 0 --state-dir {tmp_path}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,  # its own process group, as a terminal gives it
-    )
+    with interruptible_children():  # Ctrl-C's default action, as in a terminal
+        process = subprocess.Popen(
+            [*make, "emulator", f"ARGS=--port 0 --state-dir {tmp_path}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()

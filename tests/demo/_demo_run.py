@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tooling import REPO_ROOT
+from tooling import REPO_ROOT, interruptible_children
 
 from emulator import jobs
 from emulator.environ import environ_copy
@@ -22,24 +18,6 @@ from emulator.environ import environ_copy
 # (emulator.jobs: 600 s with POST_SCAN_JOBS=1), plus whatever it spent waiting for a Terraform slot
 # while the apply tests held them.
 DEMO_SECONDS = 150
-
-
-@contextlib.contextmanager
-def _interruptible_children() -> Iterator[None]:
-    """Children started in the block get Ctrl-C's default action, as in a terminal, even when
-    this process runs where SIGINT is ignored (a background job of a script, which its children
-    inherit: the demo would then never see the Ctrl-C its test sends)."""
-    ignored = (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    )
-    if ignored:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to default on exec
-    try:
-        yield
-    finally:
-        if ignored:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class DemoRun:
@@ -51,7 +29,7 @@ class DemoRun:
         python_path = os.pathsep.join(
             filter(None, [str(REPO_ROOT / "tools"), os.environ.get("PYTHONPATH")])
         )
-        with open(self.output_path, "w") as output, _interruptible_children():
+        with open(self.output_path, "w") as output, interruptible_children():
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "demo", *args],
                 cwd=REPO_ROOT,
