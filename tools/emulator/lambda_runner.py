@@ -62,9 +62,13 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 @contextlib.contextmanager
 def _fresh_import_path(path: Path, package: str) -> Iterator[None]:
     """Import `package` from `path` only, and put back whatever was imported before."""
-    saved = {n: m for n, m in sys.modules.items() if n == package or n.startswith(package + ".")}
+    # list(...) copies sys.modules in one step: other threads (the apply fleet) import meanwhile,
+    # and a Python-level loop over the live dict would fail when its size changes.
+    saved = {
+        n: m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")
+    }
     for name in saved:
-        del sys.modules[name]
+        sys.modules.pop(name, None)
     sys.path.insert(0, str(path))
     saved_session = boto3.DEFAULT_SESSION
     boto3.DEFAULT_SESSION = None  # the handler's boto3.client() must see this environment
@@ -77,8 +81,8 @@ def _fresh_import_path(path: Path, package: str) -> Iterator[None]:
         root_logger.handlers[:] = saved_handlers
         boto3.DEFAULT_SESSION = saved_session
         sys.path.remove(str(path))
-        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
-            del sys.modules[name]
+        for name in [n for n in list(sys.modules) if n == package or n.startswith(package + ".")]:
+            sys.modules.pop(name, None)
         sys.modules.update(saved)
 
 
