@@ -23,7 +23,7 @@ def environ_copy(
     source = os.environ if environ is None else environ
     copy: dict[str, str] = {}
     for key in list(source):
-        if without_prefixes and key.startswith(without_prefixes):
+        if key.startswith(without_prefixes):  # () matches nothing
             continue
         value = source.get(key)
         if value is not None:
