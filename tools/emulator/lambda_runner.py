@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 import boto3
@@ -59,14 +60,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(changed)
 
 
+def _imported(package: str) -> dict[str, ModuleType]:
+    """`package` and its submodules as imported now.
+
+    sys.modules is copied in one step (list): other threads (the apply fleet) import meanwhile, and
+    a Python-level loop over the live dict would fail when its size changes.
+    """
+    return {
+        n: m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")
+    }
+
+
 @contextlib.contextmanager
 def _fresh_import_path(path: Path, package: str) -> Iterator[None]:
     """Import `package` from `path` only, and put back whatever was imported before."""
-    # list(...) copies sys.modules in one step: other threads (the apply fleet) import meanwhile,
-    # and a Python-level loop over the live dict would fail when its size changes.
-    saved = {
-        n: m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")
-    }
+    saved = _imported(package)
     for name in saved:
         sys.modules.pop(name, None)
     sys.path.insert(0, str(path))
@@ -81,7 +89,7 @@ def _fresh_import_path(path: Path, package: str) -> Iterator[None]:
         root_logger.handlers[:] = saved_handlers
         boto3.DEFAULT_SESSION = saved_session
         sys.path.remove(str(path))
-        for name in [n for n in list(sys.modules) if n == package or n.startswith(package + ".")]:
+        for name in _imported(package):
             sys.modules.pop(name, None)
         sys.modules.update(saved)
 
